@@ -1,0 +1,99 @@
+/**
+ * Every error `ona` expects to meet, in one place: a stable code (scripts match on it), a message that
+ * says what failed and a hint that says what to do next. Commands print message and hint, never a stack.
+ *
+ * Codes are part of the public interface: never rename one, only add.
+ */
+
+/** Exit codes, as gh uses them: 0 ok, 1 error, 2 usage, 4 authentication. */
+export const EXIT = {
+  OK: 0,
+  ERROR: 1,
+  USAGE: 2,
+  AUTH: 4,
+} as const
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT]
+
+/** The table of known codes: default hint and exit code of each. */
+export const ERROR_CODES = {
+  // SSH config file and block engine
+  ERR_SSH_CONFIG_MARKERS: {exit: EXIT.ERROR, hint: 'Fix or delete the `ona` marker lines by hand, then run the command again; the file was not changed.'},
+  ERR_SSH_CONFIG_BOM: {exit: EXIT.ERROR, hint: 'Save the file as UTF-8 without a byte-order mark (OpenSSH rejects the first line otherwise); the file was not changed.'},
+  ERR_SSH_CONFIG_UNREADABLE: {exit: EXIT.ERROR, hint: 'Check that the path exists and is readable, or choose another file with --ssh-config.'},
+  ERR_SSH_CONFIG_NOT_FILE: {exit: EXIT.ERROR, hint: 'Point --ssh-config at a regular file (or a symlink to one).'},
+  ERR_SSH_CONFIG_SYMLINK_LOOP: {exit: EXIT.ERROR, hint: 'The SSH config path is a symlink loop; fix the link or choose another file with --ssh-config.'},
+  ERR_SSH_CONFIG_WRITE: {exit: EXIT.ERROR, hint: 'Check the permissions of the file and its directory; the original file was left as it was.'},
+  ERR_SSH_CONFIG_CONFLICT: {exit: EXIT.ERROR, hint: 'Another program kept changing the SSH config while `ona` was writing it; run the command again.'},
+  ERR_SSH_CONFIG_LOCKED: {exit: EXIT.ERROR, hint: 'Another `ona` is writing the SSH config; wait for it to finish and run the command again.'},
+  ERR_INVALID_ENVIRONMENT: {exit: EXIT.ERROR, hint: 'The environment was skipped; report it to your administrator if it persists.'},
+
+  // Authentication and credentials
+  ERR_NOT_LOGGED_IN: {exit: EXIT.AUTH, hint: 'Run `ona login` (or set ONA_TOKEN) first.'},
+  ERR_AUTH_EXPIRED: {exit: EXIT.AUTH, hint: 'Your token expired or was revoked: run `ona login`.'},
+  ERR_PERMISSION_DENIED: {exit: EXIT.AUTH, hint: 'Your token lacks permission for this call; check its scope or your organisation role.'},
+  ERR_TOKEN_FILE_PERMISSIONS: {exit: EXIT.AUTH, hint: 'Run `chmod 600` on the token file (it must not be readable by group or others), or run `ona login` again.'},
+  ERR_KEYCHAIN: {exit: EXIT.ERROR, hint: 'The OS keychain failed; `ona` can keep the token in a private file instead (run `ona login` again).'},
+  ERR_TOKEN_EMPTY: {exit: EXIT.USAGE, hint: 'Pass a personal access token on standard input: `ona login --token-stdin < token.txt`.'},
+
+  // Management-plane API
+  ERR_API_UNAVAILABLE: {exit: EXIT.ERROR, hint: 'The management plane is unreachable or overloaded; check your network (`ona preflight`) and try again.'},
+  ERR_API_NOT_FOUND: {exit: EXIT.ERROR, hint: 'Check the id; list your environments with `ona ssh-sync --dry-run`.'},
+  ERR_API_RATE_LIMITED: {exit: EXIT.ERROR, hint: 'The management plane is rate-limiting this token; wait a minute and try again.'},
+  ERR_API_BAD_RESPONSE: {exit: EXIT.ERROR, hint: 'The management plane sent a response `ona` does not understand; check --api-url, or update `ona`.'},
+  ERR_API_REQUEST: {exit: EXIT.ERROR, hint: 'The management plane rejected the request; update `ona` or report it.'},
+  ERR_API_TIMEOUT: {exit: EXIT.ERROR, hint: 'The management plane did not answer in time; check your network (`ona preflight`) or proxy settings.'},
+  ERR_API_URL: {exit: EXIT.USAGE, hint: 'Give an http(s) URL such as https://app.ona.com/api with --api-url or ONA_API_URL.'},
+  ERR_PROXY: {exit: EXIT.ERROR, hint: 'Check HTTPS_PROXY / NO_PROXY; `ona preflight` tests the proxy path.'},
+
+  // Usage and local state
+  ERR_USAGE: {exit: EXIT.USAGE, hint: 'See `ona help`.'},
+  ERR_WATCH_RUNNING: {exit: EXIT.ERROR, hint: 'Another `ona ssh-sync --watch` already keeps this SSH config current; stop it first.'},
+  ERR_PREFLIGHT_FAILED: {exit: EXIT.ERROR, hint: 'Run `ona preflight` for the full report.'},
+  ERR_SSH_NOT_FOUND: {exit: EXIT.ERROR, hint: 'Install the OpenSSH client (`ssh`) and make sure it is on PATH.'},
+  ERR_INTERNAL: {exit: EXIT.ERROR, hint: 'This is a bug in `ona`; please report it with the command you ran.'},
+} as const satisfies Record<string, {exit: ExitCode; hint: string}>
+
+export type ErrorCode = keyof typeof ERROR_CODES
+
+export interface OnaErrorOptions {
+  /** Overrides the code's default hint when the situation allows a more precise one. */
+  hint?: string
+  cause?: unknown
+  /** Structured detail for --json output (never a secret). */
+  details?: Record<string, unknown>
+}
+
+/** The one error type the library throws for expected failures. */
+export class OnaError extends Error {
+  readonly code: ErrorCode
+  readonly hint: string
+  readonly exitCode: ExitCode
+  readonly details: Record<string, unknown> | undefined
+
+  constructor(code: ErrorCode, message: string, options: OnaErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : {cause: options.cause})
+    this.name = 'OnaError'
+    this.code = code
+    this.hint = options.hint ?? ERROR_CODES[code].hint
+    this.exitCode = ERROR_CODES[code].exit
+    this.details = options.details
+  }
+
+  toJSON(): {code: ErrorCode; message: string; hint: string; details?: Record<string, unknown>} {
+    return {code: this.code, message: this.message, hint: this.hint, ...(this.details ? {details: this.details} : {})}
+  }
+}
+
+export function isOnaError(error: unknown): error is OnaError {
+  return error instanceof OnaError
+}
+
+/** A warning is not fatal: the work went on, but the user should know (override lines, skipped environments). */
+export interface Warning {
+  code: string
+  message: string
+  /** Where the cause is, when it is a line of a file. */
+  file?: string
+  line?: number
+}
