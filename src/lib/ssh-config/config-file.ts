@@ -1,0 +1,84 @@
+/**
+ * The block engine applied to a file on disk: read, splice, check, write atomically (see fs/safe-write.ts).
+ */
+import {OnaError, type Warning} from '../errors.js'
+import {updateFile, type UpdateResult} from '../fs/safe-write.js'
+import {ENVIRONMENT_SUFFIX, REMOTE_SUFFIX, type SshEnvironment, type ValidEnvironment} from './validate.js'
+import {applyBlock, removeManagedBlock, type ApplyResult} from './index.js'
+
+type SSHConfigModule = typeof import('ssh-config').default
+
+export interface FileSyncResult {
+  file: UpdateResult
+  written: ValidEnvironment[]
+  warnings: Warning[]
+}
+
+export interface FileSyncOptions {
+  dryRun?: boolean
+  backup?: boolean
+  /** Test hook passed to updateFile. */
+  beforeRename?: () => Promise<void> | void
+}
+
+/**
+ * Puts the environments' aliases into the managed block of `file` (creating file and block when needed) and
+ * returns what was written, with warnings. The rendered block is re-read with the `ssh-config` parser before
+ * anything is written: it must hold exactly one Host entry of two aliases per environment and nothing else.
+ */
+export async function syncBlockInFile(file: string, environments: readonly SshEnvironment[], options: FileSyncOptions = {}): Promise<FileSyncResult> {
+  let applied: ApplyResult | undefined
+  const {default: SSHConfig} = await import('ssh-config')
+  const result = await updateFile(file, {
+    dryRun: options.dryRun,
+    backup: options.backup,
+    beforeRename: options.beforeRename,
+    transform: (current) => {
+      applied = applyBlock(current, environments, {file})
+      checkRenderedBlock(SSHConfig, applied.blockLines, applied.written)
+      return applied.text
+    },
+  })
+  return {file: result, written: applied?.written ?? [], warnings: applied?.warnings ?? []}
+}
+
+/** Takes the managed block out of `file`; a file without one is left untouched. */
+export async function removeBlockFromFile(file: string, options: {dryRun?: boolean} = {}): Promise<UpdateResult> {
+  return updateFile(file, {dryRun: options.dryRun, transform: (current, exists) => (exists ? removeManagedBlock(current, {file}).text : current)})
+}
+
+/**
+ * Defence in depth against config injection: parse the block with an independent parser and compare with
+ * what was meant to be written. Validation should make this impossible to fail; if it ever does, the
+ * error stops the write (it runs inside the transform, before anything reaches the disk).
+ */
+export function checkRenderedBlock(SSHConfig: SSHConfigModule, blockLines: readonly string[], written: readonly ValidEnvironment[]): void {
+  const parsed = SSHConfig.parse(blockLines.join('\n'))
+  const sections = parsed.filter((line) => line.type === SSHConfig.DIRECTIVE)
+  const expected = new Map(written.map((env) => [env.environmentAlias, env]))
+  const fail = (why: string) => {
+    throw new OnaError('ERR_INTERNAL', `the rendered SSH config block failed its check: ${why}`)
+  }
+  if (sections.length !== written.length) fail(`${sections.length} sections for ${written.length} environments`)
+  for (const section of sections) {
+    if (section.type !== SSHConfig.DIRECTIVE || section.param.toLowerCase() !== 'host' || !('config' in section)) fail('a section is not a Host entry')
+    const patterns = Array.isArray(section.value) ? section.value.map((v) => (typeof v === 'string' ? v : v.val)) : [String(section.value)]
+    const env = expected.get(patterns[0] ?? '')
+    if (!env || patterns.length !== 2 || patterns[1] !== env.remoteAlias || !patterns[0]!.endsWith(ENVIRONMENT_SUFFIX) || !patterns[1]!.endsWith(REMOTE_SUFFIX)) {
+      fail(`unexpected Host patterns ${JSON.stringify(patterns)}`)
+    }
+    const values = new Map<string, string>()
+    for (const line of (section as unknown as {config: Array<{type: number; param?: string; value?: unknown}>}).config) {
+      if (line.type !== SSHConfig.DIRECTIVE) continue
+      if (typeof line.value !== 'string') fail(`a multi-valued ${line.param} under ${patterns[0]}`)
+      values.set(String(line.param).toLowerCase(), String(line.value))
+    }
+    const want = new Map([
+      ['hostname', env!.host],
+      ['user', env!.user],
+      ['port', String(env!.port)],
+      ['hostkeyalias', env!.environmentAlias],
+    ])
+    if (values.size !== want.size || [...want].some(([k, v]) => values.get(k) !== v)) fail(`unexpected values under ${patterns[0]}`)
+  }
+}

@@ -1,0 +1,201 @@
+import {describe, expect, it} from 'vitest'
+
+import {OnaError} from '../../src/lib/errors.js'
+import {BEGIN_MARKER, END_MARKER, applyBlock, findBlock, readBlockEnvironments, removeManagedBlock} from '../../src/lib/ssh-config/index.js'
+import {splitLines, parseDirective} from '../../src/lib/ssh-config/scan.js'
+import {validateEnvironments} from '../../src/lib/ssh-config/validate.js'
+
+const env = (id: string, host = '10.0.0.1', port = 22, user = 'gitpod_devcontainer') => ({id, host, port, user})
+
+const block = (...lines: string[]) => [BEGIN_MARKER, ...lines, END_MARKER]
+const hostLines = (id: string, host = '10.0.0.1', port = 22, user = 'gitpod_devcontainer') => [
+  `Host ${id}.gitpod.environment ${id}.gitpod.remote`,
+  `  HostName ${host}`,
+  `  User ${user}`,
+  `  Port ${port}`,
+  `  HostKeyAlias ${id}.gitpod.environment`,
+]
+
+describe('applyBlock placement (sshConfigSplitOnOnaSection)', () => {
+  it.each([
+    ['empty file', '', block(...hostLines('a')).join('\n') + '\n'],
+    ['global lines only: block appended', 'ServerAliveInterval 60\n', 'ServerAliveInterval 60\n' + block(...hostLines('a')).join('\n') + '\n'],
+    ['before the first Host, after global lines', 'Compression yes\n\nHost x\n  HostName y\n', 'Compression yes\n\n' + block(...hostLines('a')).join('\n') + '\nHost x\n  HostName y\n'],
+    ['before a first Match, not inside it', '# hi\nMatch host z\n  User q\nHost x\n', '# hi\n' + block(...hostLines('a')).join('\n') + '\nMatch host z\n  User q\nHost x\n'],
+    ['Host= form and indentation count as a section', '  host=x\n', block(...hostLines('a')).join('\n') + '\n  host=x\n'],
+    ['HostName at top level is not a section', 'HostName foo\n', 'HostName foo\n' + block(...hostLines('a')).join('\n') + '\n'],
+    ['no trailing newline: block gets none either', 'User me', 'User me\n' + block(...hostLines('a')).join('\n')],
+    ['CRLF file: block uses CRLF', 'Host x\r\n  Port 2\r\n', block(...hostLines('a')).join('\r\n') + '\r\nHost x\r\n  Port 2\r\n'],
+  ])('%s', (_name, input, expected) => {
+    const result = applyBlock(input, [env('a')])
+    expect(result.text).toBe(expected)
+    expect(removeManagedBlock(result.text).text).toBe(input)
+  })
+
+  it('replaces an existing block where the user moved it, keeping everything around it', () => {
+    const original = 'Host first\n  Port 1\n' + block(...hostLines('old')).join('\n') + '\n# after\n'
+    const result = applyBlock(original, [env('new', '10.9.9.9')])
+    expect(result.text).toBe('Host first\n  Port 1\n' + block(...hostLines('new', '10.9.9.9')).join('\n') + '\n# after\n')
+  })
+
+  it('renders sorted, deterministic output whatever the input order', () => {
+    const a = applyBlock('', [env('b'), env('a'), env('c')]).text
+    const b = applyBlock('', [env('c'), env('b'), env('a')]).text
+    expect(a).toBe(b)
+    expect(a.indexOf('Host a.')).toBeLessThan(a.indexOf('Host b.'))
+    expect(a.indexOf('Host b.')).toBeLessThan(a.indexOf('Host c.'))
+  })
+
+  it('a second run with the same input changes nothing', () => {
+    const first = applyBlock('Host x\n', [env('a'), env('b')])
+    const second = applyBlock(first.text, [env('b'), env('a')])
+    expect(second.changed).toBe(false)
+    expect(second.text).toBe(first.text)
+  })
+
+  it('finds marker lines after trimming whitespace (editors reindent)', () => {
+    const text = `  ${BEGIN_MARKER}  \n${hostLines('a').join('\n')}\n\t${END_MARKER}\n`
+    expect(findBlock(text)).toMatchObject({beginLine: 1, endLine: 7})
+    expect(applyBlock(text, [env('a')]).text.split('\n')[0]).toBe(BEGIN_MARKER)
+  })
+
+  it('an empty environment list still leaves one (empty) block, so its place is kept', () => {
+    const withBlock = applyBlock('Host x\n', [env('a')]).text
+    const emptied = applyBlock(withBlock, [])
+    expect(emptied.text).toBe(`${BEGIN_MARKER}\n${END_MARKER}\nHost x\n`)
+  })
+
+  it('reads back the environments it wrote', () => {
+    const text = applyBlock('', [env('b', 'h.example.com', 2222, 'u1'), env('a', '10.1.2.3', 22, 'u2')]).text
+    expect(readBlockEnvironments(text)).toEqual([env('a', '10.1.2.3', 22, 'u2'), env('b', 'h.example.com', 2222, 'u1')])
+  })
+})
+
+describe('malformed markers are refused and name the line', () => {
+  it.each([
+    ['BEGIN without END', `Host x\n${BEGIN_MARKER}\nHost y\n`, /line 2\) without an END/],
+    ['END without BEGIN', `Host x\n${END_MARKER}\n`, /line 2\) without a BEGIN/],
+    ['END before BEGIN', `${END_MARKER}\nHost x\n${BEGIN_MARKER}\n`, /END ona ssh-sync marker \(line 1\) before the BEGIN marker \(line 3\)/],
+    ['two blocks', `${block().join('\n')}\nHost x\n${block().join('\n')}\n`, /2 BEGIN ona ssh-sync markers \(lines 1, 4\)/],
+  ])('%s', (_name, text, message) => {
+    let caught: unknown
+    try {
+      applyBlock(text, [env('a')], {file: '/home/u/.ssh/config'})
+    } catch (error) {
+      caught = error
+    }
+    expect(caught).toBeInstanceOf(OnaError)
+    expect((caught as OnaError).code).toBe('ERR_SSH_CONFIG_MARKERS')
+    expect((caught as OnaError).message).toMatch(message)
+    expect((caught as OnaError).message).toContain('/home/u/.ssh/config')
+    expect(() => removeManagedBlock(text)).toThrow(OnaError)
+  })
+
+  it('a UTF-8 byte-order mark is refused with a message that says OpenSSH rejects it', () => {
+    const bom = '\u00EF\u00BB\u00BFHost x\n'
+    expect(() => applyBlock(bom, [env('a')])).toThrow(/byte-order mark, which OpenSSH rejects/)
+  })
+})
+
+describe('validation keeps API values from becoming directives', () => {
+  it.each([
+    ['newline in host', env('a', '1.2.3.4\n  ProxyCommand sh -c evil')],
+    ['CR in host', env('a', '1.2.3.4\rProxyCommand x')],
+    ['space in host', env('a', '1.2.3.4 evil')],
+    ['percent in host', env('a', 'host%x')],
+    ['IPv6 zone id (percent)', env('a', 'fe80::1%eth0')],
+    ['quote in host', env('a', '"1.2.3.4"')],
+    ['hash in host', env('a', '1.2.3.4#x')],
+    ['bad IPv4', env('a', '999.1.1.1')],
+    ['label too long', env('a', `${'x'.repeat(64)}.com`)],
+    ['newline in id', env('a\nHost *')],
+    ['star in id', env('ws1 *')],
+    ['quote in id', env('a"b')],
+    ['leading dash in id', env('-oProxyCommand=x')],
+    ['comma in id', env('a,b')],
+    ['bang in id', env('!a')],
+    ['question mark in id', env('a?')],
+    ['NUL in id', env('a\u0000b')],
+    ['equals in user', env('a', '1.2.3.4', 22, 'u=x')],
+    ['space in user', env('a', '1.2.3.4', 22, 'u x')],
+    ['leading dash in user', env('a', '1.2.3.4', 22, '-lroot')],
+    ['port 0', env('a', '1.2.3.4', 0)],
+    ['port 65536', env('a', '1.2.3.4', 65_536)],
+    ['fractional port', env('a', '1.2.3.4', 22.5)],
+  ])('%s is skipped with a warning naming it', (_name, bad) => {
+    const result = applyBlock('Host github.com\n  User git\n', [bad, env('good')])
+    expect(result.written.map((e) => e.id)).toEqual(['good'])
+    expect(result.skipped).toHaveLength(1)
+    expect(result.warnings.find((w) => w.code === 'W_SKIPPED')?.message).toContain(JSON.stringify(bad.id))
+    // Nothing of the bad value reaches the file.
+    const block = result.text.slice(0, result.text.indexOf('Host github.com'))
+    expect(block).not.toMatch(/evil|ProxyCommand|Host \*|%|"/)
+    expect(block.split('\n').filter((l) => l.startsWith('Host '))).toHaveLength(1)
+  })
+
+  it('accepts IPv4, IPv6 and DNS names, and lowercases aliases because ssh lowercases the host it is given', () => {
+    const {valid, rejected} = validateEnvironments([env('ABC-1', '2001:db8::1'), env('b.c', 'ip-10-0-0-1.eu-central-1.compute.internal'), env('d', '18.197.143.102')])
+    expect(rejected).toEqual([])
+    expect(valid.map((v) => v.environmentAlias)).toEqual(['abc-1.gitpod.environment', 'b.c.gitpod.environment', 'd.gitpod.environment'])
+    expect(valid[0]!.id).toBe('ABC-1')
+  })
+
+  it('two ids that differ only in case keep the first and skip the second', () => {
+    const {valid, rejected} = validateEnvironments([env('Abc'), env('abc')])
+    expect(valid).toHaveLength(1)
+    expect(rejected[0]!.reason).toMatch(/already uses the alias abc.gitpod.environment/)
+  })
+})
+
+describe('overrides: the user lines that win over the block are named', () => {
+  it.each([
+    ['global User above the block', 'User root\nHost x\n', 1, /line 1 `User root`, a global line .* overrides the managed User of every ona alias/],
+    ['Host * above the block (user moved the block down)', `Host *\n  Port 2200\n${block().join('\n')}\n`, 2, /line 2 `Port 2200`, under `Host \*` \(line 1\), overrides the managed Port/],
+    ['Host *.gitpod.remote above the block', `Host *.gitpod.remote\n  HostName 1.1.1.1\n${block().join('\n')}\n`, 2, /overrides the managed HostName of a.gitpod.remote/],
+    ['Match all above the block', `Match all\n  HostKeyAlias k\n${block().join('\n')}\n`, 2, /overrides the managed HostKeyAlias/],
+    ['Match exec above the block: may', `Match exec "true"\n  User z\n${block().join('\n')}\n`, 2, /may override the managed User/],
+  ])('%s', (_name, text, line, message) => {
+    const result = applyBlock(text, [env('a')], {file: 'cfg'})
+    const overrides = result.warnings.filter((w) => w.code === 'W_OVERRIDE')
+    expect(overrides).toHaveLength(1)
+    expect(overrides[0]).toMatchObject({file: 'cfg', line})
+    expect(overrides[0]!.message).toMatch(message)
+  })
+
+  it.each([
+    ['Host * after the block adds keys only', 'Host x\nHost *\n  User root\n'],
+    ['a concrete host above the block', `Host x\n  User root\n${block().join('\n')}\n`],
+    ['a negated pattern excludes the aliases', `Host * !*.gitpod.*\n  User root\n${block().join('\n')}\n`],
+    ['Match host of another name', `Match host github.com\n  User git\n${block().join('\n')}\n`],
+    ['a global value equal to the managed one', 'Port 22\nHost x\n'],
+    ['unrelated keys above the block', `Host *\n  ServerAliveInterval 30\n  IdentityFile ~/.ssh/id\n${block().join('\n')}\n`],
+  ])('no warning: %s', (_name, text) => {
+    expect(applyBlock(text, [env('a')]).warnings).toEqual([])
+  })
+
+  it('a user Host entry claiming an alias is reported', () => {
+    const result = applyBlock('Host x\nHost a.gitpod.environment\n  User me\n', [env('a')])
+    expect(result.warnings).toHaveLength(1)
+    expect(result.warnings[0]!.code).toBe('W_ALIAS_CLAIMED')
+    expect(result.warnings[0]!.message).toMatch(/your own entry for a.gitpod.environment; it adds to the managed block/)
+  })
+})
+
+describe('scanner', () => {
+  it('splits lines losslessly, mixed endings included', () => {
+    const text = 'a\r\nb\nc\r\n\nd'
+    expect(splitLines(text).map((l) => l.content + l.eol).join('')).toBe(text)
+  })
+
+  it.each([
+    ['Host a b # c', {keyword: 'host', args: ['a', 'b']}],
+    ['  HostName=1.2.3.4', {keyword: 'hostname', args: ['1.2.3.4']}],
+    ['Host "quoted name" x', {keyword: 'host', args: ['quoted name', 'x']}],
+    ['IdentityFile ~/.ssh/my\\ key', {keyword: 'identityfile', args: ['~/.ssh/my key']}],
+    ['# comment', undefined],
+    ['   ', undefined],
+    ['Host "unbalanced', undefined],
+  ])('parses %j', (line, expected) => {
+    expect(parseDirective(line)).toEqual(expected)
+  })
+})
