@@ -50,6 +50,8 @@ export const ERROR_CODES = {
   ERR_USAGE: {exit: EXIT.USAGE, hint: 'See `ona help`.'},
   ERR_WATCH_RUNNING: {exit: EXIT.ERROR, hint: 'Another `ona ssh-sync --watch` already keeps this SSH config current; stop it first.'},
   ERR_PREFLIGHT_FAILED: {exit: EXIT.ERROR, hint: 'Run `ona preflight` for the full report.'},
+  ERR_PREFLIGHT_CONFIG: {exit: EXIT.USAGE, hint: 'Fix the named entry in preflight.json (each needs a "url", or a "host" with optional "port" and "protocol").'},
+  ERR_PREFLIGHT_OPTIONS: {exit: EXIT.USAGE, hint: 'Check the preflight flags: --resolver takes ip[:port], --timeout a positive number of milliseconds.'},
   ERR_SSH_NOT_FOUND: {exit: EXIT.ERROR, hint: 'Install the OpenSSH client (`ssh`) and make sure it is on PATH.'},
   ERR_INTERNAL: {exit: EXIT.ERROR, hint: 'This is a bug in `ona`; please report it with the command you ran.'},
 } as const satisfies Record<string, {exit: ExitCode; hint: string}>
