@@ -1,0 +1,48 @@
+import {OnaError} from '../errors.js'
+
+/** The vendor's current cloud. */
+export const DEFAULT_API_URL = 'https://app.ona.com/api'
+
+/**
+ * Picks the management-plane base URL: `--api-url` flag, then `ONA_API_URL`, then the SDK's
+ * `ONA_BASE_URL` and `GITPOD_BASE_URL`, then the vendor cloud. Empty values count as unset. The result
+ * has no trailing slash, no query, no fragment and no credentials.
+ */
+export function resolveApiUrl(flag: string | undefined, env: NodeJS.ProcessEnv): string {
+  const candidates: Array<[string, string | undefined]> = [
+    ['--api-url', flag],
+    ['ONA_API_URL', env.ONA_API_URL],
+    ['ONA_BASE_URL', env.ONA_BASE_URL],
+    ['GITPOD_BASE_URL', env.GITPOD_BASE_URL],
+  ]
+  for (const [source, value] of candidates) {
+    if (value !== undefined && value.trim() !== '') return normalizeApiUrl(value.trim(), source)
+  }
+  return DEFAULT_API_URL
+}
+
+/** Validates one API URL; `source` names where it came from for the error message. */
+export function normalizeApiUrl(value: string, source = 'API URL'): string {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new OnaError('ERR_API_URL', `${source} is not a URL: "${value}"`)
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new OnaError('ERR_API_URL', `${source} must use http or https, not "${url.protocol.replace(/:$/, '')}"`)
+  }
+  if (url.username !== '' || url.password !== '') {
+    // A token in the URL would end up in logs and error messages.
+    throw new OnaError('ERR_API_URL', `${source} must not contain credentials`)
+  }
+  if (url.search !== '' || url.hash !== '') {
+    throw new OnaError('ERR_API_URL', `${source} must not contain a query or fragment`)
+  }
+  return url.toString().replace(/\/+$/, '')
+}
+
+/** The host (with a non-default port) that names an API install: keychain service names use it. */
+export function apiHostKey(apiUrl: string): string {
+  return new URL(apiUrl).host.toLowerCase()
+}

@@ -1,0 +1,58 @@
+/**
+ * The management plane as `ona` sees it: only the fields the CLI uses, already validated and parsed.
+ * Wire shapes (protobuf JSON) live in schema.ts; nothing outside src/lib/api should need them.
+ */
+
+/** An SSH endpoint parsed strictly from `status.environmentUrls.ssh.url` (`ssh://user@host:port`). */
+export interface SshAddress {
+  user: string
+  /** A DNS name or an IP literal; IPv6 without brackets. */
+  host: string
+  port: number
+}
+
+export interface Environment {
+  id: string
+  name?: string
+  /** e.g. `ENVIRONMENT_PHASE_RUNNING`; kept as a string so a phase added by the vendor does not break the CLI. */
+  phase: string
+  /** Increases with every status change; orders updates of one environment. */
+  statusVersion: bigint
+  /** Set only while the environment runs and its SSH url parsed cleanly. */
+  ssh?: SshAddress
+  creatorId?: string
+  organizationId?: string
+}
+
+export interface Identity {
+  subjectId: string
+  /** e.g. `PRINCIPAL_USER`, `PRINCIPAL_SERVICE_ACCOUNT`. */
+  principal: string
+  organizationId?: string
+}
+
+/** A problem with one environment that did not stop the listing (the environment is kept, without `ssh`). */
+export interface EnvironmentProblem {
+  environmentId: string
+  field: string
+  message: string
+}
+
+export interface ListEnvironmentsResult {
+  environments: Environment[]
+  problems: EnvironmentProblem[]
+}
+
+export type ResourceOperation =
+  | 'RESOURCE_OPERATION_CREATE'
+  | 'RESOURCE_OPERATION_UPDATE'
+  | 'RESOURCE_OPERATION_DELETE'
+  | 'RESOURCE_OPERATION_UPDATE_STATUS'
+  | (string & {})
+
+/** One WatchEvents event. Events carry no payload: fetch the resource to learn what changed. */
+export interface WatchEvent {
+  operation: ResourceOperation
+  resourceType: string
+  resourceId: string
+}

@@ -1,0 +1,65 @@
+/**
+ * The WatchEvents loop the vendor SDK runs: keep one stream open, reconnect with backoff (1 s doubling
+ * to 32 s, jittered) when it drops or stalls, and tell the caller each time a stream opens so it can
+ * re-fetch: events that happened while disconnected are not replayed.
+ */
+import {OnaError, isOnaError} from '../errors.js'
+import {backoffDelay, sleep, type BackoffOptions} from './backoff.js'
+import type {ApiClient, WatchEventsOptions} from './client.js'
+import type {WatchEvent} from './types.js'
+
+export type WatchUpdate =
+  /** A stream is open: re-list now (first connection and every reconnection). */
+  | {type: 'open'; reconnect: boolean}
+  | {type: 'event'; event: WatchEvent}
+
+export interface WatchWithReconnectOptions extends WatchEventsOptions {
+  backoff?: Partial<BackoffOptions>
+  /** Give up (throw the last error) after this many failed connections in a row. Default: never. */
+  maxConsecutiveFailures?: number
+  /** Told about each disconnection and the wait before the next attempt (for status lines). */
+  onDisconnect?: (info: {error: OnaError; delayMs: number; failures: number}) => void
+  random?: () => number
+}
+
+/** Errors a reconnect cannot fix: the user has to act. */
+function isFatal(error: OnaError): boolean {
+  return error.code === 'ERR_AUTH_EXPIRED' || error.code === 'ERR_PERMISSION_DENIED' || error.code === 'ERR_NOT_LOGGED_IN' || error.code === 'ERR_API_URL'
+}
+
+/**
+ * Yields `open` for every (re)connection and each event in between, until `signal` aborts (then it
+ * returns quietly). Auth errors end the loop by throwing; everything else is retried with backoff.
+ */
+export async function* watchEventsWithReconnect(client: ApiClient, options: WatchWithReconnectOptions): AsyncGenerator<WatchUpdate> {
+  const backoff: BackoffOptions = {baseMs: 1000, maxMs: 32_000, jitter: 0.5, ...options.backoff}
+  let failures = 0
+  let connections = 0
+  while (!options.signal.aborted) {
+    let error: OnaError
+    try {
+      for await (const item of client.watchStream(options)) {
+        if (item === 'open') {
+          failures = 0
+          yield {type: 'open', reconnect: connections++ > 0}
+        } else {
+          yield {type: 'event', event: item}
+        }
+      }
+      error = new OnaError('ERR_API_UNAVAILABLE', 'the WatchEvents stream was closed by the server')
+    } catch (caught) {
+      if (options.signal.aborted) return
+      error = isOnaError(caught) ? caught : new OnaError('ERR_API_UNAVAILABLE', `the WatchEvents stream failed: ${String((caught as Error)?.message ?? caught)}`)
+    }
+    if (isFatal(error)) throw error
+    failures++
+    if (options.maxConsecutiveFailures !== undefined && failures > options.maxConsecutiveFailures) throw error
+    const delayMs = backoffDelay(failures, backoff, options.random)
+    options.onDisconnect?.({error, delayMs, failures})
+    try {
+      await sleep(delayMs, options.signal)
+    } catch {
+      return
+    }
+  }
+}

@@ -1,0 +1,368 @@
+/**
+ * The API client against the management-plane simulator: a real HTTP server on 127.0.0.1, real got
+ * requests, every injected fault. Retries use tiny backoffs so the suite stays fast; the retry counts are
+ * read from the simulator's request log, not inferred from timing.
+ */
+import {fileURLToPath} from 'node:url'
+
+import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+
+import {createApiClient, type ApiClientOptions} from '../../src/lib/api/client.js'
+import {watchEventsWithReconnect, type WatchUpdate} from '../../src/lib/api/watch.js'
+import {OnaError} from '../../src/lib/errors.js'
+import {startSimulator, type SeedEnvironment, type Simulator} from '../../src/lib/simulator/server.js'
+
+const fixture = fileURLToPath(new URL('../../fixtures/environments.json', import.meta.url))
+const OTHER_USER = '7a1c9e42-0b3d-4f5e-8a6b-1c2d3e4f5a6b'
+
+let sim: Simulator
+
+function client(overrides: Partial<ApiClientOptions> = {}) {
+  return createApiClient({
+    baseUrl: sim.url,
+    token: sim.token,
+    env: {},
+    timeoutMs: 2000,
+    retries: 3,
+    backoff: {baseMs: 5, maxMs: 20},
+    ...overrides,
+  })
+}
+
+async function rejection(promise: Promise<unknown>): Promise<OnaError> {
+  try {
+    await promise
+  } catch (error) {
+    expect(error).toBeInstanceOf(OnaError)
+    return error as OnaError
+  }
+  throw new Error('expected the call to fail')
+}
+
+beforeEach(async () => {
+  sim = await startSimulator({seed: fixture})
+})
+afterEach(async () => {
+  await sim.close()
+})
+
+describe('unary calls', () => {
+  it('verifies the token and reports the subject and organisation', async () => {
+    const api = await client()
+    const identity = await api.getAuthenticatedIdentity()
+    expect(identity).toEqual({subjectId: sim.subject.id, principal: 'PRINCIPAL_USER', organizationId: sim.subject.organizationId})
+    const entry = sim.requests.at(-1)!
+    expect(entry.path).toBe('/api/gitpod.v1.IdentityService/GetAuthenticatedIdentity')
+    expect(entry.auth).toBe('valid')
+    expect(entry.headers['content-type']).toBe('application/json')
+    expect(entry.headers['user-agent']).toMatch(/^ona\/\d+\.\d+\.\d+ /)
+  })
+
+  it('lists only the caller’s environments, parsing the SSH address of running ones', async () => {
+    const api = await client()
+    const {environments, problems} = await api.listEnvironments()
+    expect(problems).toEqual([])
+    expect(environments.map((e) => e.name).sort()).toEqual(['api-backend', 'data-pipeline', 'docs-site', 'old-experiment', 'web-frontend'])
+    const backend = environments.find((e) => e.name === 'api-backend')!
+    expect(backend).toMatchObject({
+      id: '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7',
+      phase: 'ENVIRONMENT_PHASE_RUNNING',
+      statusVersion: 42n,
+      ssh: {user: 'gitpod_devcontainer', host: '127.0.0.11', port: 2222},
+    })
+    expect(environments.find((e) => e.name === 'old-experiment')!.ssh).toBeUndefined()
+    const list = sim.requests.find((r) => r.rpc === 'ListEnvironments')!
+    expect(list.body).toMatchObject({filter: {creatorIds: [sim.subject.id]}})
+  })
+
+  it('follows nextToken across pages until the last one', async () => {
+    const seed: SeedEnvironment[] = Array.from({length: 23}, (_, i) => ({
+      id: `env-${String(i).padStart(2, '0')}`,
+      ssh: {host: `127.0.1.${i + 1}`, port: 22},
+    }))
+    await sim.close()
+    sim = await startSimulator({seed, pageSizeMax: 5})
+    const api = await client()
+    const {environments} = await api.listEnvironments({creatorId: sim.subject.id})
+    expect(environments.map((e) => e.id)).toEqual(seed.map((s) => s.id))
+    expect(sim.rpcCount('ListEnvironments')).toBe(5)
+  })
+
+  it('lists another creator’s environments only when asked for that creator', async () => {
+    const api = await client()
+    const {environments} = await api.listEnvironments({creatorId: OTHER_USER})
+    expect(environments.map((e) => e.name)).toEqual(['colleagues-env'])
+  })
+
+  it('gets one environment and reports a missing one as not found', async () => {
+    const api = await client()
+    const {environment} = await api.getEnvironment('0199ec15-8a41-7c10-9d3b-2f6e1b7a9c02')
+    expect(environment.ssh).toEqual({user: 'gitpod_devcontainer', host: '127.0.0.12', port: 2222})
+    const error = await rejection(api.getEnvironment('no-such-env'))
+    expect(error.code).toBe('ERR_API_NOT_FOUND')
+    expect(sim.rpcCount('GetEnvironment')).toBe(2)
+  })
+
+  it('keeps an environment with an unparsable SSH url, without ssh, and names the field and id', async () => {
+    sim.setSshAddress('0199ec15-59d3-7e92-8e22-8cb6c7ba4df7', 'ssh://gitpod_devcontainer@127.0.0.11:2222 -oProxyCommand=x')
+    const api = await client()
+    const {environments, problems} = await api.listEnvironments()
+    const env = environments.find((e) => e.id === '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7')!
+    expect(env.ssh).toBeUndefined()
+    expect(env.statusVersion).toBe(43n)
+    expect(problems).toHaveLength(1)
+    expect(problems[0]!.environmentId).toBe(env.id)
+    expect(problems[0]!.message).toContain('status.environmentUrls.ssh.url')
+    expect(problems[0]!.message).toContain(env.id)
+  })
+})
+
+describe('faults', () => {
+  it('does not retry 401 and says the token expired or was revoked', async () => {
+    sim.injectFault({type: 'http', status: 401}, {times: 5})
+    const error = await rejection((await client()).getAuthenticatedIdentity())
+    expect(error.code).toBe('ERR_AUTH_EXPIRED')
+    expect(error.hint).toContain('ona login')
+    expect(error.exitCode).toBe(4)
+    expect(sim.rpcCount('GetAuthenticatedIdentity')).toBe(1)
+  })
+
+  it('rejects a wrong token as expired or revoked', async () => {
+    const error = await rejection((await client({token: 'ona_wrong_token_1234'})).getAuthenticatedIdentity())
+    expect(error.code).toBe('ERR_AUTH_EXPIRED')
+    expect(sim.requests.at(-1)!.auth).toBe('invalid')
+  })
+
+  it('does not retry 403 and reports permission denied', async () => {
+    sim.injectFault({type: 'http', status: 403}, {times: 5})
+    const error = await rejection((await client()).listEnvironments())
+    expect(error.code).toBe('ERR_PERMISSION_DENIED')
+    expect(sim.requests).toHaveLength(1)
+  })
+
+  it.each([500, 502, 503, 504, 408])('retries HTTP %i and succeeds when the server recovers', async (status) => {
+    sim.injectFault({type: 'http', status}, {times: 2})
+    const identity = await (await client()).getAuthenticatedIdentity()
+    expect(identity.subjectId).toBe(sim.subject.id)
+    expect(sim.rpcCount('GetAuthenticatedIdentity')).toBe(3)
+  })
+
+  it('gives up after the configured retries with the unavailable error', async () => {
+    sim.injectFault({type: 'http', status: 503}, {times: Infinity})
+    const error = await rejection((await client({retries: 2})).getAuthenticatedIdentity())
+    expect(error.code).toBe('ERR_API_UNAVAILABLE')
+    expect(error.message).toContain('gave up after 3 attempts')
+    expect(sim.rpcCount('GetAuthenticatedIdentity')).toBe(3)
+  })
+
+  it('waits as long as Retry-After asks on 429 before retrying', async () => {
+    sim.injectFault({type: 'http', status: 429, retryAfter: 1}, {times: 1})
+    const delays: number[] = []
+    const api = await client({onRetry: (info) => delays.push(info.delayMs)})
+    await api.getAuthenticatedIdentity()
+    expect(delays).toEqual([1000])
+    const [first, second] = sim.requests
+    expect(second!.at - first!.at).toBeGreaterThanOrEqual(950)
+  })
+
+  it('does not wait for a Retry-After beyond the limit and reports rate limiting', async () => {
+    sim.injectFault({type: 'http', status: 429, retryAfter: 3600}, {times: 1})
+    const error = await rejection((await client({maxRetryAfterMs: 5000})).getAuthenticatedIdentity())
+    expect(error.code).toBe('ERR_API_RATE_LIMITED')
+    expect(error.message).toContain('3600 s')
+    expect(sim.rpcCount('GetAuthenticatedIdentity')).toBe(1)
+  })
+
+  it('retries a dropped connection', async () => {
+    sim.injectFault({type: 'drop'}, {times: 2})
+    const identity = await (await client()).getAuthenticatedIdentity()
+    expect(identity.subjectId).toBe(sim.subject.id)
+    expect(sim.rpcCount('GetAuthenticatedIdentity')).toBe(3)
+  })
+
+  it('times out a stalled response and retries it', async () => {
+    sim.injectFault({type: 'stall'}, {times: 1})
+    const identity = await (await client({timeoutMs: 300})).getAuthenticatedIdentity()
+    expect(identity.subjectId).toBe(sim.subject.id)
+    expect(sim.rpcCount('GetAuthenticatedIdentity')).toBe(2)
+  })
+
+  it('reports a timeout when every attempt is too slow, within about the total of the timeouts', async () => {
+    sim.injectFault({type: 'slow', delayMs: 1500}, {times: Infinity})
+    const started = Date.now()
+    const error = await rejection((await client({timeoutMs: 200, retries: 1})).getAuthenticatedIdentity())
+    expect(error.code).toBe('ERR_API_TIMEOUT')
+    expect(Date.now() - started).toBeLessThan(1400)
+  })
+
+  it('reports malformed JSON as a bad response', async () => {
+    sim.injectFault({type: 'malformed-json'}, {rpc: 'ListEnvironments'})
+    const error = await rejection((await client()).listEnvironments())
+    expect(error.code).toBe('ERR_API_BAD_RESPONSE')
+    expect(error.message).toContain('not JSON')
+  })
+
+  it('rejects a response of the wrong shape naming the field', async () => {
+    sim.injectFault({type: 'wrong-shape'}, {rpc: 'GetAuthenticatedIdentity'})
+    const error = await rejection((await client()).getAuthenticatedIdentity())
+    expect(error.code).toBe('ERR_API_BAD_RESPONSE')
+    expect(error.message).toContain('subject.id')
+  })
+
+  it('reports a refused connection as unavailable after bounded retries', async () => {
+    const url = sim.url
+    await sim.close()
+    const error = await rejection(
+      createApiClient({baseUrl: url, token: 'ona_some_token_123', env: {}, retries: 2, backoff: {baseMs: 5, maxMs: 10}}).then((api) => api.getAuthenticatedIdentity()),
+    )
+    expect(error.code).toBe('ERR_API_UNAVAILABLE')
+    expect(error.message).toContain('ECONNREFUSED')
+    sim = await startSimulator()
+  })
+
+  it('never puts the token in an error message, hint or details', async () => {
+    const token = sim.token
+    const faults = [
+      {type: 'http', status: 401, message: `bad token ${token}`},
+      {type: 'http', status: 500},
+      {type: 'malformed-json'},
+      {type: 'wrong-shape'},
+    ] as const
+    for (const fault of faults) {
+      sim.injectFault(fault, {times: Infinity})
+      const error = await rejection((await client({retries: 0})).getAuthenticatedIdentity())
+      const text = `${error.message}\n${error.hint}\n${JSON.stringify(error.toJSON())}\n${String(error.stack)}\n${String(error.cause)}`
+      expect(text).not.toContain(token)
+      sim.clearFaults()
+    }
+  })
+})
+
+describe('WatchEvents', () => {
+  async function collect(iterable: AsyncIterable<WatchUpdate>, until: (updates: WatchUpdate[]) => boolean, controller: AbortController): Promise<WatchUpdate[]> {
+    const updates: WatchUpdate[] = []
+    const guard = setTimeout(() => controller.abort(new Error('test guard')), 10_000)
+    try {
+      for await (const update of iterable) {
+        updates.push(update)
+        if (until(updates)) break
+      }
+    } finally {
+      clearTimeout(guard)
+    }
+    return updates
+  }
+
+  it.each(['jsonl', 'connect'] as const)('streams an IP change as an UPDATE_STATUS event (%s form)', async (streamFormat) => {
+    const api = await client({streamFormat})
+    const controller = new AbortController()
+    const events: unknown[] = []
+    const iterator = api.watchEvents({signal: controller.signal})[Symbol.asyncIterator]()
+    const next = iterator.next()
+    await waitFor(() => sim.openStreams() === 1)
+    sim.setSshAddress('0199ec15-59d3-7e92-8e22-8cb6c7ba4df7', {host: '127.0.0.21', port: 2222})
+    events.push((await next).value)
+    expect(events).toEqual([{operation: 'RESOURCE_OPERATION_UPDATE_STATUS', resourceType: 'RESOURCE_TYPE_ENVIRONMENT', resourceId: '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7'}])
+    const {environment} = await api.getEnvironment('0199ec15-59d3-7e92-8e22-8cb6c7ba4df7')
+    expect(environment.ssh?.host).toBe('127.0.0.21')
+    expect(environment.statusVersion).toBe(43n)
+    controller.abort()
+    await iterator.return?.()
+    const watch = sim.requests.find((r) => r.rpc === 'WatchEvents')!
+    expect(watch.headers['content-type']).toBe(streamFormat === 'connect' ? 'application/connect+json' : 'application/jsonl')
+    expect(watch.body).toEqual({organization: true})
+  })
+
+  it.each(['jsonl', 'connect'] as const)('reconnects after a dropped stream and signals a resync (%s form)', async (streamFormat) => {
+    const api = await client({streamFormat})
+    const controller = new AbortController()
+    const updates = await collect(
+      watchEventsWithReconnect(api, {signal: controller.signal, backoff: {baseMs: 10, maxMs: 50}}),
+      (seen) => {
+        const opens = seen.filter((u) => u.type === 'open').length
+        if (seen.length === 1) setTimeout(() => sim.dropStreams(), 20)
+        if (opens === 2 && seen.at(-1)!.type === 'open') setTimeout(() => sim.stopEnvironment('0199ec15-8a41-7c10-9d3b-2f6e1b7a9c02'), 20)
+        return seen.some((u) => u.type === 'event')
+      },
+      controller,
+    )
+    controller.abort()
+    expect(updates).toEqual([
+      {type: 'open', reconnect: false},
+      {type: 'open', reconnect: true},
+      {type: 'event', event: {operation: 'RESOURCE_OPERATION_UPDATE_STATUS', resourceType: 'RESOURCE_TYPE_ENVIRONMENT', resourceId: '0199ec15-8a41-7c10-9d3b-2f6e1b7a9c02'}},
+    ])
+  })
+
+  it('treats a stalled stream as dead after the idle timeout and reconnects', async () => {
+    sim.injectFault({type: 'stall'}, {rpc: 'WatchEvents'})
+    const api = await client()
+    const controller = new AbortController()
+    const errors: string[] = []
+    const updates = await collect(
+      watchEventsWithReconnect(api, {
+        signal: controller.signal,
+        idleTimeoutMs: 300,
+        backoff: {baseMs: 10, maxMs: 50},
+        onDisconnect: ({error}) => errors.push(error.code),
+      }),
+      (seen) => seen.length === 2,
+      controller,
+    )
+    controller.abort()
+    expect(updates).toEqual([
+      {type: 'open', reconnect: false},
+      {type: 'open', reconnect: true},
+    ])
+    expect(errors).toEqual(['ERR_API_TIMEOUT'])
+  })
+
+  it('stops reconnecting when the token is rejected', async () => {
+    const api = await client({token: 'ona_revoked_token_0000'})
+    const controller = new AbortController()
+    const error = await rejection(collect(watchEventsWithReconnect(api, {signal: controller.signal, backoff: {baseMs: 10, maxMs: 50}}), () => false, controller))
+    expect(error.code).toBe('ERR_AUTH_EXPIRED')
+    expect(sim.rpcCount('WatchEvents')).toBe(1)
+  })
+
+  it('rejects a connect stream whose error frame carries unauthenticated', async () => {
+    const api = await client({token: 'ona_revoked_token_0000', streamFormat: 'connect'})
+    const controller = new AbortController()
+    const error = await rejection(collect(watchEventsWithReconnect(api, {signal: controller.signal}), () => false, controller))
+    expect(error.code).toBe('ERR_AUTH_EXPIRED')
+  })
+
+  it('retries a 503 on connect with backoff, then gives up after the allowed failures', async () => {
+    sim.injectFault({type: 'http', status: 503}, {rpc: 'WatchEvents', times: Infinity})
+    const api = await client()
+    const controller = new AbortController()
+    const error = await rejection(
+      collect(watchEventsWithReconnect(api, {signal: controller.signal, maxConsecutiveFailures: 3, backoff: {baseMs: 5, maxMs: 20}}), () => false, controller),
+    )
+    expect(error.code).toBe('ERR_API_UNAVAILABLE')
+    expect(sim.rpcCount('WatchEvents')).toBe(4)
+  })
+
+  it.each(['jsonl', 'connect'] as const)('ends a stream with a malformed message with a bad-response error (%s form)', async (streamFormat) => {
+    sim.injectFault({type: 'malformed-json'}, {rpc: 'WatchEvents'})
+    const api = await client({streamFormat})
+    const controller = new AbortController()
+    const error = await rejection(
+      (async () => {
+        for await (const _ of api.watchEvents({signal: controller.signal})) {
+          // any event at all would be wrong here
+          throw new Error('unexpected event')
+        }
+      })(),
+    )
+    expect(error.code).toBe('ERR_API_BAD_RESPONSE')
+  })
+})
+
+async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time')
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
