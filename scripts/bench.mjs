@@ -1,0 +1,335 @@
+#!/usr/bin/env node
+// `npm run bench` (after `npm run build`): measures `ona` against baselines taken in the same run, prints a
+// table and writes bench-results/latest.json. Every figure is a median over several runs, with min and max;
+// every ratio divides by a baseline measured on the same machine a moment earlier, so noisy machines shift
+// both sides together. Nothing here is a pass/fail test: budgets are reported, never asserted.
+//
+// Options: --quick (fewer runs, smaller cases; for trying the script), --only=startup,splice,...
+//          --runs=N (start-up runs per command, default 20), --out=FILE
+import {spawn, spawnSync} from 'node:child_process'
+import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import {fileURLToPath, pathToFileURL} from 'node:url'
+import {parseArgs} from 'node:util'
+
+import {formatTable, formatValue, ratio, summarize} from './bench/stats.mjs'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const dist = path.join(root, 'dist')
+const node = process.execPath
+
+const {values: flags} = parseArgs({
+  options: {
+    quick: {type: 'boolean', default: false},
+    only: {type: 'string'},
+    runs: {type: 'string'},
+    out: {type: 'string', default: path.join(root, 'bench-results', 'latest.json')},
+  },
+})
+const quick = Boolean(flags.quick)
+const only = flags.only ? new Set(flags.only.split(',').map((s) => s.trim())) : undefined
+const startupRuns = flags.runs ? Number(flags.runs) : quick ? 5 : 20
+
+/** Budgets from issue 6; reported beside the figures, never enforced here. */
+const BUDGET = {startupRatio: 2.5, preflightRatio: 1.2}
+
+const scratch = mkdtempSync(path.join(os.tmpdir(), 'ona-bench-'))
+// Commands run with a scratch HOME so neither the user's state nor their SSH config can change a figure.
+const scratchEnv = {
+  PATH: process.env.PATH ?? '',
+  HOME: path.join(scratch, 'home'),
+  XDG_CONFIG_HOME: path.join(scratch, 'home', '.config'),
+  XDG_STATE_HOME: path.join(scratch, 'home', '.local', 'state'),
+  XDG_CACHE_HOME: path.join(scratch, 'home', '.cache'),
+  XDG_DATA_HOME: path.join(scratch, 'home', '.local', 'share'),
+  NO_COLOR: '1',
+  LANG: 'C.UTF-8',
+}
+mkdirSync(scratchEnv.XDG_CONFIG_HOME, {recursive: true})
+
+function machine() {
+  const cpus = os.cpus()
+  return {
+    nproc: os.availableParallelism(),
+    cpuModel: cpus[0]?.model?.trim() ?? 'unknown',
+    node: process.version,
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    openssh: spawnSync('ssh', ['-V'], {encoding: 'utf8'}).stderr?.trim() || 'not installed',
+  }
+}
+
+function manifestCommands() {
+  try {
+    const manifest = JSON.parse(readFileSync(path.join(root, 'oclif.manifest.json'), 'utf8'))
+    return new Set(Object.keys(manifest.commands ?? {}))
+  } catch {
+    return new Set()
+  }
+}
+
+/** Imports a built module, or returns why it cannot (the section is then skipped with that note). */
+async function importBuilt(relative, exportName) {
+  const file = path.join(dist, relative)
+  if (!existsSync(file)) return {missing: `dist/${relative} is not built`}
+  try {
+    const module = await import(pathToFileURL(file).href)
+    if (exportName && typeof module[exportName] !== 'function') return {missing: `dist/${relative} has no ${exportName}()`}
+    return {module}
+  } catch (error) {
+    return {missing: `dist/${relative} failed to load: ${error instanceof Error ? error.message : String(error)}`}
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 1. Start-up
+
+function timeProcess(args, env) {
+  const start = performance.now()
+  const result = spawnSync(node, args, {cwd: root, env, stdio: 'ignore'})
+  const ms = performance.now() - start
+  return {ms, status: result.status}
+}
+
+/** Start-up of `ona --version` and `ona ssh-sync --help` against `node -e 0`, rounds interleaved. */
+async function benchStartup() {
+  const commands = manifestCommands()
+  const run = path.join(root, 'bin', 'run.js')
+  const candidates = [
+    {name: 'node -e 0 (baseline)', args: ['-e', '0'], baseline: true},
+    {name: 'ona --version', args: [run, '--version']},
+    {name: 'ona ssh-sync --help', args: [run, 'ssh-sync', '--help'], needs: 'ssh-sync'},
+    {name: 'ona --help', args: [run, '--help'], reference: true},
+    {name: 'node + import @oclif/core', args: ['--input-type=module', '-e', "await import('@oclif/core')"], reference: true},
+  ]
+  const notes = []
+  const measured = []
+  for (const candidate of candidates) {
+    if (candidate.needs && !commands.has(candidate.needs)) {
+      notes.push(`${candidate.name}: skipped, the command \`${candidate.needs}\` is not in oclif.manifest.json yet`)
+      continue
+    }
+    const check = spawnSync(node, candidate.args, {cwd: root, env: scratchEnv, encoding: 'utf8'})
+    if (check.status !== 0) {
+      notes.push(`${candidate.name}: skipped, exit ${check.status}: ${(check.stderr || check.stdout).trim().split('\n')[0]}`)
+      continue
+    }
+    measured.push({...candidate, samples: []})
+  }
+  // Warm the page cache for every command before timing any of them.
+  for (let i = 0; i < 3; i++) for (const m of measured) timeProcess(m.args, scratchEnv)
+  // Interleaved rounds: slow drift of the machine (thermal, other load) hits every command alike.
+  for (let round = 0; round < startupRuns; round++) {
+    for (const m of measured) {
+      const {ms, status} = timeProcess(m.args, scratchEnv)
+      if (status === 0) m.samples.push(ms)
+    }
+  }
+  const base = summarize(measured.find((m) => m.baseline)?.samples ?? [])
+  const rows = measured.map((m) => {
+    const stats = summarize(m.samples)
+    const r = ratio(stats.median, base.median)
+    return {
+      name: m.name,
+      ...stats,
+      ratioToNode: r,
+      budget: m.baseline || m.reference ? undefined : BUDGET.startupRatio,
+      withinBudget: m.baseline || m.reference ? undefined : r <= BUDGET.startupRatio,
+    }
+  })
+  const table = formatTable(
+    ['command', 'median', 'min', 'max', 'runs', 'x node -e 0', `budget ${BUDGET.startupRatio}x`],
+    rows.map((r) => [
+      r.name,
+      formatValue(r.median, 'ms'),
+      formatValue(r.min, 'ms'),
+      formatValue(r.max, 'ms'),
+      String(r.n),
+      formatValue(r.ratioToNode, 'x'),
+      r.withinBudget === undefined ? '' : r.withinBudget ? 'met' : 'NOT met',
+    ]),
+  )
+  return {title: 'Start-up (whole process, wall time)', rows, table, notes}
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 3. Scale: splice N environments into configs of M user hosts
+
+const SPLICE_MODES = [
+  {mode: 'apply', label: 'applyBlock (pure, in memory)'},
+  {mode: 'sync', label: 'syncBlockInFile (read, splice, check, atomic write)'},
+  {mode: 'readwrite', label: 'plain read + write of the final file (baseline)'},
+  {mode: 'atomic', label: 'read + temp write + fsync + rename (crash-safe floor)'},
+]
+
+function runWorker(payload) {
+  return new Promise((resolve) => {
+    const child = spawn(node, [path.join(root, 'scripts', 'bench', 'splice-worker.mjs'), JSON.stringify(payload)], {
+      cwd: root,
+      env: scratchEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk) => (stdout += chunk))
+    child.stderr.on('data', (chunk) => (stderr += chunk))
+    // A case that hangs must not hang the benchmark (the whole run has a 10-minute budget).
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      if (code !== 0) return resolve({error: (stderr.trim().split('\n').find((l) => /Error/.test(l)) ?? stderr.trim()).slice(0, 300) || `exit ${code}`})
+      try {
+        resolve(JSON.parse(stdout.trim().split('\n').at(-1)))
+      } catch {
+        resolve({error: `unreadable worker output: ${stdout.slice(0, 200)}`})
+      }
+    })
+  })
+}
+
+/** Wall time and peak memory of the block engine and of a whole file sync, against plain file I/O. */
+async function benchSplice() {
+  const engine = await importBuilt('lib/ssh-config/index.js', 'applyBlock')
+  if (engine.missing) return {title: 'Scale: splice', skipped: `block engine unavailable: ${engine.missing}`}
+  const fileLayer = await importBuilt('lib/ssh-config/config-file.js', 'syncBlockInFile')
+  const notes = []
+  const modes = SPLICE_MODES.filter((m) => m.mode !== 'sync' || !fileLayer.missing)
+  if (fileLayer.missing) notes.push(`file sync skipped: ${fileLayer.missing}`)
+  const hostSizes = [0, 1000, 10_000]
+  const envSizes = quick ? [10, 1000, 10_000] : [10, 100, 1000, 10_000]
+  const dir = path.join(scratch, 'splice')
+  mkdirSync(dir, {recursive: true})
+  const cases = []
+  for (const hosts of hostSizes) {
+    for (const envs of envSizes) {
+      const entry = {hosts, envs}
+      for (const {mode} of modes) {
+        const result = await runWorker({dist, envs, hosts, mode, dir, budgetMs: quick ? 300 : 1500, minRuns: 3, maxRuns: quick ? 5 : 25})
+        if (result.error) {
+          notes.push(`${mode} ${envs} envs / ${hosts} hosts failed: ${result.error}`)
+          continue
+        }
+        entry[mode] = {...summarize(result.times), peakRssMiB: result.peakRssKiB / 1024, extraRssMiB: (result.peakRssKiB - result.startRssKiB) / 1024}
+        entry.bytes = result.bytes
+      }
+      entry.syncToReadWrite = ratio(entry.sync?.median, entry.readwrite?.median)
+      entry.applyToReadWrite = ratio(entry.apply?.median, entry.readwrite?.median)
+      entry.syncToAtomic = ratio(entry.sync?.median, entry.atomic?.median)
+      cases.push(entry)
+    }
+  }
+  const growth = hostSizes.map((hosts) => {
+    const at = (envs, mode) => cases.find((c) => c.hosts === hosts && c.envs === envs)?.[mode]?.median
+    return {hosts, apply: ratio(at(10_000, 'apply'), at(1000, 'apply')), sync: ratio(at(10_000, 'sync'), at(1000, 'sync')), readwrite: ratio(at(10_000, 'readwrite'), at(1000, 'readwrite'))}
+  })
+  const range = (s) => (s ? `${formatValue(s.median, 'ms')} (${formatValue(s.min, 'ms')}-${formatValue(s.max, 'ms')})` : '-')
+  const table = [
+    formatTable(
+      ['user hosts', 'envs', 'file KiB', 'applyBlock', 'sync file', 'read+write', 'atomic floor', 'sync / r+w', 'sync / atomic', 'sync peak RSS', 'sync +RSS'],
+      cases.map((c) => [
+        String(c.hosts),
+        String(c.envs),
+        c.bytes === undefined ? '-' : (c.bytes / 1024).toFixed(0),
+        range(c.apply),
+        range(c.sync),
+        range(c.readwrite),
+        range(c.atomic),
+        formatValue(c.syncToReadWrite, 'x'),
+        formatValue(c.syncToAtomic, 'x'),
+        formatValue(c.sync?.peakRssMiB, 'MiB'),
+        formatValue(c.sync?.extraRssMiB, 'MiB'),
+      ]),
+    ),
+    '',
+    'growth from 1,000 to 10,000 environments (10.00x = linear):',
+    formatTable(
+      ['user hosts', 'applyBlock', 'sync file', 'read+write'],
+      growth.map((g) => [String(g.hosts), formatValue(g.apply, 'x'), formatValue(g.sync, 'x'), formatValue(g.readwrite, 'x')]),
+    ),
+  ].join('\n')
+  notes.push('each case runs in its own process: "peak RSS" is that process\'s high-water mark, "+RSS" its growth after set-up (imports and generated input)')
+  notes.push('median (min-max) of up to 25 runs per case; files live in the OS temp dir')
+  return {title: 'Scale: N environments into a config of M user hosts', modes: Object.fromEntries(modes.map((m) => [m.mode, m.label])), cases, growth, table, notes}
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 2, 4, 5: sections that need the simulator, `ona ssh-sync`, preflight and watch mode.
+// Each returns {skipped} until what it needs is built; the measurement plan is written down here.
+
+/**
+ * No-op sync: `ona ssh-sync` when the config is already current, against the simulator with 100
+ * environments; reported as a ratio to bare node start-up plus one loopback API round trip.
+ */
+async function benchNoopSync() {
+  const commands = manifestCommands()
+  if (!commands.has('ssh-sync')) return {title: 'No-op sync', skipped: 'the `ssh-sync` command is not built yet'}
+  const sim = await importBuilt('lib/simulator/server.js', 'startSimulator')
+  if (sim.missing) return {title: 'No-op sync', skipped: sim.missing}
+  return {title: 'No-op sync', skipped: 'not wired yet: needs the ssh-sync flags for API URL and token (see benchNoopSync)'}
+}
+
+/** Preflight against 40 black-holed endpoints with per-check timeout T: total wall vs T, beside a serial run. */
+async function benchPreflight() {
+  const pre = await importBuilt('lib/preflight/run.js')
+  if (pre.missing) return {title: 'Preflight black-hole', skipped: `preflight runner unavailable: ${pre.missing}`}
+  return {title: 'Preflight black-hole', skipped: 'not wired yet (see benchPreflight)'}
+}
+
+/** Watch: IP change in the simulator -> config on disk (p50, p95 over 100 changes), RSS after 1,000 changes. */
+async function benchWatch() {
+  const commands = manifestCommands()
+  if (!commands.has('ssh-sync')) return {title: 'Watch latency', skipped: 'the `ssh-sync --watch` command is not built yet'}
+  return {title: 'Watch latency', skipped: 'not wired yet (see benchWatch)'}
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+const SECTIONS = {startup: benchStartup, splice: benchSplice, 'noop-sync': benchNoopSync, preflight: benchPreflight, watch: benchWatch}
+
+async function main() {
+  if (!existsSync(path.join(root, 'bin', 'run.js')) || !existsSync(dist)) {
+    console.error('error: dist/ is missing; run `npm run bench` (it builds first) or `npm run build`')
+    process.exitCode = 1
+    return
+  }
+  const started = Date.now()
+  const info = machine()
+  console.log(`ona benchmark: ${info.cpuModel}, ${info.nproc} cores, ${info.memoryGiB} GiB, node ${info.node}, ${info.platform}${quick ? ' (quick)' : ''}\n`)
+  const results = {}
+  for (const [name, fn] of Object.entries(SECTIONS)) {
+    if (only && !only.has(name)) continue
+    const sectionStart = Date.now()
+    let result
+    try {
+      result = await fn()
+    } catch (error) {
+      result = {title: name, skipped: `failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`}
+    }
+    result.seconds = Math.round((Date.now() - sectionStart) / 100) / 10
+    results[name] = result
+    console.log(`== ${result.title} ${result.skipped ? '(skipped)' : ''}`)
+    if (result.skipped) console.log(`   ${result.skipped}`)
+    if (result.table) console.log(result.table)
+    for (const note of result.notes ?? []) console.log(`   note: ${note}`)
+    console.log('')
+  }
+  const report = {
+    date: new Date().toISOString(),
+    commit: spawnSync('git', ['rev-parse', '--short', 'HEAD'], {cwd: root, encoding: 'utf8'}).stdout?.trim() || undefined,
+    machine: info,
+    quick,
+    seconds: Math.round((Date.now() - started) / 100) / 10,
+    budgets: BUDGET,
+    sections: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, {...v, table: undefined}])),
+  }
+  mkdirSync(path.dirname(flags.out), {recursive: true})
+  writeFileSync(flags.out, `${JSON.stringify(report, (_key, value) => (typeof value === 'number' && !Number.isFinite(value) ? null : value), 2)}\n`)
+  console.log(`finished in ${report.seconds} s; figures written to ${path.relative(process.cwd(), flags.out) || flags.out}`)
+}
+
+try {
+  await main()
+} finally {
+  rmSync(scratch, {recursive: true, force: true})
+}
