@@ -1,0 +1,294 @@
+/**
+ * The block engine on real files: atomic writes, modes, symlinks, backups, a user's concurrent edit, a
+ * writer killed mid-write, twenty writers at once, and the injection cases checked with the real `ssh -G`.
+ */
+import {spawn} from 'node:child_process'
+import {chmod, lstat, mkdir, mkdtemp, readFile, readlink, rm, stat, symlink, writeFile} from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+
+import fc from 'fast-check'
+import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+
+import {OnaError} from '../../src/lib/errors.js'
+import {removeBlockFromFile, syncBlockInFile} from '../../src/lib/ssh-config/config-file.js'
+import {BEGIN_MARKER, END_MARKER} from '../../src/lib/ssh-config/index.js'
+import {parseDirective, splitLines} from '../../src/lib/ssh-config/scan.js'
+import {repoRoot} from '../helpers/corpus.js'
+import {mapLimit, sshResolve} from '../helpers/ssh-resolve.js'
+import {configText} from '../helpers/generators.js'
+
+const env = (id: string, host = '10.0.0.1', port = 22, user = 'gitpod_devcontainer') => ({id, host, port, user})
+
+let dir: string
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'ona-file-'))
+})
+afterEach(async () => {
+  await rm(dir, {recursive: true, force: true})
+})
+
+describe('writing the SSH config file', () => {
+  it('a missing file and a missing ~/.ssh are created private (0600 / 0700)', async () => {
+    const file = path.join(dir, 'home', '.ssh', 'config')
+    await syncBlockInFile(file, [env('a')])
+    expect((await stat(file)).mode & 0o777).toBe(0o600)
+    expect((await stat(path.dirname(file))).mode & 0o777).toBe(0o700)
+    expect(await readFile(file, 'utf8')).toContain('Host a.gitpod.environment a.gitpod.remote')
+  })
+
+  it('an empty file gets the block, and removal leaves it empty again', async () => {
+    const file = path.join(dir, 'config')
+    await writeFile(file, '')
+    await syncBlockInFile(file, [env('a')])
+    expect(await readFile(file, 'utf8')).toMatch(/^# BEGIN ona ssh-sync/)
+    await removeBlockFromFile(file)
+    expect(await readFile(file, 'utf8')).toBe('')
+  })
+
+  it("keeps the file's permission bits", async () => {
+    const file = path.join(dir, 'config')
+    await writeFile(file, 'Host x\n')
+    await chmod(file, 0o640)
+    await syncBlockInFile(file, [env('a')])
+    expect((await stat(file)).mode & 0o777).toBe(0o640)
+  })
+
+  it('writes the target of a symlinked config (dotfile managers) and keeps the link', async () => {
+    await mkdir(path.join(dir, 'dotfiles'))
+    const target = path.join(dir, 'dotfiles', 'ssh_config')
+    await writeFile(target, 'Host x\n', {mode: 0o600})
+    const link = path.join(dir, 'config')
+    await symlink('dotfiles/ssh_config', link)
+    const result = await syncBlockInFile(link, [env('a')])
+    expect(result.file.realPath).toBe(target)
+    expect((await lstat(link)).isSymbolicLink()).toBe(true)
+    expect(await readlink(link)).toBe('dotfiles/ssh_config')
+    expect(await readFile(target, 'utf8')).toContain('Host a.gitpod.environment')
+  })
+
+  it('a dangling symlink gets its target created; a symlink loop is a clear error', async () => {
+    const link = path.join(dir, 'config')
+    await symlink(path.join(dir, 'missing-target'), link)
+    await syncBlockInFile(link, [env('a')])
+    expect((await lstat(link)).isSymbolicLink()).toBe(true)
+    expect(await readFile(path.join(dir, 'missing-target'), 'utf8')).toContain('a.gitpod.remote')
+
+    const loopA = path.join(dir, 'loop-a')
+    await symlink(path.join(dir, 'loop-b'), loopA)
+    await symlink(loopA, path.join(dir, 'loop-b'))
+    await expect(syncBlockInFile(loopA, [env('a')])).rejects.toMatchObject({code: 'ERR_SSH_CONFIG_SYMLINK_LOOP'})
+  })
+
+  it('keeps a one-time backup of the original, mode 0600, and never overwrites it', async () => {
+    const file = path.join(dir, 'config')
+    await writeFile(file, 'Host original\n', {mode: 0o644})
+    const first = await syncBlockInFile(file, [env('a')])
+    expect(first.file.backupPath).toBe(`${file}.ona-backup`)
+    expect(await readFile(`${file}.ona-backup`, 'utf8')).toBe('Host original\n')
+    expect((await stat(`${file}.ona-backup`)).mode & 0o777).toBe(0o600)
+    await syncBlockInFile(file, [env('b')])
+    expect(await readFile(`${file}.ona-backup`, 'utf8')).toBe('Host original\n')
+  })
+
+  it('a BOM file is refused with a clear error and left untouched', async () => {
+    const file = path.join(dir, 'config')
+    const bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('Host x\n')])
+    await writeFile(file, bytes)
+    const before = await stat(file)
+    await expect(syncBlockInFile(file, [env('a')])).rejects.toMatchObject({code: 'ERR_SSH_CONFIG_BOM'})
+    expect((await readFile(file)).equals(bytes)).toBe(true)
+    expect((await stat(file)).mtimeMs).toBe(before.mtimeMs)
+    expect((await import('node:fs')).existsSync(`${file}.ona-backup`)).toBe(false)
+  })
+
+  it('malformed markers leave the file untouched', async () => {
+    const file = path.join(dir, 'config')
+    const text = `Host x\n${BEGIN_MARKER}\nHost mine\n  User me\n`
+    await writeFile(file, text)
+    const error = await syncBlockInFile(file, [env('a')]).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(OnaError)
+    expect((error as OnaError).message).toMatch(/line 2\) without an END marker/)
+    expect(await readFile(file, 'utf8')).toBe(text)
+  })
+
+  it("a CRLF file keeps CRLF everywhere and non-UTF-8 bytes survive", async () => {
+    const file = path.join(dir, 'config')
+    const original = Buffer.concat([Buffer.from('# caf'), Buffer.from([0xe9, 0xff]), Buffer.from('\r\nHost x\r\n\tHostName y\r\n')])
+    await writeFile(file, original)
+    await syncBlockInFile(file, [env('a')])
+    const after = await readFile(file)
+    expect(after.toString('latin1')).not.toMatch(/[^\r]\n/)
+    await removeBlockFromFile(file)
+    expect((await readFile(file)).equals(original)).toBe(true)
+  })
+
+  it("an edit made by someone else between our read and our rename is not lost", async () => {
+    const file = path.join(dir, 'config')
+    await writeFile(file, 'Host x\n')
+    let edited = false
+    await syncBlockInFile(file, [env('a')], {
+      beforeRename: async () => {
+        if (edited) return
+        edited = true
+        await writeFile(file, 'Host x\nHost added-by-user\n')
+      },
+    })
+    const text = await readFile(file, 'utf8')
+    expect(text).toContain('Host added-by-user')
+    expect(text).toContain('Host a.gitpod.environment')
+  })
+
+  it('a file that keeps changing under us fails clearly and is left as the other program wrote it', async () => {
+    const file = path.join(dir, 'config')
+    await writeFile(file, 'Host x\n')
+    let n = 0
+    const error = await syncBlockInFile(file, [env('a')], {
+      beforeRename: async () => {
+        await writeFile(file, `Host x${++n}\n`)
+      },
+    }).catch((e: unknown) => e)
+    expect((error as OnaError).code).toBe('ERR_SSH_CONFIG_CONFLICT')
+    expect(await readFile(file, 'utf8')).toBe(`Host x${n}\n`)
+  })
+})
+
+describe('injection attempts checked with the real ssh -G', () => {
+  it.each([
+    ['newline in HostName adds a ProxyCommand', env('ws1', '1.2.3.4\n  ProxyCommand touch /tmp/pwned')],
+    ['newline in the alias adds Host * hijacking github.com', env('ws1\nHost *\n  HostName evil.example')],
+    ['a * in the alias captures every host', env('ws1.gitpod.remote *')],
+    ['an embedded quote', env('ws1" "*')],
+    ['a %h token in HostName', env('ws1', '%h.evil')],
+  ])('%s: no directive is produced, github.com resolves as before', async (_name, bad) => {
+    const file = path.join(dir, 'config')
+    await writeFile(file, 'Host github.com\n  User git\n')
+    const before = await sshResolve(file, 'github.com')
+    const result = await syncBlockInFile(file, [bad, env('good', '10.1.1.1')])
+    expect(result.written.map((w) => w.id)).toEqual(['good'])
+    expect(result.warnings.some((w) => w.code === 'W_SKIPPED')).toBe(true)
+    const after = await sshResolve(file, 'github.com')
+    expect(after.raw).toBe(before.raw)
+    const good = await sshResolve(file, 'good.gitpod.remote')
+    expect(good.values.get('hostname')).toEqual(['10.1.1.1'])
+    expect(good.values.get('proxycommand')).toBeUndefined()
+    const ws1 = await sshResolve(file, 'ws1.gitpod.remote')
+    expect(ws1.values.get('hostname')).toEqual(['ws1.gitpod.remote'])
+  })
+})
+
+describe('generated configs under the real ssh -G', () => {
+  it('every concrete host resolves as before, and aliases resolve to the managed values', async () => {
+    const validEnvs = fc.array(
+      fc.record({
+        id: fc.stringMatching(/^[a-z0-9]{1,8}$/),
+        host: fc.ipV4(),
+        port: fc.integer({min: 1, max: 65_535}),
+        user: fc.stringMatching(/^[a-z][a-z0-9]{0,6}$/),
+      }),
+      {minLength: 1, maxLength: 4},
+    )
+    await fc.assert(
+      fc.asyncProperty(configText, validEnvs, async (text, envs) => {
+        const file = path.join(dir, 'config')
+        await writeFile(file, text, 'utf8')
+        const hosts = [...new Set(splitLines(text).flatMap((l) => {
+          const d = parseDirective(l.content)
+          return d?.keyword === 'host' ? d.args.filter((a) => a !== '' && !/[*?!]/.test(a)) : []
+        }))].slice(0, 6)
+        const before = await mapLimit(hosts, 3, (h) => sshResolve(file, h))
+        const result = await syncBlockInFile(file, envs, {backup: false})
+        const after = await mapLimit(hosts, 3, (h) => sshResolve(file, h))
+        for (const [i, h] of hosts.entries()) {
+          const norm = (r: typeof before[number]) => (r.code === 0 ? r.raw : `fail ${r.stderr.replace(/line \d+/g, 'line N')}`)
+          expect(norm(after[i]!), h).toBe(norm(before[i]!))
+        }
+        const probe = await sshResolve(file, 'probe-host')
+        if (probe.code === 0) {
+          for (const w of result.written) {
+            const r = await sshResolve(file, w.remoteAlias)
+            const overridden = result.warnings.filter((x) => x.code !== 'W_SKIPPED').map((x) => x.message).join('\n')
+            if (!overridden.includes('managed HostName')) expect(r.values.get('hostname')?.[0]).toBe(w.host)
+            if (!overridden.includes('managed Port')) expect(r.values.get('port')?.[0]).toBe(String(w.port))
+            if (!overridden.includes('managed User')) expect(r.values.get('user')?.[0]).toBe(w.user)
+            if (!overridden.includes('managed HostKeyAlias')) expect(r.values.get('hostkeyalias')?.[0]).toBe(w.environmentAlias)
+          }
+        }
+        await removeBlockFromFile(file)
+        expect(await readFile(file, 'utf8')).toBe(text)
+      }),
+      {numRuns: 25},
+    )
+  }, 120_000)
+})
+
+/** A child that writes the config in a loop through the built library (dist), for crash and race tests. */
+function writerScript(kind: 'loop' | 'once'): string {
+  const lib = path.join(repoRoot, 'dist', 'lib', 'fs', 'safe-write.js')
+  const engine = path.join(repoRoot, 'dist', 'lib', 'ssh-config', 'index.js')
+  return `
+    const {updateFile} = await import(${JSON.stringify(lib)})
+    const {applyBlock} = await import(${JSON.stringify(engine)})
+    const [file, tag] = process.argv.slice(1)
+    const envs = (n) => Array.from({length: n}, (_, i) => ({id: 'env' + i, host: '10.0.' + (i % 250) + '.' + n % 250, port: 22, user: 'u'}))
+    if (${JSON.stringify(kind)} === 'loop') {
+      for (let i = 0; ; i++) {
+        await updateFile(file, {backup: false, transform: (t) => applyBlock(t, envs(i % 2 ? 400 : 3)).text})
+        process.stdout.write('.')
+      }
+    } else {
+      await updateFile(file, {backup: false, transform: (t) => applyBlock(t, envs(5)).text + '# writer ' + tag + '\\n'})
+    }
+  `
+}
+
+describe('crashes and concurrent writers', () => {
+  it('a writer SIGKILLed at random moments always leaves the old or the new file, never a torn one', async () => {
+    const file = path.join(dir, 'config')
+    const userPart = 'Host keep-me\n  HostName 192.0.2.1\n'
+    await writeFile(file, userPart)
+    const {applyBlock} = await import('../../src/lib/ssh-config/index.js')
+    const envs = (n: number) => Array.from({length: n}, (_, i) => ({id: `env${i}`, host: `10.0.${i % 250}.${n % 250}`, port: 22, user: 'u'}))
+    const valid = new Set([userPart, applyBlock(userPart, envs(3)).text, applyBlock(userPart, envs(400)).text])
+    for (let round = 0; round < 15; round++) {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', writerScript('loop'), file, 'x'], {stdio: ['ignore', 'pipe', 'pipe']})
+      // Wait until the child has written at least once, then kill it at a random moment.
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`round ${round}: the writer never finished a write`)), 10_000)
+        child.stdout.once('data', () => {
+          clearTimeout(timer)
+          resolve()
+        })
+      })
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 40))
+      child.kill('SIGKILL')
+      await new Promise((resolve) => child.once('exit', resolve))
+      const text = await readFile(file, 'latin1')
+      expect(valid.has(text), `round ${round}: file is neither old nor new (${text.length} bytes)`).toBe(true)
+    }
+    // A killed writer's lock and temp files do not block the next writer.
+    await syncBlockInFile(file, [env('after-crash')], {backup: false})
+    expect(await readFile(file, 'utf8')).toContain('after-crash.gitpod.remote')
+    // ... and what they left behind (lock, temp files) is cleaned up.
+    expect((await import('node:fs')).readdirSync(dir)).toEqual(['config'])
+  }, 60_000)
+
+  it('twenty writers at once all succeed: one block, and every writer\'s own line is kept', async () => {
+    const file = path.join(dir, 'config')
+    await writeFile(file, 'Host keep-me\n')
+    const runs = Array.from({length: 20}, (_, i) =>
+      new Promise<number>((resolve) => {
+        const child = spawn(process.execPath, ['--input-type=module', '-e', writerScript('once'), file, String(i)], {stdio: 'inherit'})
+        child.once('exit', (code) => resolve(code ?? 1))
+      }),
+    )
+    expect(await Promise.all(runs)).toEqual(Array.from({length: 20}, () => 0))
+    const text = await readFile(file, 'utf8')
+    expect(text.split(BEGIN_MARKER)).toHaveLength(2)
+    expect(text.split(END_MARKER)).toHaveLength(2)
+    for (let i = 0; i < 20; i++) expect(text).toContain(`# writer ${i}\n`)
+    expect(text).toContain('Host keep-me\n')
+    const leftovers = (await import('node:fs')).readdirSync(dir).filter((n) => n !== 'config')
+    expect(leftovers).toEqual([])
+  }, 60_000)
+})
