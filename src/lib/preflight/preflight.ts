@@ -1,0 +1,80 @@
+/**
+ * `ona preflight`: loads the shipped catalog and the user's endpoints, runs every check, prints the
+ * table (unless --json) and returns the report. The caller turns `report.exitCode` into the exit code.
+ */
+import type {Context} from '../context.js'
+import {OnaError} from '../errors.js'
+import {CATEGORIES, loadCatalog, loadUserEndpoints, userEndpointsPath} from './catalog.js'
+import {createDnsResolver, parseResolverAddress} from './dns.js'
+import {createProgress, renderReport} from './render.js'
+import {runPreflight, type IdeChoice, type RunPreflightOptions, type RunnerKind} from './run.js'
+import type {PreflightReport, ReportCategory} from './types.js'
+
+export const REPORT_CATEGORIES: readonly ReportCategory[] = [...CATEGORIES, 'proxy']
+
+export interface PreflightOptions {
+  timeoutMs?: number
+  runner?: RunnerKind
+  ide?: IdeChoice
+  only?: string[]
+  region?: string
+  accountId?: string
+  /** `ip[:port]` of a DNS server to ask instead of the system resolver. */
+  resolver?: string
+  /** Print nothing (the command prints JSON itself). */
+  json?: boolean
+  /** For tests: passed through to runPreflight. */
+  overrides?: Partial<Pick<RunPreflightOptions, 'onAws' | 'portMap' | 'ca' | 'metadataTarget'>>
+}
+
+export const DEFAULT_TIMEOUT_MS = 5000
+
+/** Checks and normalises the flags; throws ERR_PREFLIGHT_OPTIONS naming the bad one. */
+export function normaliseOptions(options: PreflightOptions): {timeoutMs: number; only?: ReportCategory[]; servers?: string[]} {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0 || timeoutMs > 600_000) {
+    throw new OnaError('ERR_PREFLIGHT_OPTIONS', `--timeout ${timeoutMs}: give a number of milliseconds between 1 and 600000`)
+  }
+  let only: ReportCategory[] | undefined
+  if (options.only && options.only.length > 0) {
+    only = []
+    for (const item of options.only.flatMap((o) => o.split(',')).map((o) => o.trim()).filter(Boolean)) {
+      if (!(REPORT_CATEGORIES as readonly string[]).includes(item)) {
+        throw new OnaError('ERR_PREFLIGHT_OPTIONS', `--only ${item}: not a category`, {hint: `Use one of: ${REPORT_CATEGORIES.join(', ')}.`})
+      }
+      only.push(item as ReportCategory)
+    }
+  }
+  if (options.region !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d$/.test(options.region)) {
+    throw new OnaError('ERR_PREFLIGHT_OPTIONS', `--region ${options.region}: not an AWS region name`, {hint: 'Give a region such as us-east-1 or eu-central-1.'})
+  }
+  if (options.accountId !== undefined && !/^\d{12}$/.test(options.accountId)) {
+    throw new OnaError('ERR_PREFLIGHT_OPTIONS', `--account-id ${options.accountId}: an AWS account id has 12 digits`)
+  }
+  const servers = options.resolver === undefined ? undefined : [parseResolverAddress(options.resolver)]
+  return {timeoutMs, ...(only ? {only} : {}), ...(servers ? {servers} : {})}
+}
+
+/** Runs `ona preflight` for a context; prints the table on the context's streams unless `json`. */
+export async function preflight(ctx: Context, options: PreflightOptions = {}): Promise<PreflightReport> {
+  const {timeoutMs, only, servers} = normaliseOptions(options)
+  const [catalog, extraEndpoints] = await Promise.all([loadCatalog(), loadUserEndpoints(userEndpointsPath(ctx.paths.configDir))])
+  const progress = options.json ? {onCheck: () => {}, clear: () => {}} : createProgress(ctx.io)
+  const report = await runPreflight({
+    catalog,
+    extraEndpoints,
+    timeoutMs,
+    runner: options.runner ?? 'standard',
+    ide: options.ide ?? 'all',
+    ...(only ? {only} : {}),
+    ...(options.region ? {region: options.region} : {}),
+    ...(options.accountId ? {accountId: options.accountId} : {}),
+    resolver: createDnsResolver(servers),
+    env: ctx.env,
+    onCheck: progress.onCheck,
+    ...options.overrides,
+  })
+  progress.clear()
+  if (!options.json) ctx.io.print(renderReport(report, ctx.io))
+  return report
+}
