@@ -254,33 +254,215 @@ async function benchSplice() {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// 2, 4, 5: sections that need the simulator, `ona ssh-sync`, preflight and watch mode.
-// Each returns {skipped} until what it needs is built; the measurement plan is written down here.
+// 2. No-op sync
+
+function seedEnvironments(count) {
+  return Array.from({length: count}, (_, i) => ({
+    id: `0199ec15-${(i + 1).toString(16).padStart(4, '0')}-7e92-8e22-8cb6c7ba4df7`,
+    name: `bench-${i}`,
+    phase: 'ENVIRONMENT_PHASE_RUNNING',
+    ssh: {user: 'gitpod_devcontainer', host: `127.3.${(i >> 8) & 255}.${i & 255}`, port: 22},
+  }))
+}
+
+/** One ListEnvironments call on a fresh connection (what a new process pays), in milliseconds. */
+async function apiRoundTrip(sim) {
+  const http = await import('node:http')
+  const url = new URL(`${sim.url}/gitpod.v1.EnvironmentService/ListEnvironments`)
+  const body = JSON.stringify({pagination: {pageSize: 100}, filter: {creatorIds: [sim.subject.id]}})
+  const start = performance.now()
+  await new Promise((resolve, reject) => {
+    const request = http.request(
+      url,
+      {method: 'POST', agent: false, headers: {'content-type': 'application/json', authorization: `Bearer ${sim.token}`, 'content-length': Buffer.byteLength(body)}},
+      (response) => {
+        response.resume()
+        response.on('end', () => (response.statusCode === 200 ? resolve() : reject(new Error(`ListEnvironments answered ${response.statusCode}`))))
+      },
+    )
+    request.on('error', reject)
+    request.end(body)
+  })
+  return performance.now() - start
+}
 
 /**
  * No-op sync: `ona ssh-sync` when the config is already current, against the simulator with 100
  * environments; reported as a ratio to bare node start-up plus one loopback API round trip.
  */
 async function benchNoopSync() {
-  const commands = manifestCommands()
-  if (!commands.has('ssh-sync')) return {title: 'No-op sync', skipped: 'the `ssh-sync` command is not built yet'}
-  const sim = await importBuilt('lib/simulator/server.js', 'startSimulator')
-  if (sim.missing) return {title: 'No-op sync', skipped: sim.missing}
-  return {title: 'No-op sync', skipped: 'not wired yet: needs the ssh-sync flags for API URL and token (see benchNoopSync)'}
+  const title = 'No-op sync (config already current, 100 environments)'
+  if (!manifestCommands().has('ssh-sync')) return {title, skipped: 'the `ssh-sync` command is not built yet'}
+  const simModule = await importBuilt('lib/simulator/server.js', 'startSimulator')
+  if (simModule.missing) return {title, skipped: simModule.missing}
+  const sim = await simModule.module.startSimulator({seed: seedEnvironments(100)})
+  try {
+    const config = path.join(scratch, 'noop', 'config')
+    mkdirSync(path.dirname(config), {recursive: true})
+    writeFileSync(config, 'Host github.com\n  User git\n', {mode: 0o600})
+    const env = {...scratchEnv, ONA_API_URL: sim.url, ONA_TOKEN: sim.token, ONA_KEYRING: 'off', ONA_SSH_CONFIG: config}
+    const run = path.join(root, 'bin', 'run.js')
+    const first = spawnSync(node, [run, 'ssh-sync'], {cwd: root, env, encoding: 'utf8'})
+    if (first.status !== 0) return {title, skipped: `the first ssh-sync failed (exit ${first.status}): ${(first.stderr || first.stdout).trim().split('\n')[0]}`}
+    const current = readFileSync(config, 'utf8')
+    if (!current.includes('127.3.0.99')) return {title, skipped: 'the first ssh-sync did not write the 100 environments'}
+    const runs = quick ? 5 : 15
+    const sync = []
+    const bare = []
+    const trip = []
+    const listCalls = sim.rpcCount('ListEnvironments')
+    for (let i = 0; i < 2; i++) timeProcess([run, 'ssh-sync'], env)
+    const warmCalls = sim.rpcCount('ListEnvironments')
+    for (let i = 0; i < runs; i++) {
+      const timed = timeProcess([run, 'ssh-sync'], env)
+      if (timed.status === 0) sync.push(timed.ms)
+      bare.push(timeProcess(['-e', '0'], scratchEnv).ms)
+      trip.push(await apiRoundTrip(sim))
+    }
+    const unchanged = readFileSync(config, 'utf8') === current
+    const rows = {
+      sync: summarize(sync),
+      bareNode: summarize(bare),
+      roundTrip: summarize(trip),
+    }
+    const baseline = rows.bareNode.median + rows.roundTrip.median
+    const result = {
+      ...rows,
+      baselineMs: baseline,
+      ratio: ratio(rows.sync.median, baseline),
+      listCallsPerSync: (warmCalls - listCalls) / 2,
+      configUnchanged: unchanged,
+    }
+    const table = formatTable(
+      ['measure', 'median', 'min', 'max', 'runs'],
+      [
+        ['ona ssh-sync (no-op)', rows.sync],
+        ['node -e 0', rows.bareNode],
+        ['one ListEnvironments round trip (new connection)', rows.roundTrip],
+      ].map(([name, s]) => [name, formatValue(s.median, 'ms'), formatValue(s.min, 'ms'), formatValue(s.max, 'ms'), String(s.n)]),
+    )
+    return {
+      title,
+      ...result,
+      table: `${table}\nratio to (node -e 0 + one round trip = ${formatValue(baseline, 'ms')}): ${formatValue(result.ratio, 'x')}`,
+      notes: [
+        `${result.listCallsPerSync} ListEnvironments call(s) per sync; config ${unchanged ? 'left unchanged by every no-op run' : 'CHANGED by a no-op run'}`,
+      ],
+    }
+  } finally {
+    await sim.close()
+  }
 }
 
-/** Preflight against 40 black-holed endpoints with per-check timeout T: total wall vs T, beside a serial run. */
-async function benchPreflight() {
-  const pre = await importBuilt('lib/preflight/run.js')
-  if (pre.missing) return {title: 'Preflight black-hole', skipped: `preflight runner unavailable: ${pre.missing}`}
-  return {title: 'Preflight black-hole', skipped: 'not wired yet (see benchPreflight)'}
+// ---------------------------------------------------------------------------------------------------------
+// 4. Preflight against black holes
+
+function blackHoleCatalog(count) {
+  return {
+    version: 1,
+    sources: {bench: {title: 'benchmark'}},
+    categories: {custom: 'benchmark endpoints'},
+    endpoints: Array.from({length: count}, (_, i) => ({
+      id: `bench.hole-${i}`,
+      category: 'custom',
+      protocol: 'https',
+      host: `hole-${i}.bench.test`,
+      port: 443,
+      purpose: 'benchmark black hole',
+      when: {},
+      urls: [`https://hole-${i}.bench.test`],
+      sources: ['bench'],
+    })),
+  }
 }
+
+/**
+ * Preflight against 40 black-holed endpoints with per-check timeout T: total wall vs T, beside the same
+ * checks run one after another. Two kinds of hole, both real sockets on loopback: a DNS server that never
+ * answers, and a TCP listener that accepts and then never speaks TLS.
+ */
+async function benchPreflight() {
+  const title = 'Preflight: 40 black-holed endpoints'
+  const pre = await importBuilt('lib/preflight/run.js', 'runPreflight')
+  if (pre.missing) return {title, skipped: `preflight runner unavailable: ${pre.missing}`}
+  const dnsModule = await importBuilt('lib/preflight/dns.js', 'createDnsResolver')
+  if (dnsModule.missing) return {title, skipped: dnsModule.missing}
+  const {runPreflight} = pre.module
+  const dgram = await import('node:dgram')
+  const net = await import('node:net')
+  const timeoutMs = quick ? 300 : 500
+  const count = 40
+  const catalog = blackHoleCatalog(count)
+
+  // A DNS server that reads every query and answers none.
+  const udp = dgram.createSocket('udp4')
+  udp.on('message', () => {})
+  await new Promise((resolve) => udp.bind(0, '127.0.0.1', resolve))
+  // A TCP server that accepts and then says nothing, so the TLS handshake waits forever.
+  const sockets = new Set()
+  const silent = net.createServer((socket) => {
+    sockets.add(socket)
+    socket.on('error', () => {})
+    socket.on('close', () => sockets.delete(socket))
+  })
+  await new Promise((resolve) => silent.listen(0, '127.0.0.1', resolve))
+  const silentPort = silent.address().port
+  const instant = {description: 'bench: every name is 127.0.0.1', resolve: async () => ({ok: true, v4: ['127.0.0.1'], v6: [], via: 'bench'})}
+
+  const holes = [
+    {name: 'DNS never answers', options: {resolver: dnsModule.module.createDnsResolver([`127.0.0.1:${udp.address().port}`])}},
+    {name: 'TLS never answers', options: {resolver: instant, portMap: {443: silentPort}}},
+  ]
+  const base = {timeoutMs, env: {}, onAws: false, runner: 'standard', ide: 'none', only: ['custom']}
+  const results = []
+  try {
+    for (const hole of holes) {
+      const parallel = []
+      let statuses
+      for (let i = 0; i < (quick ? 2 : 5); i++) {
+        const start = performance.now()
+        const report = await runPreflight({...base, ...hole.options, catalog})
+        parallel.push(performance.now() - start)
+        statuses = report.counts
+      }
+      const serialStart = performance.now()
+      for (const endpoint of catalog.endpoints) await runPreflight({...base, ...hole.options, catalog: {...catalog, endpoints: [endpoint]}})
+      const serialMs = performance.now() - serialStart
+      const p = summarize(parallel)
+      results.push({hole: hole.name, parallel: p, ratioToTimeout: ratio(p.median, timeoutMs), withinBudget: p.max <= BUDGET.preflightRatio * timeoutMs, serialMs, serialRatioToTimeout: ratio(serialMs, timeoutMs), counts: statuses})
+    }
+  } finally {
+    udp.close()
+    for (const socket of sockets) socket.destroy()
+    await new Promise((resolve) => silent.close(resolve))
+  }
+  const table = formatTable(
+    ['black hole', 'all at once (median)', 'min', 'max', 'x T', `budget ${BUDGET.preflightRatio}x T`, 'one after another', 'x T'],
+    results.map((r) => [
+      r.hole,
+      formatValue(r.parallel.median, 'ms'),
+      formatValue(r.parallel.min, 'ms'),
+      formatValue(r.parallel.max, 'ms'),
+      formatValue(r.ratioToTimeout, 'x'),
+      r.withinBudget ? 'met (max)' : 'NOT met (max)',
+      formatValue(r.serialMs, 'ms'),
+      formatValue(r.serialRatioToTimeout, 'x'),
+    ]),
+  )
+  const notes = [`per-check timeout T = ${timeoutMs} ms; runPreflight called in-process (no CLI start-up); the serial column runs each endpoint alone, once`]
+  // A hole that did not hold (a check passed or was skipped instead of timing out) would make the figure meaningless.
+  for (const r of results) if (r.counts?.fail !== count) notes.push(`WARNING: ${r.hole}: expected ${count} failed checks, got ${JSON.stringify(r.counts)}`)
+  return {title, timeoutMs, endpoints: count, results, table, notes}
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 5. Watch
 
 /** Watch: IP change in the simulator -> config on disk (p50, p95 over 100 changes), RSS after 1,000 changes. */
 async function benchWatch() {
-  const commands = manifestCommands()
-  if (!commands.has('ssh-sync')) return {title: 'Watch latency', skipped: 'the `ssh-sync --watch` command is not built yet'}
-  return {title: 'Watch latency', skipped: 'not wired yet (see benchWatch)'}
+  const title = 'Watch: IP change to config on disk'
+  if (!manifestCommands().has('ssh-sync')) return {title, skipped: 'the `ssh-sync --watch` command is not built yet'}
+  return {title, skipped: 'not wired yet (see benchWatch)'}
 }
 
 // ---------------------------------------------------------------------------------------------------------
