@@ -13,7 +13,7 @@ import path from 'node:path'
 import {fileURLToPath, pathToFileURL} from 'node:url'
 import {parseArgs} from 'node:util'
 
-import {formatTable, formatValue, ratio, summarize} from './bench/stats.mjs'
+import {formatTable, formatValue, quantile, ratio, summarize} from './bench/stats.mjs'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const dist = path.join(root, 'dist')
@@ -458,11 +458,121 @@ async function benchPreflight() {
 // ---------------------------------------------------------------------------------------------------------
 // 5. Watch
 
+/** Resident memory of a process in KiB (Linux /proc; ps elsewhere). */
+function rssKiB(pid) {
+  try {
+    const match = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    if (match) return Number(match[1])
+  } catch {
+    // not Linux
+  }
+  const out = spawnSync('ps', ['-o', 'rss=', '-p', String(pid)], {encoding: 'utf8'}).stdout?.trim()
+  return out ? Number(out) : Number.NaN
+}
+
+/**
+ * Resolves with the time at which `file` first contains `needle`, or NaN after `timeoutMs`. Watches the
+ * directory (the config is replaced by rename) and polls as a fallback, so a missed event costs at most
+ * one poll interval.
+ */
+async function waitForText(file, needle, timeoutMs) {
+  const {watch} = await import('node:fs')
+  return new Promise((resolve) => {
+    let done = false
+    const check = () => {
+      if (done) return
+      let text = ''
+      try {
+        text = readFileSync(file, 'utf8')
+      } catch {
+        return
+      }
+      if (text.includes(needle)) finish(performance.now())
+    }
+    const watcher = watch(path.dirname(file), check)
+    const poll = setInterval(check, 20)
+    const timer = setTimeout(() => finish(Number.NaN), timeoutMs)
+    function finish(at) {
+      done = true
+      watcher.close()
+      clearInterval(poll)
+      clearTimeout(timer)
+      resolve(at)
+    }
+    check()
+  })
+}
+
 /** Watch: IP change in the simulator -> config on disk (p50, p95 over 100 changes), RSS after 1,000 changes. */
 async function benchWatch() {
   const title = 'Watch: IP change to config on disk'
   if (!manifestCommands().has('ssh-sync')) return {title, skipped: 'the `ssh-sync --watch` command is not built yet'}
-  return {title, skipped: 'not wired yet (see benchWatch)'}
+  const simModule = await importBuilt('lib/simulator/server.js', 'startSimulator')
+  if (simModule.missing) return {title, skipped: simModule.missing}
+  const seeds = seedEnvironments(10)
+  const sim = await simModule.module.startSimulator({seed: seeds})
+  const config = path.join(scratch, 'watch', 'config')
+  mkdirSync(path.dirname(config), {recursive: true})
+  writeFileSync(config, 'Host github.com\n  User git\n', {mode: 0o600})
+  const env = {...scratchEnv, ONA_API_URL: sim.url, ONA_TOKEN: sim.token, ONA_KEYRING: 'off', ONA_SSH_CONFIG: config}
+  const child = spawn(node, [path.join(root, 'bin', 'run.js'), 'ssh-sync', '--watch'], {cwd: root, env, stdio: ['ignore', 'ignore', 'pipe']})
+  let stderr = ''
+  child.stderr.on('data', (chunk) => (stderr = (stderr + chunk).slice(-4000)))
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({code, signal, at: performance.now()})))
+  try {
+    const ready = await waitForText(config, seeds[0].ssh.host, 15_000)
+    if (Number.isNaN(ready)) return {title, skipped: `the watcher did not write the first block within 15 s: ${stderr.trim().split('\n').slice(-2).join(' | ')}`}
+    // Let start-up garbage settle before the reference reading.
+    await new Promise((r) => setTimeout(r, 500))
+    const rssStart = rssKiB(child.pid)
+    const measured = quick ? 20 : 100
+    const total = quick ? 100 : 1000
+    const latencies = []
+    let missed = 0
+    const target = seeds[0].id
+    for (let i = 0; i < total; i++) {
+      const host = `127.4.${(i >> 8) & 255}.${i & 255}`
+      const start = performance.now()
+      sim.setSshAddress(target, {host, port: 22, user: 'gitpod_devcontainer'})
+      const at = await waitForText(config, `HostName ${host}\n`, 5000)
+      if (Number.isNaN(at)) missed++
+      else if (i < measured) latencies.push(at - start)
+    }
+    await new Promise((r) => setTimeout(r, 500))
+    const rssEnd = rssKiB(child.pid)
+    const stopStart = performance.now()
+    child.kill('SIGTERM')
+    const exit = await Promise.race([exited, new Promise((r) => setTimeout(() => r(undefined), 5000))])
+    const result = {
+      latency: {...summarize(latencies), p50: quantile(latencies, 0.5), p95: quantile(latencies, 0.95)},
+      changes: total,
+      missed,
+      rssStartMiB: rssStart / 1024,
+      rssEndMiB: rssEnd / 1024,
+      rssGrowth: ratio(rssEnd, rssStart),
+      sigtermExitMs: exit ? exit.at - stopStart : Number.NaN,
+    }
+    const table = formatTable(
+      ['measure', 'value'],
+      [
+        [`latency p50 (first ${measured} changes)`, formatValue(result.latency.p50, 'ms')],
+        ['latency p95', formatValue(result.latency.p95, 'ms')],
+        ['latency min / max', `${formatValue(result.latency.min, 'ms')} / ${formatValue(result.latency.max, 'ms')}`],
+        ['RSS at start', formatValue(result.rssStartMiB, 'MiB')],
+        [`RSS after ${total} changes`, `${formatValue(result.rssEndMiB, 'MiB')} (${formatValue(result.rssGrowth, 'x')})`],
+        ['exit after SIGTERM', formatValue(result.sigtermExitMs, 'ms')],
+      ],
+    )
+    const notes = ['latency: from setSshAddress in the simulator (which emits the WatchEvents event) to the new HostName in the file']
+    if (missed > 0) notes.push(`WARNING: ${missed} of ${total} changes did not reach the file within 5 s`)
+    return {title, ...result, table, notes}
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL')
+      await exited
+    }
+    await sim.close()
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------
