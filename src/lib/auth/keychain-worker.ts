@@ -1,0 +1,56 @@
+/**
+ * Runs one keychain operation in a child process. The binding connects to D-Bus synchronously, so a
+ * Secret Service that does not answer blocks the whole thread; only a separate process can be given a
+ * deadline and killed. Reads `{op, service, account, token?}` as JSON on stdin (never argv: other users
+ * can read a process's arguments) and writes `{ok, value}` or `{ok: false, error}` on stdout.
+ *
+ * Self-contained on purpose (no relative imports): tests run it straight from the TypeScript source.
+ */
+import {AsyncEntry} from '@napi-rs/keyring'
+
+interface Request {
+  op: 'get' | 'set' | 'delete'
+  service: string
+  account: string
+  token?: string
+}
+
+async function readStdin(): Promise<string> {
+  let text = ''
+  for await (const chunk of process.stdin) text += String(chunk)
+  return text
+}
+
+async function run(request: Request): Promise<unknown> {
+  // Pinned to the Secret Service on Linux: the binding's default falls back to the kernel keyring,
+  // which forgets the token at logout and keeps a copy behind when the Secret Service write fails.
+  const entry = new AsyncEntry(request.service, request.account, {linux: {store: 'secret-service'}})
+  switch (request.op) {
+    case 'get':
+      return (await entry.getPassword()) ?? null
+    case 'set': {
+      const token = request.token ?? ''
+      try {
+        await entry.setPassword(token)
+        // Some backends accept a write they cannot read back (a locked collection); only a read proves it.
+        if ((await entry.getPassword()) !== token) throw new Error('the token could not be read back after storing it')
+      } catch (error) {
+        await entry.deletePassword().catch(() => false)
+        throw error
+      }
+      return null
+    }
+    case 'delete':
+      return await entry.deletePassword()
+    default:
+      throw new Error('unknown keychain operation')
+  }
+}
+
+try {
+  const value = await run(JSON.parse(await readStdin()) as Request)
+  process.stdout.write(JSON.stringify({ok: true, value}))
+} catch (error) {
+  const message = String((error as Error)?.message ?? error).split('\n')[0]
+  process.stdout.write(JSON.stringify({ok: false, error: message}))
+}

@@ -1,0 +1,171 @@
+/**
+ * `ona login`, `ona logout` and `ona whoami` as library functions: the commands only parse flags.
+ * Human lines go to stderr through ctx.io; the returned objects are what `--json` prints. None of them
+ * ever contains the token.
+ */
+import type {Context} from '../context.js'
+import {createApiClient} from '../api/client.js'
+import {apiHostKey} from '../api/base-url.js'
+import type {Identity} from '../api/types.js'
+import {checkToken, promptHidden, readTokenFromStream, type TokenInput} from './prompt.js'
+import {envToken, resolveToken, type TokenSource} from './token.js'
+import {fileDelete, fileSet, keychainDelete, keychainSet, tokenFilePath} from './token-store.js'
+import {OnaError} from '../errors.js'
+
+export interface SessionOptions {
+  apiUrl: string
+  userAgent?: string
+  timeoutMs?: number
+}
+
+export interface LoginOptions extends SessionOptions {
+  /** Read the token from `stdin` (preferred for scripts). */
+  tokenStdin?: boolean
+  stdin?: TokenInput
+}
+
+export interface LoginResult {
+  apiUrl: string
+  host: string
+  subjectId: string
+  principal: string
+  organizationId?: string
+  /** Where the token was put. */
+  storage: 'keychain' | 'file'
+  tokenFile?: string
+  /** Where the token came from. */
+  input: 'stdin' | 'prompt' | 'env'
+}
+
+async function verify(options: SessionOptions, token: string): Promise<Identity> {
+  const api = await createApiClient({baseUrl: options.apiUrl, token, userAgent: options.userAgent, timeoutMs: options.timeoutMs, retries: 2})
+  return api.getAuthenticatedIdentity()
+}
+
+function describeIdentity(identity: Identity): string {
+  const kind = identity.principal.replace(/^PRINCIPAL_/, '').toLowerCase().replace(/_/g, ' ')
+  const org = identity.organizationId ? ` in organization ${identity.organizationId}` : ''
+  return `${identity.subjectId} (${kind})${org}`
+}
+
+/**
+ * Takes a token from stdin (`tokenStdin`), a hidden prompt on a terminal, or the environment, checks it
+ * with GetAuthenticatedIdentity, and only then stores it: in the OS keychain, or in a 0600 file when
+ * there is no keychain (saying so).
+ */
+export async function login(ctx: Context, options: LoginOptions): Promise<LoginResult> {
+  const stdin = options.stdin ?? (process.stdin as TokenInput)
+  const fromEnv = envToken(ctx.env)
+  let token: string
+  let input: LoginResult['input']
+  if (options.tokenStdin) {
+    token = await readTokenFromStream(stdin)
+    input = 'stdin'
+  } else if (stdin.isTTY && typeof stdin.setRawMode === 'function') {
+    token = await promptHidden(`Paste a personal access token for ${apiHostKey(options.apiUrl)} (input is hidden): `, stdin, ctx.io.err)
+    input = 'prompt'
+  } else if (fromEnv) {
+    token = checkToken(fromEnv.token)
+    input = 'env'
+  } else {
+    throw new OnaError('ERR_TOKEN_EMPTY', 'no token: standard input is not a terminal and --token-stdin was not given')
+  }
+
+  const identity = await verify(options, token)
+  const host = apiHostKey(options.apiUrl)
+  const result: LoginResult = {
+    apiUrl: options.apiUrl,
+    host,
+    subjectId: identity.subjectId,
+    principal: identity.principal,
+    ...(identity.organizationId ? {organizationId: identity.organizationId} : {}),
+    storage: 'keychain',
+    input,
+  }
+
+  const stored = await keychainSet(ctx, options.apiUrl, token)
+  if (stored.ok) {
+    // A stale copy in the file would come back after a logout that only cleared the keychain.
+    await fileDelete(ctx, options.apiUrl).catch(() => false)
+  } else {
+    result.storage = 'file'
+    result.tokenFile = await fileSet(ctx, options.apiUrl, token)
+    if (stored.reason !== 'disabled') {
+      ctx.io.warn(`no usable OS keychain (${stored.detail}); the token is stored in ${result.tokenFile} (mode 0600) instead`)
+    }
+  }
+
+  ctx.io.info(`Logged in to ${host} as ${describeIdentity(identity)}; token stored in ${result.storage === 'keychain' ? 'the OS keychain' : result.tokenFile}.`)
+  if (fromEnv && input !== 'env') {
+    ctx.io.warn(`${fromEnv.variable} is set in your environment and takes precedence over the stored token`)
+  }
+  return result
+}
+
+export interface LogoutResult {
+  host: string
+  /** Stores the token was removed from (empty when there was nothing to remove). */
+  removed: Array<'keychain' | 'file'>
+  /** A token variable that still authenticates after logout. */
+  envVariable?: string
+}
+
+/** Removes the host's token from the keychain and the file, wherever it is. */
+export async function logout(ctx: Context, options: SessionOptions): Promise<LogoutResult> {
+  const host = apiHostKey(options.apiUrl)
+  const removed: LogoutResult['removed'] = []
+  const fromKeychain = await keychainDelete(ctx, options.apiUrl)
+  if (fromKeychain.ok && fromKeychain.value) removed.push('keychain')
+  if (!fromKeychain.ok && fromKeychain.reason === 'timeout') ctx.io.warn(`${fromKeychain.detail}; a token may remain there`)
+  if (await fileDelete(ctx, options.apiUrl)) removed.push('file')
+  const result: LogoutResult = {host, removed}
+  if (removed.length === 0) ctx.io.info(`No stored token for ${host}; nothing to do.`)
+  else ctx.io.info(`Logged out of ${host}: token removed from ${removed.map((r) => (r === 'keychain' ? 'the OS keychain' : tokenFilePath(ctx))).join(' and ')}.`)
+  const fromEnv = envToken(ctx.env)
+  if (fromEnv) {
+    result.envVariable = fromEnv.variable
+    ctx.io.warn(`${fromEnv.variable} is still set in your environment and keeps authenticating; unset it to log out completely`)
+  }
+  return result
+}
+
+export interface WhoamiResult {
+  apiUrl: string
+  host: string
+  subjectId: string
+  principal: string
+  organizationId?: string
+  tokenSource: TokenSource
+  /** The variable, when tokenSource is `env`. */
+  tokenVariable?: string
+}
+
+/** Resolves the token and asks the management plane who it belongs to. */
+export async function whoami(ctx: Context, options: SessionOptions): Promise<WhoamiResult> {
+  const {token, source, variable} = await resolveToken(ctx, options.apiUrl)
+  const identity = await verify(options, token)
+  const result: WhoamiResult = {
+    apiUrl: options.apiUrl,
+    host: apiHostKey(options.apiUrl),
+    subjectId: identity.subjectId,
+    principal: identity.principal,
+    ...(identity.organizationId ? {organizationId: identity.organizationId} : {}),
+    tokenSource: source,
+    ...(variable ? {tokenVariable: variable} : {}),
+  }
+  return result
+}
+
+/** The human form of whoami (stdout: it is the command's data). */
+export function formatWhoami(result: WhoamiResult): string[] {
+  const source = result.tokenSource === 'env' ? `environment (${result.tokenVariable})` : result.tokenSource === 'keychain' ? 'OS keychain' : 'token file'
+  return [
+    `host:         ${result.host}`,
+    `subject:      ${result.subjectId}`,
+    `principal:    ${result.principal}`,
+    `organization: ${result.organizationId ?? '(none)'}`,
+    `token from:   ${source}`,
+  ]
+}
+
+

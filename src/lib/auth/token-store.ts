@@ -1,0 +1,244 @@
+/**
+ * Where a personal access token rests between runs: the OS keychain (through @napi-rs/keyring, the
+ * maintained successor of the archived keytar that installs from the npm registry alone), or a private
+ * file when there is no keychain (headless Linux without a Secret Service).
+ *
+ * Every keychain call is time-boxed: a Secret Service that is locked, waiting for a prompt nobody can
+ * answer, or not answering at all must not hang the CLI. The file is refused when group or others can
+ * read it, as ssh refuses such keys.
+ */
+import {randomBytes} from 'node:crypto'
+import {constants as fsConstants, existsSync} from 'node:fs'
+import {chmod, mkdir, open, rename, rm} from 'node:fs/promises'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+import type {Context} from '../context.js'
+import {OnaError} from '../errors.js'
+import {apiHostKey} from '../api/base-url.js'
+
+/** The keychain account name under each service; one token per API host. */
+export const KEYCHAIN_ACCOUNT = 'personal-access-token'
+export const TOKEN_FILE_NAME = 'credentials.json'
+const DEFAULT_KEYCHAIN_TIMEOUT_MS = 5000
+
+/** `ona:app.ona.com`: one service per API host so several installs can coexist. */
+export function keychainService(apiUrl: string): string {
+  return `ona:${apiHostKey(apiUrl)}`
+}
+
+export function tokenFilePath(ctx: Context): string {
+  return path.join(ctx.paths.configDir, TOKEN_FILE_NAME)
+}
+
+/** `ONA_KEYRING=off` (or `0`, `false`, `file`) forces the file store: for tests and headless users. */
+export function keychainDisabled(env: NodeJS.ProcessEnv): boolean {
+  const value = (env.ONA_KEYRING ?? '').trim().toLowerCase()
+  return value === 'off' || value === '0' || value === 'false' || value === 'no' || value === 'file'
+}
+
+function keychainTimeoutMs(env: NodeJS.ProcessEnv): number {
+  const value = Number(env.ONA_KEYRING_TIMEOUT_MS)
+  return Number.isFinite(value) && value > 0 ? value : DEFAULT_KEYCHAIN_TIMEOUT_MS
+}
+
+/** Why the keychain could not be used; `unavailable` and `timeout` mean "fall back to the file". */
+export type KeychainResult<T> = {ok: true; value: T} | {ok: false; reason: 'disabled' | 'unavailable' | 'timeout'; detail: string}
+
+/** The worker script beside this module: compiled .js in dist, the .ts source under vitest. */
+function workerPath(): string {
+  const js = fileURLToPath(new URL('keychain-worker.js', import.meta.url))
+  return existsSync(js) ? js : fileURLToPath(new URL('keychain-worker.ts', import.meta.url))
+}
+
+/**
+ * On Linux the Secret Service lives on the D-Bus session bus; libdbus finds it through
+ * DBUS_SESSION_BUS_ADDRESS or `$XDG_RUNTIME_DIR/bus`. With neither, skip the helper process entirely.
+ */
+function sessionBusMissing(env: NodeJS.ProcessEnv): string | undefined {
+  if (process.platform !== 'linux') return undefined
+  if (env.DBUS_SESSION_BUS_ADDRESS) return undefined
+  if (env.XDG_RUNTIME_DIR && existsSync(path.join(env.XDG_RUNTIME_DIR, 'bus'))) return undefined
+  return 'no D-Bus session bus, so no Secret Service (DBUS_SESSION_BUS_ADDRESS is unset)'
+}
+
+function firstLine(error: unknown): string {
+  return String((error as Error)?.message ?? error).split('\n')[0] ?? 'unknown error'
+}
+
+/**
+ * Runs one keychain operation in a child process with a deadline (see keychain-worker.ts for why a
+ * process). The token travels on stdin, never on the command line.
+ */
+async function withKeychain<T>(ctx: Context, apiUrl: string, request: {op: 'get' | 'set' | 'delete'; token?: string}): Promise<KeychainResult<T>> {
+  if (keychainDisabled(ctx.env)) return {ok: false, reason: 'disabled', detail: 'ONA_KEYRING is off'}
+  const noBus = sessionBusMissing(ctx.env)
+  if (noBus) return {ok: false, reason: 'unavailable', detail: noBus}
+  const timeoutMs = keychainTimeoutMs(ctx.env)
+  const {spawn} = await import('node:child_process')
+  return new Promise((resolve) => {
+    let settled = false
+    const finish = (result: KeychainResult<T>) => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      resolve(result)
+    }
+    const child = spawn(process.execPath, [workerPath()], {
+      stdio: ['pipe', 'pipe', 'ignore'],
+      env: ctx.env,
+      windowsHide: true,
+    })
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      finish({ok: false, reason: 'timeout', detail: `the OS keychain did not answer within ${Math.round(timeoutMs / 100) / 10} s`})
+    }, timeoutMs)
+    let out = ''
+    child.stdout.setEncoding('utf8')
+    child.stdout.on('data', (chunk: string) => {
+      if (out.length < 65_536) out += chunk
+    })
+    child.on('error', (error) => finish({ok: false, reason: 'unavailable', detail: firstLine(error)}))
+    child.on('close', () => {
+      try {
+        const reply = JSON.parse(out) as {ok: boolean; value?: T; error?: string}
+        finish(reply.ok ? {ok: true, value: reply.value as T} : {ok: false, reason: 'unavailable', detail: reply.error ?? 'unknown error'})
+      } catch {
+        finish({ok: false, reason: 'unavailable', detail: 'the keychain helper ended without an answer'})
+      }
+    })
+    child.stdin.on('error', () => {})
+    child.stdin.end(JSON.stringify({op: request.op, service: keychainService(apiUrl), account: KEYCHAIN_ACCOUNT, token: request.token}))
+  })
+}
+
+/** Reads the keychain token for `apiUrl`; `undefined` value when there is none. */
+export async function keychainGet(ctx: Context, apiUrl: string): Promise<KeychainResult<string | undefined>> {
+  const result = await withKeychain<string | null>(ctx, apiUrl, {op: 'get'})
+  return result.ok ? {ok: true, value: result.value ?? undefined} : result
+}
+
+/** Stores the token and reads it back; a failed write leaves no copy behind. */
+export function keychainSet(ctx: Context, apiUrl: string, token: string): Promise<KeychainResult<void>> {
+  return withKeychain<void>(ctx, apiUrl, {op: 'set', token})
+}
+
+/** Deletes the keychain token; value says whether there was one. */
+export function keychainDelete(ctx: Context, apiUrl: string): Promise<KeychainResult<boolean>> {
+  return withKeychain<boolean>(ctx, apiUrl, {op: 'delete'})
+}
+
+interface TokenFile {
+  version: 1
+  /** API host key -> token. */
+  tokens: Record<string, string>
+}
+
+function emptyFile(): TokenFile {
+  return {version: 1, tokens: {}}
+}
+
+/**
+ * Reads the token file. Missing file: empty. A file group or others can read (or that another user
+ * owns) is refused with ERR_TOKEN_FILE_PERMISSIONS; the check uses the opened descriptor, so the file
+ * cannot be swapped between check and read.
+ */
+export async function readTokenFile(ctx: Context): Promise<TokenFile> {
+  const file = tokenFilePath(ctx)
+  let handle: import('node:fs/promises').FileHandle
+  try {
+    handle = await open(file, fsConstants.O_RDONLY | (fsConstants.O_NOFOLLOW ?? 0))
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') return emptyFile()
+    if (code === 'ELOOP') throw new OnaError('ERR_TOKEN_FILE_PERMISSIONS', `the token file ${file} is a symlink; ona only reads a regular file it owns`)
+    throw new OnaError('ERR_TOKEN_FILE_PERMISSIONS', `cannot read the token file ${file} (${code ?? 'error'})`)
+  }
+  try {
+    const stat = await handle.stat()
+    if (!stat.isFile()) throw new OnaError('ERR_TOKEN_FILE_PERMISSIONS', `the token file ${file} is not a regular file`)
+    if (process.platform !== 'win32') {
+      if ((stat.mode & 0o077) !== 0) {
+        throw new OnaError('ERR_TOKEN_FILE_PERMISSIONS', `the token file ${file} is readable by group or others (mode ${(stat.mode & 0o777).toString(8).padStart(4, '0')}); ona refuses to use it`)
+      }
+      const uid = process.getuid?.()
+      if (uid !== undefined && stat.uid !== uid) {
+        throw new OnaError('ERR_TOKEN_FILE_PERMISSIONS', `the token file ${file} belongs to another user (uid ${stat.uid})`)
+      }
+    }
+    const text = await handle.readFile('utf8')
+    try {
+      const parsed = JSON.parse(text) as Partial<TokenFile>
+      const tokens: Record<string, string> = {}
+      for (const [host, value] of Object.entries(parsed.tokens ?? {})) if (typeof value === 'string' && value !== '') tokens[host] = value
+      return {version: 1, tokens}
+    } catch {
+      // Never echo the content: it is a token file.
+      throw new OnaError('ERR_TOKEN_FILE_PERMISSIONS', `the token file ${file} is not valid JSON`, {hint: 'Delete it and run `ona login` again.'})
+    }
+  } finally {
+    await handle.close()
+  }
+}
+
+/** Writes the token file atomically with mode 0600 in a 0700 directory. */
+async function writeTokenFile(ctx: Context, data: TokenFile): Promise<void> {
+  const file = tokenFilePath(ctx)
+  const dir = path.dirname(file)
+  await mkdir(dir, {recursive: true, mode: 0o700})
+  if (process.platform !== 'win32') await chmod(dir, 0o700)
+  const temp = path.join(dir, `.${TOKEN_FILE_NAME}.${randomBytes(6).toString('hex')}.tmp`)
+  // Created 0600 from the first byte: never a moment where the token sits in a wider file.
+  const handle = await open(temp, 'wx', 0o600)
+  try {
+    await handle.writeFile(`${JSON.stringify(data, null, 2)}\n`, 'utf8')
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+  try {
+    await rename(temp, file)
+  } catch (error) {
+    await rm(temp, {force: true})
+    throw error
+  }
+}
+
+export async function fileGet(ctx: Context, apiUrl: string): Promise<string | undefined> {
+  return (await readTokenFile(ctx)).tokens[apiHostKey(apiUrl)]
+}
+
+export async function fileSet(ctx: Context, apiUrl: string, token: string): Promise<string> {
+  let data: TokenFile
+  try {
+    data = await readTokenFile(ctx)
+  } catch (error) {
+    // A file we refuse to read is one we replace: the new file has the right mode and only the new token.
+    if (error instanceof OnaError && error.code === 'ERR_TOKEN_FILE_PERMISSIONS') data = emptyFile()
+    else throw error
+  }
+  data.tokens[apiHostKey(apiUrl)] = token
+  await writeTokenFile(ctx, data)
+  return tokenFilePath(ctx)
+}
+
+/** Removes the host's token from the file (and the file when it becomes empty); true when there was one. */
+export async function fileDelete(ctx: Context, apiUrl: string): Promise<boolean> {
+  let data: TokenFile
+  try {
+    data = await readTokenFile(ctx)
+  } catch (error) {
+    if (error instanceof OnaError && error.code === 'ERR_TOKEN_FILE_PERMISSIONS') {
+      // Logging out must work even when the file is unusable: remove it.
+      await rm(tokenFilePath(ctx), {force: true})
+      return true
+    }
+    throw error
+  }
+  const key = apiHostKey(apiUrl)
+  if (!(key in data.tokens)) return false
+  delete data.tokens[key]
+  if (Object.keys(data.tokens).length === 0) await rm(tokenFilePath(ctx), {force: true})
+  else await writeTokenFile(ctx, data)
+  return true
+}
