@@ -26,7 +26,11 @@ export interface FileSyncOptions {
  * returns what was written, with warnings. The rendered block is re-read with the `ssh-config` parser before
  * anything is written: it must hold exactly one Host entry of two aliases per environment and nothing else.
  */
-export async function syncBlockInFile(file: string, environments: readonly SshEnvironment[], options: FileSyncOptions = {}): Promise<FileSyncResult> {
+export async function syncBlockInFile(
+  file: string,
+  environments: readonly SshEnvironment[] | ((currentText: string) => readonly SshEnvironment[]),
+  options: FileSyncOptions = {},
+): Promise<FileSyncResult> {
   let applied: ApplyResult | undefined
   const {default: SSHConfig} = await import('ssh-config')
   const result = await updateFile(file, {
@@ -34,7 +38,9 @@ export async function syncBlockInFile(file: string, environments: readonly SshEn
     backup: options.backup,
     beforeRename: options.beforeRename,
     transform: (current) => {
-      applied = applyBlock(current, environments, {file})
+      // A function sees the text as it is on disk at this attempt (it may differ from an earlier read).
+      const wanted = typeof environments === 'function' ? environments(current) : environments
+      applied = applyBlock(current, wanted, {file})
       checkRenderedBlock(SSHConfig, applied.blockLines, applied.written)
       return applied.text
     },

@@ -1,0 +1,70 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../base-command.js'
+import {apiUrlFlag} from '../flags.js'
+import {resolveApiUrl} from '../lib/api/base-url.js'
+import {createContext} from '../lib/context.js'
+import type {SyncResult} from '../lib/sync/sync.js'
+
+export default class SshSync extends BaseCommand {
+  static override summary = 'write your environments as SSH aliases into ~/.ssh/config'
+  static override description =
+    'Lists your environments and rewrites one managed block of the SSH config with a <id>.gitpod.environment / <id>.gitpod.remote Host alias for each running one. Every byte outside the block stays as it was. A failed API call never changes the file.'
+
+  static override examples = [
+    '<%= config.bin %> ssh-sync',
+    '<%= config.bin %> ssh-sync --dry-run',
+    '<%= config.bin %> ssh-sync --check || echo "SSH aliases are out of date"',
+    '<%= config.bin %> ssh-sync --watch',
+    '<%= config.bin %> ssh-sync --remove',
+    '<%= config.bin %> ssh-sync --ssh-config ~/.ssh/config.d/ona --json',
+  ]
+
+  static override enableJsonFlag = true
+
+  static override flags = {
+    'api-url': apiUrlFlag,
+    'ssh-config': Flags.string({summary: 'SSH config file to manage (default ~/.ssh/config, or ONA_SSH_CONFIG)', helpValue: '<path>'}),
+    'dry-run': Flags.boolean({summary: 'print a unified diff of the change and write nothing'}),
+    check: Flags.boolean({summary: 'write nothing; exit 1 when the config is out of date', exclusive: ['dry-run']}),
+    remove: Flags.boolean({summary: 'take the whole managed block out of the config', exclusive: ['check']}),
+    watch: Flags.boolean({summary: 'keep the aliases current until interrupted', exclusive: ['dry-run', 'check', 'remove']}),
+    interval: Flags.integer({summary: 'watch mode: seconds between full listings (safety net)', default: 300, min: 10, helpValue: '<seconds>'}),
+  }
+
+  async run(): Promise<SyncResult | undefined> {
+    const {flags} = await this.parse(SshSync)
+    const ctx = createContext({io: this.io, sshConfig: flags['ssh-config']})
+    const apiUrl = resolveApiUrl(flags['api-url'], ctx.env)
+    const {syncSshConfig, formatSyncResult, connect} = await import('../lib/sync/sync.js')
+
+    if (flags.watch) {
+      const {watchSshConfig} = await import('../lib/sync/watch.js')
+      const client = await connect(ctx, apiUrl)
+      const abort = new AbortController()
+      const stop = () => abort.abort()
+      process.once('SIGINT', stop)
+      process.once('SIGTERM', stop)
+      this.io.info(`watching your environments for ${ctx.paths.sshConfig} (Ctrl-C to stop)`)
+      try {
+        await watchSshConfig(ctx, {client, signal: abort.signal, intervalMs: flags.interval * 1000})
+      } finally {
+        process.off('SIGINT', stop)
+        process.off('SIGTERM', stop)
+      }
+      return undefined
+    }
+
+    const result = await syncSshConfig(ctx, {apiUrl, dryRun: flags['dry-run'] || flags.check, remove: flags.remove})
+    if (!this.jsonEnabled()) {
+      if (flags['dry-run'] && result.diff) this.io.print(result.diff.trimEnd())
+      for (const line of formatSyncResult(result, ctx.paths.home)) this.io.print(line)
+      for (const w of result.warnings) this.io.warn(w.file && w.line ? `${w.file}:${w.line}: ${w.message}` : w.message)
+    }
+    if (flags.check && result.changed) {
+      process.exitCode = 1
+      if (!this.jsonEnabled()) this.io.info('the SSH config is out of date: run `ona ssh-sync`')
+    }
+    return result
+  }
+}

@@ -1,0 +1,285 @@
+/**
+ * `ona ssh-sync --watch`: keeps the block current all day.
+ *
+ * - API: one WatchEvents stream (reconnected with backoff by watchEventsWithReconnect); every (re)connection
+ *   triggers a full listing, every environment event a GetEnvironment of that environment. A periodic full
+ *   listing is the safety net. An API outage keeps the last good block, is logged once, and heals by itself;
+ *   an expired token ends the watch with the login hint.
+ * - Clock: a wall-clock jump far beyond the tick (the laptop slept) triggers a full listing.
+ * - File: the SSH config's directory is watched with chokidar; when the block was removed or edited by
+ *   someone else, it is restored after a quiet period (an editor mid-save is not fought: malformed markers
+ *   are left alone until they are whole again). Our own writes produce no change, so they cause no write.
+ * - One watcher per config: a lock in the state dir names the running watcher; a second one is refused.
+ * - Idle cost: no polling of the file, timers only; memory is one map of the environments.
+ */
+import {createHash} from 'node:crypto'
+import fs from 'node:fs/promises'
+import path from 'node:path'
+
+import type {ApiClient} from '../api/client.js'
+import type {Environment, ListEnvironmentsResult} from '../api/types.js'
+import type {Context} from '../context.js'
+import {OnaError, isOnaError} from '../errors.js'
+import {resolveTarget} from '../fs/safe-write.js'
+import {applyListing, formatSyncResult, type SyncResult} from './sync.js'
+
+export interface WatchOptions {
+  client: ApiClient
+  signal: AbortSignal
+  /** Full listing every so often, whatever the events say. Default 5 minutes. */
+  intervalMs?: number
+  /** Quiet period after a change of the SSH config file before acting on it. Default 300 ms. */
+  fileDebounceMs?: number
+  /** Clock check period; a jump of more than `clockJumpMs` beyond it means the machine slept. */
+  tickMs?: number
+  clockJumpMs?: number
+  /** Reconnect backoff of the event stream (tests shrink it). */
+  backoff?: {baseMs?: number; maxMs?: number}
+  /** Told about every sync that changed the file (tests and the command's output). */
+  onSync?: (result: SyncResult, reason: string) => void
+}
+
+/** Runs until the signal aborts (resolves) or a fatal error (auth) happens (rejects). */
+export async function watchSshConfig(ctx: Context, options: WatchOptions): Promise<void> {
+  const releaseLock = await acquireWatchLock(ctx)
+  const envs = new Map<string, Environment>()
+  let problems: ListEnvironmentsResult['problems'] = []
+  let apiDown = false
+  // Until one listing succeeded the tool does not know the environments: writing then could empty the block.
+  let haveListing = false
+  let fatal: OnaError | undefined
+  const stop = new AbortController()
+  const onAbort = () => stop.abort()
+  options.signal.addEventListener('abort', onAbort, {once: true})
+  const timers = new Set<NodeJS.Timeout>()
+
+  const fail = (error: OnaError) => {
+    fatal = error
+    stop.abort()
+  }
+
+  // Writes are serialised: one apply at a time, and a request made meanwhile runs once after it.
+  let running: Promise<void> | undefined
+  let again: string | undefined
+  const write = (reason: string): Promise<void> => {
+    if (!haveListing) return Promise.resolve()
+    if (running) {
+      again = reason
+      return running
+    }
+    running = (async () => {
+      let next: string | undefined = reason
+      while (next !== undefined && !stop.signal.aborted) {
+        const why: string = next
+        again = undefined
+        try {
+          const result = await applyListing(ctx, {environments: [...envs.values()], problems})
+          if (result.changed) {
+            options.onSync?.(result, why)
+            for (const line of formatSyncResult(result, ctx.paths.home)) ctx.io.info(`${timestamp()} ${line}`)
+          }
+          for (const w of result.warnings) warnOnce(ctx, w.message)
+        } catch (error) {
+          if (isOnaError(error) && error.code.startsWith('ERR_SSH_CONFIG')) warnOnce(ctx, `${error.message}; will try again when the file changes (${error.hint})`)
+          else fail(isOnaError(error) ? error : new OnaError('ERR_INTERNAL', `watch failed: ${(error as Error).message}`, {cause: error}))
+        }
+        next = again
+      }
+    })().finally(() => {
+      running = undefined
+    })
+    return running
+  }
+
+  const fullSync = async (reason: string) => {
+    try {
+      const listing = await options.client.listEnvironments({signal: stop.signal})
+      envs.clear()
+      for (const e of listing.environments) envs.set(e.id, e)
+      problems = listing.problems
+      haveListing = true
+      if (apiDown) ctx.io.info(`${timestamp()} the management plane answers again`)
+      apiDown = false
+      await write(reason)
+    } catch (error) {
+      if (stop.signal.aborted) return
+      handleApiError(error)
+    }
+  }
+
+  const refreshOne = async (id: string, deleted: boolean) => {
+    try {
+      if (deleted) {
+        envs.delete(id)
+      } else {
+        const {environment, problems: envProblems} = await options.client.getEnvironment(id, {signal: stop.signal})
+        const known = envs.get(id)
+        // Events may overtake each other: never go back to an older status.
+        if (!known || environment.statusVersion >= known.statusVersion) envs.set(id, environment)
+        problems = [...problems.filter((p) => p.environmentId !== id), ...envProblems]
+      }
+      await write(`event for ${id}`)
+    } catch (error) {
+      if (stop.signal.aborted) return
+      if (isOnaError(error) && error.code === 'ERR_API_NOT_FOUND') {
+        envs.delete(id)
+        await write(`${id} is gone`)
+        return
+      }
+      handleApiError(error)
+    }
+  }
+
+  const handleApiError = (error: unknown) => {
+    if (!isOnaError(error)) {
+      fail(new OnaError('ERR_INTERNAL', `watch failed: ${(error as Error)?.message ?? String(error)}`, {cause: error}))
+      return
+    }
+    if (error.code === 'ERR_AUTH_EXPIRED' || error.code === 'ERR_PERMISSION_DENIED' || error.code === 'ERR_NOT_LOGGED_IN') {
+      fail(error)
+      return
+    }
+    if (!apiDown) ctx.io.warn(`${timestamp()} ${error.message}; keeping the last good block and retrying (${error.hint})`)
+    apiDown = true
+  }
+
+  // Periodic safety net and sleep detection.
+  const interval = options.intervalMs ?? 5 * 60_000
+  const tick = options.tickMs ?? 5000
+  const jump = options.clockJumpMs ?? 60_000
+  let lastFull = Date.now()
+  let lastTick = Date.now()
+  const ticker = setInterval(() => {
+    const now = Date.now()
+    const slept = now - lastTick > tick + jump
+    lastTick = now
+    if (slept || now - lastFull >= interval) {
+      lastFull = now
+      void fullSync(slept ? 'clock jump (the machine slept)' : 'periodic listing')
+    }
+  }, Math.min(tick, interval))
+  timers.add(ticker)
+
+  const fileWatcher = await watchConfigFile(ctx, options.fileDebounceMs ?? 300, () => void write('the SSH config changed'), timers)
+
+  try {
+    const {watchEventsWithReconnect} = await import('../api/watch.js')
+    await fullSync('start')
+    const events = watchEventsWithReconnect(options.client, {
+      signal: stop.signal,
+      organization: true,
+      backoff: options.backoff,
+      onDisconnect: ({error, delayMs}) => {
+        if (!apiDown) ctx.io.warn(`${timestamp()} event stream lost (${error.message}); reconnecting in ${Math.round(delayMs / 1000)} s`)
+      },
+    })
+    for await (const update of events) {
+      if (stop.signal.aborted) break
+      if (update.type === 'open') {
+        // Events missed while disconnected are not replayed: list again.
+        if (update.reconnect || !haveListing) void fullSync('event stream reconnected')
+        continue
+      }
+      const {event} = update
+      if (event.resourceType !== 'RESOURCE_TYPE_ENVIRONMENT') continue
+      void refreshOne(event.resourceId, event.operation === 'RESOURCE_OPERATION_DELETE')
+    }
+  } catch (error) {
+    if (!stop.signal.aborted) handleApiError(error)
+  } finally {
+    stop.abort()
+    options.signal.removeEventListener('abort', onAbort)
+    for (const t of timers) clearInterval(t)
+    await fileWatcher.close()
+    await running?.catch(() => undefined)
+    await releaseLock()
+  }
+  if (fatal) throw fatal
+}
+
+async function watchConfigFile(ctx: Context, debounceMs: number, onChange: () => void, timers: Set<NodeJS.Timeout>): Promise<{close(): Promise<void>}> {
+  const {realPath} = await resolveTarget(ctx.paths.sshConfig)
+  const dir = path.dirname(realPath)
+  const base = path.basename(realPath)
+  await fs.mkdir(dir, {recursive: true, mode: 0o700})
+  const {watch} = await import('chokidar')
+  // The directory is watched, not the file: editors and `ona` itself replace the file by rename.
+  const watcher = watch(dir, {
+    ignoreInitial: true,
+    depth: 0,
+    ignored: (p: string) => p !== dir && path.basename(p) !== base,
+  })
+  let timer: NodeJS.Timeout | undefined
+  const schedule = () => {
+    if (timer) clearTimeout(timer)
+    timer = setTimeout(() => {
+      timers.delete(timer!)
+      timer = undefined
+      onChange()
+    }, debounceMs)
+    timers.add(timer)
+  }
+  watcher.on('add', schedule).on('change', schedule).on('unlink', schedule)
+  await new Promise<void>((resolve) => watcher.once('ready', () => resolve()))
+  return {
+    close: async () => {
+      if (timer) clearTimeout(timer)
+      await watcher.close()
+    },
+  }
+}
+
+const warned = new Set<string>()
+function warnOnce(ctx: Context, message: string): void {
+  if (warned.has(message)) return
+  warned.add(message)
+  ctx.io.warn(message)
+}
+
+function timestamp(): string {
+  return new Date().toISOString().slice(11, 19)
+}
+
+/**
+ * One watcher per SSH config: the lock names its pid; a lock whose pid is dead is taken over. Two watchers
+ * would not corrupt the file (writes are locked and idempotent) but would double every API call.
+ */
+async function acquireWatchLock(ctx: Context): Promise<() => Promise<void>> {
+  const {realPath} = await resolveTarget(ctx.paths.sshConfig)
+  const key = createHash('sha256').update(realPath).digest('hex').slice(0, 16)
+  await fs.mkdir(ctx.paths.stateDir, {recursive: true, mode: 0o700})
+  const lockPath = path.join(ctx.paths.stateDir, `watch-${key}.lock`)
+  const mine = JSON.stringify({pid: process.pid, config: realPath})
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const temp = `${lockPath}.${process.pid}.tmp`
+    await fs.writeFile(temp, mine, {mode: 0o600})
+    try {
+      await fs.link(temp, lockPath)
+      return async () => {
+        const current = await fs.readFile(lockPath, 'utf8').catch(() => '')
+        if (current === mine) await fs.rm(lockPath, {force: true})
+      }
+    } catch (error) {
+      if ((error as {code?: string}).code !== 'EEXIST') throw error
+    } finally {
+      await fs.rm(temp, {force: true})
+    }
+    const holder = await fs.readFile(lockPath, 'utf8').then((t) => JSON.parse(t) as {pid?: number}).catch(() => ({}) as {pid?: number})
+    if (typeof holder.pid === 'number' && holder.pid !== process.pid && alive(holder.pid)) {
+      throw new OnaError('ERR_WATCH_RUNNING', `another \`ona ssh-sync --watch\` (pid ${holder.pid}) already keeps ${ctx.paths.sshConfig} current`, {
+        details: {pid: holder.pid, lockPath},
+      })
+    }
+    await fs.rm(lockPath, {force: true})
+  }
+  throw new OnaError('ERR_WATCH_RUNNING', `could not take the watch lock for ${ctx.paths.sshConfig}`)
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as {code?: string}).code === 'EPERM'
+  }
+}
