@@ -136,7 +136,7 @@ export async function createApiClient(options: ApiClientOptions): Promise<ApiCli
       )
     }
     const failure = networkError(rpc, host, error, Boolean(viaProxy))
-    if (viaProxy && failure.code !== 'ERR_API_TIMEOUT') {
+    if (viaProxy && failure.code !== 'ERR_API_TIMEOUT' && failure.code !== 'ERR_API_TLS') {
       return new OnaError('ERR_PROXY', `${redact(failure.message, secrets)} via proxy ${viaProxy.proxy}`, {details: {...failure.details, proxy: viaProxy.proxy}})
     }
     return failure
@@ -194,8 +194,9 @@ export async function createApiClient(options: ApiClientOptions): Promise<ApiCli
         if (callOptions.signal?.aborted) throw callOptions.signal.reason
         if (isOnaError(error)) throw error
         lastError = describeFailure(rpc, error, agents)
-        // A proxy that refuses the tunnel will refuse it again.
+        // A proxy that refuses the tunnel will refuse it again; an untrusted certificate stays untrusted.
         if (lastError.code === 'ERR_PROXY' && lastError.details?.proxyStatus !== undefined) throw lastError
+        if (lastError.code === 'ERR_API_TLS') throw lastError
       }
       if (attempt === retries) break
       const delayMs = retryDelay ?? backoffDelay(attempt + 1, backoff, random)

@@ -66,11 +66,28 @@ export function connectError(rpc: string, code: string, serverMessage: string | 
   return new OnaError(entry.code, entry.message, {hint: entry.hint, details})
 }
 
+/** Node's codes for a certificate it cannot trust: retrying cannot help, a CA bundle can. */
+const TLS_CERT_ERRORS = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_REVOKED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+])
+
 /** Builds the typed error for a network failure (no HTTP response), naming the host but nothing else. */
 export function networkError(rpc: string, host: string, error: unknown, viaProxy: boolean): OnaError {
   const code = (error as {code?: unknown})?.code
   const name = (error as {name?: unknown})?.name
   const errno = typeof code === 'string' ? code : typeof name === 'string' ? name : 'network error'
+  if (TLS_CERT_ERRORS.has(errno)) {
+    return new OnaError('ERR_API_TLS', `the TLS certificate of ${host} cannot be verified (${errno}) (${rpc})`, {details: {rpc, host, errno}})
+  }
   if (errno === 'ETIMEDOUT' || name === 'TimeoutError') {
     return new OnaError('ERR_API_TIMEOUT', `no answer from ${host} in time (${rpc})`, {details: {rpc, host, errno}})
   }

@@ -9,6 +9,7 @@
 import {randomBytes} from 'node:crypto'
 import {readFileSync} from 'node:fs'
 import http, {type IncomingMessage, type ServerResponse} from 'node:http'
+import https from 'node:https'
 import type {Socket} from 'node:net'
 
 export interface SeedEnvironment {
@@ -75,6 +76,8 @@ export interface SimulatorOptions {
   subject?: SimulatorSubject
   /** Largest page ListEnvironments hands out (the vendor's is 100). */
   pageSizeMax?: number
+  /** Serve HTTPS with this key and certificate (PEM); the URL then starts with https://. */
+  tls?: {key: string | Buffer; cert: string | Buffer}
 }
 
 export interface Simulator {
@@ -471,14 +474,15 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     sendJson(res, entry, result.status, result.json)
   }
 
-  const server = http.createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((error: unknown) => {
       if (!res.headersSent) {
         res.writeHead(500, {'content-type': 'application/json'})
         res.end(JSON.stringify({code: 'internal', message: String((error as Error)?.message ?? error)}))
       } else res.destroy()
     })
-  })
+  }
+  const server = options.tls ? https.createServer({key: options.tls.key, cert: options.tls.cert}, onRequest) : http.createServer(onRequest)
   server.on('connection', (socket) => {
     sockets.add(socket)
     socket.once('close', () => sockets.delete(socket))
@@ -492,7 +496,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const urlHost = host.includes(':') ? `[${host}]` : host
 
   return {
-    url: `http://${urlHost}:${port}/api`,
+    url: `${options.tls ? 'https' : 'http'}://${urlHost}:${port}/api`,
     token,
     subject,
     requests,
