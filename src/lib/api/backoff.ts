@@ -23,6 +23,8 @@ export function parseRetryAfter(value: string | string[] | undefined, now: numbe
   if (text === undefined || text.trim() === '') return undefined
   const trimmed = text.trim()
   if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000)
+  // An HTTP date always names a weekday or month; Date.parse alone would read "-5" as a year.
+  if (!/[A-Za-z]{3}/.test(trimmed)) return undefined
   const date = Date.parse(trimmed)
   if (Number.isNaN(date)) return undefined
   return Math.max(0, date - now)

@@ -1,0 +1,47 @@
+import {describe, expect, it} from 'vitest'
+
+import {DEFAULT_API_URL, apiHostKey, resolveApiUrl} from '../../src/lib/api/base-url.js'
+import {OnaError} from '../../src/lib/errors.js'
+
+describe('resolveApiUrl', () => {
+  it('defaults to the vendor cloud', () => {
+    expect(resolveApiUrl(undefined, {})).toBe(DEFAULT_API_URL)
+    expect(DEFAULT_API_URL).toBe('https://app.ona.com/api')
+  })
+
+  it.each([
+    ['the flag over everything', 'https://flag.example/api', {ONA_API_URL: 'https://a.example/api', ONA_BASE_URL: 'https://b.example/api', GITPOD_BASE_URL: 'https://c.example/api'}, 'https://flag.example/api'],
+    ['ONA_API_URL over the SDK variables', undefined, {ONA_API_URL: 'https://a.example/api', ONA_BASE_URL: 'https://b.example/api', GITPOD_BASE_URL: 'https://c.example/api'}, 'https://a.example/api'],
+    ['ONA_BASE_URL over GITPOD_BASE_URL', undefined, {ONA_BASE_URL: 'https://b.example/api', GITPOD_BASE_URL: 'https://c.example/api'}, 'https://b.example/api'],
+    ['GITPOD_BASE_URL last', undefined, {GITPOD_BASE_URL: 'https://c.example/api'}, 'https://c.example/api'],
+    ['empty values as unset', '', {ONA_API_URL: '  ', GITPOD_BASE_URL: 'https://c.example/api'}, 'https://c.example/api'],
+    ['a trailing slash removed', 'https://ona.corp.example/api/', {}, 'https://ona.corp.example/api'],
+    ['a local http simulator', 'http://127.0.0.1:8080/api', {}, 'http://127.0.0.1:8080/api'],
+  ])('takes %s', (_, flag, env, expected) => {
+    expect(resolveApiUrl(flag, env)).toBe(expected)
+  })
+
+  it.each([
+    ['not a URL', 'app.ona.com'],
+    ['another scheme', 'ftp://app.ona.com/api'],
+    ['credentials', 'https://user:tok@app.ona.com/api'],
+    ['a query', 'https://app.ona.com/api?x=1'],
+  ])('rejects %s as a usage error naming the source', (_, value) => {
+    let error: unknown
+    try {
+      resolveApiUrl(undefined, {ONA_API_URL: value})
+    } catch (caught) {
+      error = caught
+    }
+    expect(error).toBeInstanceOf(OnaError)
+    expect((error as OnaError).code).toBe('ERR_API_URL')
+    expect((error as OnaError).exitCode).toBe(2)
+    expect((error as OnaError).message).toContain('ONA_API_URL')
+  })
+
+  it('keys the keychain by host and non-default port', () => {
+    expect(apiHostKey('https://app.ona.com/api')).toBe('app.ona.com')
+    expect(apiHostKey('https://APP.ona.com:443/api')).toBe('app.ona.com')
+    expect(apiHostKey('http://127.0.0.1:8080/api')).toBe('127.0.0.1:8080')
+  })
+})

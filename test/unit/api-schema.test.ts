@@ -1,0 +1,88 @@
+import {describe, expect, it} from 'vitest'
+
+import {parseEnvironment, parseIdentity, parseListPage} from '../../src/lib/api/schema.js'
+import {OnaError} from '../../src/lib/errors.js'
+
+const running = {
+  id: '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7',
+  metadata: {name: 'my-env', creator: {id: 'f53d', principal: 'PRINCIPAL_USER'}, organizationId: 'org-1', runnerId: 'r-1'},
+  spec: {desiredPhase: 'ENVIRONMENT_PHASE_RUNNING'},
+  status: {
+    statusVersion: '42',
+    phase: 'ENVIRONMENT_PHASE_RUNNING',
+    environmentUrls: {ssh: {url: 'ssh://gitpod_devcontainer@18.197.143.102:22'}, ports: [], logs: 'https://x'},
+    machine: {phase: 'PHASE_RUNNING'},
+    someFutureField: {nested: true},
+  },
+}
+
+describe('parseEnvironment', () => {
+  it('reads the documented example, tolerating unknown fields', () => {
+    expect(parseEnvironment(running, 'environments[0]')).toEqual({
+      environment: {
+        id: running.id,
+        name: 'my-env',
+        phase: 'ENVIRONMENT_PHASE_RUNNING',
+        statusVersion: 42n,
+        ssh: {user: 'gitpod_devcontainer', host: '18.197.143.102', port: 22},
+        creatorId: 'f53d',
+        organizationId: 'org-1',
+      },
+      problems: [],
+    })
+  })
+
+  it('reads omitted protobuf defaults as UNSPECIFIED and version 0', () => {
+    expect(parseEnvironment({id: 'e'}, 'x').environment).toEqual({id: 'e', phase: 'ENVIRONMENT_PHASE_UNSPECIFIED', statusVersion: 0n})
+  })
+
+  it('keeps statusVersion exact beyond 2^53', () => {
+    const env = parseEnvironment({id: 'e', status: {statusVersion: '18446744073709551615'}}, 'x').environment!
+    expect(env.statusVersion).toBe(18_446_744_073_709_551_615n)
+  })
+
+  it('keeps an environment with a bad ssh url, without ssh, naming the field and the id', () => {
+    const bad = {...running, status: {...running.status, environmentUrls: {ssh: {url: 'ssh://x@host name:22'}}}}
+    const {environment, problems} = parseEnvironment(bad, 'environments[3]')
+    expect(environment?.ssh).toBeUndefined()
+    expect(environment?.phase).toBe('ENVIRONMENT_PHASE_RUNNING')
+    expect(problems).toEqual([{environmentId: running.id, field: 'status.environmentUrls.ssh.url', message: expect.stringContaining(`environment ${running.id}: status.environmentUrls.ssh.url`)}])
+  })
+
+  it.each([
+    ['a missing id', {status: {phase: 'ENVIRONMENT_PHASE_RUNNING'}}, 'environments[3].id'],
+    ['a numeric phase', {id: 'e', status: {phase: 4}}, 'environments[3].status.phase'],
+    ['a non-decimal statusVersion', {id: 'e', status: {statusVersion: 'v42'}}, 'environments[3].status.statusVersion'],
+    ['an ssh url that is not a string', {id: 'e', status: {environmentUrls: {ssh: {url: 22}}}}, 'environments[3].status.environmentUrls.ssh.url'],
+  ])('drops an environment with %s and names the field', (_, raw, field) => {
+    const {environment, problems} = parseEnvironment(raw, 'environments[3]')
+    expect(environment).toBeUndefined()
+    expect(problems[0]!.message).toContain(field)
+  })
+})
+
+describe('whole-response validation', () => {
+  function failure(fn: () => unknown): OnaError {
+    try {
+      fn()
+    } catch (error) {
+      expect(error).toBeInstanceOf(OnaError)
+      return error as OnaError
+    }
+    throw new Error('expected a failure')
+  }
+
+  it('requires subject.id in GetAuthenticatedIdentity', () => {
+    const error = failure(() => parseIdentity('GetAuthenticatedIdentity', {organizationId: 'o'}))
+    expect(error.code).toBe('ERR_API_BAD_RESPONSE')
+    expect(error.message).toContain('subject')
+  })
+
+  it('rejects a nextToken that is not a string', () => {
+    expect(failure(() => parseListPage('ListEnvironments', {pagination: {nextToken: 5}})).message).toContain('pagination.nextToken')
+  })
+
+  it('reads a page with no environments field as empty and last', () => {
+    expect(parseListPage('ListEnvironments', {})).toEqual({nextToken: '', rawEnvironments: []})
+  })
+})
