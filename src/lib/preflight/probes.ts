@@ -5,6 +5,7 @@
  */
 import dgram from 'node:dgram'
 import http from 'node:http'
+import https from 'node:https'
 import net, {BlockList, isIP} from 'node:net'
 import {randomBytes} from 'node:crypto'
 import tls from 'node:tls'
@@ -132,7 +133,9 @@ export function judgeCertificate(socket: tls.TLSSocket, servername: string, now:
   }
   const issuer = nameOf(cert.issuer)
   const authError = socket.authorizationError as unknown as (Error & {code?: string}) | string | null
-  const authCode = typeof authError === 'string' ? authError : (authError?.code ?? authError?.message ?? null)
+  const rawCode = typeof authError === 'string' ? authError : (authError?.code ?? authError?.message ?? null)
+  // Node folds the host-name check into authorizationError; it is judged below, with the names shown.
+  const authCode = rawCode === 'ERR_TLS_CERT_ALTNAME_INVALID' ? null : rawCode
   const validTo = new Date(cert.valid_to)
   if (authCode === 'CERT_HAS_EXPIRED' || (Number.isFinite(validTo.getTime()) && validTo.getTime() < now)) {
     return {status: 'fail', detail: `certificate expired on ${validTo.toISOString().slice(0, 10)} (issuer ${issuer})`, hint: 'The server (or an intercepting proxy) presents an expired certificate; check the system clock, then report it to whoever runs that endpoint or proxy.'}
@@ -147,12 +150,10 @@ export function judgeCertificate(socket: tls.TLSSocket, servername: string, now:
   if (authCode && authCode !== 'CERT_HAS_EXPIRED') {
     return {status: 'fail', detail: `certificate rejected (${authCode}), issuer ${issuer}`, hint: 'The certificate chain does not validate; check for a TLS-inspecting proxy.'}
   }
-  if (isIP(servername) === 0) {
-    const mismatch = tls.checkServerIdentity(servername, cert)
-    if (mismatch) {
-      const names = cert.subjectaltname ? cert.subjectaltname.replaceAll('DNS:', '') : nameOf(cert.subject)
-      return {status: 'fail', detail: `certificate is for ${names}, not ${servername} (issuer ${issuer})`, hint: 'The address answers for another name: check DNS overrides, a VPC endpoint without private DNS, or a proxy.'}
-    }
+  const mismatch = tls.checkServerIdentity(servername, cert)
+  if (mismatch) {
+    const names = cert.subjectaltname ? cert.subjectaltname.replaceAll('DNS:', '').replaceAll('IP Address:', '') : nameOf(cert.subject)
+    return {status: 'fail', detail: `certificate is for ${names}, not ${servername} (issuer ${issuer})`, hint: 'The address answers for another name: check DNS overrides, a VPC endpoint without private DNS, or a proxy.'}
   }
   const days = Math.floor((validTo.getTime() - now) / 86_400_000)
   if (days < 14) {
@@ -183,7 +184,7 @@ export function probeTls(socket: net.Socket, servername: string, timeoutMs: numb
       if (settled) return
       settled = true
       clearTimeout(timer)
-      if (!keep) tlsSocket.destroy()
+      if (!keep) setImmediate(() => tlsSocket.destroy())
       resolve(keep ? {...outcome, tlsSocket} : outcome)
     }
     const timer = setTimeout(() => {
@@ -233,7 +234,11 @@ export function probeProxy(proxy: string, host: string, port: number, timeoutMs:
       if (settled) return
       settled = true
       clearTimeout(timer)
-      for (const s of sockets) s.destroy()
+      // Outermost first and off the TLS callback stack: destroying the raw socket under a TLS socket
+      // from inside its own secureConnect handler crashes Node 24 (SIGSEGV).
+      setImmediate(() => {
+        for (const s of sockets.reverse()) s.destroy()
+      })
       resolve({...outcome, latencyMs: since(start)})
     }
     const timer = setTimeout(() => finish({status: 'fail', detail: `no answer through proxy ${shown} within ${timeoutMs} ms`, hint: 'The proxy did not answer in time: check HTTPS_PROXY, and that the proxy allows this host.'}), timeoutMs)
@@ -243,17 +248,16 @@ export function probeProxy(proxy: string, host: string, port: number, timeoutMs:
     if (proxyUrl.username) {
       headers['proxy-authorization'] = `Basic ${Buffer.from(`${decodeURIComponent(proxyUrl.username)}:${decodeURIComponent(proxyUrl.password)}`).toString('base64')}`
     }
-    const request = http.request({
+    const request = (proxyUrl.protocol === 'https:' ? https : http).request({
+      host: proxyHost,
+      port: proxyPort,
       method: 'CONNECT',
       path: `${formatHost(host)}:${port}`,
       headers,
       agent: false,
-      createConnection: () => {
-        const s = proxyUrl.protocol === 'https:' ? tls.connect({host: proxyHost, port: proxyPort, servername: proxyHost, ...(options.ca ? {ca: options.ca} : {})}) : net.connect({host: proxyHost, port: proxyPort})
-        sockets.push(s)
-        return s
-      },
+      ...(proxyUrl.protocol === 'https:' && options.ca ? {ca: options.ca} : {}),
     })
+    request.once('socket', (socket) => sockets.push(socket))
     request.once('error', (error: NodeJS.ErrnoException) => {
       finish({status: 'fail', detail: `cannot reach proxy ${shown}: ${error.code ?? error.message}`, hint: 'Check HTTPS_PROXY / https_proxy: the proxy itself is unreachable.'})
     })
@@ -267,7 +271,7 @@ export function probeProxy(proxy: string, host: string, port: number, timeoutMs:
         finish({status: 'fail', detail: `proxy ${shown} refused CONNECT to ${host}:${port} (${response.statusCode} ${response.statusMessage ?? ''})`.trim(), hint: `Ask your proxy administrator to allow ${host}:${port}, or add it to NO_PROXY if it is reachable directly.`})
         return
       }
-      const secured = tls.connect({socket: tunnel, servername: host, rejectUnauthorized: false, ...(options.ca ? {ca: options.ca} : {}), ALPNProtocols: ['http/1.1']})
+      const secured = tls.connect({socket: tunnel, ...(isIP(host) === 0 ? {servername: host} : {}), rejectUnauthorized: false, ...(options.ca ? {ca: options.ca} : {}), ALPNProtocols: ['http/1.1']})
       sockets.push(secured)
       secured.once('error', (error: NodeJS.ErrnoException) => finish({status: 'fail', detail: `TLS through proxy ${shown} failed: ${error.message}`, hint: 'The proxy cuts TLS to this host; ask to allow it.'}))
       secured.once('secureConnect', () => {

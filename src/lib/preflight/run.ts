@@ -258,7 +258,8 @@ export async function runPreflight(options: RunPreflightOptions): Promise<Prefli
       if (p.kinds.includes('tls')) {
         const tlsBudget = remaining(deadline, timeoutMs)
         const handshake = await probeTls(tcp.socket, p.probeHost, tlsBudget, {ca: options.ca, ...(options.now ? {now: options.now()} : {})})
-        handshake.tlsSocket?.destroy()
+        // Deferred: destroying a TLS socket while still inside its handshake callbacks can crash Node.
+        if (handshake.tlsSocket) setImmediate(() => handshake.tlsSocket?.destroy())
         make('tls', tlsBudget < timeoutMs / 2 && /within/.test(handshake.detail) ? {...handshake, status: 'unknown', detail: `${handshake.detail}; the run's time budget ran out`} : handshake)
       } else {
         tcp.socket.destroy()
