@@ -343,6 +343,24 @@ describe('WatchEvents', () => {
     expect(sim.rpcCount('WatchEvents')).toBe(4)
   })
 
+  it('waits as long as Retry-After asks before reconnecting a rate-limited stream', async () => {
+    sim.injectFault({type: 'http', status: 429, retryAfter: 1}, {rpc: 'WatchEvents'})
+    const api = await client()
+    const controller = new AbortController()
+    const delays: number[] = []
+    const updates = await collect(
+      watchEventsWithReconnect(api, {signal: controller.signal, backoff: {baseMs: 10, maxMs: 5000}, onDisconnect: ({delayMs}) => delays.push(delayMs)}),
+      (seen) => seen.length === 1,
+      controller,
+    )
+    controller.abort()
+    expect(updates).toEqual([{type: 'open', reconnect: false}])
+    expect(delays).toHaveLength(1)
+    expect(delays[0]).toBeGreaterThanOrEqual(1000)
+    const [first, second] = sim.requests.filter((r) => r.rpc === 'WatchEvents')
+    expect(second!.at - first!.at).toBeGreaterThanOrEqual(950)
+  })
+
   it.each(['jsonl', 'connect'] as const)('ends a stream with a malformed message with a bad-response error (%s form)', async (streamFormat) => {
     sim.injectFault({type: 'malformed-json'}, {rpc: 'WatchEvents'})
     const api = await client({streamFormat})

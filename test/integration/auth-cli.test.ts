@@ -163,6 +163,18 @@ describe('token from the environment', () => {
   })
 })
 
+describe('debug output', () => {
+  it('prints one line per request attempt with ONA_DEBUG=1, retries included, and never the token', async () => {
+    sim.injectFault({type: 'http', status: 503, message: `overloaded while serving ${sim.token}`})
+    const whoami = await cli(['whoami'], {ONA_KEYRING: 'off', ONA_TOKEN: sim.token, ONA_DEBUG: '1'})
+    expect(whoami.code).toBe(0)
+    const lines = whoami.stderr.split('\n').filter((line) => line.startsWith('debug: '))
+    expect(lines).toHaveLength(2)
+    expect(lines[0]).toMatch(/^debug: POST \/api\/gitpod\.v1\.IdentityService\/GetAuthenticatedIdentity -> 503 in \d+ ms \(attempt 1\)$/)
+    expect(lines[1]).toMatch(/-> 200 in \d+ ms \(attempt 2\)$/)
+  })
+})
+
 describe('no usable keychain', () => {
   it('falls back to the file without a D-Bus session and says so once', async () => {
     const login = await cli(['login', '--token-stdin'], {}, sim.token)

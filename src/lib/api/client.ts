@@ -11,7 +11,7 @@ import type {Agent as HttpsAgent} from 'node:https'
 
 import {OnaError, isOnaError} from '../errors.js'
 import {proxyForUrl} from '../net/no-proxy.js'
-import {redact} from '../redact.js'
+import {redact, redactBearer} from '../redact.js'
 import {defaultUserAgent} from '../version.js'
 import {normalizeApiUrl} from './base-url.js'
 import {backoffDelay, parseRetryAfter, sleep, type BackoffOptions} from './backoff.js'
@@ -38,6 +38,11 @@ export interface ApiClientOptions {
   streamFormat?: 'jsonl' | 'connect'
   /** Told about each retry (debug output); never receives the token. */
   onRetry?: (info: {rpc: string; attempt: number; delayMs: number; reason: string}) => void
+  /**
+   * Receives one line per request attempt (method, status, time, proxy) for `ONA_DEBUG` output. Lines are
+   * built without headers or bodies and pass through redaction, so they never hold the token.
+   */
+  debug?: (line: string) => void
   random?: () => number
 }
 
@@ -92,6 +97,8 @@ export async function createApiClient(options: ApiClientOptions): Promise<ApiCli
   const userAgent = options.userAgent ?? defaultUserAgent()
   const secrets = [options.token]
   const host = new URL(baseUrl).host
+
+  const debug = options.debug ? (line: string) => options.debug?.(redactBearer(redact(line, secrets))) : undefined
 
   const agentsByProxy = new Map<string, ProxyAgents>()
   async function agentsFor(url: URL): Promise<ProxyAgents | undefined> {
@@ -149,9 +156,11 @@ export async function createApiClient(options: ApiClientOptions): Promise<ApiCli
     for (const [key, value] of Object.entries(query ?? {})) url.searchParams.set(key, value)
     const agents = await agentsFor(url)
     let lastError: OnaError | undefined
+    const via = agents ? ` via ${agents.proxy}` : ''
     for (let attempt = 0; attempt <= retries; attempt++) {
       callOptions.signal?.throwIfAborted()
       let retryDelay: number | undefined
+      const started = Date.now()
       try {
         const response = await got.post(url, {
           body: JSON.stringify(body),
@@ -165,6 +174,7 @@ export async function createApiClient(options: ApiClientOptions): Promise<ApiCli
           ...(callOptions.signal ? {signal: callOptions.signal} : {}),
         })
         const status = response.statusCode
+        debug?.(`POST ${url.pathname} -> ${status} in ${Date.now() - started} ms${via} (attempt ${attempt + 1})`)
         if (status >= 200 && status < 300) {
           try {
             return JSON.parse(response.body)
@@ -194,6 +204,7 @@ export async function createApiClient(options: ApiClientOptions): Promise<ApiCli
         if (callOptions.signal?.aborted) throw callOptions.signal.reason
         if (isOnaError(error)) throw error
         lastError = describeFailure(rpc, error, agents)
+        debug?.(`POST ${url.pathname} failed after ${Date.now() - started} ms${via} (attempt ${attempt + 1}): ${lastError.code}`)
         // A proxy that refuses the tunnel will refuse it again; an untrusted certificate stays untrusted.
         if (lastError.code === 'ERR_PROXY' && lastError.details?.proxyStatus !== undefined) throw lastError
         if (lastError.code === 'ERR_API_TLS') throw lastError
@@ -297,8 +308,12 @@ export async function createApiClient(options: ApiClientOptions): Promise<ApiCli
           if (text.length < 65_536) text += chunk.toString('utf8')
         }
         const parsed = parseConnectErrorBody(text)
-        throw connectError(rpc, parsed.code ?? connectCodeForStatus(status), parsed.message && redact(parsed.message, secrets), status)
+        const failure = connectError(rpc, parsed.code ?? connectCodeForStatus(status), parsed.message && redact(parsed.message, secrets), status)
+        const retryAfterMs = parseRetryAfter(response.headers['retry-after'], Date.now())
+        if (retryAfterMs !== undefined && failure.details) failure.details.retryAfterMs = retryAfterMs
+        throw failure
       }
+      debug?.(`POST ${url.pathname} -> stream open (${connect ? 'connect' : 'jsonl'})${agents ? ` via ${agents.proxy}` : ''}`)
       yield 'open'
       const type = String(response.headers['content-type'] ?? '')
       const chunks = (async function* () {

@@ -54,7 +54,9 @@ export async function* watchEventsWithReconnect(client: ApiClient, options: Watc
     if (isFatal(error)) throw error
     failures++
     if (options.maxConsecutiveFailures !== undefined && failures > options.maxConsecutiveFailures) throw error
-    const delayMs = backoffDelay(failures, backoff, options.random)
+    // A server that said when to come back (429/503 with Retry-After) is believed, up to the backoff cap.
+    const retryAfter = typeof error.details?.retryAfterMs === 'number' ? Math.min(error.details.retryAfterMs, backoff.maxMs) : 0
+    const delayMs = Math.max(backoffDelay(failures, backoff, options.random), retryAfter)
     options.onDisconnect?.({error, delayMs, failures})
     try {
       await sleep(delayMs, options.signal)

@@ -37,8 +37,24 @@ export interface LoginResult {
   input: 'stdin' | 'prompt' | 'env'
 }
 
-async function verify(options: SessionOptions, token: string): Promise<Identity> {
-  const api = await createApiClient({baseUrl: options.apiUrl, token, userAgent: options.userAgent, timeoutMs: options.timeoutMs, retries: 2})
+/** `ONA_DEBUG=1`: one line per request on stderr (never headers or bodies). */
+export function debugSink(ctx: Context): ((line: string) => void) | undefined {
+  const value = ctx.env.ONA_DEBUG
+  if (!value || value === '0' || value === 'false') return undefined
+  return (line) => ctx.io.info(`debug: ${line}`)
+}
+
+async function verify(ctx: Context, options: SessionOptions, token: string): Promise<Identity> {
+  const debug = debugSink(ctx)
+  const api = await createApiClient({
+    baseUrl: options.apiUrl,
+    token,
+    userAgent: options.userAgent,
+    timeoutMs: options.timeoutMs,
+    retries: 2,
+    env: ctx.env,
+    ...(debug ? {debug} : {}),
+  })
   return api.getAuthenticatedIdentity()
 }
 
@@ -71,7 +87,7 @@ export async function login(ctx: Context, options: LoginOptions): Promise<LoginR
     throw new OnaError('ERR_TOKEN_EMPTY', 'no token: standard input is not a terminal and --token-stdin was not given')
   }
 
-  const identity = await verify(options, token)
+  const identity = await verify(ctx, options, token)
   const host = apiHostKey(options.apiUrl)
   const result: LoginResult = {
     apiUrl: options.apiUrl,
@@ -143,7 +159,7 @@ export interface WhoamiResult {
 /** Resolves the token and asks the management plane who it belongs to. */
 export async function whoami(ctx: Context, options: SessionOptions): Promise<WhoamiResult> {
   const {token, source, variable} = await resolveToken(ctx, options.apiUrl)
-  const identity = await verify(options, token)
+  const identity = await verify(ctx, options, token)
   const result: WhoamiResult = {
     apiUrl: options.apiUrl,
     host: apiHostKey(options.apiUrl),
