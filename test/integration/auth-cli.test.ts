@@ -116,6 +116,19 @@ describe('file store (ONA_KEYRING=off)', () => {
     expect(sim.requests).toHaveLength(0)
   })
 
+  it('without --token-stdin, a terminal or ONA_TOKEN, explains how to pass a token and exits 2', async () => {
+    const login = await cli(['login'], off)
+    expect(login.code).toBe(2)
+    expect(login.stderr).toContain('hint: Pass a personal access token on standard input: `ona login --token-stdin < token.txt`.')
+    expect(sim.requests).toHaveLength(0)
+  })
+
+  it('logs out with nothing stored as a no-op that still exits 0', async () => {
+    const logout = await cli(['logout', '--json'], off)
+    expect(logout.code).toBe(0)
+    expect(JSON.parse(logout.stdout)).toEqual({host: new URL(sim.url).host, removed: []})
+  })
+
   it('refuses a token file that group or others can read, as ssh does for keys', async () => {
     await cli(['login', '--token-stdin'], off, sim.token)
     chmodSync(tokenFile(), 0o644)
