@@ -93,20 +93,28 @@ function fill(template: string, options: RunPreflightOptions): {text: string; mi
 }
 
 function kindsFor(endpoint: CatalogEndpoint, proxied: boolean): CheckKind[] {
-  switch (endpoint.protocol) {
-    case 'udp': {
-      return ['dns', 'udp']
+  const kinds = ((): CheckKind[] => {
+    switch (endpoint.protocol) {
+      case 'udp': {
+        return ['dns', 'udp']
+      }
+      case 'http': {
+        return isMetadata(endpoint) ? ['http'] : ['dns', 'tcp']
+      }
+      case 'tcp': {
+        return ['dns', 'tcp']
+      }
+      default: {
+        return proxied ? ['dns', 'tcp', 'tls', 'proxy'] : ['dns', 'tcp', 'tls']
+      }
     }
-    case 'http': {
-      return isIP(endpoint.host) === 0 ? ['dns', 'tcp', 'http'] : ['http']
-    }
-    case 'tcp': {
-      return ['dns', 'tcp']
-    }
-    default: {
-      return proxied ? ['dns', 'tcp', 'tls', 'proxy'] : ['dns', 'tcp', 'tls']
-    }
-  }
+  })()
+  // An IP address has nothing to resolve.
+  return isIP(endpoint.host) === 0 ? kinds : kinds.filter((k) => k !== 'dns')
+}
+
+function isMetadata(endpoint: CatalogEndpoint): boolean {
+  return endpoint.protocol === 'http' && endpoint.when.aws === true && isIP(endpoint.host) !== 0
 }
 
 function plan(endpoint: CatalogEndpoint, options: RunPreflightOptions, onAws: boolean, proxyConfigured: boolean): PlannedEndpoint {
@@ -133,7 +141,7 @@ function plan(endpoint: CatalogEndpoint, options: RunPreflightOptions, onAws: bo
     return skip(`needed for ${endpoint.when.ide === 'vscode' ? 'VS Code' : 'JetBrains'} only`, `use --ide ${endpoint.when.ide} to check it`)
   }
   if (endpoint.when.aws) {
-    if (endpoint.protocol === 'http' && isIP(endpoint.host) !== 0 && !onAws) {
+    if (isMetadata(endpoint) && !onAws) {
       return skip('not running on AWS: instance metadata exists only on an EC2 instance or ECS task', null)
     }
     if (!onAws && !options.region) return skip('AWS only: checked on AWS, or anywhere with --region', 'pass --region (and --account-id) to check AWS APIs from here')
@@ -212,7 +220,7 @@ export async function runPreflight(options: RunPreflightOptions): Promise<Prefli
 
     const chain = async (): Promise<{access: AccessType | null; addresses: string[]}> => {
       let addresses: string[]
-      if (endpoint.protocol === 'http' && isIP(endpoint.host) !== 0) {
+      if (isMetadata(endpoint)) {
         const target = options.metadataTarget ?? {host: endpoint.host, port}
         make('http', await probeMetadata(target.host, target.port, remaining(deadline, timeoutMs)), `${target.host}:${target.port}`)
         return {access: classifyAccess([endpoint.host]), addresses: [endpoint.host]}

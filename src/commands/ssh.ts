@@ -1,0 +1,63 @@
+import {Args, Flags} from '@oclif/core'
+
+import {BaseCommand} from '../base-command.js'
+import {apiUrlFlag} from '../flags.js'
+import {resolveApiUrl} from '../lib/api/base-url.js'
+import {createContext} from '../lib/context.js'
+
+export default class Ssh extends BaseCommand {
+  static override summary = 'connect to an environment over SSH, after a quick network check and one sync'
+  static override description = `Checks what the connection needs (the API host, the gateway, and the IDE's endpoints with --ide; a pass
+is cached for 5 minutes), brings the SSH aliases up to date once, then runs \`ssh <id>.gitpod.environment\`
+with any arguments after \`--\` and exits with ssh's exit code. --ide vscode opens VS Code on the alias instead.`
+
+  static override examples = [
+    '<%= config.bin %> ssh 0199ec15-59d3-7e92-8e22-8cb6c7ba4df7',
+    '<%= config.bin %> ssh 0199ec15-59d3-7e92-8e22-8cb6c7ba4df7 -- -L 3000:localhost:3000 uptime',
+    '<%= config.bin %> ssh 0199ec15-59d3-7e92-8e22-8cb6c7ba4df7 --ide vscode --path /workspaces/app',
+    '<%= config.bin %> ssh 0199ec15-59d3-7e92-8e22-8cb6c7ba4df7 --skip-preflight',
+  ]
+
+  // Everything after the id (best after `--`) goes to ssh untouched.
+  static override strict = false
+
+  static override args = {
+    id: Args.string({description: 'environment id', required: true}),
+  }
+
+  static override flags = {
+    'api-url': apiUrlFlag,
+    'ssh-config': Flags.string({summary: 'SSH config file to manage (default ~/.ssh/config, or ONA_SSH_CONFIG)', helpValue: '<path>'}),
+    ide: Flags.string({summary: 'open this IDE on the alias instead of a shell (and check its endpoints)', options: ['vscode']}),
+    path: Flags.string({summary: 'with --ide vscode: the remote folder to open', helpValue: '<path>'}),
+    runner: Flags.string({summary: 'runner kind: enterprise runners need no gateway check', options: ['standard', 'enterprise'], default: 'standard'}),
+    'skip-preflight': Flags.boolean({summary: 'connect without the network check'}),
+    timeout: Flags.integer({summary: 'per-check timeout of the network check, in milliseconds', default: 3000, min: 1}),
+  }
+
+  async run(): Promise<void> {
+    const {args, argv, flags} = await this.parse(Ssh)
+    const ctx = createContext({io: this.io, sshConfig: flags['ssh-config']})
+    const {sshConnect} = await import('../lib/ssh/connect.js')
+    const code = await sshConnect(ctx, {
+      id: args.id,
+      args: extraArgs(this.argv, argv as string[]),
+      apiUrl: resolveApiUrl(flags['api-url'], ctx.env),
+      ...(flags.ide === 'vscode' ? {ide: 'vscode' as const} : {}),
+      ...(flags.path ? {path: flags.path} : {}),
+      runner: flags.runner as 'standard' | 'enterprise',
+      skipPreflight: flags['skip-preflight'],
+      timeoutMs: flags.timeout,
+    })
+    process.exitCode = code
+  }
+}
+
+/**
+ * The arguments for ssh: everything after `--` exactly as typed (oclif's non-strict argv reorders
+ * option values there, e.g. `-o A -o B` comes back as `-o -o A B`), else what follows the id.
+ */
+function extraArgs(raw: string[], parsed: string[]): string[] {
+  const dashes = raw.indexOf('--')
+  return dashes === -1 ? parsed.slice(1) : raw.slice(dashes + 1)
+}

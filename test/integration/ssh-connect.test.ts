@@ -1,0 +1,135 @@
+/**
+ * `ona ssh` as a user runs it: the built CLI against the simulator on 127.0.0.1, a scratch HOME and the
+ * real OpenSSH client. `ssh -G` (passed through after `--`) prints the configuration ssh would use for
+ * the alias without connecting, which proves the alias was synced and the arguments reached ssh; a
+ * refused connection proves ssh's own exit code comes back.
+ */
+import {chmod, mkdir, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
+import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+
+import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+
+import {createContext} from '../../src/lib/context.js'
+import {startSimulator, type Simulator} from '../../src/lib/simulator/server.js'
+import {PREFLIGHT_CACHE_TTL_MS, quickPreflight} from '../../src/lib/ssh/connect.js'
+import {baseEnv, runCli} from '../helpers/run-cli.js'
+
+const A = '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7'
+const STARTING = '0199ec15-d4e9-7b77-83a2-7f1e5a0b6c35'
+const TOKEN = `ona_pat_${'c0nn3ct'.repeat(5)}`
+
+let home: string
+let config: string
+let sim: Simulator
+let env: NodeJS.ProcessEnv
+
+beforeEach(async () => {
+  home = await mkdtemp(path.join(os.tmpdir(), 'ona-ssh-'))
+  config = path.join(home, '.ssh', 'config')
+  await mkdir(path.dirname(config), {mode: 0o700})
+  await writeFile(config, '', {mode: 0o600})
+  sim = await startSimulator({seed: path.resolve('fixtures/environments.json'), token: TOKEN})
+  env = baseEnv(home, {ONA_API_URL: sim.url, ONA_TOKEN: sim.token, ONA_KEYRING: 'off'})
+})
+afterEach(async () => {
+  await sim.close()
+  await rm(home, {recursive: true, force: true})
+})
+
+/** A port on 127.0.0.1 with nothing listening. */
+async function closedPort(): Promise<number> {
+  const server = net.createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
+  const {port} = server.address() as net.AddressInfo
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return port
+}
+
+describe('ona ssh (built CLI, real ssh)', () => {
+  it('checks, syncs once, then hands the arguments after -- to ssh on <id>.gitpod.environment', async () => {
+    const result = await runCli(['ssh', A, '--runner', 'enterprise', '--', '-G'], {env})
+    expect(result.stderr).not.toMatch(/error:/)
+    expect(result.code).toBe(0)
+    // ssh -G printed the settings it resolved from the alias ona wrote moments before.
+    expect(result.stdout).toMatch(/^hostname 127\.0\.0\.11$/m)
+    expect(result.stdout).toMatch(/^port 2222$/m)
+    expect(result.stdout).toMatch(/^user gitpod_devcontainer$/m)
+    expect(await readFile(config, 'utf8')).toContain(`Host ${A}.gitpod.environment`)
+    const listings = sim.requests.filter((r) => r.rpc === 'ListEnvironments')
+    expect(listings.length).toBeGreaterThanOrEqual(1)
+    // A pass of the quick preflight is remembered in the state directory.
+    expect(JSON.parse(await readFile(path.join(home, '.local', 'state', 'ona', 'preflight-cache.json'), 'utf8'))).toMatchObject({passedAt: expect.any(Number)})
+  })
+
+  it("returns ssh's own exit code (255 for a refused connection)", async () => {
+    const port = await closedPort()
+    const result = await runCli(['ssh', A, '--skip-preflight', '--', '-p', String(port), '-o', 'HostName=127.0.0.1', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5', 'true'], {env})
+    expect(result.code).toBe(255)
+    expect(result.stderr).toMatch(/Connection refused/)
+  })
+
+  it('stops with the failing check and its hint when the API host is unreachable, before any sync', async () => {
+    const port = await closedPort()
+    const result = await runCli(['ssh', A, '--runner', 'enterprise', '--api-url', `http://127.0.0.1:${port}/api`, '--', '-G'], {env})
+    expect(result.code).toBe(1)
+    expect(result.stderr).toMatch(new RegExp(`error: cannot connect: 127\\.0\\.0\\.1:${port} failed its tcp check \\(127\\.0\\.0\\.1:${port} refused the connection\\)`))
+    expect(result.stderr).toMatch(/hint: .*--skip-preflight/)
+    expect(await readFile(config, 'utf8')).toBe('')
+  })
+
+  it('refuses an environment that is not running or unknown, naming it', async () => {
+    const unknown = await runCli(['ssh', '0199ec15-0000-7000-8000-000000000000', '--skip-preflight', '--', '-G'], {env})
+    expect(unknown.code).toBe(1)
+    expect(unknown.stderr).toMatch(/error: no SSH alias for environment 0199ec15-0000-7000-8000-000000000000/)
+    const starting = await runCli(['ssh', STARTING, '--skip-preflight'], {env})
+    expect(starting.code).toBe(1)
+    expect(starting.stderr).toMatch(/still starting/)
+  })
+
+  it('rejects an id that could smuggle options or hosts into ssh', async () => {
+    const result = await runCli(['ssh', '-oProxyCommand=evil', '--skip-preflight'], {env})
+    expect(result.code).not.toBe(0)
+    const injected = await runCli(['ssh', 'a b', '--skip-preflight'], {env})
+    expect(injected.code).toBe(2)
+    expect(injected.stderr).toMatch(/is not an environment id/)
+  })
+
+  it('--ide vscode opens `code --remote ssh-remote+<alias> <path>` instead of a shell', async () => {
+    // VS Code is not installed here: a stand-in `code` on PATH records how it was called.
+    const bin = path.join(home, 'bin')
+    await mkdir(bin)
+    await writeFile(path.join(bin, 'code'), `#!/bin/sh\nprintf '%s\\n' "$@" > "${path.join(home, 'code-args')}"\nexit 3\n`)
+    await chmod(path.join(bin, 'code'), 0o755)
+    const result = await runCli(['ssh', A, '--ide', 'vscode', '--path', '/workspaces/app', '--skip-preflight'], {env: {...env, PATH: `${bin}:${env.PATH}`}})
+    expect(result.code).toBe(3)
+    expect((await readFile(path.join(home, 'code-args'), 'utf8')).trim().split('\n')).toEqual(['--remote', `ssh-remote+${A}.gitpod.environment`, '/workspaces/app'])
+  })
+})
+
+describe('quick preflight cache', () => {
+  it('reuses a pass within five minutes, re-checks after, and never caches a failure', async () => {
+    let now = 1_000_000
+    const ctx = createContext({env: {HOME: home}, clock: {now: () => now}})
+    const server = net.createServer((socket) => socket.destroy())
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
+    const apiUrl = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/api`
+    const options = {apiUrl, runner: 'enterprise' as const, timeoutMs: 1000}
+
+    const first = await quickPreflight(ctx, options)
+    expect(first).toMatchObject({ok: true, fromCache: false})
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+
+    now += PREFLIGHT_CACHE_TTL_MS - 1000
+    expect(await quickPreflight(ctx, options)).toEqual({ok: true, fromCache: true})
+    // Another API URL is another network path.
+    expect((await quickPreflight(ctx, {...options, apiUrl: `${apiUrl}x`})).fromCache).toBe(false)
+
+    now += 2000
+    const expired = await quickPreflight(ctx, options)
+    expect(expired).toMatchObject({ok: false, fromCache: false})
+    expect(expired.report?.checks.find((c) => c.id === 'management.api/tcp')?.status).toBe('fail')
+    expect((await quickPreflight(ctx, options)).fromCache).toBe(false)
+  })
+})
