@@ -7,7 +7,7 @@ import {mkdtempSync, rmSync, statSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
-import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+import {afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 
 import {startSimulator, type Simulator} from '../../src/lib/simulator/server.js'
 import {baseEnv, binRun, builtCli, repoRoot} from '../helpers/run-cli.js'
@@ -24,8 +24,10 @@ function hasScript(): boolean {
 let sim: Simulator
 let home: string
 
-beforeEach(async () => {
+beforeAll(() => {
   if (!builtCli) throw new Error('run `npm run build` first: these tests run bin/run.js')
+})
+beforeEach(async () => {
   sim = await startSimulator({token: 'ona_pat_typed_on_a_terminal_7f3a9c'})
   home = mkdtempSync(path.join(os.tmpdir(), 'ona-tty-'))
 })

@@ -31,9 +31,11 @@ export function checkToken(raw: string): string {
  */
 export async function promptHidden(question: string, input: TokenInput, output: NodeJS.WritableStream): Promise<string> {
   if (!input.isTTY || typeof input.setRawMode !== 'function') throw new OnaError('ERR_TOKEN_EMPTY', 'standard input is not a terminal')
-  output.write(question)
+  // Echo goes off before the prompt is shown: a token pasted the instant the prompt appears (or typed
+  // ahead) would otherwise be echoed by the terminal.
   input.setRawMode(true)
   input.resume()
+  output.write(question)
   try {
     const typed = await new Promise<string>((resolve, reject) => {
       let value = ''
