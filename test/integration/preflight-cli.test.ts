@@ -10,7 +10,7 @@ import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import type {PreflightReport} from '../../src/lib/preflight/types.js'
-import {createPki, startDns, startHttps, type Closable, type Pki} from '../helpers/preflight-net.js'
+import {createPki, startBlackHole, startDns, startHttps, type Closable, type Pki} from '../helpers/preflight-net.js'
 import {baseEnv, builtCli, runCli} from '../helpers/run-cli.js'
 
 let pki: Pki
@@ -19,6 +19,7 @@ let caFile: string
 let dnsServer: string
 let goodPort: number
 let expiredPort: number
+let holePort: number
 const closers: Closable[] = []
 
 function writeEndpoints(endpoints: unknown[]): void {
@@ -38,8 +39,10 @@ beforeAll(async () => {
   caFile = path.join(pki.dir, 'ca.pem')
   const good = await startHttps('127.0.0.31', 0, pki.leaf('git', {dns: ['git.corp.test']}))
   const expired = await startHttps('127.0.0.32', 0, pki.leaf('old', {dns: ['old.corp.test'], expired: true}))
-  const dns = await startDns({'git.corp.test': {a: ['127.0.0.31']}, 'old.corp.test': {a: ['127.0.0.32']}})
-  closers.push(good, expired, dns)
+  const hole = await startBlackHole('127.0.0.33')
+  const dns = await startDns({'git.corp.test': {a: ['127.0.0.31']}, 'old.corp.test': {a: ['127.0.0.32']}, 'hole.corp.test': {a: ['127.0.0.33']}, 'mute.corp.test': 'silent'})
+  closers.push(good, expired, hole, dns)
+  holePort = hole.port
   goodPort = good.port
   expiredPort = expired.port
   dnsServer = dns.server
@@ -81,6 +84,19 @@ describe('ona preflight (built CLI)', () => {
     const report = JSON.parse(json.stdout) as PreflightReport
     expect(report.verdict).toBe('fail')
     expect(report.checks.find((c) => c.id === 'custom.old/tls')).toMatchObject({status: 'fail', required: true})
+  })
+
+  it('the process itself exits within about one timeout when connects and DNS black-hole', async () => {
+    writeEndpoints([{url: `https://hole.corp.test:${holePort}`, id: 'hole'}, {url: 'https://mute.corp.test', id: 'mute'}])
+    const timeoutMs = 2000
+    const result = await runCli(['preflight', '--only', 'custom', '--resolver', dnsServer, '--timeout', String(timeoutMs), '--json'], {env: env()})
+    expect(result.code).toBe(1)
+    const report = JSON.parse(result.stdout) as PreflightReport
+    expect(report.checks.find((c) => c.id === 'custom.hole/tcp')?.detail).toMatch(/no answer .* within/)
+    expect(report.checks.find((c) => c.id === 'custom.mute/dns')?.detail).toMatch(/^timeout/)
+    expect(report.durationMs).toBeLessThan(timeoutMs * 1.2)
+    // Generous: the run plus Node and oclif start-up; nothing may hold the process open after the report.
+    expect(result.ms).toBeLessThan(timeoutMs + 3000)
   })
 
   it('a malformed preflight.json is a usage error naming the entry', async () => {

@@ -64,7 +64,10 @@ function one(resolver: Resolver, host: string, family: 4 | 6): Promise<One> {
 /**
  * A resolver that asks `servers` (c-ares strings such as `127.0.0.1:5353`), or the system's configured
  * name servers when none are given. With the system servers, a name c-ares calls NXDOMAIN is tried once
- * more in /etc/hosts, so entries there count, as they do for ssh and the API client.
+ * more in /etc/hosts, so entries there count, as they do for ssh and the API client. Not getaddrinfo:
+ * a lookup stuck on a dropped query holds the process open for glibc's 5 s retry long after the run's
+ * deadline (measured), and it cannot be cancelled. Resolvers that resolv.conf does not list (macOS
+ * split DNS for a VPN) are reached with --resolver.
  */
 export function createDnsResolver(servers?: string[]): DnsResolver {
   const system = servers === undefined || servers.length === 0

@@ -244,7 +244,7 @@ export async function runPreflight(options: RunPreflightOptions): Promise<Prefli
         }
         addresses = [...answer.v4, ...answer.v6]
         const access = classifyAccess(addresses)
-        const wildcard = p.probeHost !== p.host ? `; probed through ${p.probeHost} for ${p.host}` : ''
+        const wildcard = `${answer.via === 'dns' ? '' : `; from ${answer.via}`}${p.probeHost !== p.host ? `; probed through ${p.probeHost} for ${p.host}` : ''}`
         make('dns', {status: 'pass', latencyMs, detail: `${addresses.join(', ')} (${access === 'vpc_endpoint' ? 'private: VPC endpoint' : access === 'public' ? 'public addresses' : 'private and public addresses'})${wildcard}`, hint: null})
       } else {
         addresses = [p.probeHost]
