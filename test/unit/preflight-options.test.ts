@@ -1,0 +1,58 @@
+import {describe, expect, it} from 'vitest'
+
+import {OnaError} from '../../src/lib/errors.js'
+import {parseResolverAddress} from '../../src/lib/preflight/dns.js'
+import {normaliseOptions} from '../../src/lib/preflight/preflight.js'
+import {apiEndpoint} from '../../src/lib/ssh/connect.js'
+
+describe('--resolver ip[:port]', () => {
+  it.each([
+    ['10.0.0.2', '10.0.0.2'],
+    ['10.0.0.2:5353', '10.0.0.2:5353'],
+    [' 127.0.0.1:53 ', '127.0.0.1:53'],
+    ['fd00::2', 'fd00::2'],
+    ['[fd00::2]:5353', '[fd00::2]:5353'],
+    ['[fd00::2]', 'fd00::2'],
+  ])('%j is read as %j', (input, expected) => {
+    expect(parseResolverAddress(input)).toBe(expected)
+  })
+
+  it.each(['dns.example', '10.0.0.2:0', '10.0.0.2:70000', '10.0.0.2:x', '[fd00::2]:', ''])('%j is a usage error', (input) => {
+    const error = (() => {
+      try {
+        parseResolverAddress(input)
+      } catch (error_) {
+        return error_
+      }
+    })()
+    expect(error).toBeInstanceOf(OnaError)
+    expect((error as OnaError).code).toBe('ERR_PREFLIGHT_OPTIONS')
+    expect((error as OnaError).exitCode).toBe(2)
+  })
+})
+
+describe('preflight options', () => {
+  it('accepts categories repeated or comma-separated, and defaults the timeout to 5 s', () => {
+    expect(normaliseOptions({only: ['aws,gateway', 'proxy']})).toEqual({timeoutMs: 5000, only: ['aws', 'gateway', 'proxy']})
+  })
+
+  it.each<[string, Parameters<typeof normaliseOptions>[0], RegExp]>([
+    ['an unknown category', {only: ['dns']}, /--only dns: not a category/],
+    ['a zero timeout', {timeoutMs: 0}, /--timeout 0/],
+    ['a region that is not one', {region: 'Frankfurt'}, /--region Frankfurt/],
+    ['a short account id', {accountId: '1234'}, /12 digits/],
+  ])('rejects %s', (_name, options, message) => {
+    expect(() => normaliseOptions(options)).toThrow(message)
+  })
+})
+
+describe('the API host as the management endpoint of ona ssh', () => {
+  it.each([
+    ['https://app.ona.com/api', {host: 'app.ona.com', port: 443, protocol: 'https'}],
+    ['https://ona.corp.example:8443/api', {host: 'ona.corp.example', port: 8443, protocol: 'https'}],
+    ['http://127.0.0.1:3000/api', {host: '127.0.0.1', port: 3000, protocol: 'http'}],
+    ['http://[::1]/api', {host: '::1', port: 80, protocol: 'http'}],
+  ])('%s', (url, expected) => {
+    expect(apiEndpoint(url)).toMatchObject({id: 'management.api', category: 'management', ...expected})
+  })
+})
