@@ -223,18 +223,19 @@ async function benchSplice() {
     const at = (envs, mode) => cases.find((c) => c.hosts === hosts && c.envs === envs)?.[mode]?.median
     return {hosts, apply: ratio(at(10_000, 'apply'), at(1000, 'apply')), sync: ratio(at(10_000, 'sync'), at(1000, 'sync')), readwrite: ratio(at(10_000, 'readwrite'), at(1000, 'readwrite'))}
   })
-  const range = (s) => (s ? `${formatValue(s.median, 'ms')} (${formatValue(s.min, 'ms')}-${formatValue(s.max, 'ms')})` : '-')
+  const med = (s) => formatValue(s?.median, 'ms')
   const table = [
     formatTable(
-      ['user hosts', 'envs', 'file KiB', 'applyBlock', 'sync file', 'read+write', 'atomic floor', 'sync / r+w', 'sync / atomic', 'sync peak RSS', 'sync +RSS'],
+      ['hosts', 'envs', 'KiB', 'applyBlock', 'sync file', 'sync min-max', 'read+write', 'atomic', 'sync/r+w', 'sync/atomic', 'peak RSS', '+RSS'],
       cases.map((c) => [
         String(c.hosts),
         String(c.envs),
         c.bytes === undefined ? '-' : (c.bytes / 1024).toFixed(0),
-        range(c.apply),
-        range(c.sync),
-        range(c.readwrite),
-        range(c.atomic),
+        med(c.apply),
+        med(c.sync),
+        c.sync ? `${formatValue(c.sync.min, 'ms')}-${formatValue(c.sync.max, 'ms')}` : '-',
+        med(c.readwrite),
+        med(c.atomic),
         formatValue(c.syncToReadWrite, 'x'),
         formatValue(c.syncToAtomic, 'x'),
         formatValue(c.sync?.peakRssMiB, 'MiB'),
@@ -249,7 +250,8 @@ async function benchSplice() {
     ),
   ].join('\n')
   notes.push('each case runs in its own process: "peak RSS" is that process\'s high-water mark, "+RSS" its growth after set-up (imports and generated input)')
-  notes.push('median (min-max) of up to 25 runs per case; files live in the OS temp dir')
+  notes.push('hosts = user hosts already in the config, envs = environments spliced in; times are medians of up to 25 runs per case (min/max in the JSON)')
+  notes.push('sync file = syncBlockInFile: read, splice, re-parse the block with ssh-config, lock, backup, temp write, fsync, rename; atomic = read + temp write + fsync + rename alone')
   return {title: 'Scale: N environments into a config of M user hosts', modes: Object.fromEntries(modes.map((m) => [m.mode, m.label])), cases, growth, table, notes}
 }
 
