@@ -5,7 +5,7 @@
 // both sides together. Nothing here is a pass/fail test: budgets are reported, never asserted.
 //
 // Options: --quick (fewer runs, smaller cases; for trying the script), --only=startup,splice,...
-//          --runs=N (start-up runs per command, default 20), --out=FILE
+//          --runs=N (start-up runs per command, default 20), --watch-changes=N (default 1,000), --out=FILE
 import {spawn, spawnSync} from 'node:child_process'
 import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
@@ -24,6 +24,7 @@ const {values: flags} = parseArgs({
     quick: {type: 'boolean', default: false},
     only: {type: 'string'},
     runs: {type: 'string'},
+    'watch-changes': {type: 'string'},
     out: {type: 'string', default: path.join(root, 'bench-results', 'latest.json')},
   },
 })
@@ -546,8 +547,9 @@ async function benchWatch() {
     await new Promise((r) => setTimeout(r, 500))
     const rssStart = rssKiB(child.pid)
     const measured = quick ? 20 : 100
-    const total = quick ? 100 : 1000
+    const total = flags['watch-changes'] ? Math.max(4, Number(flags['watch-changes'])) : quick ? 100 : 1000
     const latencies = []
+    const rssTrend = []
     let missed = 0
     const target = seeds[0].id
     for (let i = 0; i < total; i++) {
@@ -557,6 +559,8 @@ async function benchWatch() {
       const at = await waitForText(config, `HostName ${host}\n`, 5000)
       if (Number.isNaN(at)) missed++
       else if (i < measured) latencies.push(at - start)
+      // The trend tells a leak (keeps climbing) from a heap the GC has not trimmed yet (levels off).
+      if ((i + 1) % Math.ceil(total / 4) === 0 || i + 1 === total) rssTrend.push({changes: i + 1, rssMiB: rssKiB(child.pid) / 1024})
     }
     await new Promise((r) => setTimeout(r, 500))
     const rssEnd = rssKiB(child.pid)
@@ -570,6 +574,7 @@ async function benchWatch() {
       rssStartMiB: rssStart / 1024,
       rssEndMiB: rssEnd / 1024,
       rssGrowth: ratio(rssEnd, rssStart),
+      rssTrend,
       sigtermExitMs: exit ? exit.at - stopStart : Number.NaN,
     }
     const table = formatTable(
@@ -580,6 +585,7 @@ async function benchWatch() {
         ['latency min / max', `${formatValue(result.latency.min, 'ms')} / ${formatValue(result.latency.max, 'ms')}`],
         ['RSS at start', formatValue(result.rssStartMiB, 'MiB')],
         [`RSS after ${total} changes`, `${formatValue(result.rssEndMiB, 'MiB')} (${formatValue(result.rssGrowth, 'x')})`],
+        ['RSS trend', rssTrend.map((t) => `${t.changes}: ${t.rssMiB.toFixed(0)}`).join(', ') + ' MiB'],
         ['exit after SIGTERM', formatValue(result.sigtermExitMs, 'ms')],
       ],
     )
