@@ -49,6 +49,8 @@ export interface FaultOptions {
   rpc?: string
   /** How many matching calls it affects. Default 1; `Infinity` until clearFaults(). */
   times?: number
+  /** Let this many matching calls through untouched first (e.g. fail only the second page of a listing). */
+  after?: number
 }
 
 export interface RequestLogEntry {
@@ -178,7 +180,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const pageSizeMax = options.pageSizeMax ?? 100
   const environments = new Map<string, EnvState>()
   const requests: RequestLogEntry[] = []
-  const faults: Array<{fault: Fault; rpc?: string; remaining: number}> = []
+  const faults: Array<{fault: Fault; rpc?: string; remaining: number; skip: number}> = []
   const streams = new Set<WatchStream>()
   const sockets = new Set<Socket>()
   let clock = Date.parse('2026-01-01T00:00:00Z')
@@ -248,6 +250,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     const index = faults.findIndex((f) => f.rpc === undefined || f.rpc === rpc)
     if (index === -1) return undefined
     const entry = faults[index]!
+    if (entry.skip > 0) {
+      entry.skip--
+      return undefined
+    }
     entry.remaining--
     if (entry.remaining <= 0) faults.splice(index, 1)
     return entry.fault
@@ -543,7 +549,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     },
     environmentIds: () => [...environments.keys()],
     injectFault(fault, faultOptions = {}) {
-      faults.push({fault, rpc: faultOptions.rpc, remaining: faultOptions.times ?? 1})
+      faults.push({fault, rpc: faultOptions.rpc, remaining: faultOptions.times ?? 1, skip: faultOptions.after ?? 0})
     },
     clearFaults() {
       faults.length = 0
