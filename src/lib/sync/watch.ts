@@ -147,10 +147,11 @@ export async function watchSshConfig(ctx: Context, options: WatchOptions): Promi
   const interval = options.intervalMs ?? 5 * 60_000
   const tick = options.tickMs ?? 5000
   const jump = options.clockJumpMs ?? 60_000
-  let lastFull = Date.now()
-  let lastTick = Date.now()
+  // The injected clock lets tests jump time as a sleeping laptop does.
+  let lastFull = ctx.clock.now()
+  let lastTick = ctx.clock.now()
   const ticker = setInterval(() => {
-    const now = Date.now()
+    const now = ctx.clock.now()
     const slept = now - lastTick > tick + jump
     lastTick = now
     if (slept || now - lastFull >= interval) {
@@ -265,7 +266,7 @@ async function acquireWatchLock(ctx: Context): Promise<() => Promise<void>> {
       await fs.rm(temp, {force: true})
     }
     const holder = await fs.readFile(lockPath, 'utf8').then((t) => JSON.parse(t) as {pid?: number}).catch(() => ({}) as {pid?: number})
-    if (typeof holder.pid === 'number' && holder.pid !== process.pid && alive(holder.pid)) {
+    if (typeof holder.pid === 'number' && alive(holder.pid)) {
       throw new OnaError('ERR_WATCH_RUNNING', `another \`ona ssh-sync --watch\` (pid ${holder.pid}) already keeps ${ctx.paths.sshConfig} current`, {
         details: {pid: holder.pid, lockPath},
       })
