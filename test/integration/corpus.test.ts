@@ -14,7 +14,8 @@ import {removeBlockFromFile, syncBlockInFile} from '../../src/lib/ssh-config/con
 import {findBlock} from '../../src/lib/ssh-config/index.js'
 import {parseDirective, splitLines} from '../../src/lib/ssh-config/scan.js'
 import {corpusAvailable, corpusFiles, corpusSkipReason} from '../helpers/corpus.js'
-import {mapLimit, sshResolve, type Resolved} from '../helpers/ssh-resolve.js'
+import {mapLimit} from '../helpers/map-limit.js'
+import {sshG, type SshGResult} from '../helpers/ssh.js'
 
 const environments = [
   {id: '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7', host: '18.197.143.102', port: 22, user: 'gitpod_devcontainer'},
@@ -34,7 +35,7 @@ function concreteHosts(text: string): string[] {
 }
 
 /** ssh's errors carry line numbers, which the block shifts; compare them without. */
-function comparable(r: Resolved): string {
+function comparable(r: SshGResult): string {
   return r.code === 0 ? r.raw : `exit ${r.code}: ${r.stderr.replace(/line \d+/g, 'line N')}`
 }
 
@@ -55,9 +56,9 @@ describe.skipIf(!corpusAvailable)('shared corpus of real SSH configs', () => {
     const original = await readFile(file)
     const hosts = concreteHosts(original.toString('latin1'))
     // Files with options this OpenSSH does not know (macOS UseKeychain...) are resolved ignoring them.
-    const probe = await sshResolve(file, 'example-host')
+    const probe = await sshG(file, 'example-host')
     const extra = probe.code === 0 ? [] : ['-o', 'IgnoreUnknown=*']
-    const before = await mapLimit(hosts, 4, (host) => sshResolve(file, host, extra))
+    const before = await mapLimit(hosts, 4, (host) => sshG(file, host, extra))
 
     const result = await syncBlockInFile(file, environments, {backup: false})
     expect(result.file.written).toBe(true)
@@ -67,7 +68,7 @@ describe.skipIf(!corpusAvailable)('shared corpus of real SSH configs', () => {
     expect(original.toString('latin1').startsWith(afterText.slice(0, location.start))).toBe(true)
     expect(original.toString('latin1').endsWith(afterText.slice(location.end))).toBe(true)
 
-    const afterResolved = await mapLimit(hosts, 4, (host) => sshResolve(file, host, extra))
+    const afterResolved = await mapLimit(hosts, 4, (host) => sshG(file, host, extra))
     for (const [i, host] of hosts.entries()) {
       expect(comparable(afterResolved[i]!), `ssh -G ${host}`).toBe(comparable(before[i]!))
     }
@@ -75,7 +76,7 @@ describe.skipIf(!corpusAvailable)('shared corpus of real SSH configs', () => {
     const overrides = result.warnings.filter((w) => w.code === 'W_OVERRIDE' || w.code === 'W_ALIAS_CLAIMED')
     for (const env of result.written) {
       for (const alias of [env.environmentAlias, env.remoteAlias]) {
-        const resolved = await sshResolve(file, alias, extra)
+        const resolved = await sshG(file, alias, extra)
         if (resolved.code !== 0) {
           // The user's file is broken for this OpenSSH beyond unknown options: nothing resolves, before or after.
           expect(probe.code).not.toBe(0)
@@ -90,7 +91,7 @@ describe.skipIf(!corpusAvailable)('shared corpus of real SSH configs', () => {
         for (const [key, keyword, value] of expected) {
           const warned = overrides.some((w) => w.message.includes(`managed ${keyword} `))
           if (warned) continue
-          expect(resolved.values.get(key)?.[0], `${alias} ${key}`).toBe(value)
+          expect(resolved.get(key), `${alias} ${key}`).toBe(value)
         }
       }
     }

@@ -15,7 +15,8 @@ import {removeBlockFromFile, syncBlockInFile} from '../../src/lib/ssh-config/con
 import {BEGIN_MARKER, END_MARKER} from '../../src/lib/ssh-config/index.js'
 import {parseDirective, splitLines} from '../../src/lib/ssh-config/scan.js'
 import {repoRoot} from '../helpers/corpus.js'
-import {mapLimit, sshResolve} from '../helpers/ssh-resolve.js'
+import {mapLimit} from '../helpers/map-limit.js'
+import {sshG} from '../helpers/ssh.js'
 import {configText} from '../helpers/generators.js'
 
 const env = (id: string, host = '10.0.0.1', port = 22, user = 'gitpod_devcontainer') => ({id, host, port, user})
@@ -163,17 +164,17 @@ describe('injection attempts checked with the real ssh -G', () => {
   ])('%s: no directive is produced, github.com resolves as before', async (_name, bad) => {
     const file = path.join(dir, 'config')
     await writeFile(file, 'Host github.com\n  User git\n')
-    const before = await sshResolve(file, 'github.com')
+    const before = await sshG(file, 'github.com')
     const result = await syncBlockInFile(file, [bad, env('good', '10.1.1.1')])
     expect(result.written.map((w) => w.id)).toEqual(['good'])
     expect(result.warnings.some((w) => w.code === 'W_SKIPPED')).toBe(true)
-    const after = await sshResolve(file, 'github.com')
+    const after = await sshG(file, 'github.com')
     expect(after.raw).toBe(before.raw)
-    const good = await sshResolve(file, 'good.gitpod.remote')
-    expect(good.values.get('hostname')).toEqual(['10.1.1.1'])
-    expect(good.values.get('proxycommand')).toBeUndefined()
-    const ws1 = await sshResolve(file, 'ws1.gitpod.remote')
-    expect(ws1.values.get('hostname')).toEqual(['ws1.gitpod.remote'])
+    const good = await sshG(file, 'good.gitpod.remote')
+    expect(good.all('hostname')).toEqual(['10.1.1.1'])
+    expect(good.all('proxycommand')).toEqual([])
+    const ws1 = await sshG(file, 'ws1.gitpod.remote')
+    expect(ws1.all('hostname')).toEqual(['ws1.gitpod.remote'])
   })
 })
 
@@ -196,22 +197,22 @@ describe('generated configs under the real ssh -G', () => {
           const d = parseDirective(l.content)
           return d?.keyword === 'host' ? d.args.filter((a) => a !== '' && !/[*?!]/.test(a)) : []
         }))].slice(0, 6)
-        const before = await mapLimit(hosts, 3, (h) => sshResolve(file, h))
+        const before = await mapLimit(hosts, 3, (h) => sshG(file, h))
         const result = await syncBlockInFile(file, envs, {backup: false})
-        const after = await mapLimit(hosts, 3, (h) => sshResolve(file, h))
+        const after = await mapLimit(hosts, 3, (h) => sshG(file, h))
         for (const [i, h] of hosts.entries()) {
           const norm = (r: typeof before[number]) => (r.code === 0 ? r.raw : `fail ${r.stderr.replace(/line \d+/g, 'line N')}`)
           expect(norm(after[i]!), h).toBe(norm(before[i]!))
         }
-        const probe = await sshResolve(file, 'probe-host')
+        const probe = await sshG(file, 'probe-host')
         if (probe.code === 0) {
           for (const w of result.written) {
-            const r = await sshResolve(file, w.remoteAlias)
+            const r = await sshG(file, w.remoteAlias)
             const overridden = result.warnings.filter((x) => x.code !== 'W_SKIPPED').map((x) => x.message).join('\n')
-            if (!overridden.includes('managed HostName')) expect(r.values.get('hostname')?.[0]).toBe(w.host)
-            if (!overridden.includes('managed Port')) expect(r.values.get('port')?.[0]).toBe(String(w.port))
-            if (!overridden.includes('managed User')) expect(r.values.get('user')?.[0]).toBe(w.user)
-            if (!overridden.includes('managed HostKeyAlias')) expect(r.values.get('hostkeyalias')?.[0]).toBe(w.environmentAlias)
+            if (!overridden.includes('managed HostName')) expect(r.get('hostname')).toBe(w.host)
+            if (!overridden.includes('managed Port')) expect(r.get('port')).toBe(String(w.port))
+            if (!overridden.includes('managed User')) expect(r.get('user')).toBe(w.user)
+            if (!overridden.includes('managed HostKeyAlias')) expect(r.get('hostkeyalias')).toBe(w.environmentAlias)
           }
         }
         await removeBlockFromFile(file)

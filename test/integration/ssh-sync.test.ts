@@ -11,7 +11,7 @@ import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {startSimulator, type Fault, type Simulator} from '../../src/lib/simulator/server.js'
 import {BEGIN_MARKER, END_MARKER} from '../../src/lib/ssh-config/index.js'
 import {baseEnv, runCli} from '../helpers/run-cli.js'
-import {sshResolve} from '../helpers/ssh-resolve.js'
+import {sshG} from '../helpers/ssh.js'
 
 const A = '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7'
 const B = '0199ec15-8a41-7c10-9d3b-2f6e1b7a9c02'
@@ -66,10 +66,10 @@ describe('ona ssh-sync', () => {
     expect(text.endsWith(`${END_MARKER}\nHost github.com\n  User git\n`)).toBe(true)
     expect(text).not.toContain(COLLEAGUE)
     expect(sim.rpcCount('ListEnvironments')).toBeGreaterThanOrEqual(3)
-    const resolved = await sshResolve(config, `${A}.gitpod.remote`)
-    expect(resolved.values.get('hostname')).toEqual(['127.0.0.11'])
-    expect(resolved.values.get('port')).toEqual(['2222'])
-    expect(resolved.values.get('hostkeyalias')).toEqual([`${A}.gitpod.environment`])
+    const resolved = await sshG(config, `${A}.gitpod.remote`)
+    expect(resolved.all('hostname')).toEqual(['127.0.0.11'])
+    expect(resolved.all('port')).toEqual(['2222'])
+    expect(resolved.all('hostkeyalias')).toEqual([`${A}.gitpod.environment`])
   })
 
   it('reports an IP change as updated old -> new, a stopped environment as removed, and nothing alarming when current', async () => {
