@@ -296,7 +296,8 @@ async function takeOverIfStale(lockPath: string): Promise<void> {
   if (again === raw) await fs.rm(lockPath, {force: true})
 }
 
-function processAlive(pid: number): boolean {
+/** Whether a process with this pid exists (EPERM: it exists but is another user's). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
     return true

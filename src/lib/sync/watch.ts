@@ -20,7 +20,7 @@ import type {ApiClient} from '../api/client.js'
 import type {Environment, ListEnvironmentsResult} from '../api/types.js'
 import type {Context} from '../context.js'
 import {OnaError, isOnaError} from '../errors.js'
-import {resolveTarget} from '../fs/safe-write.js'
+import {processAlive, resolveTarget} from '../fs/safe-write.js'
 import {applyListing, formatSyncResult, type SyncResult} from './sync.js'
 
 export interface WatchOptions {
@@ -266,7 +266,7 @@ async function acquireWatchLock(ctx: Context): Promise<() => Promise<void>> {
       await fs.rm(temp, {force: true})
     }
     const holder = await fs.readFile(lockPath, 'utf8').then((t) => JSON.parse(t) as {pid?: number}).catch(() => ({}) as {pid?: number})
-    if (typeof holder.pid === 'number' && alive(holder.pid)) {
+    if (typeof holder.pid === 'number' && processAlive(holder.pid)) {
       throw new OnaError('ERR_WATCH_RUNNING', `another \`ona ssh-sync --watch\` (pid ${holder.pid}) already keeps ${ctx.paths.sshConfig} current`, {
         details: {pid: holder.pid, lockPath},
       })
@@ -274,13 +274,4 @@ async function acquireWatchLock(ctx: Context): Promise<() => Promise<void>> {
     await fs.rm(lockPath, {force: true})
   }
   throw new OnaError('ERR_WATCH_RUNNING', `could not take the watch lock for ${ctx.paths.sshConfig}`)
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as {code?: string}).code === 'EPERM'
-  }
 }
