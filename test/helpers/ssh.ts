@@ -69,7 +69,9 @@ export function runProcess(
   options: {timeoutMs?: number; env?: NodeJS.ProcessEnv; input?: string} = {},
 ): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe']})
+    // No input: stdin is closed outright (a pipe would EPIPE when the process exits before reading it).
+    const withInput = options.input !== undefined
+    const child = spawn(command, args, {env: options.env ?? process.env, stdio: [withInput ? 'pipe' : 'ignore', 'pipe', 'pipe']})
     let stdout = ''
     let stderr = ''
     let timedOut = false
@@ -87,7 +89,10 @@ export function runProcess(
       clearTimeout(timer)
       resolve({code: timedOut ? -1 : (code ?? -1), stdout, stderr, timedOut})
     })
-    child.stdin.end(options.input ?? '')
+    if (withInput) {
+      child.stdin!.on('error', () => {})
+      child.stdin!.end(options.input)
+    }
   })
 }
 
