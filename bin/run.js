@@ -1,5 +1,63 @@
 #!/usr/bin/env node
-// Thin launcher: oclif reads oclif.manifest.json, so no command module loads until it is run.
-import {execute} from '@oclif/core'
+// Launcher. Importing @oclif/core alone costs about three times a bare node start, so the two answers that
+// need nothing from it are given here: `--version` (oclif's user agent line, built from package.json) and
+// `<command> --help` / `--help` when the output is exactly what oclif printed at build time into
+// dist/help-cache.json (rendered at 80 columns without colour, which is what a pipe or file gets).
+// Whenever anything could make oclif's answer differ (a terminal, OCLIF_COLUMNS, FORCE_COLOR, DEBUG,
+// a possible WSL host, an old node, a stale cache), oclif answers as before. ONA_STARTUP_FAST_PATH=0
+// turns both off; test/integration/startup.test.ts compares both ways byte for byte.
+import {existsSync, readFileSync} from 'node:fs'
+import module from 'node:module'
+import os from 'node:os'
 
-await execute({dir: import.meta.url})
+// Caches compiled code of every module loaded after this line (oclif, the commands) in the OS temp dir.
+module.enableCompileCache?.()
+
+const root = new URL('../', import.meta.url)
+const argv = process.argv.slice(2)
+
+function fastAnswer() {
+  const env = process.env
+  if (env.ONA_STARTUP_FAST_PATH === '0' || env.DEBUG || env.ONA_DEBUG) return undefined
+  // oclif warns on stderr below the engines range (>=22); let it.
+  if (Number(process.versions.node.split('.')[0]) < 22) return undefined
+  if (argv.length === 1 && argv[0] === '--version') {
+    const platform = oclifPlatform()
+    if (!platform) return undefined
+    const pjson = JSON.parse(readFileSync(new URL('package.json', root), 'utf8'))
+    const arch = os.arch() === 'ia32' ? 'x86' : os.arch()
+    return `${pjson.name}/${pjson.version || '0.0.0'} ${platform}-${arch} node-${process.version}\n`
+  }
+  const isHelp = (argv.length === 1 && argv[0] === '--help') || (argv.length === 2 && argv[1] === '--help')
+  if (!isHelp || process.stdout.isTTY || env.OCLIF_COLUMNS || 'FORCE_COLOR' in env) return undefined
+  let cache
+  try {
+    cache = JSON.parse(readFileSync(new URL('dist/help-cache.json', root), 'utf8'))
+  } catch {
+    return undefined
+  }
+  const pjson = JSON.parse(readFileSync(new URL('package.json', root), 'utf8'))
+  if (cache.version !== pjson.version) return undefined
+  const text = cache.help?.[argv.length === 1 ? '' : argv[0]]
+  return typeof text === 'string' ? text : undefined
+}
+
+// oclif reports "wsl" instead of "linux" on WSL (and decides container cases with more checks): leave any
+// sign of WSL to it.
+function oclifPlatform() {
+  if (process.platform !== 'linux') return process.platform
+  if (os.release().toLowerCase().includes('microsoft')) return undefined
+  try {
+    if (readFileSync('/proc/version', 'utf8').toLowerCase().includes('microsoft')) return undefined
+  } catch {}
+  if (existsSync('/proc/sys/fs/binfmt_misc/WSLInterop') || existsSync('/run/WSL')) return undefined
+  return 'linux'
+}
+
+const answer = fastAnswer()
+if (answer === undefined) {
+  const {execute} = await import('@oclif/core')
+  await execute({dir: import.meta.url})
+} else {
+  process.stdout.write(answer)
+}
