@@ -45,9 +45,14 @@ export interface SyncResult {
 
 /** Creates the API client for the configured management plane, with the stored token. */
 export async function connect(ctx: Context, apiUrl: string): Promise<ApiClient> {
-  const [{resolveToken}, {createApiClient}] = await Promise.all([import('../auth/token.js'), import('../api/client.js')])
+  const [{resolveToken}, {createApiClient}, {debugSink}] = await Promise.all([
+    import('../auth/token.js'),
+    import('../api/client.js'),
+    import('../auth/session.js'),
+  ])
   const {token} = await resolveToken(ctx, apiUrl)
-  return createApiClient({baseUrl: apiUrl, token, env: ctx.env})
+  // ONA_DEBUG=1 prints one line per request, as login and whoami do (never the token).
+  return createApiClient({baseUrl: apiUrl, token, env: ctx.env, debug: debugSink(ctx)})
 }
 
 /** One full sync from a listing already fetched (watch mode calls this with its own listing). */
