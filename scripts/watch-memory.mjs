@@ -1,0 +1,87 @@
+#!/usr/bin/env node
+// Tells a memory leak in `ona ssh-sync --watch` from RSS that only looks like one. Drives the built CLI's
+// watcher (a child process) with IP changes from the simulator (in this process) and, every quarter of the
+// run, asks the watcher over IPC for process.memoryUsage() after two full GCs and for V8's heap spaces.
+// A leak shows as heapUsed (live objects) climbing; V8 growing its young generation shows as new_space
+// and RSS climbing while heapUsed stays level.
+//
+//   npm run build && node scripts/watch-memory.mjs [--changes=N] [--gap-ms=MS] [-- <node flags for the watcher>]
+//   e.g. node scripts/watch-memory.mjs --changes=4000 -- --max-semi-space-size=2
+import {spawn} from 'node:child_process'
+import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {parseArgs} from 'node:util'
+
+const root = fileURLToPath(new URL('../', import.meta.url))
+const {values: flags, positionals: nodeFlags} = parseArgs({
+  options: {changes: {type: 'string', default: '2000'}, 'gap-ms': {type: 'string', default: '0'}},
+  allowPositionals: true,
+})
+const total = Math.max(4, Number(flags.changes))
+const gapMs = Number(flags['gap-ms'])
+
+// Preloaded into the watcher; the IPC channel is unref'd so it never keeps the watcher alive.
+const probe = `data:text/javascript,${encodeURIComponent(`
+import v8 from 'node:v8'
+process.on('message', () => {
+  globalThis.gc(); globalThis.gc()
+  const spaces = Object.fromEntries(v8.getHeapSpaceStatistics().filter((s) => s.space_size > 0).map((s) => [s.space_name, s.space_size]))
+  process.send({usage: process.memoryUsage(), spaces})
+})
+process.channel?.unref()`)}`
+
+const {startSimulator} = await import(path.join(root, 'dist/lib/simulator/server.js'))
+const seeds = Array.from({length: 10}, (_, i) => ({
+  id: `0199ec15-${(i + 1).toString(16).padStart(4, '0')}-7e92-8e22-8cb6c7ba4df7`,
+  phase: 'ENVIRONMENT_PHASE_RUNNING',
+  ssh: {user: 'gitpod_devcontainer', host: `127.3.0.${i + 1}`, port: 22},
+}))
+const sim = await startSimulator({seed: seeds})
+const scratch = mkdtempSync(path.join(os.tmpdir(), 'ona-watch-memory-'))
+const config = path.join(scratch, '.ssh', 'config')
+mkdirSync(path.dirname(config), {recursive: true, mode: 0o700})
+writeFileSync(config, 'Host github.com\n  User git\n', {mode: 0o600})
+const env = {PATH: process.env.PATH, HOME: scratch, ONA_API_URL: sim.url, ONA_TOKEN: sim.token, ONA_KEYRING: 'off', ONA_SSH_CONFIG: config}
+const child = spawn(process.execPath, ['--expose-gc', ...nodeFlags, '--import', probe, path.join(root, 'bin/run.js'), 'ssh-sync', '--watch'], {
+  cwd: root,
+  env,
+  stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+})
+// Consumed, so a full pipe never stalls the watcher; only the tail is kept for a failure message.
+let stderr = ''
+child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr = (stderr + chunk).slice(-4000)))
+
+const ask = () => new Promise((resolve) => (child.once('message', resolve), child.send('mem')))
+const rssMiB = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1]) / 1024
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+async function waitFor(needle) {
+  for (const until = Date.now() + 5000; Date.now() < until; await sleep(2)) if (readFileSync(config, 'utf8').includes(needle)) return true
+  return false
+}
+const mib = (bytes) => (bytes / 1048576).toFixed(1)
+async function report(changes) {
+  const rss = rssMiB()
+  const {usage, spaces} = await ask()
+  const spaceText = Object.entries(spaces).map(([name, size]) => `${name.replace(/_space$/, '')} ${mib(size)}`).join(', ')
+  console.log(`${String(changes).padStart(6)} changes: RSS ${rss.toFixed(0)} MiB | after GC: heapUsed ${mib(usage.heapUsed)}, heapTotal ${mib(usage.heapTotal)}, external ${mib(usage.external)} MiB | spaces: ${spaceText}`)
+}
+
+try {
+  if (!(await waitFor(seeds[0].ssh.host))) throw new Error(`the watcher wrote no block: ${stderr}`)
+  await report(0)
+  let missed = 0
+  for (let i = 0; i < total; i++) {
+    const host = `127.4.${(i >> 8) & 255}.${i & 255}`
+    sim.setSshAddress(seeds[0].id, {host, port: 22, user: 'gitpod_devcontainer'})
+    if (!(await waitFor(`HostName ${host}\n`))) missed++
+    if ((i + 1) % Math.ceil(total / 4) === 0 || i + 1 === total) await report(i + 1)
+    if (gapMs > 0) await sleep(gapMs)
+  }
+  if (missed) console.log(`${missed} changes did not reach the file within 5 s`)
+} finally {
+  child.kill('SIGTERM')
+  await sim.close()
+  rmSync(scratch, {recursive: true, force: true})
+}
