@@ -170,7 +170,7 @@ export async function sshConnect(ctx: Context, options: SshConnectOptions): Prom
   const {syncSshConfig} = await import('../sync/sync.js')
   const sync = await syncSshConfig(ctx, {apiUrl: options.apiUrl})
   const id = options.id.toLowerCase()
-  const alias = `${options.id}.gitpod.environment`
+  const alias = `${id}.gitpod.environment`
   if (sync.pending.some((e) => e.id.toLowerCase() === id)) {
     throw new OnaError('ERR_API_NOT_FOUND', `environment ${options.id} has no address yet (it is still starting)`, {hint: 'Wait until it is running, then run `ona ssh` again.'})
   }
