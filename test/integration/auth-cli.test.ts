@@ -146,9 +146,14 @@ describe('file store (ONA_KEYRING=off)', () => {
       const second = await runCli(['login', '--token-stdin', '--api-url', other.url], {env: baseEnv(home, off), input: other.token})
       expect(second.code).toBe(0)
       const first = JSON.parse((await cli(['whoami', '--json'], off)).stdout)
-      const again = JSON.parse((await runCli(['whoami', '--json', '--api-url', other.url], {env: baseEnv(home, off)})).stdout)
+      const againRun = await runCli(['whoami', '--json', '--api-url', other.url], {env: baseEnv(home, off)})
+      const again = JSON.parse(againRun.stdout)
       expect(first.subjectId).toBe(sim.subject.id)
       expect(again.subjectId).toBe('second-user')
+      for (const text of [second.stdout, second.stderr, againRun.stdout, againRun.stderr]) {
+        expect(text).not.toContain(other.token)
+        expect(text).not.toContain(sim.token)
+      }
     } finally {
       await other.close()
     }

@@ -45,6 +45,7 @@ describe('demo fixture', () => {
 
   it('serves environments only while running with an ssh url', async () => {
     const {json} = await rpc('EnvironmentService/ListEnvironments', {filter: {creatorIds: [sim.subject.id]}})
+    expect(json.environments.length).toBeGreaterThan(0)
     for (const env of json.environments) {
       expect(Boolean(env.status.environmentUrls)).toBe(env.status.phase === 'ENVIRONMENT_PHASE_RUNNING')
     }

@@ -131,7 +131,11 @@ export async function createApiClient(options: ApiClientOptions): Promise<ApiCli
   }
 
   function describeFailure(rpc: string, error: unknown, viaProxy: ProxyAgents | undefined): OnaError {
-    if (isOnaError(error)) return error
+    if (isOnaError(error)) {
+      // Stream errors carry the server's own message (end-of-stream frames): it may echo the token.
+      const message = redact(error.message, secrets)
+      return message === error.message ? error : new OnaError(error.code, message, {hint: error.hint, details: error.details})
+    }
     const message = String((error as Error)?.message ?? '')
     const proxyStatus = /Bad response: (\d{3})/.exec(message)
     if (viaProxy && proxyStatus) {

@@ -24,7 +24,8 @@ export interface WatchWithReconnectOptions extends WatchEventsOptions {
 
 /** Errors a reconnect cannot fix: the user has to act. */
 function isFatal(error: OnaError): boolean {
-  return error.code === 'ERR_AUTH_EXPIRED' || error.code === 'ERR_PERMISSION_DENIED' || error.code === 'ERR_NOT_LOGGED_IN' || error.code === 'ERR_API_URL'
+  if (error.code === 'ERR_PROXY') return error.details?.proxyStatus !== undefined // e.g. 407: credentials needed
+  return ['ERR_AUTH_EXPIRED', 'ERR_PERMISSION_DENIED', 'ERR_NOT_LOGGED_IN', 'ERR_API_URL', 'ERR_API_TLS', 'ERR_API_REQUEST'].includes(error.code)
 }
 
 /**
@@ -37,12 +38,18 @@ export async function* watchEventsWithReconnect(client: ApiClient, options: Watc
   let connections = 0
   while (!options.signal.aborted) {
     let error: OnaError
+    // A Connect stream answers 200 and reports its error in the last frame, so 'open' alone does not prove
+    // health: the failure count is reset only by an event, or by a stream that stayed up a full backoff cap.
+    let openedAt: number | undefined
+    let sawEvent = false
     try {
       for await (const item of client.watchStream(options)) {
         if (item === 'open') {
-          failures = 0
+          openedAt = Date.now()
           yield {type: 'open', reconnect: connections++ > 0}
         } else {
+          sawEvent = true
+          failures = 0
           yield {type: 'event', event: item}
         }
       }
@@ -52,6 +59,7 @@ export async function* watchEventsWithReconnect(client: ApiClient, options: Watc
       error = isOnaError(caught) ? caught : new OnaError('ERR_API_UNAVAILABLE', `the WatchEvents stream failed: ${String((caught as Error)?.message ?? caught)}`)
     }
     if (isFatal(error)) throw error
+    if (!sawEvent && openedAt !== undefined && Date.now() - openedAt >= backoff.maxMs) failures = 0
     failures++
     if (options.maxConsecutiveFailures !== undefined && failures > options.maxConsecutiveFailures) throw error
     // A server that said when to come back (429/503 with Retry-After) is believed, up to the backoff cap.

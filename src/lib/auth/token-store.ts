@@ -189,16 +189,17 @@ async function writeTokenFile(ctx: Context, data: TokenFile): Promise<void> {
   if (process.platform !== 'win32') await chmod(dir, 0o700)
   const temp = path.join(dir, `.${TOKEN_FILE_NAME}.${randomBytes(6).toString('hex')}.tmp`)
   // Created 0600 from the first byte: never a moment where the token sits in a wider file.
-  const handle = await open(temp, 'wx', 0o600)
   try {
-    await handle.writeFile(`${JSON.stringify(data, null, 2)}\n`, 'utf8')
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
-  try {
+    const handle = await open(temp, 'wx', 0o600)
+    try {
+      await handle.writeFile(`${JSON.stringify(data, null, 2)}\n`, 'utf8')
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
     await rename(temp, file)
   } catch (error) {
+    // A failed write (ENOSPC, EIO) must not leave a copy of the token behind.
     await rm(temp, {force: true})
     throw error
   }
