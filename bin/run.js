@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Launcher. Importing @oclif/core alone costs about three times a bare node start, so the two answers that
 // need nothing from it are given here: `--version` (oclif's user agent line, built from package.json) and
-// `<command> --help` / `--help` when the output is exactly what oclif printed at build time into
+// `<command> --help` when the output is exactly what oclif printed at build time into
 // dist/help-cache.json (rendered at 80 columns without colour, which is what a pipe or file gets).
 // Whenever anything could make oclif's answer differ (a terminal, OCLIF_COLUMNS, FORCE_COLOR, DEBUG,
 // a possible WSL host, an old node, a stale cache), oclif answers as before. ONA_STARTUP_FAST_PATH=0
@@ -28,7 +28,9 @@ function fastAnswer() {
     const arch = os.arch() === 'ia32' ? 'x86' : os.arch()
     return `${pjson.name}/${pjson.version || '0.0.0'} ${platform}-${arch} node-${process.version}\n`
   }
-  const isHelp = (argv.length === 1 && argv[0] === '--help') || (argv.length === 2 && argv[1] === '--help')
+  // Only a command's help: the root help shows oclif's VERSION line (node version, platform), which a
+  // build-time cache would freeze.
+  const isHelp = argv.length === 2 && argv[1] === '--help'
   if (!isHelp || process.stdout.isTTY || env.OCLIF_COLUMNS || 'FORCE_COLOR' in env) return undefined
   let cache
   try {
@@ -38,7 +40,7 @@ function fastAnswer() {
   }
   const pjson = JSON.parse(readFileSync(new URL('package.json', root), 'utf8'))
   if (cache.version !== pjson.version) return undefined
-  const text = cache.help?.[argv.length === 1 ? '' : argv[0]]
+  const text = cache.help?.[argv[0]]
   return typeof text === 'string' ? text : undefined
 }
 

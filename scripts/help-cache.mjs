@@ -20,7 +20,8 @@ const render = (argv) => {
   return r.stdout
 }
 
-const help = {'': render(['--help'])}
+// Command help only: the root help carries oclif's VERSION line (node version, platform) and is never cached.
+const help = {}
 for (const id of Object.keys(manifest.commands)) help[id] = render([id, '--help'])
 writeFileSync(new URL('dist/help-cache.json', root), `${JSON.stringify({version: pjson.version, help}, null, 1)}\n`)
 console.log(`dist/help-cache.json: ${Object.keys(help).length} help texts`)

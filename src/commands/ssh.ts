@@ -59,5 +59,8 @@ with any arguments after \`--\` and exits with ssh's exit code. --ide vscode ope
  */
 function extraArgs(raw: string[], parsed: string[]): string[] {
   const dashes = raw.indexOf('--')
-  return dashes === -1 ? parsed.slice(1) : raw.slice(dashes + 1)
+  if (dashes === -1) return parsed.slice(1)
+  // `ona ssh -- <id> args`: the id itself comes after `--` and is not an ssh argument.
+  const idAfterDashes = parsed.length > 0 && !raw.slice(0, dashes).includes(parsed[0]!)
+  return raw.slice(dashes + 1 + (idAfterDashes ? 1 : 0))
 }

@@ -1,3 +1,4 @@
+import net from 'node:net'
 /**
  * Preflight against a real network on loopback: the shipped catalog, with its hosts mapped by a local
  * DNS server to 127.0.0.x, TLS servers signed by a per-run CA, a TCP black hole, CONNECT proxies and
@@ -7,7 +8,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {loadCatalog, type Catalog, type CatalogEndpoint} from '../../src/lib/preflight/catalog.js'
 import {createDnsResolver} from '../../src/lib/preflight/dns.js'
-import {classifyAccess, probeUdp} from '../../src/lib/preflight/probes.js'
+import {classifyAccess, probeProxy, probeUdp} from '../../src/lib/preflight/probes.js'
 import {runPreflight} from '../../src/lib/preflight/run.js'
 import type {CheckResult, PreflightReport} from '../../src/lib/preflight/types.js'
 import {
@@ -159,10 +160,32 @@ describe('AWS, templates and IDE selection', () => {
     expect(dns.queries).toEqual([])
   })
 
-  it('fills <region> and <account-id> from the options and asks for the filled names', async () => {
-    const dns = await startDns({'ec2.eu-central-1.amazonaws.com': {a: ['10.0.1.5']}}, 'nxdomain')
+  it('with a proxy configured, templated endpoints without --region are still skipped, not a crash', async () => {
+    const dns = await startDns({}, 'nxdomain')
     closers.push(dns)
-    const report = await runPreflight({catalog, timeoutMs: 1000, only: ['aws'], region: 'eu-central-1', accountId: '123456789012', resolver: createDnsResolver([dns.server]), env: {}, onAws: false})
+    const report = await runPreflight({catalog, timeoutMs: 500, only: ['aws'], resolver: createDnsResolver([dns.server]), env: {HTTPS_PROXY: 'http://127.0.0.1:9'}, onAws: false})
+    expect(check(report, 'aws.ec2/dns')).toMatchObject({status: 'skip'})
+    expect(check(report, 'aws.ec2/dns').detail).toMatch(/--region/)
+  })
+
+  it('a proxy variable that is not a URL fails the proxy check instead of the whole run', async () => {
+    const outcome = await probeProxy('http://proxy.corp:abc', 'app.example.test', 443, 500)
+    expect(outcome.status).toBe('fail')
+    expect(outcome.detail).toMatch(/not a valid URL/)
+  })
+
+  it('fills <region> and <account-id> from the options and asks for the filled names', async () => {
+    // A private answer on loopback (127/8 counts as private), and 443 mapped to a closed local port: the
+    // test must never dial an address outside this machine.
+    const dns = await startDns({'ec2.eu-central-1.amazonaws.com': {a: ['127.0.0.25']}}, 'nxdomain')
+    closers.push(dns)
+    const closed = await new Promise<number>((resolve) => {
+      const probe = net.createServer().listen(0, '127.0.0.25', () => {
+        const {port} = probe.address() as net.AddressInfo
+        probe.close(() => resolve(port))
+      })
+    })
+    const report = await runPreflight({catalog, timeoutMs: 1000, only: ['aws'], region: 'eu-central-1', accountId: '123456789012', resolver: createDnsResolver([dns.server]), env: {}, onAws: false, portMap: {443: closed}})
     expect(dns.queries).toContain('123456789012.dkr.ecr.eu-central-1.amazonaws.com/A')
     expect(report.endpoints.find((e) => e.id === 'aws.ec2')).toMatchObject({host: 'ec2.eu-central-1.amazonaws.com', access: 'vpc_endpoint'})
     expect(check(report, 'aws.ec2/dns').detail).toMatch(/VPC endpoint/)
@@ -254,7 +277,9 @@ describe('black holes: the run ends within about one timeout', () => {
     const started = Date.now()
     const report = await runPreflight({catalog: syntheticCatalog(40), timeoutMs, resolver: createDnsResolver([dns.server]), env: {}, onAws: false, only: ['management']})
     expect(Date.now() - started).toBeLessThan(timeoutMs * 1.2)
-    expect(report.checks.filter((c) => c.kind === 'dns').every((c) => c.status === 'fail' && c.detail.startsWith('timeout'))).toBe(true)
+    const dnsChecks = report.checks.filter((c) => c.kind === 'dns')
+    expect(dnsChecks).toHaveLength(40)
+    expect(dnsChecks.every((c) => c.status === 'fail' && c.detail.startsWith('timeout'))).toBe(true)
   })
 
   it('a server that accepts TCP but never speaks TLS fails the TLS check within the timeout', async () => {

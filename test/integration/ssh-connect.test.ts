@@ -89,8 +89,10 @@ describe('ona ssh (built CLI, real ssh)', () => {
   })
 
   it('rejects an id that could smuggle options or hosts into ssh', async () => {
-    const result = await runCli(['ssh', '-oProxyCommand=evil', '--skip-preflight'], {env})
-    expect(result.code).not.toBe(0)
+    // After `--` oclif takes it as the id, so it reaches the id check (before `--` oclif refuses the flag).
+    const result = await runCli(['ssh', '--skip-preflight', '--', '-oProxyCommand=evil'], {env})
+    expect(result.code).toBe(2)
+    expect(result.stderr).toMatch(/is not an environment id/)
     const injected = await runCli(['ssh', 'a b', '--skip-preflight'], {env})
     expect(injected.code).toBe(2)
     expect(injected.stderr).toMatch(/is not an environment id/)

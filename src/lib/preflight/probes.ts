@@ -225,7 +225,12 @@ export function redactProxy(proxy: string): string {
  */
 export function probeProxy(proxy: string, host: string, port: number, timeoutMs: number, options: TlsOptions = {}): Promise<ProbeOutcome> {
   const start = process.hrtime.bigint()
-  const proxyUrl = new URL(proxy)
+  let proxyUrl: URL
+  try {
+    proxyUrl = new URL(proxy)
+  } catch {
+    return Promise.resolve({status: 'fail', latencyMs: 0, detail: 'the configured proxy (HTTPS_PROXY) is not a valid URL', hint: 'Set HTTPS_PROXY to a URL such as http://proxy.example.com:3128.'} as ProbeOutcome)
+  }
   const shown = redactProxy(proxy)
   return new Promise((resolve) => {
     let settled = false

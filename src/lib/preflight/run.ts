@@ -123,7 +123,8 @@ function plan(endpoint: CatalogEndpoint, options: RunPreflightOptions, onAws: bo
   const host = fill(endpoint.host, options)
   const probe = fill(endpoint.probeHost ?? endpoint.host, options)
   const env = options.env ?? {}
-  const proxy = endpoint.protocol === 'https' && proxyConfigured ? proxyForUrl(new URL(`https://${probe.text.includes(':') ? `[${probe.text}]` : probe.text}:${endpoint.port}`), env) : undefined
+  // A template not filled (`<region>` without --region) is no host name: the endpoint is skipped below.
+  const proxy = endpoint.protocol === 'https' && proxyConfigured && probe.missing.length === 0 ? proxyForUrl(new URL(`https://${probe.text.includes(':') ? `[${probe.text}]` : probe.text}:${endpoint.port}`), env) : undefined
   const planned: PlannedEndpoint = {
     endpoint,
     host: host.text,

@@ -163,6 +163,10 @@ export async function sshConnect(ctx: Context, options: SshConnectOptions): Prom
   if (!ID.test(options.id)) {
     throw new OnaError('ERR_USAGE', `"${options.id}" is not an environment id`, {hint: 'Give the id of an environment, e.g. `ona ssh 0199ec15-59d3-7e92-8e22-8cb6c7ba4df7`.'})
   }
+  if (options.path?.startsWith('-')) {
+    // `code` would read it as one of its own options.
+    throw new OnaError('ERR_USAGE', `"${options.path}" is not a folder path`, {hint: 'Give the remote folder as an absolute path, e.g. --path /workspace/project.'})
+  }
   if (!options.skipPreflight) {
     const result = await quickPreflight(ctx, {apiUrl: options.apiUrl, ...(options.ide ? {ide: options.ide} : {}), ...(options.runner ? {runner: options.runner} : {}), ...(options.timeoutMs ? {timeoutMs: options.timeoutMs} : {})})
     if (!result.ok && result.report) throw preflightError(result.report)
