@@ -96,6 +96,22 @@ describe('ona ssh-sync --watch', () => {
     }
   })
 
+  it("a colleague's environment changing (organisation-wide events) never enters the block", async () => {
+    const COLLEAGUE = '0199ec15-e5fa-7c88-94b3-8a2f6b1c7d46'
+    const watch = startWatch()
+    try {
+      await waitFor(configHas(BEGIN_MARKER), 5000, 'the first sync')
+      await waitFor(async () => sim.openStreams() > 0, 5000, 'the event stream')
+      sim.setSshAddress(COLLEAGUE, {host: '127.0.0.66', port: 2222})
+      await waitFor(async () => sim.rpcCount('GetEnvironment') > 0, 3000, 'the event to be handled')
+      sim.setSshAddress(A, {host: '127.0.0.67', port: 2222})
+      await waitFor(configHas('HostName 127.0.0.67'), 3000, 'a later event of our own')
+      expect(await readFile(config, 'utf8')).not.toContain(COLLEAGUE)
+    } finally {
+      await watch.stop()
+    }
+  })
+
   it('a stopped environment loses its alias, a deleted one too', async () => {
     const watch = startWatch()
     try {

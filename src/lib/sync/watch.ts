@@ -47,6 +47,7 @@ export async function watchSshConfig(ctx: Context, options: WatchOptions): Promi
   let apiDown = false
   // Until one listing succeeded the tool does not know the environments: writing then could empty the block.
   let haveListing = false
+  let subjectId: string | undefined
   let fatal: OnaError | undefined
   const stop = new AbortController()
   const onAbort = () => stop.abort()
@@ -113,6 +114,9 @@ export async function watchSshConfig(ctx: Context, options: WatchOptions): Promi
         envs.delete(id)
       } else {
         const {environment, problems: envProblems} = await options.client.getEnvironment(id, {signal: stop.signal})
+        // Events cover the whole organisation; only the caller's own environments belong in the block.
+        subjectId ??= (await options.client.getAuthenticatedIdentity({signal: stop.signal})).subjectId
+        if (environment.creatorId !== undefined && environment.creatorId !== subjectId) return
         const known = envs.get(id)
         // Events may overtake each other: never go back to an older status.
         if (!known || environment.statusVersion >= known.statusVersion) envs.set(id, environment)
