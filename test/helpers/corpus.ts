@@ -4,9 +4,9 @@
  */
 import {existsSync, readdirSync} from 'node:fs'
 import path from 'node:path'
-import {fileURLToPath} from 'node:url'
 
-export const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
+import {repoRoot} from './run-cli.js'
+
 export const corpusDir = path.resolve(repoRoot, '..', 'shared', 'corpus', 'ssh-configs')
 
 export const corpusAvailable = existsSync(corpusDir)

@@ -16,6 +16,7 @@ import {startSimulator, type Simulator} from '../../src/lib/simulator/server.js'
 import {baseEnv, binRun, runCli} from '../helpers/run-cli.js'
 import {sshRun} from '../helpers/ssh.js'
 import {startSshd, type Sshd} from '../helpers/sshd.js'
+import {waitFor} from '../helpers/wait-for.js'
 
 const ID = '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7'
 const ENV_ALIAS = `${ID}.gitpod.environment`
@@ -27,15 +28,6 @@ let knownHosts: string
 let sshd: Sshd
 let sim: Simulator
 let env: NodeJS.ProcessEnv
-
-async function waitFor(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const started = Date.now()
-  while (Date.now() - started < timeoutMs) {
-    if (await condition()) return
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
 
 beforeAll(async () => {
   home = await mkdtemp(path.join(os.tmpdir(), 'ona-e2e-'))

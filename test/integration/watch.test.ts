@@ -18,6 +18,7 @@ import {startSimulator, type Simulator} from '../../src/lib/simulator/server.js'
 import {BEGIN_MARKER, END_MARKER} from '../../src/lib/ssh-config/index.js'
 import {watchSshConfig, type WatchOptions} from '../../src/lib/sync/watch.js'
 import {baseEnv, binRun} from '../helpers/run-cli.js'
+import {waitFor} from '../helpers/wait-for.js'
 
 const A = '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7'
 const B = '0199ec15-8a41-7c10-9d3b-2f6e1b7a9c02'
@@ -67,15 +68,6 @@ function startWatch(options: Partial<WatchOptions> = {}) {
       await done.catch(() => undefined)
     },
   }
-}
-
-async function waitFor(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<number> {
-  const started = Date.now()
-  while (Date.now() - started < timeoutMs) {
-    if (await condition()) return Date.now() - started
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
 }
 
 const configHas = (text: string) => async () => (await readFile(config, 'utf8')).includes(text)

@@ -78,11 +78,15 @@ export function findBlock(text: string, file = 'the SSH config'): BlockLocation 
   }
 }
 
-/** Renders the block's lines (without line endings), sorted by alias so the output is deterministic. */
+/** Sorted by alias, so the block is the same whatever order the API listed the environments in. */
+export function sortByAlias(environments: readonly ValidEnvironment[]): ValidEnvironment[] {
+  return [...environments].sort((a, b) => (a.environmentAlias < b.environmentAlias ? -1 : a.environmentAlias > b.environmentAlias ? 1 : 0))
+}
+
+/** Renders the block's lines (without line endings) in the order given; applyBlock passes them sorted. */
 export function renderBlockLines(environments: readonly ValidEnvironment[]): string[] {
-  const sorted = [...environments].sort((a, b) => (a.environmentAlias < b.environmentAlias ? -1 : a.environmentAlias > b.environmentAlias ? 1 : 0))
   const lines = [BEGIN_MARKER]
-  for (const env of sorted) {
+  for (const env of environments) {
     lines.push(
       `Host ${env.environmentAlias} ${env.remoteAlias}`,
       `  HostName ${env.host}`,

@@ -3,7 +3,7 @@
  * (`config-file.ts`) does the reading, checking and atomic writing.
  */
 import {OnaError, type Warning} from '../errors.js'
-import {findBlock, hasBom, removeBlock, renderBlockLines, spliceBlock} from './block.js'
+import {findBlock, hasBom, removeBlock, renderBlockLines, sortByAlias, spliceBlock} from './block.js'
 import {findOverrides} from './overrides.js'
 import {validateEnvironments, type Rejection, type SshEnvironment, type ValidEnvironment} from './validate.js'
 
@@ -41,7 +41,8 @@ export function assertEditable(text: string, file = 'the SSH config'): void {
 export function applyBlock(text: string, environments: readonly SshEnvironment[], options: {file?: string} = {}): ApplyResult {
   assertEditable(text, options.file)
   const {valid, rejected} = validateEnvironments(environments)
-  const blockLines = renderBlockLines(valid)
+  const written = sortByAlias(valid)
+  const blockLines = renderBlockLines(written)
   const next = spliceBlock(text, blockLines, options.file)
   const location = findBlock(next, options.file)!
   const warnings: Warning[] = rejected.map((r) => ({
@@ -49,9 +50,8 @@ export function applyBlock(text: string, environments: readonly SshEnvironment[]
     message: `environment ${JSON.stringify(r.id)} was skipped: ${r.reason}`,
     file: options.file,
   }))
-  warnings.push(...findOverrides(next, location.start, location.end, valid, options.file))
-  const sorted = [...valid].sort((a, b) => (a.environmentAlias < b.environmentAlias ? -1 : 1))
-  return {text: next, changed: next !== text, written: sorted, skipped: rejected, warnings, blockLines}
+  warnings.push(...findOverrides(next, location.start, location.end, written, options.file))
+  return {text: next, changed: next !== text, written, skipped: rejected, warnings, blockLines}
 }
 
 /** Takes the block out; the exact inverse of the first insertion. */
