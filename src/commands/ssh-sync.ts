@@ -43,14 +43,15 @@ export default class SshSync extends BaseCommand {
       const client = await connect(ctx, apiUrl)
       const abort = new AbortController()
       const stop = () => abort.abort()
-      process.once('SIGINT', stop)
-      process.once('SIGTERM', stop)
+      // Ctrl-Break and a closed console window (SIGHUP) on Windows must release the locks too.
+      const {shutdownSignals} = await import('../lib/platform/platform.js')
+      const signals = shutdownSignals(ctx.platform)
+      for (const signal of signals) process.once(signal, stop)
       this.io.info(`watching your environments for ${ctx.paths.sshConfig} (Ctrl-C to stop)`)
       try {
         await watchSshConfig(ctx, {client, signal: abort.signal, intervalMs: flags.interval * 1000})
       } finally {
-        process.off('SIGINT', stop)
-        process.off('SIGTERM', stop)
+        for (const signal of signals) process.off(signal, stop)
       }
       return undefined
     }

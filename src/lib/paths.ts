@@ -1,32 +1,37 @@
-/** Where `ona` keeps and finds things, derived from the environment so tests can use a scratch HOME. */
-import os from 'node:os'
-import path from 'node:path'
+/**
+ * Where `ona` keeps and finds things, derived from the injected platform (OS, home, environment) so tests
+ * can use a scratch HOME and run the Windows and macOS rules on Linux. The rules are in platform/.
+ */
+import {OnaError} from './errors.js'
+import {configDir, defaultSshConfig, expandHome as expandHomeFor, homeDir, stateDir, type Platform} from './platform/platform.js'
 
 export interface Paths {
   home: string
-  /** `~/.ssh/config` unless --ssh-config or ONA_SSH_CONFIG says otherwise. */
+  /** `~/.ssh/config` (`%USERPROFILE%\.ssh\config` on Windows) unless --ssh-config or ONA_SSH_CONFIG says otherwise. */
   sshConfig: string
-  /** `$XDG_CONFIG_HOME/ona` (or `~/.config/ona`): token fallback file, user preflight endpoints. */
+  /** Token fallback file, user preflight endpoints: see platform `configDir` (ONA_CONFIG_DIR overrides). */
   configDir: string
-  /** `$XDG_STATE_HOME/ona` (or `~/.local/state/ona`): watch lock, preflight cache. */
+  /** Watch lock, preflight cache: see platform `stateDir` (ONA_STATE_DIR overrides). */
   stateDir: string
 }
 
-export function resolvePaths(env: NodeJS.ProcessEnv, overrides: {sshConfig?: string} = {}): Paths {
-  const home = env.HOME && env.HOME !== '' ? env.HOME : os.homedir()
-  const configHome = env.XDG_CONFIG_HOME && path.isAbsolute(env.XDG_CONFIG_HOME) ? env.XDG_CONFIG_HOME : path.join(home, '.config')
-  const stateHome = env.XDG_STATE_HOME && path.isAbsolute(env.XDG_STATE_HOME) ? env.XDG_STATE_HOME : path.join(home, '.local', 'state')
-  const sshConfig = overrides.sshConfig ?? (env.ONA_SSH_CONFIG && env.ONA_SSH_CONFIG !== '' ? env.ONA_SSH_CONFIG : path.join(home, '.ssh', 'config'))
+export function resolvePaths(platform: Platform, overrides: {sshConfig?: string} = {}): Paths {
+  const home = homeDir(platform)
+  if (overrides.sshConfig !== undefined && overrides.sshConfig.trim() === '') {
+    // path.resolve('') is the working directory, which then "is not a regular file".
+    throw new OnaError('ERR_USAGE', '--ssh-config was given an empty path', {hint: 'Give the SSH config file to manage, e.g. --ssh-config ~/.ssh/config, or leave the flag out.'})
+  }
+  const fromEnv = platform.env.ONA_SSH_CONFIG && platform.env.ONA_SSH_CONFIG.trim() !== '' ? platform.env.ONA_SSH_CONFIG : undefined
+  const sshConfig = overrides.sshConfig ?? fromEnv
   return {
     home,
-    sshConfig: expandHome(sshConfig, home),
-    configDir: path.join(configHome, 'ona'),
-    stateDir: path.join(stateHome, 'ona'),
+    sshConfig: sshConfig === undefined ? defaultSshConfig(platform) : expandHomeFor(platform, sshConfig, home),
+    configDir: configDir(platform),
+    stateDir: stateDir(platform),
   }
 }
 
+/** `~` and `~/x` against `home` (POSIX rules; use platform `expandHome` where Windows' `~\x` matters). */
 export function expandHome(p: string, home: string): string {
-  if (p === '~') return home
-  if (p.startsWith('~/')) return path.join(home, p.slice(2))
-  return path.resolve(p)
+  return expandHomeFor({name: 'linux', homedir: home, env: {}}, p, home)
 }

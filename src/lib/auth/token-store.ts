@@ -9,13 +9,14 @@
  */
 import {randomBytes} from 'node:crypto'
 import {constants as fsConstants, existsSync} from 'node:fs'
-import {chmod, mkdir, open, rename, rm} from 'node:fs/promises'
+import {chmod, mkdir, open, rm} from 'node:fs/promises'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import type {Context} from '../context.js'
 import {OnaError} from '../errors.js'
 import {apiHostKey} from '../api/base-url.js'
+import {renameWithRetry} from '../platform/rename.js'
 
 /** The keychain account name under each service; one token per API host. */
 export const KEYCHAIN_ACCOUNT = 'personal-access-token'
@@ -197,7 +198,7 @@ async function writeTokenFile(ctx: Context, data: TokenFile): Promise<void> {
     } finally {
       await handle.close()
     }
-    await rename(temp, file)
+    await renameWithRetry(temp, file)
   } catch (error) {
     // A failed write (ENOSPC, EIO) must not leave a copy of the token behind.
     await rm(temp, {force: true})

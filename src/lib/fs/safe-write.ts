@@ -19,6 +19,7 @@ import os from 'node:os'
 import path from 'node:path'
 
 import {OnaError} from '../errors.js'
+import {renameWithRetry} from '../platform/rename.js'
 
 export interface Target {
   /** The path that is really written: the end of any symlink chain. */
@@ -113,7 +114,7 @@ export async function updateFile(file: string, options: UpdateOptions): Promise<
           await fs.rm(temp, {force: true})
           continue
         }
-        await fs.rename(temp, target.realPath)
+        await renameWithRetry(temp, target.realPath)
       } catch (error) {
         await fs.rm(temp, {force: true})
         throw writeError(file, error)

@@ -8,6 +8,7 @@ import {readFile} from 'node:fs/promises'
 import {isIP} from 'node:net'
 
 import {OnaError} from '../errors.js'
+import {currentPlatform, hostsFile} from '../platform/platform.js'
 
 export type DnsFailure = 'nxdomain' | 'nodata' | 'timeout' | 'resolver-error'
 
@@ -64,13 +65,14 @@ function one(resolver: Resolver, host: string, family: 4 | 6): Promise<One> {
 /**
  * A resolver that asks `servers` (c-ares strings such as `127.0.0.1:5353`), or the system's configured
  * name servers when none are given. With the system servers, a name c-ares calls NXDOMAIN is tried once
- * more in /etc/hosts, so entries there count, as they do for ssh and the API client. Not getaddrinfo:
+ * more in the hosts file (`/etc/hosts`, or `%SystemRoot%\System32\drivers\etc\hosts` on Windows), so entries there count, as they do for ssh and the API client. Not getaddrinfo:
  * a lookup stuck on a dropped query holds the process open for glibc's 5 s retry long after the run's
  * deadline (measured), and it cannot be cancelled. Resolvers that resolv.conf does not list (macOS
  * split DNS for a VPN) are reached with --resolver.
  */
-export function createDnsResolver(servers?: string[]): DnsResolver {
+export function createDnsResolver(servers?: string[], options: {hostsFile?: string} = {}): DnsResolver {
   const system = servers === undefined || servers.length === 0
+  const hosts = options.hostsFile ?? hostsFile(currentPlatform())
   return {
     description: system ? 'system resolver' : servers.join(', '),
     async resolve(host, timeoutMs) {
@@ -94,7 +96,7 @@ export function createDnsResolver(servers?: string[]): DnsResolver {
         if (codes.some((c) => TIMEOUT.has(c))) return {ok: false, failure: 'timeout', message: `no answer within ${timeoutMs} ms`}
         if (codes.every((c) => NOT_FOUND.has(c) || NO_DATA.has(c))) {
           if (system) {
-            const fallback = await hostsLookup(host)
+            const fallback = await hostsLookup(hosts, host)
             if (fallback) return fallback
           }
           return codes.some((c) => NOT_FOUND.has(c))
@@ -110,14 +112,16 @@ export function createDnsResolver(servers?: string[]): DnsResolver {
   }
 }
 
-let hostsTable: Promise<Map<string, string[]>> | undefined
+const hostsTables = new Map<string, Promise<Map<string, string[]>>>()
 
-/** /etc/hosts as a name -> addresses map, read once; c-ares queries skip it, ssh and got do not. */
-function readHosts(file = '/etc/hosts'): Promise<Map<string, string[]>> {
-  hostsTable ??= readFile(file, 'utf8').then(
+/** The hosts file as a name -> addresses map, read once per run; c-ares queries skip it, ssh and got do not. */
+function readHosts(file: string): Promise<Map<string, string[]>> {
+  let table = hostsTables.get(file)
+  if (table) return table
+  table = readFile(file, 'utf8').then(
     (text) => {
       const table = new Map<string, string[]>()
-      for (const line of text.split('\n')) {
+      for (const line of text.split(/\r?\n/)) {
         const [address, ...names] = line.replace(/#.*/, '').trim().split(/\s+/)
         if (!address || isIP(address) === 0) continue
         for (const name of names) table.set(name.toLowerCase(), [...(table.get(name.toLowerCase()) ?? []), address])
@@ -126,11 +130,12 @@ function readHosts(file = '/etc/hosts'): Promise<Map<string, string[]>> {
     },
     () => new Map(),
   )
-  return hostsTable
+  hostsTables.set(file, table)
+  return table
 }
 
-async function hostsLookup(host: string): Promise<DnsResult | undefined> {
-  const addresses = (await readHosts()).get(host.toLowerCase().replace(/\.$/, ''))
+async function hostsLookup(file: string, host: string): Promise<DnsResult | undefined> {
+  const addresses = (await readHosts(file)).get(host.toLowerCase().replace(/\.$/, ''))
   if (!addresses || addresses.length === 0) return undefined
-  return {ok: true, v4: addresses.filter((a) => isIP(a) === 4), v6: addresses.filter((a) => isIP(a) === 6), via: '/etc/hosts'}
+  return {ok: true, v4: addresses.filter((a) => isIP(a) === 4), v6: addresses.filter((a) => isIP(a) === 6), via: file}
 }

@@ -5,6 +5,7 @@
 import type {Context} from '../context.js'
 import {OnaError} from '../errors.js'
 import {CATEGORIES, loadCatalog, loadUserEndpoints, userEndpointsPath} from './catalog.js'
+import {hostsFile} from '../platform/platform.js'
 import {createDnsResolver, parseResolverAddress} from './dns.js'
 import {createProgress, renderReport} from './render.js'
 import {runPreflight, type IdeChoice, type RunPreflightOptions, type RunnerKind} from './run.js'
@@ -69,7 +70,7 @@ export async function preflight(ctx: Context, options: PreflightOptions = {}): P
     ...(only ? {only} : {}),
     ...(options.region ? {region: options.region} : {}),
     ...(options.accountId ? {accountId: options.accountId} : {}),
-    resolver: createDnsResolver(servers),
+    resolver: createDnsResolver(servers, {hostsFile: hostsFile(ctx.platform)}),
     env: ctx.env,
     onCheck: progress.onCheck,
     ...options.overrides,

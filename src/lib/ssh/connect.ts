@@ -4,12 +4,13 @@
  * with ssh's own exit code returned.
  */
 import {spawn} from 'node:child_process'
-import {mkdir, readFile, rename, writeFile} from 'node:fs/promises'
+import {mkdir, readFile, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 
 import type {Context} from '../context.js'
 import {OnaError} from '../errors.js'
+import {renameWithRetry} from '../platform/rename.js'
 import type {CatalogEndpoint} from '../preflight/catalog.js'
 import type {DnsResolver} from '../preflight/dns.js'
 import type {RunnerKind} from '../preflight/run.js'
@@ -96,7 +97,7 @@ export async function quickPreflight(ctx: Context, options: QuickPreflightOption
     await mkdir(ctx.paths.stateDir, {recursive: true, mode: 0o700})
     const temporary = `${file}.${process.pid}.tmp`
     await writeFile(temporary, JSON.stringify({key, passedAt: ctx.clock.now()}), {mode: 0o600})
-    await rename(temporary, file)
+    await renameWithRetry(temporary, file)
   }
   return {ok, fromCache: false, report}
 }
@@ -137,9 +138,9 @@ export function sshArgs(ctx: Context, alias: string, extra: string[]): string[] 
   return [...(config === own ? [] : ['-F', config]), alias, ...extra]
 }
 
-function run(command: string, args: string[], missing: OnaError): Promise<number> {
+function run(command: string, args: string[], missing: OnaError, options: {windowsVerbatimArguments?: boolean} = {}): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {stdio: 'inherit'})
+    const child = spawn(command, args, {stdio: 'inherit', ...options})
     // While ssh owns the terminal, Ctrl-C belongs to it; ona waits for it to finish.
     const ignore = () => {}
     process.on('SIGINT', ignore)
@@ -163,6 +164,9 @@ export async function sshConnect(ctx: Context, options: SshConnectOptions): Prom
   if (!ID.test(options.id)) {
     throw new OnaError('ERR_USAGE', `"${options.id}" is not an environment id`, {hint: 'Give the id of an environment, e.g. `ona ssh 0199ec15-59d3-7e92-8e22-8cb6c7ba4df7`.'})
   }
+  if (options.path !== undefined && /[\0\r\n]/.test(options.path)) {
+    throw new OnaError('ERR_USAGE', 'the --path value contains a line break or NUL', {hint: 'Give the remote folder as one line, e.g. --path /workspace/project.'})
+  }
   if (options.path?.startsWith('-')) {
     // `code` would read it as one of its own options.
     throw new OnaError('ERR_USAGE', `"${options.path}" is not a folder path`, {hint: 'Give the remote folder as an absolute path, e.g. --path /workspace/project.'})
@@ -182,8 +186,11 @@ export async function sshConnect(ctx: Context, options: SshConnectOptions): Prom
     throw new OnaError('ERR_API_NOT_FOUND', `no SSH alias for environment ${options.id}: it is not one of your running environments`, {hint: 'Start the environment, or check the id; `ona ssh-sync --dry-run` lists your environments.'})
   }
   if (options.ide === 'vscode') {
-    const args = ['--remote', `ssh-remote+${alias}`, ...(options.path ? [options.path] : [])]
-    return run('code', args, new OnaError('ERR_SSH_NOT_FOUND', 'VS Code (`code`) is not on PATH', {hint: 'In VS Code run "Shell Command: Install \'code\' command in PATH", or connect with plain `ona ssh <id>`.'}))
+    const {planVsCode} = await import('../platform/vscode.js')
+    const missing = new OnaError('ERR_SSH_NOT_FOUND', 'VS Code (`code`) is not on PATH', {hint: 'In VS Code run "Shell Command: Install \'code\' command in PATH", or connect with plain `ona ssh <id>`.'})
+    const plan = planVsCode(ctx.platform, {alias, ...(options.path ? {path: options.path} : {})})
+    if (!plan) throw missing
+    return run(plan.command, plan.args, missing, plan.windowsVerbatimArguments ? {windowsVerbatimArguments: true} : {})
   }
   return run('ssh', sshArgs(ctx, alias, options.args ?? []), new OnaError('ERR_SSH_NOT_FOUND', 'ssh is not on PATH'))
 }
