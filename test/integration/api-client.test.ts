@@ -117,6 +117,55 @@ describe('unary calls', () => {
   })
 })
 
+describe('calls for connecting', () => {
+  const ID = '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7'
+  const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGk1bWYzZ2Z5c3VuZ2ZmYm9hcmRmZ2R0eXVpb3BsbW5i ona@laptop'
+
+  it('registers an SSH key and reads it back from spec and status, then removes it by id', async () => {
+    const api = await client()
+    await api.updateSshPublicKeys(ID, [{id: 'ona-key', value: KEY}])
+    expect(sim.requests.at(-1)!.body).toEqual({environmentId: ID, spec: {sshPublicKeys: [{id: 'ona-key', value: KEY}]}})
+    const {environment} = await api.getEnvironment(ID)
+    expect(environment.sshPublicKeys).toEqual([{id: 'ona-key', value: KEY}])
+    expect(environment.sshKeyStatus).toEqual([{id: 'ona-key', phase: 'CONTENT_PHASE_CREATING'}])
+    await api.updateSshPublicKeys(ID, [{id: 'ona-key'}])
+    expect(sim.requests.at(-1)!.body).toEqual({environmentId: ID, spec: {sshPublicKeys: [{id: 'ona-key'}]}})
+    expect((await api.getEnvironment(ID)).environment.sshPublicKeys).toBeUndefined()
+  })
+
+  it('starts, stops and marks active with the bodies the API defines', async () => {
+    const api = await client()
+    await api.stopEnvironment(ID)
+    expect((await api.getEnvironment(ID)).environment.phase).toBe('ENVIRONMENT_PHASE_STOPPING')
+    await api.startEnvironment(ID)
+    expect(sim.requests.filter((r) => r.rpc === 'StartEnvironment').map((r) => r.body)).toEqual([{environmentId: ID}])
+    const at = new Date('2026-05-06T07:08:09.000Z')
+    await api.markEnvironmentActive(ID, {source: 'SSH', at})
+    expect(sim.requests.at(-1)!.body).toEqual({environmentId: ID, activitySignal: {source: 'SSH', timestamp: '2026-05-06T07:08:09.000Z'}})
+    expect(sim.lastActivity(ID)).toEqual({source: 'SSH', timestamp: '2026-05-06T07:08:09.000Z'})
+  })
+
+  it.each(['UpdateEnvironment', 'StartEnvironment', 'StopEnvironment', 'MarkEnvironmentActive'])('%s: a reply that is not a JSON object is a bad response', async (rpc) => {
+    const api = await client()
+    sim.injectFault({type: 'malformed-json'}, {rpc})
+    const calls: Record<string, () => Promise<void>> = {
+      UpdateEnvironment: () => api.updateSshPublicKeys(ID, [{id: 'k', value: KEY}]),
+      StartEnvironment: () => api.startEnvironment(ID),
+      StopEnvironment: () => api.stopEnvironment(ID),
+      MarkEnvironmentActive: () => api.markEnvironmentActive(ID, {source: 'SSH', at: new Date()}),
+    }
+    expect((await rejection(calls[rpc]!())).code).toBe('ERR_API_BAD_RESPONSE')
+  })
+
+  it('reports a key refused for lack of permission as permission denied, without retrying', async () => {
+    const api = await client()
+    sim.injectFault({type: 'http', status: 403, code: 'permission_denied', message: 'cannot push key to environment'}, {rpc: 'UpdateEnvironment'})
+    const error = await rejection(api.updateSshPublicKeys(ID, [{id: 'k', value: KEY}]))
+    expect(error.code).toBe('ERR_PERMISSION_DENIED')
+    expect(sim.rpcCount('UpdateEnvironment')).toBe(1)
+  })
+})
+
 describe('faults', () => {
   it('does not retry 401 and says the token expired or was revoked', async () => {
     sim.injectFault({type: 'http', status: 401}, {times: 5})

@@ -30,10 +30,17 @@ const environmentSchema = z.object({
       organizationId: z.string().optional(),
     })
     .optional(),
+  spec: z
+    .object({
+      desiredPhase: z.string().optional(),
+      sshPublicKeys: z.array(z.object({id: z.string().optional(), value: z.string().nullable().optional()})).optional(),
+    })
+    .optional(),
   status: z
     .object({
       statusVersion: int64.optional(),
       phase: z.string().optional(),
+      sshPublicKeys: z.array(z.object({id: z.string().optional(), phase: z.string().optional()})).optional(),
       environmentUrls: z
         .object({
           ssh: z.object({url: z.string().optional()}).optional(),
@@ -105,6 +112,12 @@ export function parseEnvironment(raw: unknown, where: string): {environment?: En
   if (data.metadata?.name) environment.name = data.metadata.name
   if (data.metadata?.creator?.id) environment.creatorId = data.metadata.creator.id
   if (data.metadata?.organizationId) environment.organizationId = data.metadata.organizationId
+  if (data.spec?.desiredPhase) environment.desiredPhase = data.spec.desiredPhase
+  // Keys without an id cannot be told apart or replaced: they are not ona's and are left out of the view.
+  const specKeys = (data.spec?.sshPublicKeys ?? []).filter((k): k is {id: string; value?: string | null} => typeof k.id === 'string' && k.id !== '')
+  if (specKeys.length > 0) environment.sshPublicKeys = specKeys.map((k) => (typeof k.value === 'string' ? {id: k.id, value: k.value} : {id: k.id}))
+  const statusKeys = (data.status?.sshPublicKeys ?? []).filter((k): k is {id: string; phase?: string} => typeof k.id === 'string' && k.id !== '')
+  if (statusKeys.length > 0) environment.sshKeyStatus = statusKeys.map((k) => ({id: k.id, phase: k.phase ?? 'CONTENT_PHASE_UNSPECIFIED'}))
   const problems: EnvironmentProblem[] = []
   const url = data.status?.environmentUrls?.ssh?.url
   if (url !== undefined && url !== '') {
@@ -135,6 +148,14 @@ export function parseGetEnvironment(rpc: string, body: unknown): Environment & {
   const {environment, problems} = parseEnvironment(parsed.data.environment, 'environment')
   if (!environment) throw badResponse(rpc, problems.map((p) => p.message).join('; '))
   return {...environment, problems}
+}
+
+const emptySchema = z.object({})
+
+/** The mutating calls answer `{}`; anything that is not a JSON object is a broken response. */
+export function parseEmpty(rpc: string, body: unknown): void {
+  const parsed = emptySchema.safeParse(body)
+  if (!parsed.success) throw badResponse(rpc, describeIssues(parsed.error))
 }
 
 /** Validates one streamed event; events that are not about anything (no id) are dropped by the caller. */

@@ -22,6 +22,24 @@ export interface Environment {
   ssh?: SshAddress
   creatorId?: string
   organizationId?: string
+  /** `spec.desiredPhase`: what the environment is heading for (e.g. RUNNING right after a start). */
+  desiredPhase?: string
+  /** `spec.sshPublicKeys`: the keys registered on the environment (ids and values). */
+  sshPublicKeys?: SshPublicKeySpec[]
+  /** `status.sshPublicKeys`: how far each registered key has propagated to the environment's sshd. */
+  sshKeyStatus?: SshKeyStatus[]
+}
+
+/** A key as UpdateEnvironment takes it: without `value`, the key of that id is removed. */
+export interface SshPublicKeySpec {
+  id: string
+  value?: string
+}
+
+export interface SshKeyStatus {
+  id: string
+  /** `CONTENT_PHASE_CREATING`, `..._INITIALIZING`, `..._READY`, `..._UPDATING`, `..._FAILED`. */
+  phase: string
 }
 
 export interface Identity {

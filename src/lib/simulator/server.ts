@@ -12,6 +12,9 @@ import http, {type IncomingMessage, type ServerResponse} from 'node:http'
 import https from 'node:https'
 import type {Socket} from 'node:net'
 
+import {createEnvironmentStore, isRunningPhase, sshUrl, type Delays} from './environments.js'
+import {createEventHub} from './events.js'
+
 export interface SeedEnvironment {
   id: string
   name?: string
@@ -22,6 +25,8 @@ export interface SeedEnvironment {
   statusVersion?: number | string
   /** An SSH address, or a raw `status.environmentUrls.ssh.url` string (to serve a malformed one). */
   ssh?: {user?: string; host: string; port?: number} | string
+  /** Keys already registered (and READY) on the environment. */
+  sshPublicKeys?: Array<{id: string; value: string}>
 }
 
 export interface SimulatorSubject {
@@ -80,6 +85,8 @@ export interface SimulatorOptions {
   pageSizeMax?: number
   /** Serve HTTPS with this key and certificate (PEM); the URL then starts with https://. */
   tls?: {key: string | Buffer; cert: string | Buffer}
+  /** How long the phases of StartEnvironment, StopEnvironment and a new SSH key take. Defaults 300/200/200 ms. */
+  delays?: Partial<Delays>
 }
 
 export interface Simulator {
@@ -90,8 +97,19 @@ export interface Simulator {
   readonly requests: RequestLogEntry[]
   close(): Promise<void>
   addEnvironment(seed: SeedEnvironment): void
+  /** Stops at once (no STOPPING phase); the address is kept for the next start. */
   stopEnvironment(id: string): void
+  /** Runs at once on `host` (port 22) or, without one, where it ran last. */
   startEnvironment(id: string, host?: string): void
+  /** Where the environment comes up on its next StartEnvironment (a restart on a new instance). */
+  setStartAddress(id: string, address: {host: string; port?: number; user?: string}): void
+  /**
+   * Keeps `file` equal to the environment's READY public keys, one per line, from now on: an sshd whose
+   * AuthorizedKeysFile it is accepts exactly the keys registered through UpdateEnvironment.
+   */
+  linkAuthorizedKeys(id: string, file: string): void
+  /** The last MarkEnvironmentActive signal of an environment. */
+  lastActivity(id: string): {source: string; timestamp: string} | undefined
   deleteEnvironment(id: string): void
   /** The "IP change": a new SSH address, a bumped statusVersion and an UPDATE_STATUS event. */
   setSshAddress(id: string, address: {host: string; port?: number; user?: string} | string): void
@@ -112,42 +130,9 @@ export interface Simulator {
   rpcCount(rpc: string): number
 }
 
-interface EnvState {
-  id: string
-  name: string
-  creatorId: string
-  organizationId: string
-  phase: string
-  statusVersion: bigint
-  sshUrl?: string
-  createdAt: string
-}
-
-interface WatchStream {
-  res: ServerResponse
-  connect: boolean
-  organizationId: string
-  environmentId?: string
-  stalled: boolean
-}
-
 const SERVICE_PREFIX = 'gitpod.v1.'
 const DEFAULT_USER = 'f53d2330-3795-4c5d-a1ce-8d2bba6c4b39'
 const DEFAULT_ORG = '0198ec0e-9d8e-7a3b-b1a4-7f1c2a5c0e11'
-const RUNNER_ID = '0199ec15-0000-7000-8000-00000000beef'
-
-function sshUrl(address: {host: string; port?: number; user?: string}): string {
-  const host = address.host.includes(':') ? `[${address.host}]` : address.host
-  return `ssh://${address.user ?? 'gitpod_devcontainer'}@${host}:${address.port ?? 22}`
-}
-
-function frame(value: unknown, flags = 0): Buffer {
-  const json = Buffer.from(JSON.stringify(value), 'utf8')
-  const head = Buffer.alloc(5)
-  head[0] = flags
-  head.writeUInt32BE(json.length, 1)
-  return Buffer.concat([head, json])
-}
 
 /** Reads a seed file: `{"subject": {...}, "environments": [...]}` or a bare array. */
 export function loadSeedFile(file: string): {subject?: SimulatorSubject; environments: SeedEnvironment[]} {
@@ -177,73 +162,21 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   }
   const token = options.token ?? `ona_sim_${randomBytes(24).toString('hex')}`
   const tokens = new Map<string, Required<SimulatorSubject>>([[token, subject]])
-  const pageSizeMax = options.pageSizeMax ?? 100
-  const environments = new Map<string, EnvState>()
   const requests: RequestLogEntry[] = []
   const faults: Array<{fault: Fault; rpc?: string; remaining: number; skip: number}> = []
-  const streams = new Set<WatchStream>()
   const sockets = new Set<Socket>()
-  let clock = Date.parse('2026-01-01T00:00:00Z')
-
-  function add(seed: SeedEnvironment): void {
-    const ssh = seed.ssh === undefined ? undefined : typeof seed.ssh === 'string' ? seed.ssh : sshUrl(seed.ssh)
-    const phase = seed.phase ?? (ssh ? 'ENVIRONMENT_PHASE_RUNNING' : 'ENVIRONMENT_PHASE_STOPPED')
-    environments.set(seed.id, {
-      id: seed.id,
-      name: seed.name ?? seed.id.slice(0, 8),
-      creatorId: seed.creatorId ?? subject.id,
-      organizationId: seed.organizationId ?? subject.organizationId,
-      phase,
-      statusVersion: BigInt(seed.statusVersion ?? 1),
-      ...(ssh && isRunningPhase(phase) ? {sshUrl: ssh} : {}),
-      createdAt: new Date((clock += 60_000)).toISOString(),
-    })
-  }
-  for (const seed of seedEnvironments) add(seed)
-
-  function mustGet(id: string): EnvState {
-    const env = environments.get(id)
-    if (!env) throw new Error(`simulator: no environment ${id}`)
-    return env
-  }
-
-  function toJson(env: EnvState): Record<string, unknown> {
-    const status: Record<string, unknown> = {
-      statusVersion: env.statusVersion.toString(),
-      phase: env.phase,
-      machine: {phase: isRunningPhase(env.phase) ? 'PHASE_RUNNING' : 'PHASE_STOPPED'},
-    }
-    if (env.sshUrl !== undefined) {
-      status.environmentUrls = {ssh: {url: env.sshUrl}, ports: [], logs: `https://logs.invalid/${env.id}`}
-    }
-    return {
-      id: env.id,
-      metadata: {
-        name: env.name,
-        creator: {id: env.creatorId, principal: 'PRINCIPAL_USER'},
-        organizationId: env.organizationId,
-        runnerId: RUNNER_ID,
-        createdAt: env.createdAt,
-      },
-      spec: {desiredPhase: isRunningPhase(env.phase) ? 'ENVIRONMENT_PHASE_RUNNING' : 'ENVIRONMENT_PHASE_STOPPED', specVersion: '1'},
-      status,
-    }
-  }
+  const hub = createEventHub()
+  const store = createEnvironmentStore({
+    subject,
+    pageSizeMax: options.pageSizeMax ?? 100,
+    delays: {startMs: 300, stopMs: 200, keyReadyMs: 200, ...options.delays},
+    emit: (operation, resourceId) => emitEvent(operation, resourceId),
+  })
+  const {environments, mustGet, bump} = store
+  for (const seed of seedEnvironments) store.add(seed)
 
   function emitEvent(operation: string, resourceId: string, resourceType = 'RESOURCE_TYPE_ENVIRONMENT'): void {
-    const env = environments.get(resourceId)
-    const event = {operation, resourceType, resourceId}
-    for (const stream of streams) {
-      if (stream.stalled) continue
-      if (stream.environmentId !== undefined && stream.environmentId !== resourceId) continue
-      if (env && env.organizationId !== stream.organizationId) continue
-      stream.res.write(stream.connect ? frame(event) : `${JSON.stringify(event)}\n`)
-    }
-  }
-
-  function bump(env: EnvState): void {
-    env.statusVersion += 1n
-    emitEvent('RESOURCE_OPERATION_UPDATE_STATUS', env.id)
+    hub.emit(operation, resourceId, resourceType, environments.get(resourceId)?.organizationId)
   }
 
   function takeFault(rpc: string): Fault | undefined {
@@ -306,80 +239,6 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     return Buffer.concat(chunks)
   }
 
-  function listEnvironments(caller: Required<SimulatorSubject>, body: Record<string, unknown>, query: Record<string, string>): {status: number; json: unknown} {
-    const pagination = (body.pagination ?? {}) as {pageSize?: unknown; token?: unknown}
-    const filter = (body.filter ?? {}) as {creatorIds?: unknown; statusPhases?: unknown}
-    const requestedSize = Number(query.pageSize ?? pagination.pageSize ?? 25)
-    const pageSize = Math.min(pageSizeMax, Number.isInteger(requestedSize) && requestedSize > 0 ? requestedSize : 25)
-    const pageToken = String(query.token ?? pagination.token ?? '')
-    let offset = 0
-    if (pageToken !== '') {
-      const decoded = /^o:(\d+)$/.exec(Buffer.from(pageToken, 'base64url').toString('utf8'))
-      if (!decoded) return {status: 400, json: {code: 'invalid_argument', message: 'invalid pagination token'}}
-      offset = Number(decoded[1])
-    }
-    let list = [...environments.values()].filter((env) => env.organizationId === caller.organizationId)
-    if (Array.isArray(filter.creatorIds) && filter.creatorIds.length > 0) {
-      const ids = new Set(filter.creatorIds.map(String))
-      list = list.filter((env) => ids.has(env.creatorId))
-    }
-    if (Array.isArray(filter.statusPhases) && filter.statusPhases.length > 0) {
-      const phases = new Set(filter.statusPhases.map(String))
-      list = list.filter((env) => phases.has(env.phase))
-    }
-    const page = list.slice(offset, offset + pageSize)
-    const next = offset + pageSize < list.length ? Buffer.from(`o:${offset + pageSize}`).toString('base64url') : ''
-    return {status: 200, json: {pagination: {nextToken: next}, environments: page.map(toJson)}}
-  }
-
-  async function handleWatch(req: IncomingMessage, res: ServerResponse, entry: RequestLogEntry, raw: Buffer, caller: Required<SimulatorSubject> | undefined, fault: Fault | undefined): Promise<void> {
-    const connect = String(req.headers['content-type'] ?? '').startsWith('application/connect+json')
-    let body: Record<string, unknown> = {}
-    try {
-      const text = connect ? raw.subarray(5).toString('utf8') : raw.toString('utf8')
-      body = text.trim() === '' ? {} : (JSON.parse(text) as Record<string, unknown>)
-    } catch {
-      body = {}
-    }
-    entry.body = body
-    const endWithError = (code: string, message: string) => {
-      if (connect) {
-        // Connect streaming reports errors in the end-of-stream frame of a 200 response.
-        entry.status = 200
-        res.writeHead(200, {'content-type': 'application/connect+json'})
-        res.end(frame({error: {code, message}}, 0x02))
-      } else {
-        sendJson(res, entry, connectErrorStatus(code), {code, message})
-      }
-    }
-    if (fault?.type === 'http') {
-      const extra: Record<string, string> = fault.retryAfter === undefined ? {} : {'retry-after': String(fault.retryAfter)}
-      sendJson(res, entry, fault.status, {code: fault.code ?? defaultCode(fault.status), message: fault.message ?? 'injected fault'}, extra)
-      return
-    }
-    if (!caller) {
-      endWithError('unauthenticated', 'invalid or missing token')
-      return
-    }
-    const environmentId = typeof body.environmentId === 'string' ? body.environmentId : undefined
-    entry.status = 200
-    res.writeHead(200, {'content-type': connect ? 'application/connect+json' : 'application/jsonl', 'cache-control': 'no-store'})
-    res.flushHeaders()
-    const stream: WatchStream = {res, connect, organizationId: caller.organizationId, environmentId, stalled: fault?.type === 'stall'}
-    if (fault?.type === 'malformed-json') {
-      res.write(connect ? Buffer.concat([Buffer.from([0, 0, 0, 0, 9]), Buffer.from('{not json')]) : '{not json\n')
-    }
-    if (fault?.type === 'wrong-shape') {
-      const bad = {operation: 7, resourceType: 'RESOURCE_TYPE_ENVIRONMENT', resourceId: ['x']}
-      res.write(connect ? frame(bad) : `${JSON.stringify(bad)}\n`)
-    }
-    streams.add(stream)
-    await new Promise<void>((resolve) => {
-      res.once('close', resolve)
-    })
-    streams.delete(stream)
-  }
-
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://simulator.invalid')
     const match = /^\/api\/gitpod\.v1\.([A-Za-z]+)\/([A-Za-z]+)$/.exec(url.pathname)
@@ -419,7 +278,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     }
     if (fault?.type === 'slow') await new Promise((resolve) => setTimeout(resolve, fault.delayMs))
     if (`${match[1]}/${rpc}` === 'EventService/WatchEvents') {
-      await handleWatch(req, res, entry, raw, caller, fault)
+      await hub.handleWatch(req, res, entry, raw, caller, fault, {
+        sendJson: (status, json, extra) => sendJson(res, entry, status, json, extra),
+        connectErrorStatus,
+        defaultCode,
+      })
       return
     }
     let body: Record<string, unknown>
@@ -453,25 +316,13 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       return
     }
     let result: {status: number; json: unknown}
-    switch (`${match[1]}/${rpc}`) {
-      case 'IdentityService/GetAuthenticatedIdentity': {
-        result = {status: 200, json: {subject: {id: caller.id, principal: caller.principal}, organizationId: caller.organizationId}}
-        break
-      }
-      case 'EnvironmentService/ListEnvironments': {
-        result = listEnvironments(caller, body, entry.query)
-        break
-      }
-      case 'EnvironmentService/GetEnvironment': {
-        const id = body.environmentId
-        const env = typeof id === 'string' ? environments.get(id) : undefined
-        if (typeof id !== 'string' || id === '') result = {status: 400, json: {code: 'invalid_argument', message: 'environmentId is required'}}
-        else if (!env || env.organizationId !== caller.organizationId) result = {status: 404, json: {code: 'not_found', message: `environment ${id} not found`}}
-        else result = {status: 200, json: {environment: toJson(env)}}
-        break
-      }
-      default: {
-        result = {status: 404, json: {code: 'unimplemented', message: `${match[1]}/${rpc} is not implemented by the simulator`}}
+    const service = match[1]
+    if (service === 'IdentityService' && rpc === 'GetAuthenticatedIdentity') {
+      result = {status: 200, json: {subject: {id: caller.id, principal: caller.principal}, organizationId: caller.organizationId}}
+    } else {
+      result = (service === 'EnvironmentService' ? store.handle(rpc, caller, body, entry.query) : undefined) ?? {
+        status: 404,
+        json: {code: 'unimplemented', message: `${service}/${rpc} is not implemented by the simulator`},
       }
     }
     if (fault?.type === 'wrong-shape' && result.status === 200) {
@@ -507,26 +358,38 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     subject,
     requests,
     async close() {
-      for (const stream of streams) stream.res.destroy()
+      store.close()
+      hub.closeAll()
       for (const socket of sockets) socket.destroy()
       await new Promise<void>((resolve) => server.close(() => resolve()))
     },
     addEnvironment(seed) {
-      add(seed)
+      store.add(seed)
       emitEvent('RESOURCE_OPERATION_CREATE', seed.id)
     },
     stopEnvironment(id) {
       const env = mustGet(id)
       env.phase = 'ENVIRONMENT_PHASE_STOPPED'
+      if (env.sshUrl) env.startUrl = env.sshUrl
       delete env.sshUrl
       bump(env)
     },
     startEnvironment(id, newHost) {
       const env = mustGet(id)
       env.phase = 'ENVIRONMENT_PHASE_RUNNING'
-      env.sshUrl = sshUrl({host: newHost ?? '127.0.0.1', port: 22})
+      env.sshUrl = newHost === undefined ? (env.startUrl ?? sshUrl({host: '127.0.0.1'})) : sshUrl({host: newHost, port: 22})
+      env.startUrl = env.sshUrl
       bump(env)
     },
+    setStartAddress(id, address) {
+      mustGet(id).startUrl = sshUrl(address)
+    },
+    linkAuthorizedKeys(id, file) {
+      const env = mustGet(id)
+      env.authorizedKeysFiles.add(file)
+      store.writeAuthorizedKeys(env)
+    },
+    lastActivity: (id) => environments.get(id)?.lastActivity,
     deleteEnvironment(id) {
       mustGet(id)
       environments.delete(id)
@@ -535,17 +398,21 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     setSshAddress(id, address) {
       const env = mustGet(id)
       env.sshUrl = typeof address === 'string' ? address : sshUrl(address)
+      env.startUrl = env.sshUrl
       bump(env)
     },
     setPhase(id, phase) {
       const env = mustGet(id)
       env.phase = phase
-      if (!isRunningPhase(phase)) delete env.sshUrl
+      if (!isRunningPhase(phase)) {
+        if (env.sshUrl) env.startUrl = env.sshUrl
+        delete env.sshUrl
+      }
       bump(env)
     },
     environmentJson(id) {
       const env = environments.get(id)
-      return env ? toJson(env) : undefined
+      return env ? store.toJson(env) : undefined
     },
     environmentIds: () => [...environments.keys()],
     injectFault(fault, faultOptions = {}) {
@@ -554,10 +421,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     clearFaults() {
       faults.length = 0
     },
-    dropStreams() {
-      for (const stream of streams) stream.res.socket?.destroy()
-    },
-    openStreams: () => streams.size,
+    dropStreams: () => hub.drop(),
+    openStreams: () => hub.open(),
     emitEvent,
     addToken(extra, extraSubject) {
       tokens.set(extra, {
@@ -570,6 +435,3 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   }
 }
 
-function isRunningPhase(phase: string): boolean {
-  return phase === 'ENVIRONMENT_PHASE_RUNNING' || phase === 'ENVIRONMENT_PHASE_UPDATING'
-}
