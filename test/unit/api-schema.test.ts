@@ -27,9 +27,27 @@ describe('parseEnvironment', () => {
         ssh: {user: 'gitpod_devcontainer', host: '18.197.143.102', port: 22},
         creatorId: 'f53d',
         organizationId: 'org-1',
+        desiredPhase: 'ENVIRONMENT_PHASE_RUNNING',
       },
       problems: [],
     })
+  })
+
+  it('reads registered SSH keys from spec and their propagation from status, skipping keys without an id', () => {
+    const raw = {
+      id: 'e',
+      spec: {sshPublicKeys: [{id: 'k1', value: 'ssh-ed25519 AAAA a'}, {value: 'ssh-ed25519 BBBB nobody'}, {id: 'k2', value: null}]},
+      status: {sshPublicKeys: [{id: 'k1', phase: 'CONTENT_PHASE_READY'}, {phase: 'CONTENT_PHASE_READY'}, {id: 'k2'}]},
+    }
+    const env = parseEnvironment(raw, 'x').environment!
+    expect(env.sshPublicKeys).toEqual([{id: 'k1', value: 'ssh-ed25519 AAAA a'}, {id: 'k2'}])
+    expect(env.sshKeyStatus).toEqual([{id: 'k1', phase: 'CONTENT_PHASE_READY'}, {id: 'k2', phase: 'CONTENT_PHASE_UNSPECIFIED'}])
+  })
+
+  it('rejects SSH keys of the wrong shape naming the field', () => {
+    const {environment, problems} = parseEnvironment({id: 'e', spec: {sshPublicKeys: [{id: 3}]}}, 'x')
+    expect(environment).toBeUndefined()
+    expect(problems[0]!.message).toContain('x.spec.sshPublicKeys[0].id')
   })
 
   it('reads omitted protobuf defaults as UNSPECIFIED and version 0', () => {
