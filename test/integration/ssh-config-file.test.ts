@@ -3,7 +3,7 @@
  * writer killed mid-write, twenty writers at once, and the injection cases checked with the real `ssh -G`.
  */
 import {spawn} from 'node:child_process'
-import {chmod, lstat, mkdir, mkdtemp, readFile, readlink, rm, stat, symlink, writeFile} from 'node:fs/promises'
+import {chmod, chown, lstat, mkdir, mkdtemp, readFile, readlink, rm, stat, symlink, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -63,6 +63,7 @@ describe('writing the SSH config file', () => {
     await symlink('dotfiles/ssh_config', link)
     const result = await syncBlockInFile(link, [env('a')])
     expect(result.file.realPath).toBe(target)
+    expect(result.file.backupPath).toBe(path.join(dir, 'dotfiles', '.ssh_config.ona-backup'))
     expect((await lstat(link)).isSymbolicLink()).toBe(true)
     expect(await readlink(link)).toBe('dotfiles/ssh_config')
     expect(await readFile(target, 'utf8')).toContain('Host a.gitpod.environment')
@@ -85,11 +86,12 @@ describe('writing the SSH config file', () => {
     const file = path.join(dir, 'config')
     await writeFile(file, 'Host original\n', {mode: 0o644})
     const first = await syncBlockInFile(file, [env('a')])
-    expect(first.file.backupPath).toBe(`${file}.ona-backup`)
-    expect(await readFile(`${file}.ona-backup`, 'utf8')).toBe('Host original\n')
-    expect((await stat(`${file}.ona-backup`)).mode & 0o777).toBe(0o600)
+    const backup = path.join(dir, '.config.ona-backup')
+    expect(first.file.backupPath).toBe(backup)
+    expect(await readFile(backup, 'utf8')).toBe('Host original\n')
+    expect((await stat(backup)).mode & 0o777).toBe(0o600)
     await syncBlockInFile(file, [env('b')])
-    expect(await readFile(`${file}.ona-backup`, 'utf8')).toBe('Host original\n')
+    expect(await readFile(backup, 'utf8')).toBe('Host original\n')
   })
 
   it('a BOM file is refused with a clear error and left untouched', async () => {
@@ -100,7 +102,7 @@ describe('writing the SSH config file', () => {
     await expect(syncBlockInFile(file, [env('a')])).rejects.toMatchObject({code: 'ERR_SSH_CONFIG_BOM'})
     expect((await readFile(file)).equals(bytes)).toBe(true)
     expect((await stat(file)).mtimeMs).toBe(before.mtimeMs)
-    expect((await import('node:fs')).existsSync(`${file}.ona-backup`)).toBe(false)
+    expect((await import('node:fs')).readdirSync(dir)).toEqual(['config'])
   })
 
   it('malformed markers leave the file untouched', async () => {
@@ -223,8 +225,160 @@ describe('generated configs under the real ssh -G', () => {
   }, 120_000)
 })
 
+describe('symlinks resolved as the kernel does (GNU stow, chains, loops)', () => {
+  it('stow layout: ~/.ssh -> dotfiles/ssh and config -> ../shared_config writes the file ssh reads', async () => {
+    const home = path.join(dir, 'home')
+    await mkdir(path.join(home, 'dotfiles', 'ssh'), {recursive: true})
+    await writeFile(path.join(home, 'dotfiles', 'shared_config'), 'Host keep\n  HostName 192.0.2.9\n', {mode: 0o600})
+    await symlink('dotfiles/ssh', path.join(home, '.ssh'))
+    await symlink('../shared_config', path.join(home, 'dotfiles', 'ssh', 'config'))
+    const config = path.join(home, '.ssh', 'config')
+    const result = await syncBlockInFile(config, [env('a', '10.4.4.4')])
+    expect(result.file.realPath).toBe(path.join(home, 'dotfiles', 'shared_config'))
+    // No stray file next to the link's string-resolved target.
+    expect((await import('node:fs')).existsSync(path.join(home, 'shared_config'))).toBe(false)
+    expect((await lstat(path.join(home, '.ssh'))).isSymbolicLink()).toBe(true)
+    expect((await lstat(config)).isSymbolicLink()).toBe(true)
+    const resolved = await sshG(config, 'a.gitpod.remote')
+    expect(resolved.get('hostname')).toBe('10.4.4.4')
+    expect((await sshG(config, 'keep')).get('hostname')).toBe('192.0.2.9')
+  })
+
+  it('a chain of relative links across symlinked directories ends at the real file', async () => {
+    await mkdir(path.join(dir, 'real', 'deep'), {recursive: true})
+    await writeFile(path.join(dir, 'real', 'deep', 'target'), 'Host x\n')
+    await symlink('real/deep', path.join(dir, 'linkdir'))
+    await symlink('target', path.join(dir, 'real', 'deep', 'hop2'))
+    await symlink('linkdir/hop2', path.join(dir, 'hop1'))
+    await mkdir(path.join(dir, 'other'))
+    await symlink('../hop1', path.join(dir, 'other', 'config'))
+    const result = await syncBlockInFile(path.join(dir, 'other', 'config'), [env('a')])
+    expect(result.file.realPath).toBe(path.join(dir, 'real', 'deep', 'target'))
+    expect(await readFile(path.join(dir, 'real', 'deep', 'target'), 'utf8')).toContain('Host a.gitpod.environment')
+  })
+
+  it('a dangling link under a symlinked directory creates the target where the kernel would', async () => {
+    await mkdir(path.join(dir, 'dotfiles', 'ssh'), {recursive: true})
+    await symlink('dotfiles/ssh', path.join(dir, 'ssh'))
+    await symlink('../not-yet', path.join(dir, 'dotfiles', 'ssh', 'config'))
+    await syncBlockInFile(path.join(dir, 'ssh', 'config'), [env('a')])
+    expect(await readFile(path.join(dir, 'dotfiles', 'not-yet'), 'utf8')).toContain('a.gitpod.remote')
+    expect((await import('node:fs')).existsSync(path.join(dir, 'not-yet'))).toBe(false)
+  })
+
+  it('a loop through a symlinked directory is a clear error and writes nothing', async () => {
+    await symlink('b', path.join(dir, 'a'))
+    await symlink('a', path.join(dir, 'b'))
+    await expect(syncBlockInFile(path.join(dir, 'a', 'config'), [env('a')])).rejects.toMatchObject({code: 'ERR_SSH_CONFIG_SYMLINK_LOOP'})
+    expect((await import('node:fs')).readdirSync(dir).sort()).toEqual(['a', 'b'])
+  })
+})
+
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0
+describe.skipIf(!isRoot)('run as root on a home owned by someone else (these need root)', () => {
+  const USER = 4321
+  it('a new ~/.ssh, config, lock and backup get the owner of the home', async () => {
+    const home = path.join(dir, 'home')
+    await mkdir(home, {mode: 0o755})
+    await chown(home, USER, USER)
+    const config = path.join(home, '.ssh', 'config')
+    await syncBlockInFile(config, [env('a')])
+    for (const p of [path.join(home, '.ssh'), config]) {
+      const s = await stat(p)
+      expect([p, s.uid, s.gid]).toEqual([p, USER, USER])
+    }
+    expect((await stat(path.join(home, '.ssh'))).mode & 0o777).toBe(0o700)
+    // A second write replaces the file: the owner stays; the backup of the user's file is the user's.
+    await syncBlockInFile(config, [env('b')])
+    const backup = path.join(home, '.ssh', '.config.ona-backup')
+    expect((await stat(config)).uid).toBe(USER)
+    expect((await stat(backup)).uid).toBe(USER)
+    expect((await stat(backup)).mode & 0o777).toBe(0o600)
+  })
+
+  it("the backup keeps the original's owner, and a deeper new directory chain is the user's too", async () => {
+    const home = path.join(dir, 'home')
+    await mkdir(path.join(home, '.ssh'), {recursive: true})
+    await chown(home, USER, USER)
+    await chown(path.join(home, '.ssh'), USER, USER)
+    await writeFile(path.join(home, '.ssh', 'config'), 'Host x\n', {mode: 0o644})
+    await chown(path.join(home, '.ssh', 'config'), USER, 100)
+    await syncBlockInFile(path.join(home, '.ssh', 'config'), [env('a')])
+    const backup = await stat(path.join(home, '.ssh', '.config.ona-backup'))
+    expect([backup.uid, backup.gid]).toEqual([USER, 100])
+    const cfg = await stat(path.join(home, '.ssh', 'config'))
+    expect([cfg.uid, cfg.gid, cfg.mode & 0o777]).toEqual([USER, 100, 0o644])
+
+    const deep = path.join(home, '.ssh', 'config.d', 'ona', 'config')
+    await syncBlockInFile(deep, [env('a')])
+    for (const p of [path.dirname(path.dirname(deep)), path.dirname(deep), deep]) expect((await stat(p)).uid).toBe(USER)
+  })
+})
+
+describe('nothing but the config lands where an Include glob reads it', () => {
+  it('lock, backup and temp files are dotfiles, which `Include config.d/*` skips (checked with ssh -G)', async () => {
+    await mkdir(path.join(dir, 'config.d'))
+    const main = path.join(dir, 'config')
+    await writeFile(main, `Include ${dir}/config.d/*\nHost *\n  User fallback\n`)
+    const managed = path.join(dir, 'config.d', 'ona')
+    await writeFile(managed, '# ona aliases\n', {mode: 0o600})
+    // What a killed writer can leave: a lock, a backup, a temp file (all named as safe-write names them).
+    const deadPid = (await import('node:child_process')).spawnSync('true').pid
+    await writeFile(path.join(dir, 'config.d', '.ona.ona-lock'), JSON.stringify({pid: deadPid, host: os.hostname(), token: 't'}))
+    await writeFile(path.join(dir, 'config.d', '.ona.ona-99999-new-abcd.tmp'), 'garbage "unbalanced\n')
+    expect((await sshG(main, 'probe')).code).toBe(0)
+    await syncBlockInFile(managed, [env('a', '10.7.7.7')])
+    expect((await import('node:fs')).existsSync(path.join(dir, 'config.d', '.ona.ona-backup'))).toBe(true)
+    const resolved = await sshG(main, 'a.gitpod.remote')
+    expect(resolved.stderr).not.toMatch(/bad configuration|terminating/i)
+    expect(resolved.code).toBe(0)
+    expect(resolved.get('hostname')).toBe('10.7.7.7')
+  })
+
+  it('an old `<file>.ona-backup` beside the file is moved to its dotfile name, so ssh reads the Include again', async () => {
+    await mkdir(path.join(dir, 'config.d'))
+    const main = path.join(dir, 'config')
+    await writeFile(main, `Include ${dir}/config.d/*\n`)
+    const managed = path.join(dir, 'config.d', 'ona')
+    await writeFile(managed, 'Host x\n')
+    // A backup is an old copy of the config: read by the glob, its stale aliases still resolve.
+    const stale = 'Host gone.gitpod.remote\n  HostName 10.6.6.6\n'
+    await writeFile(`${managed}.ona-backup`, stale)
+    expect((await sshG(main, 'gone.gitpod.remote')).get('hostname')).toBe('10.6.6.6')
+    await syncBlockInFile(managed, [env('a')])
+    expect((await import('node:fs')).readdirSync(path.join(dir, 'config.d')).sort()).toEqual(['.ona.ona-backup', 'ona'])
+    expect(await readFile(path.join(dir, 'config.d', '.ona.ona-backup'), 'utf8')).toBe(stale)
+    expect((await sshG(main, 'gone.gitpod.remote')).get('hostname')).toBe('gone.gitpod.remote')
+  })
+
+  it('a writer killed at random moments inside an Included directory never breaks ssh', async () => {
+    await mkdir(path.join(dir, 'config.d'))
+    const main = path.join(dir, 'config')
+    await writeFile(main, `Include ${dir}/config.d/*\n`)
+    const managed = path.join(dir, 'config.d', 'ona')
+    await writeFile(managed, 'Host keep-me\n  HostName 192.0.2.1\n')
+    for (let round = 0; round < 8; round++) {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', writerScript('loop', true), managed, 'x'], {stdio: ['ignore', 'pipe', 'pipe']})
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`round ${round}: the writer never finished a write`)), 10_000)
+        child.stdout.once('data', () => {
+          clearTimeout(timer)
+          resolve()
+        })
+      })
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 40))
+      child.kill('SIGKILL')
+      await new Promise((resolve) => child.once('exit', resolve))
+      const resolved = await sshG(main, 'keep-me')
+      expect(resolved.stderr, `round ${round}`).not.toMatch(/bad configuration|terminating/i)
+      expect(resolved.code, `round ${round}`).toBe(0)
+      expect(resolved.get('hostname'), `round ${round}`).toBe('192.0.2.1')
+    }
+  }, 60_000)
+})
+
 /** A child that writes the config in a loop through the built library (dist), for crash and race tests. */
-function writerScript(kind: 'loop' | 'once'): string {
+function writerScript(kind: 'loop' | 'once', backup = false): string {
   const lib = path.join(repoRoot, 'dist', 'lib', 'fs', 'safe-write.js')
   const engine = path.join(repoRoot, 'dist', 'lib', 'ssh-config', 'index.js')
   return `
@@ -234,7 +388,7 @@ function writerScript(kind: 'loop' | 'once'): string {
     const envs = (n) => Array.from({length: n}, (_, i) => ({id: 'env' + i, host: '10.0.' + (i % 250) + '.' + n % 250, port: 22, user: 'u'}))
     if (${JSON.stringify(kind)} === 'loop') {
       for (let i = 0; ; i++) {
-        await updateFile(file, {backup: false, transform: (t) => applyBlock(t, envs(i % 2 ? 400 : 3)).text})
+        await updateFile(file, {backup: ${backup}, transform: (t) => applyBlock(t, envs(i % 2 ? 400 : 3)).text})
         process.stdout.write('.')
       }
     } else {

@@ -59,7 +59,7 @@ describe('ona ssh-sync', () => {
       `added    ${B}.gitpod.environment  gitpod_devcontainer@127.0.0.12:2222`,
       'added    0199ec15-b2c7-7f55-a1e0-5d9c3e8f4a13.gitpod.environment  gitpod_devcontainer@127.0.0.13:22',
       `waiting  ${STARTING}.gitpod.environment  (starting: no SSH address yet)`,
-      `~/.ssh/config updated (3 environments); original kept in ${config}.ona-backup`,
+      `~/.ssh/config updated (3 environments); original kept in ${path.join(home, ".ssh", ".config.ona-backup")}`,
     ])
     const text = await readFile(config, 'utf8')
     expect(text.startsWith('# mine\nServerAliveInterval 60\n\n' + BEGIN_MARKER)).toBe(true)

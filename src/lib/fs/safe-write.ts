@@ -4,11 +4,18 @@
  * - Atomic: the new text goes to a temp file in the target's own directory, is fsynced, gets the old file's
  *   mode (0600 for a new file) and owner, and is renamed over the target; a crash at any moment leaves the
  *   old or the new file, never a torn one.
- * - Symlinks (dotfile managers): the link chain is followed and the final target is written, so the link stays.
+ * - Symlinks (dotfile managers): resolved as the kernel does (symlinked directories, relative targets
+ *   relative to the link's real directory, chains, loops), and the final target is written, so the links stay
+ *   and the file `ona` writes is the file ssh reads.
  * - Two writers: an exclusive lock file beside the target serialises `ona` processes; a dead holder's lock is
  *   taken over. Another program's edit between our read and our rename is detected by re-reading just before
  *   the rename, and the transform is run again on the new text (a few times, then a clear error).
- * - A one-time backup of the original file is kept beside it, mode 0600.
+ * - A one-time backup of the original file is kept beside it, mode 0600, with the original's owner.
+ * - Everything written beside the target besides the target itself (lock, backup, temp files) is a dotfile:
+ *   OpenSSH's `Include dir/*` globs skip names starting with '.', so an Included directory never reads them,
+ *   not even when `ona` is killed mid-write (checked with `ssh -G`).
+ * - Run as root on a home owned by someone else (`sudo -E ona ...`): what `ona` creates (directories, a new
+ *   file, lock, backup) gets the owner of the directory it is created in, never root.
  *
  * Files are handled as latin1 strings: one char per byte, so every byte of the user's file round-trips.
  */
@@ -31,31 +38,50 @@ export interface Target {
 
 const MAX_LINK_HOPS = 40
 
-/** Follows a symlink chain to the file that is really written, dangling links included (the file is created). */
-export async function resolveTarget(file: string): Promise<Target> {
-  let current = path.resolve(file)
-  let viaSymlink = false
-  for (let hop = 0; hop <= MAX_LINK_HOPS; hop++) {
+/**
+ * Resolves a path as the kernel would, but also through links whose target does not exist yet (the file or
+ * directory is then created there): every symlinked directory on the way is followed, a relative link is
+ * taken relative to the real directory that holds it, and more than MAX_LINK_HOPS links is a loop.
+ */
+async function realPathLoose(p: string, file: string, hops: {n: number}): Promise<string> {
+  const parent = path.dirname(p)
+  const realParent = parent === p ? p : await realPathLoose(parent, file, hops)
+  const candidate = parent === p ? p : path.join(realParent, path.basename(p))
+  for (let current = candidate; ; ) {
     let stat: Stats
     try {
       stat = await fs.lstat(current)
     } catch (error) {
-      if (isCode(error, 'ENOENT') || isCode(error, 'ENOTDIR')) return {realPath: current, viaSymlink, stat: undefined}
-      if (isCode(error, 'ELOOP')) break
+      if (isCode(error, 'ENOENT') || isCode(error, 'ENOTDIR')) return current
+      if (isCode(error, 'ELOOP')) throw loopError(file)
       throw readError(file, error)
     }
-    if (stat.isSymbolicLink()) {
-      viaSymlink = true
-      const link = await fs.readlink(current)
-      current = path.resolve(path.dirname(current), link)
-      continue
-    }
-    if (!stat.isFile()) {
-      throw new OnaError('ERR_SSH_CONFIG_NOT_FILE', `${file} is not a regular file`, {details: {file}})
-    }
-    return {realPath: current, viaSymlink, stat}
+    if (!stat.isSymbolicLink()) return current
+    if (++hops.n > MAX_LINK_HOPS) throw loopError(file)
+    const link = await fs.readlink(current)
+    // The link's target is relative to the real directory holding the link, which may itself be a link.
+    current = await realPathLoose(path.resolve(path.dirname(current), link), file, hops)
   }
-  throw new OnaError('ERR_SSH_CONFIG_SYMLINK_LOOP', `${file} is a symlink loop (more than ${MAX_LINK_HOPS} links)`, {details: {file}})
+}
+
+function loopError(file: string): OnaError {
+  return new OnaError('ERR_SSH_CONFIG_SYMLINK_LOOP', `${file} is a symlink loop (more than ${MAX_LINK_HOPS} links)`, {details: {file}})
+}
+
+/** Follows every symlink on the way to the file that is really written, dangling links included (the file is created). */
+export async function resolveTarget(file: string): Promise<Target> {
+  const absolute = path.resolve(file)
+  const realPath = await realPathLoose(absolute, file, {n: 0})
+  let stat: Stats | undefined
+  try {
+    stat = await fs.stat(realPath)
+  } catch (error) {
+    if (!isCode(error, 'ENOENT') && !isCode(error, 'ENOTDIR')) throw readError(file, error)
+  }
+  if (stat && !stat.isFile()) {
+    throw new OnaError('ERR_SSH_CONFIG_NOT_FILE', `${file} is not a regular file`, {details: {file}})
+  }
+  return {realPath, viaSymlink: realPath !== absolute, stat}
 }
 
 export interface UpdateOptions {
@@ -97,6 +123,7 @@ export async function updateFile(file: string, options: UpdateOptions): Promise<
   const release = await acquireLock(target.realPath, options.lockTimeoutMs ?? 15_000)
   try {
     await removeStaleTemps(target.realPath)
+    await migrateOldNames(target.realPath)
     const attempts = options.maxAttempts ?? 5
     for (let attempt = 0; attempt < attempts; attempt++) {
       const {text, exists, stat} = await readText(target.realPath, file)
@@ -104,7 +131,7 @@ export async function updateFile(file: string, options: UpdateOptions): Promise<
       if (after === text) {
         return {path: file, realPath: target.realPath, before: text, after, existed: exists, changed: false, written: false}
       }
-      const backupPath = options.backup === false || !exists ? undefined : await backupOnce(target.realPath, text)
+      const backupPath = options.backup === false || !exists ? undefined : await backupOnce(target.realPath, text, stat)
       const temp = await writeTemp(target.realPath, after, stat)
       try {
         await options.beforeRename?.()
@@ -147,10 +174,60 @@ async function readText(realPath: string, file: string): Promise<{text: string; 
 async function ensureDir(dir: string, file: string): Promise<void> {
   try {
     // A new ~/.ssh must be private: ssh refuses keys in a group-writable directory.
-    await fs.mkdir(dir, {recursive: true, mode: 0o700})
+    const first = await fs.mkdir(dir, {recursive: true, mode: 0o700})
+    if (first === undefined) return
+    // As root on someone else's home, each new directory gets the owner of the directory it was made in.
+    const owner = await ownerIn(path.dirname(first))
+    if (!owner) return
+    for (let d = dir; ; d = path.dirname(d)) {
+      await fs.chown(d, owner.uid, owner.gid)
+      if (d === first || path.dirname(d) === d) break
+    }
   } catch (error) {
     throw writeError(file, error)
   }
+}
+
+/**
+ * When running as root: the owner that something new in `dir` must get, which is the directory's owner when
+ * that is not root (`sudo -E ona ssh-sync` on a user's home must not leave root-owned files the user cannot
+ * edit, or that ssh refuses). Undefined when nothing is to be changed.
+ */
+export async function ownerIn(dir: string): Promise<{uid: number; gid: number} | undefined> {
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return undefined
+  const stat = await fs.stat(dir).catch(() => undefined)
+  if (!stat || stat.uid === 0) return undefined
+  return {uid: stat.uid, gid: stat.gid}
+}
+
+/** The lock and backup beside the target: dotfiles, which OpenSSH's Include globs never read. */
+export function lockPathFor(realPath: string): string {
+  return path.join(path.dirname(realPath), `.${path.basename(realPath)}.ona-lock`)
+}
+
+export function backupPathFor(realPath: string): string {
+  return path.join(path.dirname(realPath), `.${path.basename(realPath)}.ona-backup`)
+}
+
+/**
+ * Earlier versions kept `<file>.ona-backup` and `<file>.ona-lock` beside the file, where `Include dir/*` reads
+ * them and ssh fails ("Bad configuration option"). The backup is moved to its dotfile name (an existing
+ * dotfile backup is the older one and is kept: the old one is then removed only if identical); a lock of the
+ * old name whose holder is gone is removed.
+ */
+async function migrateOldNames(realPath: string): Promise<void> {
+  const oldBackup = `${realPath}.ona-backup`
+  const newBackup = backupPathFor(realPath)
+  try {
+    await fs.link(oldBackup, newBackup)
+    await fs.rm(oldBackup, {force: true})
+  } catch (error) {
+    if (isCode(error, 'EEXIST')) {
+      const [a, b] = await Promise.all([fs.readFile(oldBackup).catch(() => undefined), fs.readFile(newBackup).catch(() => undefined)])
+      if (a && b && a.equals(b)) await fs.rm(oldBackup, {force: true})
+    }
+  }
+  await takeOverIfStale(`${realPath}.ona-lock`)
 }
 
 async function writeTemp(realPath: string, text: string, stat: Stats | undefined): Promise<string> {
@@ -161,9 +238,8 @@ async function writeTemp(realPath: string, text: string, stat: Stats | undefined
     await handle.writeFile(Buffer.from(text, 'latin1'))
     // Explicit chmod: the mode given to open() is filtered by the umask.
     await handle.chmod(stat ? stat.mode & 0o7777 : 0o600)
-    if (stat && typeof process.getuid === 'function' && process.getuid() === 0 && (stat.uid !== 0 || stat.gid !== 0)) {
-      await handle.chown(stat.uid, stat.gid).catch(() => undefined)
-    }
+    const owner = stat ? (isRoot() && (stat.uid !== 0 || stat.gid !== 0) ? {uid: stat.uid, gid: stat.gid} : undefined) : await ownerIn(path.dirname(realPath))
+    if (owner) await handle.chown(owner.uid, owner.gid)
     await handle.sync()
     await handle.close()
     handle = undefined
@@ -198,8 +274,12 @@ async function removeStaleTemps(realPath: string): Promise<void> {
   }
 }
 
-async function backupOnce(realPath: string, text: string): Promise<string | undefined> {
-  const backupPath = `${realPath}.ona-backup`
+function isRoot(): boolean {
+  return typeof process.getuid === 'function' && process.getuid() === 0
+}
+
+async function backupOnce(realPath: string, text: string, original: Stats | undefined): Promise<string | undefined> {
+  const backupPath = backupPathFor(realPath)
   // Filled and synced under a temp name, then linked into place: never a partial backup, never overwritten.
   const temp = tempName(realPath, 'backup')
   try {
@@ -207,6 +287,8 @@ async function backupOnce(realPath: string, text: string): Promise<string | unde
     try {
       await handle.writeFile(Buffer.from(text, 'latin1'))
       await handle.chmod(0o600)
+      // The backup is the user's file: it keeps the original's owner, not root's.
+      if (original && isRoot() && (original.uid !== 0 || original.gid !== 0)) await handle.chown(original.uid, original.gid)
       await handle.sync()
     } finally {
       await handle.close()
@@ -246,7 +328,8 @@ interface LockInfo {
  * third process in the meantime is not removed.
  */
 export async function acquireLock(realPath: string, timeoutMs: number): Promise<() => Promise<void>> {
-  const lockPath = `${realPath}.ona-lock`
+  const lockPath = lockPathFor(realPath)
+  const owner = await ownerIn(path.dirname(realPath))
   const info: LockInfo = {pid: process.pid, host: os.hostname(), token: randomBytes(8).toString('hex')}
   const deadline = Date.now() + timeoutMs
   let delay = 5
@@ -256,6 +339,7 @@ export async function acquireLock(realPath: string, timeoutMs: number): Promise<
     const temp = tempName(realPath, 'lock')
     try {
       await fs.writeFile(temp, JSON.stringify(info), {mode: 0o600})
+      if (owner) await fs.chown(temp, owner.uid, owner.gid)
       await fs.link(temp, lockPath)
       return async () => {
         const current = await fs.readFile(lockPath, 'utf8').catch(() => '')
