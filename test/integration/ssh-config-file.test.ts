@@ -225,6 +225,34 @@ describe('generated configs under the real ssh -G', () => {
   }, 120_000)
 })
 
+describe('the block under the real ssh -G: case-changed markers and a foreign Host inside it', () => {
+  it('a hand-lowercased block is replaced in place: one block, and ssh uses the new address', async () => {
+    const file = path.join(dir, 'config')
+    const old = `Host x\n  # begin ona ssh-sync\nHost a.gitpod.environment a.gitpod.remote\n  HostName 10.0.0.9\n  # END  ONA SSH-SYNC\n`
+    await writeFile(file, old)
+    await syncBlockInFile(file, [env('a', '10.0.0.1')])
+    const text = await readFile(file, 'utf8')
+    expect(text.match(/begin ona ssh-sync/gi)).toHaveLength(1)
+    expect(text.match(/end ona ssh-sync/gi)).toHaveLength(1)
+    expect((await sshG(file, 'a.gitpod.remote')).get('hostname')).toBe('10.0.0.1')
+  })
+
+  it("a user's Host written inside the block survives, resolves as before, and lends nothing to an alias", async () => {
+    const file = path.join(dir, 'config')
+    await writeFile(file, `${BEGIN_MARKER}\nHost a.gitpod.environment a.gitpod.remote\n  HostName 10.0.0.1\n  User u\n  Port 22\n  HostKeyAlias a.gitpod.environment\nHost mybox\n  HostName 192.0.2.50\n  User me\n${END_MARKER}\n`)
+    const before = await sshG(file, 'mybox')
+    const result = await syncBlockInFile(file, [env('a', '10.0.0.1', 22, 'u'), env('b', '10.0.0.2')])
+    expect(result.warnings.map((w) => w.code)).toEqual(['W_FOREIGN_MOVED'])
+    const after = await sshG(file, 'mybox')
+    expect(after.raw).toBe(before.raw)
+    expect(after.get('hostname')).toBe('192.0.2.50')
+    const a = await sshG(file, 'a.gitpod.remote')
+    expect([a.get('hostname'), a.get('user')]).toEqual(['10.0.0.1', 'u'])
+    const text = await readFile(file, 'utf8')
+    expect(text.indexOf('Host mybox')).toBeLessThan(text.indexOf(BEGIN_MARKER))
+  })
+})
+
 describe('symlinks resolved as the kernel does (GNU stow, chains, loops)', () => {
   it('stow layout: ~/.ssh -> dotfiles/ssh and config -> ../shared_config writes the file ssh reads', async () => {
     const home = path.join(dir, 'home')

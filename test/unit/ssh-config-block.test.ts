@@ -199,3 +199,74 @@ describe('scanner', () => {
     expect(parseDirective(line)).toEqual(expected)
   })
 })
+
+describe('markers: any case and spacing is the same block; a damaged marker is an error, not a second block', () => {
+  it.each([
+    ['lowercased', '# begin ona ssh-sync', '# end ona ssh-sync'],
+    ['uppercased with runs of blanks', '#   BEGIN   ONA\tSSH-SYNC: managed', '#END  ONA  SSH-SYNC'],
+    ['surrounding whitespace', `\t  ${BEGIN_MARKER}   `, `   ${END_MARKER}\t`],
+    ['double hash', `## BEGIN ona ssh-sync`, `## END ona ssh-sync`],
+  ])('%s markers are recognised: the block is replaced, no second block is added', (_name, begin, end) => {
+    const text = `Host x\n${begin}\n${hostLines('old').join('\n')}\n${end}\nHost y\n`
+    const result = applyBlock(text, [env('new')])
+    expect(result.text).toBe(`Host x\n${block(...hostLines('new')).join('\n')}\nHost y\n`)
+    expect(readBlockEnvironments(text)).toEqual([env('old')])
+  })
+
+  it.each([
+    ['a lost #', `BEGIN ona ssh-sync\n${hostLines('a').join('\n')}\n${END_MARKER}\n`, 1],
+    ['ssh sync without the dash', `${BEGIN_MARKER}\n${hostLines('a').join('\n')}\n# END ona ssh sync\n`, 7],
+    ['ona-ssh-sync', `# BEGIN ona-ssh-sync\n${hostLines('a').join('\n')}\n${END_MARKER}\n`, 1],
+    ['words swapped', `Host x\n# ona ssh-sync END\n`, 2],
+  ])('%s: ERR_SSH_CONFIG_MARKERS naming the line', (_name, text, line) => {
+    let caught: unknown
+    try {
+      applyBlock(text, [env('a')], {file: 'cfg'})
+    } catch (error) {
+      caught = error
+    }
+    expect(caught).toBeInstanceOf(OnaError)
+    expect((caught as OnaError).code).toBe('ERR_SSH_CONFIG_MARKERS')
+    expect((caught as OnaError).message).toMatch(new RegExp(`^cfg line ${line} .* looks like a damaged ona marker`))
+  })
+
+  it('comments that merely mention ona are not markers', () => {
+    const text = '# ona ssh-sync writes its block at the end of the globals\n# the end of ona ssh-sync? no\nHost x\n'
+    expect(() => applyBlock(text, [env('a')])).not.toThrow()
+  })
+})
+
+describe('the block holds only what ona wrote: foreign sections are moved out, never deleted, never read', () => {
+  const foreign = ['Host mybox', '  HostName 192.0.2.50', '  User me']
+
+  it('a user Host inside the block goes just above it with a warning, and is not read as an environment', () => {
+    const text = `Host x\n${block(...hostLines('a', '10.0.0.1'), ...foreign, ...hostLines('b', '10.0.0.2')).join('\n')}\nHost y\n`
+    // Before: HostName/User of mybox were grafted onto environment a.
+    expect(readBlockEnvironments(text)).toEqual([env('a', '10.0.0.1'), env('b', '10.0.0.2')])
+    const result = applyBlock(text, [env('a', '10.0.0.1'), env('b', '10.0.0.2')], {file: 'cfg'})
+    expect(result.text).toBe(`Host x\n${foreign.join('\n')}\n${block(...hostLines('a', '10.0.0.1'), ...hostLines('b', '10.0.0.2')).join('\n')}\nHost y\n`)
+    expect(result.warnings).toEqual([expect.objectContaining({code: 'W_FOREIGN_MOVED', file: 'cfg', line: 8})])
+    expect(result.warnings[0]!.message).toMatch(/line 8 `Host mybox` was inside the ona block.*moved just above the block/)
+  })
+
+  it('a Match section, its comment, and directives before the first Host are moved too, in order', () => {
+    const inside = ['User root', '# my jump hosts', 'Match host *.corp', '  ProxyJump bastion']
+    const text = `${block(...inside, ...hostLines('a')).join('\n')}\n`
+    const result = applyBlock(text, [env('a')])
+    expect(result.text).toBe(`${inside.join('\n')}\n${block(...hostLines('a')).join('\n')}\n`)
+    expect(result.warnings.filter((w) => w.code === 'W_FOREIGN_MOVED').map((w) => w.line)).toEqual([2, 4])
+  })
+
+  it('a Host line that only looks like ona\'s (one alias, other suffix, mismatched pair) is foreign', () => {
+    for (const header of ['Host a.gitpod.environment', 'Host a.gitpod.environment b.gitpod.remote', 'Host a.gitpod.environment a.gitpod.remote extra']) {
+      const text = `${block(header, '  HostName 192.0.2.1').join('\n')}\n`
+      expect(readBlockEnvironments(text), header).toEqual([])
+      expect(applyBlock(text, []).text, header).toBe(`${header}\n  HostName 192.0.2.1\n${block().join('\n')}\n`)
+    }
+  })
+
+  it('--remove keeps a foreign section: it stays in the file where the block was', () => {
+    const text = `Host x\n${block(...hostLines('a'), ...foreign).join('\n')}\n`
+    expect(removeManagedBlock(text).text).toBe(`Host x\n${foreign.join('\n')}\n`)
+  })
+})

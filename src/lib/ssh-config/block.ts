@@ -3,17 +3,33 @@
  * Everything here works on the raw text; bytes outside the block are never touched.
  */
 import {OnaError} from '../errors.js'
-import {detectEol, isSectionStart, splitLines, type Line} from './scan.js'
-import type {ValidEnvironment} from './validate.js'
+import {detectEol, isSectionStart, parseDirective, splitLines, type Line} from './scan.js'
+import {ENVIRONMENT_SUFFIX, REMOTE_SUFFIX, type SshEnvironment, type ValidEnvironment} from './validate.js'
 
 /**
  * Marker lines. Frozen from the first release: scripts and other tools may look for them. They are matched
- * after trimming whitespace (editors and VS Code reformat lines), by the prefix up to the tool name.
+ * after trimming whitespace (editors and VS Code reformat lines), case-insensitively and with any run of
+ * blanks between the words, by the prefix up to the tool name.
  */
 export const BEGIN_MARKER = '# BEGIN ona ssh-sync: managed by `ona ssh-sync`, edits inside this block are overwritten'
 export const END_MARKER = '# END ona ssh-sync'
-const BEGIN_PREFIX = /^#\s*BEGIN ona ssh-sync\b/
-const END_PREFIX = /^#\s*END ona ssh-sync\b/
+const BEGIN_PREFIX = /^#+[ \t]*begin[ \t]+ona[ \t]+ssh-sync\b/i
+const END_PREFIX = /^#+[ \t]*end[ \t]+ona[ \t]+ssh-sync\b/i
+/**
+ * What a damaged marker looks like (a lost '#', `ssh sync`, `ona-ssh-sync`, words swapped): the words of a
+ * marker at the start of the line, whatever the punctuation. Such a line is an error, not a second block.
+ */
+const DAMAGED_MARKER = /^(?:(?:begin|end) ona ssh ?sync|ona ssh ?sync (?:begin|end))\b/
+
+/**
+ * The line that starts one install's part of the block: everything below it, up to the next such line or
+ * END, belongs to that API origin (scheme, host and port). Entries above the first one are a block written
+ * before installs had parts (they belong to whichever install syncs first).
+ */
+const ORIGIN_LINE = /^#[ \t]*ona[ \t]+origin[ \t:]+(\S+)[ \t]*$/i
+export function originLine(origin: string): string {
+  return `# ona origin ${origin}`
+}
 
 export const BOM = '\u00EF\u00BB\u00BF' // UTF-8 BOM as latin1-decoded bytes
 const BOM_UTF16 = '\uFEFF'
@@ -32,10 +48,12 @@ export function hasBom(text: string): boolean {
   return text.startsWith(BOM) || text.startsWith(BOM_UTF16)
 }
 
-function markerKind(line: Line): 'begin' | 'end' | undefined {
+function markerKind(line: Line): 'begin' | 'end' | 'damaged' | undefined {
   const trimmed = line.content.trim()
   if (BEGIN_PREFIX.test(trimmed)) return 'begin'
   if (END_PREFIX.test(trimmed)) return 'end'
+  const words = trimmed.toLowerCase().replace(/[^a-z0-9]+/g, ' ').trim()
+  if (DAMAGED_MARKER.test(words)) return 'damaged'
   return undefined
 }
 
@@ -52,6 +70,12 @@ export function findBlock(text: string, file = 'the SSH config'): BlockLocation 
     const kind = markerKind(line)
     if (kind === 'begin') begins.push(line)
     else if (kind === 'end') ends.push(line)
+    else if (kind === 'damaged') {
+      const words = line.content.trim().toLowerCase().replace(/[^a-z0-9]+/g, ' ').trim()
+      throw new OnaError('ERR_SSH_CONFIG_MARKERS', `${file} line ${line.index + 1} \`${line.content.trim()}\` looks like a damaged ona marker (expected \`${/^(?:end|ona ssh ?sync end)\b/.test(words) ? END_MARKER : BEGIN_MARKER}\`)`, {
+        details: {file, line: line.index + 1},
+      })
+    }
   }
   if (begins.length === 0 && ends.length === 0) return undefined
   const numbers = (list: Line[]) => list.map((l) => l.index + 1).join(', ')
@@ -132,4 +156,155 @@ export function removeBlock(text: string, file?: string): string {
     start -= text.slice(0, start).endsWith('\r\n') ? 2 : 1
   }
   return text.slice(0, start) + text.slice(existing.end)
+}
+
+/** One ona Host entry in the block: its lines as they are in the file, and the values read back from them. */
+export interface BlockEntry {
+  /** `<id>.gitpod.environment`, as written on the Host line. */
+  alias: string
+  lines: string[]
+  environment: SshEnvironment
+}
+
+/** One install's part of the block (`origin` undefined: a block written before installs had parts). */
+export interface BlockPart {
+  origin: string | undefined
+  entries: BlockEntry[]
+}
+
+/** Lines inside the block that `ona` did not write: a Host/Match section, or lines before any Host. */
+export interface ForeignLines {
+  /** 1-based line number of the first line in the file as it was. */
+  line: number
+  lines: string[]
+  /** The section's Host/Match line, trimmed, or the first line of loose lines. */
+  header: string
+}
+
+export interface ParsedBlock {
+  location: BlockLocation
+  parts: BlockPart[]
+  foreign: ForeignLines[]
+}
+
+/** The Host line ona writes: `Host <id>.gitpod.environment <id>.gitpod.remote`, nothing else. */
+function onaEntryAlias(content: string): string | undefined {
+  const directive = parseDirective(content)
+  if (directive?.keyword !== 'host' || directive.args.length !== 2) return undefined
+  const [first, second] = directive.args as [string, string]
+  if (!first.endsWith(ENVIRONMENT_SUFFIX)) return undefined
+  const id = first.slice(0, -ENVIRONMENT_SUFFIX.length)
+  if (id === '' || second !== `${id}${REMOTE_SUFFIX}` || !/^[a-z0-9._-]+$/.test(id)) return undefined
+  return first
+}
+
+function readEntry(alias: string, lines: readonly string[]): SshEnvironment {
+  const environment: SshEnvironment = {id: alias.slice(0, -ENVIRONMENT_SUFFIX.length), host: '', user: '', port: 22}
+  for (const line of lines.slice(1)) {
+    const directive = parseDirective(line)
+    const value = directive?.args[0]
+    if (!directive || value === undefined) continue
+    if (directive.keyword === 'hostname') environment.host = value
+    else if (directive.keyword === 'user') environment.user = value
+    else if (directive.keyword === 'port') environment.port = Number(value)
+  }
+  return environment
+}
+
+/**
+ * Reads the block into its installs' parts. Only ona's own Host entries belong to a part; any other Host or
+ * Match section (with the comments just above it) and any directive before the first Host are collected
+ * as foreign, never read as an environment, so the caller can move them out of the block.
+ */
+export function parseBlock(text: string, file?: string): ParsedBlock | undefined {
+  const location = findBlock(text, file)
+  if (!location) return undefined
+  const lines = splitLines(text).slice(location.beginLine, location.endLine - 1)
+  const parts: BlockPart[] = []
+  const foreign: ForeignLines[] = []
+  let part: BlockPart = {origin: undefined, entries: []}
+  let entry: {alias: string; lines: string[]} | undefined
+  let outside: ForeignLines | undefined
+  let pending: Line[] = []
+  const closeEntry = () => {
+    if (entry) part.entries.push({alias: entry.alias, lines: entry.lines, environment: readEntry(entry.alias, entry.lines)})
+    entry = undefined
+  }
+  const closePart = () => {
+    closeEntry()
+    if (part.origin !== undefined || part.entries.length > 0) parts.push(part)
+  }
+  for (const line of lines) {
+    const trimmed = line.content.trim()
+    const origin = ORIGIN_LINE.exec(trimmed)
+    if (origin) {
+      closePart()
+      part = {origin: origin[1]!, entries: []}
+      outside = undefined
+      pending = []
+      continue
+    }
+    if (isSectionStart(line.content)) {
+      const alias = onaEntryAlias(line.content)
+      closeEntry()
+      if (alias) {
+        entry = {alias, lines: [line.content]}
+        outside = undefined
+      } else {
+        outside = {line: (pending[0] ?? line).index + 1, lines: [...pending.map((l) => l.content), line.content], header: trimmed}
+        foreign.push(outside)
+      }
+      pending = []
+      continue
+    }
+    const blank = trimmed === '' || trimmed.startsWith('#')
+    if (outside) outside.lines.push(line.content)
+    else if (blank) pending.push(line)
+    else if (entry) {
+      entry.lines.push(...pending.map((l) => l.content), line.content)
+      pending = []
+    } else {
+      // A directive before any Host of the block: in the scope of whatever is above the block.
+      outside = {line: (pending[0] ?? line).index + 1, lines: [...pending.map((l) => l.content), line.content], header: trimmed}
+      foreign.push(outside)
+      pending = []
+    }
+  }
+  closePart()
+  return {location, parts, foreign}
+}
+
+/** The block's lines for these parts: legacy part first (no origin line), then by origin. */
+export function renderParts(parts: readonly BlockPart[]): string[] {
+  const sorted = [...parts].sort((a, b) => (a.origin === b.origin ? 0 : a.origin === undefined ? -1 : b.origin === undefined ? 1 : a.origin < b.origin ? -1 : 1))
+  const lines = [BEGIN_MARKER]
+  for (const part of sorted) {
+    if (part.origin !== undefined) lines.push(originLine(part.origin))
+    for (const entry of part.entries) lines.push(...entry.lines)
+  }
+  lines.push(END_MARKER)
+  return lines
+}
+
+/** Entries for environments, rendered exactly as renderBlockLines renders them. */
+export function renderEntries(environments: readonly ValidEnvironment[]): BlockEntry[] {
+  const lines = renderBlockLines(environments).slice(1, -1)
+  const entries: BlockEntry[] = []
+  for (const line of lines) {
+    const alias = isSectionStart(line) ? onaEntryAlias(line) : undefined
+    if (alias) entries.push({alias, lines: [line], environment: {id: '', host: '', user: '', port: 22}})
+    else entries.at(-1)?.lines.push(line)
+  }
+  for (const entry of entries) entry.environment = readEntry(entry.alias, entry.lines)
+  return entries
+}
+
+/**
+ * Replaces the existing block (which must exist) by `blockLines`, with `above` (lines taken out of the block)
+ * placed just above it. Bytes outside the block are unchanged.
+ */
+export function replaceBlock(text: string, location: BlockLocation, blockLines: readonly string[], above: readonly string[]): string {
+  const eol = detectEol(text)
+  const body = [...above, ...blockLines].join(eol) + (location.atEofWithoutNewline ? '' : eol)
+  return text.slice(0, location.start) + body + text.slice(location.end)
 }

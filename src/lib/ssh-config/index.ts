@@ -3,13 +3,24 @@
  * (`config-file.ts`) does the reading, checking and atomic writing.
  */
 import {OnaError, type Warning} from '../errors.js'
-import {findBlock, hasBom, removeBlock, renderBlockLines, sortByAlias, spliceBlock} from './block.js'
+import {findBlock, hasBom, parseBlock, removeBlock, renderBlockLines, renderEntries, renderParts, replaceBlock, sortByAlias, spliceBlock, type BlockPart, type ParsedBlock} from './block.js'
+import {detectEol} from './scan.js'
 import {findOverrides} from './overrides.js'
 import {validateEnvironments, type Rejection, type SshEnvironment, type ValidEnvironment} from './validate.js'
 
-export {BEGIN_MARKER, END_MARKER, findBlock, renderBlockLines} from './block.js'
+export {BEGIN_MARKER, END_MARKER, findBlock, parseBlock, renderBlockLines} from './block.js'
 export {ENVIRONMENT_SUFFIX, REMOTE_SUFFIX, validateEnvironments} from './validate.js'
 export type {Rejection, SshEnvironment, ValidEnvironment} from './validate.js'
+
+export interface BlockOptions {
+  /** The file's name, for messages. */
+  file?: string
+  /**
+   * The API origin (scheme, host and port) whose part of the block this is. Other origins' parts are kept
+   * as they are. Undefined: the whole block is one owner's (as before installs had parts).
+   */
+  origin?: string
+}
 
 export interface ApplyResult {
   /** The whole new text of the file. */
@@ -20,7 +31,7 @@ export interface ApplyResult {
   /** Environments left out because a value failed validation. */
   skipped: Rejection[]
   warnings: Warning[]
-  /** The rendered block lines (no line endings), for checks and display. */
+  /** The rendered lines of this origin's entries, between the markers (no line endings), for checks. */
   blockLines: string[]
 }
 
@@ -33,56 +44,85 @@ export function assertEditable(text: string, file = 'the SSH config'): void {
   }
 }
 
+function foreignWarnings(parsed: ParsedBlock, file: string | undefined): Warning[] {
+  return parsed.foreign.map((f) => ({
+    code: 'W_FOREIGN_MOVED',
+    message: `line ${f.line} \`${f.header}\` was inside the ona block, which holds only what ona writes; it was moved just above the block (nothing was deleted)`,
+    file,
+    line: f.line,
+  }))
+}
+
 /**
- * Renders the environments as the managed block and splices it into `text`. Bytes outside the block are
- * unchanged; invalid environments are skipped with a warning naming them; the user's lines that win over the
- * block are reported as warnings. Throws OnaError for malformed markers or a BOM (the text is then not used).
+ * Renders the environments as the managed block (or, with an origin, as that origin's part of it) and
+ * splices it into `text`. Bytes outside the block are unchanged; sections inside the block that ona did not
+ * write are moved just above it with a warning; invalid environments are skipped with a warning naming them;
+ * the user's lines that win over the block are reported as warnings. Throws OnaError for malformed markers or
+ * a BOM (the text is then not used).
  */
-export function applyBlock(text: string, environments: readonly SshEnvironment[], options: {file?: string} = {}): ApplyResult {
+export function applyBlock(text: string, environments: readonly SshEnvironment[], options: BlockOptions = {}): ApplyResult {
   assertEditable(text, options.file)
-  const {valid, rejected} = validateEnvironments(environments)
-  const written = sortByAlias(valid)
-  const blockLines = renderBlockLines(written)
-  const next = spliceBlock(text, blockLines, options.file)
-  const location = findBlock(next, options.file)!
+  const parsed = parseBlock(text, options.file)
+  const others = parsed && options.origin !== undefined ? parsed.parts.filter((p) => p.origin !== undefined && p.origin !== options.origin) : []
+  const taken = new Map(others.flatMap((p) => p.entries.map((e) => [e.alias, p.origin] as const)))
+  const validated = validateEnvironments(environments)
+  const rejected = [...validated.rejected]
+  const mine: ValidEnvironment[] = []
+  for (const env of validated.valid) {
+    const owner = taken.get(env.environmentAlias)
+    if (owner === undefined) mine.push(env)
+    else rejected.push({id: env.id, reason: `its alias ${env.environmentAlias} is already in the block for ${owner}`})
+  }
+  const written = sortByAlias(mine)
+  const own: BlockPart = {origin: options.origin, entries: renderEntries(written)}
+  const ownLines = own.entries.flatMap((e) => e.lines)
   const warnings: Warning[] = rejected.map((r) => ({
     code: 'W_SKIPPED',
     message: `environment ${JSON.stringify(r.id)} was skipped: ${r.reason}`,
     file: options.file,
   }))
+  let next: string
+  if (!parsed) {
+    next = spliceBlock(text, options.origin === undefined ? renderBlockLines(written) : renderParts(own.entries.length > 0 ? [own] : []), options.file)
+  } else {
+    const parts = own.entries.length > 0 || options.origin === undefined ? [...others, own] : others
+    next = replaceBlock(text, parsed.location, renderParts(parts), parsed.foreign.flatMap((f) => f.lines))
+    warnings.push(...foreignWarnings(parsed, options.file))
+  }
+  const location = findBlock(next, options.file)!
   warnings.push(...findOverrides(next, location.start, location.end, written, options.file))
-  return {text: next, changed: next !== text, written, skipped: rejected, warnings, blockLines}
-}
-
-/** Takes the block out; the exact inverse of the first insertion. */
-export function removeManagedBlock(text: string, options: {file?: string} = {}): {text: string; changed: boolean} {
-  const next = removeBlock(text, options.file)
-  return {text: next, changed: next !== text}
+  return {text: next, changed: next !== text, written, skipped: rejected, warnings, blockLines: ownLines}
 }
 
 /**
- * Reads the environments currently in the block (for "added/updated/removed" reports). Only the block's own
- * rendering is understood; a hand-edited block yields what can be read and the rest is simply replaced.
+ * Takes the block out (the exact inverse of the first insertion), or with an origin only that origin's part
+ * (and the entries written before installs had parts); the block goes when no part is left. Sections inside
+ * the block that ona did not write are moved just above it, never deleted.
  */
-export function readBlockEnvironments(text: string, options: {file?: string} = {}): SshEnvironment[] {
-  const location = findBlock(text, options.file)
-  if (!location) return []
-  const result: SshEnvironment[] = []
-  let current: Partial<SshEnvironment> | undefined
-  for (const raw of text.slice(location.start, location.end).split(/\r?\n/)) {
-    const line = raw.trim()
-    const host = /^Host\s+(\S+)\.gitpod\.environment\s/.exec(line)
-    if (host) {
-      if (current?.id) result.push(current as SshEnvironment)
-      current = {id: host[1]!, host: '', user: '', port: 22}
-      continue
-    }
-    if (!current) continue
-    const kv = /^(HostName|User|Port)\s+(\S+)$/.exec(line)
-    if (kv?.[1] === 'HostName') current.host = kv[2]!
-    else if (kv?.[1] === 'User') current.user = kv[2]!
-    else if (kv?.[1] === 'Port') current.port = Number(kv[2])
+export function removeManagedBlock(text: string, options: BlockOptions = {}): {text: string; changed: boolean; warnings: Warning[]} {
+  const parsed = parseBlock(text, options.file)
+  if (!parsed) return {text, changed: false, warnings: []}
+  const remaining = options.origin === undefined ? [] : parsed.parts.filter((p) => p.origin !== undefined && p.origin !== options.origin)
+  const above = parsed.foreign.flatMap((f) => f.lines)
+  let next: string
+  if (remaining.length > 0) next = replaceBlock(text, parsed.location, renderParts(remaining), above)
+  else if (above.length === 0) next = removeBlock(text, options.file)
+  else {
+    const eol = detectEol(text)
+    next = text.slice(0, parsed.location.start) + above.join(eol) + (parsed.location.atEofWithoutNewline ? '' : eol) + text.slice(parsed.location.end)
   }
-  if (current?.id) result.push(current as SshEnvironment)
-  return result
+  return {text: next, changed: next !== text, warnings: foreignWarnings(parsed, options.file)}
+}
+
+/**
+ * Reads the environments currently in the block (for "added/updated/removed" reports and for keeping a
+ * starting environment's last address): only ona's own Host entries, never a section the user wrote inside
+ * the block. With an origin, that origin's part and the entries written before installs had parts.
+ */
+export function readBlockEnvironments(text: string, options: BlockOptions = {}): SshEnvironment[] {
+  const parsed = parseBlock(text, options.file)
+  if (!parsed) return []
+  return parsed.parts
+    .filter((p) => options.origin === undefined || p.origin === undefined || p.origin === options.origin)
+    .flatMap((p) => p.entries.map((e) => ({...e.environment})))
 }
