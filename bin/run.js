@@ -4,11 +4,25 @@
 // `<command> --help` when the output is exactly what oclif printed at build time into
 // dist/help-cache.json (rendered at 80 columns without colour, which is what a pipe or file gets).
 // Whenever anything could make oclif's answer differ (a terminal, OCLIF_COLUMNS, FORCE_COLOR, DEBUG,
-// a possible WSL host, an old node, a stale cache), oclif answers as before. ONA_STARTUP_FAST_PATH=0
+// a possible WSL host, a stale cache), oclif answers as before. ONA_STARTUP_FAST_PATH=0
 // turns both off; test/integration/startup.test.ts compares both ways byte for byte.
 import {existsSync, readFileSync} from 'node:fs'
 import module from 'node:module'
 import os from 'node:os'
+
+// The oldest Node.js every dependency supports (chokidar's engines; package.json says the same, a test
+// checks). Below it, say so once and stop, instead of oclif's engine warning on every command followed by
+// whatever breaks first. This file must therefore parse on old Node versions: nothing newer than ES2020.
+const MIN_NODE = [22, 22, 0]
+const running = process.versions.node.split('.').map(Number)
+const tooOld = MIN_NODE.some((want, i) => running.slice(0, i).every((v, j) => v === MIN_NODE[j]) && (running[i] ?? 0) < want)
+if (tooOld) {
+  process.stderr.write(
+    `error: ona needs Node.js ${MIN_NODE.join('.')} or newer; this is Node.js ${process.version} (${process.execPath})\n` +
+      'hint: Install a current Node.js LTS (https://nodejs.org, or your version manager), then run `npm install -g ona-ssh` with it.\n',
+  )
+  process.exit(1)
+}
 
 // Caches compiled code of every module loaded after this line (oclif, the commands) in the OS temp dir.
 module.enableCompileCache?.()
@@ -19,8 +33,6 @@ const argv = process.argv.slice(2)
 function fastAnswer() {
   const env = process.env
   if (env.ONA_STARTUP_FAST_PATH === '0' || env.DEBUG || env.ONA_DEBUG) return undefined
-  // oclif warns on stderr below the engines range (>=22); let it.
-  if (Number(process.versions.node.split('.')[0]) < 22) return undefined
   if (argv.length === 1 && argv[0] === '--version') {
     const platform = oclifPlatform()
     if (!platform) return undefined
