@@ -97,6 +97,19 @@ export interface UpdateOptions {
   maxAttempts?: number
   /** Test hook: called after the temp file is written and before the re-check and rename. */
   beforeRename?: () => Promise<void> | void
+  /**
+   * Keep an open handle on the file that the rename replaced (returned as `replaced`; the caller closes
+   * it). A program that still holds the old file open goes on writing into it after the rename; watch mode
+   * watches this handle to notice that and re-apply the block on top of what it wrote.
+   */
+  keepReplaced?: boolean
+}
+
+/** The file a rename replaced, still open, with its size and mtime at the moment of the rename. */
+export interface ReplacedFile {
+  handle: fs.FileHandle
+  size: number
+  mtimeMs: number
 }
 
 export interface UpdateResult {
@@ -108,6 +121,9 @@ export interface UpdateResult {
   changed: boolean
   written: boolean
   backupPath?: string
+  replaced?: ReplacedFile
+  /** Identity of the file written (to tell our own write from another program's later on). */
+  writtenStat?: {ino: number; size: number; mtimeMs: number}
 }
 
 /** Reads, transforms and (when the text changes) atomically replaces a file. See the module comment. */
@@ -133,21 +149,27 @@ export async function updateFile(file: string, options: UpdateOptions): Promise<
       }
       const backupPath = options.backup === false || !exists ? undefined : await backupOnce(target.realPath, text, stat)
       const temp = await writeTemp(target.realPath, after, stat)
+      let replaced: ReplacedFile | undefined
       try {
         await options.beforeRename?.()
-        const now = await readText(target.realPath, file)
+        const now = options.keepReplaced ? await readHeld(target.realPath, file) : {...(await readText(target.realPath, file)), handle: undefined}
         if (now.text !== text || now.exists !== exists) {
           // Someone else (an editor, another tool) changed the file since we read it: start again from theirs.
+          await now.handle?.close()
           await fs.rm(temp, {force: true})
           continue
         }
+        if (now.handle && now.stat) replaced = {handle: now.handle, size: now.stat.size, mtimeMs: now.stat.mtimeMs}
         await renameWithRetry(temp, target.realPath)
       } catch (error) {
+        await replaced?.handle.close().catch(() => undefined)
         await fs.rm(temp, {force: true})
         throw writeError(file, error)
       }
       await fsyncDir(dir)
-      return {path: file, realPath: target.realPath, before: text, after, existed: exists, changed: true, written: true, backupPath}
+      const written = await fs.stat(target.realPath).catch(() => undefined)
+      const writtenStat = written ? {ino: written.ino, size: written.size, mtimeMs: written.mtimeMs} : undefined
+      return {path: file, realPath: target.realPath, before: text, after, existed: exists, changed: true, written: true, backupPath, replaced, writtenStat}
     }
     throw new OnaError('ERR_SSH_CONFIG_CONFLICT', `${file} changed ${attempts} times while ona was updating it; nothing was written`, {details: {file}})
   } finally {
@@ -167,6 +189,25 @@ async function readText(realPath: string, file: string): Promise<{text: string; 
     }
   } catch (error) {
     if (isCode(error, 'ENOENT')) return {text: '', exists: false, stat: undefined}
+    throw readError(file, error)
+  }
+}
+
+/** As readText, but the handle stays open (the caller closes it): the re-check and the held file are one inode. */
+async function readHeld(realPath: string, file: string): Promise<{text: string; exists: boolean; stat: Stats | undefined; handle: fs.FileHandle | undefined}> {
+  let handle: fs.FileHandle
+  try {
+    handle = await fs.open(realPath, 'r')
+  } catch (error) {
+    if (isCode(error, 'ENOENT')) return {text: '', exists: false, stat: undefined, handle: undefined}
+    throw readError(file, error)
+  }
+  try {
+    const stat = await handle.stat()
+    const buffer = await handle.readFile()
+    return {text: buffer.toString('latin1'), exists: true, stat, handle}
+  } catch (error) {
+    await handle.close().catch(() => undefined)
     throw readError(file, error)
   }
 }

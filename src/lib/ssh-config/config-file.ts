@@ -19,6 +19,13 @@ export interface FileSyncOptions {
   backup?: boolean
   /** Test hook passed to updateFile. */
   beforeRename?: () => Promise<void> | void
+  /** Passed to updateFile: keep the replaced file open (watch mode's guard against in-place writers). */
+  keepReplaced?: boolean
+  /**
+   * Under the lock, before splicing: may swap the text the block is spliced into (watch mode re-applies
+   * the block on top of what a writer put into the file the rename replaced) or throw to write nothing.
+   */
+  rebase?: (currentText: string) => string
 }
 
 /**
@@ -37,7 +44,9 @@ export async function syncBlockInFile(
     dryRun: options.dryRun,
     backup: options.backup,
     beforeRename: options.beforeRename,
-    transform: (current) => {
+    keepReplaced: options.keepReplaced,
+    transform: (onDisk) => {
+      const current = options.rebase ? options.rebase(onDisk) : onDisk
       // A function sees the text as it is on disk at this attempt (it may differ from an earlier read).
       const wanted = typeof environments === 'function' ? environments(current) : environments
       applied = applyBlock(current, wanted, {file})

@@ -8,6 +8,7 @@ import type {ApiClient} from '../api/client.js'
 import type {ListEnvironmentsResult} from '../api/types.js'
 import type {Context} from '../context.js'
 import type {Warning} from '../errors.js'
+import type {ReplacedFile} from '../fs/safe-write.js'
 import {removeBlockFromFile, syncBlockInFile} from '../ssh-config/config-file.js'
 import {readBlockEnvironments} from '../ssh-config/index.js'
 import type {SshEnvironment} from '../ssh-config/validate.js'
@@ -18,6 +19,9 @@ export interface SyncOptions {
   dryRun?: boolean
   /** Take the whole block out instead (no API call). */
   remove?: boolean
+  /** Watch mode: see FileSyncOptions. */
+  keepReplaced?: boolean
+  rebase?: (currentText: string) => string
 }
 
 export interface SyncResult {
@@ -41,6 +45,10 @@ export interface SyncResult {
   backup?: string
   /** Unified diff of the config (dryRun only). */
   diff?: string
+  /** Watch mode only (keepReplaced): the file the rename replaced, still open, and the text written. */
+  replaced?: ReplacedFile
+  after?: string
+  writtenStat?: {ino: number; size: number; mtimeMs: number}
 }
 
 /** Creates the API client for the configured management plane, with the stored token. */
@@ -72,7 +80,7 @@ export async function applyListing(ctx: Context, listing: ListEnvironmentsResult
       planWarnings = plan.warnings
       return plan.desired
     },
-    {dryRun: options.dryRun},
+    {dryRun: options.dryRun, keepReplaced: options.keepReplaced, rebase: options.rebase},
   )
   const changes = diffEnvironments(previous, result.written)
   return {
@@ -89,6 +97,7 @@ export async function applyListing(ctx: Context, listing: ListEnvironmentsResult
     warnings: [...planWarnings, ...result.warnings],
     backup: result.file.backupPath,
     diff: options.dryRun ? await unifiedDiff(file, result.file.before, result.file.after) : undefined,
+    ...(options.keepReplaced ? {replaced: result.file.replaced, after: result.file.after, writtenStat: result.file.writtenStat} : {}),
   }
 }
 

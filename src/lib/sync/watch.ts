@@ -9,6 +9,7 @@
  * - File: the SSH config's directory is watched with chokidar; when the block was removed or edited by
  *   someone else, it is restored after a quiet period (an editor mid-save is not fought: malformed markers
  *   are left alone until they are whole again). Our own writes produce no change, so they cause no write.
+ *   Nothing another program writes is lost: see watch-file.ts (quiet gate, replaced-file guard).
  * - One watcher per config: a lock in the state dir names the running watcher; a second one is refused.
  * - Idle cost: no polling of the file, timers only; memory is one map of the environments.
  */
@@ -21,6 +22,9 @@ import type {Environment, ListEnvironmentsResult} from '../api/types.js'
 import type {Context} from '../context.js'
 import {OnaError, isOnaError} from '../errors.js'
 import {processAlive, resolveTarget} from '../fs/safe-write.js'
+import {sleep} from '../api/backoff.js'
+import {removeManagedBlock} from '../ssh-config/index.js'
+import {ReplacedFileGuard, watchConfigFile, type ConfigFileWatcher} from './watch-file.js'
 import {applyListing, formatSyncResult, type SyncResult} from './sync.js'
 
 export interface WatchOptions {
@@ -28,8 +32,14 @@ export interface WatchOptions {
   signal: AbortSignal
   /** Full listing every so often, whatever the events say. Default 5 minutes. */
   intervalMs?: number
-  /** Quiet period after a change of the SSH config file before acting on it. Default 300 ms. */
+  /**
+   * How long the SSH config must have been quiet (no write by another program) before the watcher replaces
+   * it: restoring the block, or writing a new address. Default 2 s.
+   */
   fileDebounceMs?: number
+  /** How long a file our rename replaced is watched for a program still writing into it. Default 60 s. */
+  replacedGuardMs?: number
+  replacedPollMs?: number
   /** Clock check period; a jump of more than `clockJumpMs` beyond it means the machine slept. */
   tickMs?: number
   clockJumpMs?: number
@@ -59,6 +69,23 @@ export async function watchSshConfig(ctx: Context, options: WatchOptions): Promi
     stop.abort()
   }
 
+  const {realPath} = await resolveTarget(ctx.paths.sshConfig)
+  const quietMs = options.fileDebounceMs ?? 2000
+  // The text of our last write: a program that wrote into the file we replaced is re-applied on top of it
+  // only while the file still holds what we wrote (outside the block).
+  let lastWritten: string | undefined
+  let pendingRebase: string | undefined
+  const guard = new ReplacedFileGuard({
+    quietMs,
+    guardMs: options.replacedGuardMs,
+    pollMs: options.replacedPollMs,
+    onWrittenAfterRename: async (text) => {
+      pendingRebase = text
+      await write('a program went on writing into the file ona had replaced: its text is kept')
+    },
+  })
+  let fileWatcher: ConfigFileWatcher | undefined
+
   // Writes are serialised: one apply at a time, and a request made meanwhile runs once after it.
   let running: Promise<void> | undefined
   let again: string | undefined
@@ -73,15 +100,32 @@ export async function watchSshConfig(ctx: Context, options: WatchOptions): Promi
       while (next !== undefined && !stop.signal.aborted) {
         const why: string = next
         again = undefined
+        // Never replace a file another program is still writing: wait until it has been quiet.
+        for (let wait = (await fileWatcher?.msUntilQuiet()) ?? 0; wait > 0 && !stop.signal.aborted; wait = (await fileWatcher?.msUntilQuiet()) ?? 0) {
+          await sleep(wait, stop.signal).catch(() => undefined)
+        }
+        if (stop.signal.aborted) break
+        const orphan = pendingRebase
+        pendingRebase = undefined
         try {
-          const result = await applyListing(ctx, {environments: [...envs.values()], problems})
+          const result = await applyListing(ctx, {environments: [...envs.values()], problems}, {
+            keepReplaced: true,
+            rebase: orphan === undefined ? undefined : (current) => rebaseOnto(current, orphan, lastWritten, ctx.paths.sshConfig),
+          })
           if (result.changed) {
+            lastWritten = result.after
+            fileWatcher?.wrote(result.writtenStat)
+            if (result.replaced) guard.watch(result.replaced)
             options.onSync?.(result, why)
-            for (const line of formatSyncResult(result, ctx.paths.home)) ctx.io.info(`${timestamp()} ${line}`)
+            if (orphan === undefined) for (const line of formatSyncResult(result, ctx.paths.home)) ctx.io.info(`${timestamp()} ${line}`)
+            else ctx.io.info(`${timestamp()} kept what a program wrote into ${shortPath(ctx)} after ona had replaced it (the block is spliced into its text)`)
           }
           for (const w of result.warnings) warnOnce(ctx, w.message)
         } catch (error) {
-          if (isOnaError(error) && error.code.startsWith('ERR_SSH_CONFIG')) warnOnce(ctx, `${error.message}; will try again when the file changes (${error.hint})`)
+          if (error instanceof RebaseConflict && orphan !== undefined) {
+            const saved = await saveRecovered(realPath, orphan).catch(() => undefined)
+            ctx.io.warn(`${timestamp()} a program wrote into ${ctx.paths.sshConfig} after ona had replaced it, and the file has changed since; ${saved ? `what it wrote is saved in ${saved}` : 'what it wrote could not be saved'}`)
+          } else if (isOnaError(error) && error.code.startsWith('ERR_SSH_CONFIG')) warnOnce(ctx, `${error.message}; will try again when the file changes (${error.hint})`)
           else fail(isOnaError(error) ? error : new OnaError('ERR_INTERNAL', `watch failed: ${(error as Error).message}`, {cause: error}))
         }
         next = again
@@ -165,7 +209,7 @@ export async function watchSshConfig(ctx: Context, options: WatchOptions): Promi
   }, Math.min(tick, interval))
   timers.add(ticker)
 
-  const fileWatcher = await watchConfigFile(ctx, options.fileDebounceMs ?? 300, () => void write('the SSH config changed'), timers)
+  fileWatcher = await watchConfigFile({realPath, quietMs, onChange: () => void write('the SSH config changed')})
 
   try {
     const {watchEventsWithReconnect} = await import('../api/watch.js')
@@ -197,41 +241,36 @@ export async function watchSshConfig(ctx: Context, options: WatchOptions): Promi
     for (const t of timers) clearInterval(t)
     await fileWatcher.close()
     await running?.catch(() => undefined)
+    await guard.close()
     await releaseLock()
   }
   if (fatal) throw fatal
 }
 
-async function watchConfigFile(ctx: Context, debounceMs: number, onChange: () => void, timers: Set<NodeJS.Timeout>): Promise<{close(): Promise<void>}> {
-  const {realPath} = await resolveTarget(ctx.paths.sshConfig)
-  const dir = path.dirname(realPath)
-  const base = path.basename(realPath)
-  await fs.mkdir(dir, {recursive: true, mode: 0o700})
-  const {watch} = await import('chokidar')
-  // The directory is watched, not the file: editors and `ona` itself replace the file by rename.
-  const watcher = watch(dir, {
-    ignoreInitial: true,
-    depth: 0,
-    ignored: (p: string) => p !== dir && path.basename(p) !== base,
-  })
-  let timer: NodeJS.Timeout | undefined
-  const schedule = () => {
-    if (timer) clearTimeout(timer)
-    timer = setTimeout(() => {
-      timers.delete(timer!)
-      timer = undefined
-      onChange()
-    }, debounceMs)
-    timers.add(timer)
+class RebaseConflict extends Error {}
+
+/**
+ * The text to splice the block into when a program wrote into the file our rename replaced: its text, as
+ * long as the file on disk is still ours outside the block (nobody changed it since); otherwise both
+ * versions were changed and neither may be dropped, so the caller saves the orphan aside.
+ */
+function rebaseOnto(current: string, orphan: string, lastWritten: string | undefined, file: string): string {
+  const userPart = (text: string) => {
+    try {
+      return removeManagedBlock(text, {file}).text
+    } catch {
+      return undefined
+    }
   }
-  watcher.on('add', schedule).on('change', schedule).on('unlink', schedule)
-  await new Promise<void>((resolve) => watcher.once('ready', () => resolve()))
-  return {
-    close: async () => {
-      if (timer) clearTimeout(timer)
-      await watcher.close()
-    },
-  }
+  const now = userPart(current)
+  if (lastWritten === undefined || now === undefined || now !== userPart(lastWritten)) throw new RebaseConflict()
+  return orphan
+}
+
+async function saveRecovered(realPath: string, text: string): Promise<string> {
+  const file = `${realPath}.ona-recovered-${new Date().toISOString().replaceAll(/[:.]/g, '-')}`
+  await fs.writeFile(file, Buffer.from(text, 'latin1'), {mode: 0o600, flag: 'wx'})
+  return file
 }
 
 const warned = new Set<string>()
@@ -239,6 +278,11 @@ function warnOnce(ctx: Context, message: string): void {
   if (warned.has(message)) return
   warned.add(message)
   ctx.io.warn(message)
+}
+
+function shortPath(ctx: Context): string {
+  const file = ctx.paths.sshConfig
+  return file.startsWith(`${ctx.paths.home}/`) ? `~${file.slice(ctx.paths.home.length)}` : file
 }
 
 function timestamp(): string {

@@ -1,0 +1,170 @@
+/**
+ * Watch mode never loses a byte another program writes: real shell writers (truncate-and-write slowly, an
+ * appender holding the file open, a vim-style write by rename) against a running watcher, the simulator's
+ * event stream, and the real `ssh -G` reading the result.
+ */
+import {spawn} from 'node:child_process'
+import {mkdir, mkdtemp, readFile, rename, rm, stat, writeFile} from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import {PassThrough} from 'node:stream'
+
+import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+
+import {createApiClient, type ApiClient} from '../../src/lib/api/client.js'
+import {createContext, type Context} from '../../src/lib/context.js'
+import {createIOStreams} from '../../src/lib/io.js'
+import {startSimulator, type Simulator} from '../../src/lib/simulator/server.js'
+import {BEGIN_MARKER} from '../../src/lib/ssh-config/index.js'
+import {watchSshConfig, type WatchOptions} from '../../src/lib/sync/watch.js'
+import {baseEnv} from '../helpers/run-cli.js'
+import {sshG} from '../helpers/ssh.js'
+import {waitFor} from '../helpers/wait-for.js'
+
+const A = '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7'
+const USER_PART = '# mine\nHost github.com\n  User git\n'
+
+let home: string
+let config: string
+let sim: Simulator
+let client: ApiClient
+let output: string
+let ctx: Context
+
+beforeEach(async () => {
+  home = await mkdtemp(path.join(os.tmpdir(), 'ona-writers-'))
+  config = path.join(home, '.ssh', 'config')
+  await mkdir(path.dirname(config), {mode: 0o700})
+  await writeFile(config, USER_PART, {mode: 0o600})
+  sim = await startSimulator({seed: path.resolve('fixtures/environments.json')})
+  client = await createApiClient({baseUrl: sim.url, token: sim.token, env: {}, retries: 1, backoff: {baseMs: 20, maxMs: 100}})
+  output = ''
+  const sink = new PassThrough()
+  sink.setEncoding('utf8').on('data', (chunk: string) => (output += chunk))
+  ctx = createContext({env: baseEnv(home), io: createIOStreams({out: sink, err: sink, isTTY: false, env: {NO_COLOR: '1'}})})
+})
+afterEach(async () => {
+  await sim.close()
+  await rm(home, {recursive: true, force: true})
+})
+
+function startWatch(options: Partial<WatchOptions> = {}) {
+  const abort = new AbortController()
+  const done = watchSshConfig(ctx, {client, signal: abort.signal, fileDebounceMs: 200, replacedPollMs: 50, backoff: {baseMs: 50, maxMs: 200}, ...options})
+  done.catch(() => undefined)
+  return async () => {
+    abort.abort()
+    await done.catch(() => undefined)
+  }
+}
+
+/** Runs a shell script (the writer) and resolves with its exit code; it never outlives the test. */
+function shell(script: string): Promise<number | null> {
+  const child = spawn('sh', ['-c', script], {cwd: path.dirname(config), stdio: 'ignore'})
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)))
+}
+
+const text = () => readFile(config, 'utf8')
+const has = (...parts: string[]) => async () => {
+  const now = await text()
+  return parts.every((p) => now.includes(p))
+}
+
+describe('watch mode and other programs writing the SSH config', () => {
+  it('a writer that truncates and writes slowly (`> config`) loses nothing: what it writes after the restore is re-applied', async () => {
+    const stop = startWatch()
+    try {
+      await waitFor(has(BEGIN_MARKER), 5000, 'the first sync')
+      // The watcher restores the block while the writer sleeps (its quiet period is shorter than the
+      // sleep); the writer then writes into the file the rename replaced.
+      const code = await shell(`(printf 'Host a\\n  Port 2201\\n'; sleep 1; printf 'Host b\\n  Port 2202\\n') > config`)
+      expect(code).toBe(0)
+      await waitFor(has('Host a\n  Port 2201\n', 'Host b\n  Port 2202\n', BEGIN_MARKER, 'HostName 127.0.0.11'), 5000, 'both hosts and the block')
+      const final = await text()
+      expect(final.indexOf('Host a')).toBeLessThan(final.indexOf('Host b'))
+      expect(final).not.toContain('# mine')
+      // The real OpenSSH client reads both the writer's hosts and the aliases.
+      expect((await sshG(config, 'b')).get('port')).toBe('2202')
+      expect((await sshG(config, 'a')).get('port')).toBe('2201')
+      expect((await sshG(config, `${A}.gitpod.environment`)).get('hostname')).toBe('127.0.0.11')
+    } finally {
+      await stop()
+    }
+  }, 20_000)
+
+  it('does not replace a file that is still being written: it waits until the file has been quiet', async () => {
+    // The quiet period is longer than the writer's pause, and the replaced-file guard is off: only the
+    // quiet gate can save the writer here.
+    const stop = startWatch({fileDebounceMs: 1500, replacedGuardMs: 0})
+    try {
+      await waitFor(has(BEGIN_MARKER), 5000, 'the first sync')
+      const {ino} = await stat(config)
+      const writer = shell(`(printf 'Host a\\n'; sleep 1; printf 'Host b\\n') > config`)
+      let replacedWhileWriting = false
+      let writing = true
+      void writer.then(() => (writing = false))
+      while (writing) {
+        if (writing && (await stat(config)).ino !== ino) replacedWhileWriting = true
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+      expect(replacedWhileWriting).toBe(false)
+      await waitFor(has('Host a\n', 'Host b\n', BEGIN_MARKER), 6000, 'the block restored after the writer')
+    } finally {
+      await stop()
+    }
+  }, 20_000)
+
+  it('an appender holding the file open while an address changes keeps every line', async () => {
+    const stop = startWatch()
+    try {
+      await waitFor(has(BEGIN_MARKER), 5000, 'the first sync')
+      await waitFor(async () => sim.openStreams() > 0, 5000, 'the event stream')
+      const writer = shell(`exec 3>>config; printf 'Host c\\n  Port 2203\\n' >&3; sleep 2; printf 'Host d\\n  Port 2204\\n' >&3`)
+      await waitFor(has('Host c\n'), 5000, 'the first appended line')
+      sim.setSshAddress(A, {host: '127.0.0.70', port: 2222})
+      await waitFor(has('HostName 127.0.0.70'), 5000, 'the new address, written while the appender sleeps')
+      expect(await writer).toBe(0)
+      await waitFor(has('Host github.com\n  User git\n', 'Host c\n  Port 2203\n', 'Host d\n  Port 2204\n', 'HostName 127.0.0.70'), 5000, 'the appended lines and the new address')
+      expect(output).toContain('kept what a program wrote into ~/.ssh/config after ona had replaced it')
+      expect((await sshG(config, 'd')).get('port')).toBe('2204')
+      expect((await sshG(config, `${A}.gitpod.remote`)).get('hostname')).toBe('127.0.0.70')
+    } finally {
+      await stop()
+    }
+  }, 20_000)
+
+  it('a vim-style write (temp file renamed over the config) without the block gets the block back and keeps the edit', async () => {
+    const stop = startWatch()
+    try {
+      await waitFor(has(BEGIN_MARKER), 5000, 'the first sync')
+      const temp = path.join(path.dirname(config), '.config.swp')
+      await writeFile(temp, `${USER_PART}Host vim-edit\n  Port 2205\n`, {mode: 0o600})
+      await rename(temp, config)
+      await waitFor(has('Host vim-edit\n  Port 2205\n', BEGIN_MARKER), 5000, 'the block restored')
+      expect((await sshG(config, 'vim-edit')).get('port')).toBe('2205')
+      expect((await sshG(config, `${A}.gitpod.environment`)).get('hostname')).toBe('127.0.0.11')
+    } finally {
+      await stop()
+    }
+  }, 20_000)
+
+  it('when the file changed again after a writer wrote into the replaced one, that text is saved aside, not dropped', async () => {
+    const stop = startWatch()
+    try {
+      await waitFor(has(BEGIN_MARKER), 5000, 'the first sync')
+      const writer = shell(`(printf 'Host late\\n'; sleep 1; printf 'Host later\\n') > config`)
+      // Wait for the restore (the writer now holds a replaced file), then edit the new file as well.
+      await waitFor(has('Host late\n', BEGIN_MARKER), 5000, 'the restore')
+      const now = await text()
+      await writeFile(config, `${now}Host edited-meanwhile\n`)
+      await writer
+      await waitFor(async () => output.includes('is saved in'), 5000, 'the warning naming the saved text')
+      const saved = /saved in (\S+)/.exec(output)![1]!
+      expect(await readFile(saved, 'utf8')).toBe('Host late\nHost later\n')
+      expect(((await stat(saved)).mode & 0o777).toString(8)).toBe('600')
+      expect(await text()).toContain('Host edited-meanwhile\n')
+    } finally {
+      await stop()
+    }
+  }, 20_000)
+})
