@@ -19,7 +19,7 @@ import {BEGIN_MARKER} from '../../src/lib/ssh-config/index.js'
 import {watchSshConfig, type WatchOptions} from '../../src/lib/sync/watch.js'
 import {baseEnv} from '../helpers/run-cli.js'
 import {sshG} from '../helpers/ssh.js'
-import {waitFor} from '../helpers/wait-for.js'
+import {waitFor as waitForCondition} from '../helpers/wait-for.js'
 
 const A = '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7'
 const USER_PART = '# mine\nHost github.com\n  User git\n'
@@ -65,6 +65,11 @@ function shell(script: string): Promise<number | null> {
 }
 
 const text = () => readFile(config, 'utf8')
+/** waitFor that shows the watcher's output and the file when it times out (these tests race on purpose). */
+const waitFor = (condition: () => Promise<boolean>, ms: number, what: string) =>
+  waitForCondition(condition, ms, what).catch(async (error: Error) => {
+    throw new Error(`${error.message}\n--- watcher output:\n${output}--- ${config}:\n${await text().catch(() => '(none)')}`)
+  })
 const has = (...parts: string[]) => async () => {
   const now = await text()
   return parts.every((p) => now.includes(p))
