@@ -268,7 +268,8 @@ function rebaseOnto(current: string, orphan: string, lastWritten: string | undef
 }
 
 async function saveRecovered(realPath: string, text: string): Promise<string> {
-  const file = `${realPath}.ona-recovered-${new Date().toISOString().replaceAll(/[:.]/g, '-')}`
+  // A dotfile, as the lock and backup are: `Include config.d/*` skips names starting with a dot.
+  const file = path.join(path.dirname(realPath), `.${path.basename(realPath)}.ona-recovered-${new Date().toISOString().replaceAll(/[:.]/g, '-')}`)
   await fs.writeFile(file, Buffer.from(text, 'latin1'), {mode: 0o600, flag: 'wx'})
   return file
 }
