@@ -1,14 +1,19 @@
 #!/usr/bin/env node
-// Launcher. Importing @oclif/core alone costs about three times a bare node start, so the two answers that
-// need nothing from it are given here: `--version` (oclif's user agent line, built from package.json) and
-// `<command> --help` when the output is exactly what oclif printed at build time into
-// dist/help-cache.json (rendered at 80 columns without colour, which is what a pipe or file gets).
+// Launcher. Importing @oclif/core alone costs about three times a bare node start, so what needs nothing
+// from it is answered without it:
+// - `--version` (oclif's user agent line, built from package.json);
+// - `<command> --help` when the output is exactly what oclif printed at build time into
+//   dist/help-cache.json (rendered at 80 columns without colour, which is what a pipe or file gets);
+// - a command built for it (`static fastPath = true`, listed in dist/fast/index.json): it runs from its
+//   own bundle with src/cli/oclif-lite.ts in oclif's place, which hands the run back here, untouched,
+//   whenever the invocation is anything it does not fully understand.
 // Whenever anything could make oclif's answer differ (a terminal, OCLIF_COLUMNS, FORCE_COLOR, DEBUG,
 // a possible WSL host, a stale cache), oclif answers as before. ONA_STARTUP_FAST_PATH=0
-// turns both off; test/integration/startup.test.ts compares both ways byte for byte.
+// turns all of it off; test/integration/startup.test.ts and fast-path.test.ts compare both ways byte for byte.
 import {existsSync, readFileSync} from 'node:fs'
 import module from 'node:module'
 import os from 'node:os'
+import {fileURLToPath} from 'node:url'
 
 // The oldest Node.js every dependency supports (chokidar's engines; package.json says the same, a test
 // checks). Below it, say so once and stop, instead of oclif's engine warning on every command followed by
@@ -26,6 +31,9 @@ if (tooOld) {
 
 // Caches compiled code of every module loaded after this line (oclif, the commands) in the OS temp dir.
 module.enableCompileCache?.()
+// Commands run from bundles (scripts/bundle.mjs). oclif prints a stack only with DEBUG set; then, and only
+// then, map it back to src/ (reading the maps costs about a bare node start on every run).
+if (process.env.DEBUG || process.env.ONA_DEBUG) process.setSourceMapsEnabled?.(true)
 
 const root = new URL('../', import.meta.url)
 const argv = process.argv.slice(2)
@@ -68,10 +76,48 @@ function oclifPlatform() {
   return 'linux'
 }
 
-const answer = fastAnswer()
-if (answer === undefined) {
+function fastCommand() {
+  const env = process.env
+  if (env.ONA_STARTUP_FAST_PATH === '0' || env.DEBUG) return undefined
+  // Help (anywhere before `--`) is oclif's, or the help cache's.
+  const end = argv.indexOf('--')
+  if (argv.slice(0, end === -1 ? undefined : end).includes('--help')) return undefined
+  let index
+  try {
+    index = JSON.parse(readFileSync(new URL('dist/fast/index.json', root), 'utf8'))
+  } catch {
+    return undefined
+  }
+  const pjson = JSON.parse(readFileSync(new URL('package.json', root), 'utf8'))
+  if (index.version !== pjson.version) return undefined
+  // Topic commands (`a b` is the id `a:b`): the longest id that argv starts with.
+  for (let words = Math.min(argv.length, 3); words >= 1; words--) {
+    const file = index.commands?.[argv.slice(0, words).join(':')]
+    if (typeof file === 'string' && /^[\w.-]+\.js$/.test(file)) return {file, rest: argv.slice(words), pjson}
+  }
+  return undefined
+}
+
+async function oclif() {
   const {execute} = await import('@oclif/core')
   await execute({dir: import.meta.url})
-} else {
+}
+
+const answer = fastAnswer()
+if (answer !== undefined) {
   process.stdout.write(answer)
+} else {
+  const fast = fastCommand()
+  let outcome = 'oclif'
+  if (fast) {
+    const {default: run} = await import(new URL(`dist/fast/${fast.file}`, root).href)
+    try {
+      outcome = await run(fast.rest, {root: fileURLToPath(root), pjson: fast.pjson})
+    } catch (error) {
+      // What oclif's execute() does with an error no command handled: its own message format and exit code.
+      const {handle} = await import('@oclif/core')
+      await handle(error instanceof Error ? error : new Error(String(error)))
+    }
+  }
+  if (outcome === 'oclif') await oclif()
 }

@@ -21,6 +21,8 @@ export default class SshSync extends BaseCommand {
   ]
 
   static override enableJsonFlag = true
+  /** Run by bin/run.js without oclif (shell prompts and editor hooks call it often); see src/cli/oclif-lite.ts. */
+  static fastPath = true
 
   static override flags = {
     'api-url': apiUrlFlag,
