@@ -54,6 +54,15 @@ export const ERROR_CODES = {
   ERR_PREFLIGHT_CONFIG: {exit: EXIT.USAGE, hint: 'Fix the named entry in preflight.json (each needs a "url", or a "host" with optional "port" and "protocol").'},
   ERR_PREFLIGHT_OPTIONS: {exit: EXIT.USAGE, hint: 'Check the preflight flags: --resolver takes ip[:port], --timeout a positive number of milliseconds.'},
   ERR_SSH_NOT_FOUND: {exit: EXIT.ERROR, hint: 'Install the OpenSSH client (`ssh`) and make sure it is on PATH.'},
+  ERR_SETTINGS: {exit: EXIT.ERROR, hint: 'Fix or delete ona\'s settings.json (it is rewritten by `ona ssh-sync --resolve-on-connect` / `--identity-file`).'},
+
+  // Connecting: keys, names, start on demand
+  ERR_KEY: {exit: EXIT.ERROR, hint: 'Check the key file and its `.pub` beside it (`ssh-keygen -y -f KEY > KEY.pub` writes one), or leave --identity-file out to use ona\'s own key.'},
+  ERR_ENVIRONMENT_NOT_FOUND: {exit: EXIT.ERROR, hint: 'Check the id or name; `ona environment list` shows your environments.'},
+  ERR_ENVIRONMENT_AMBIGUOUS: {exit: EXIT.USAGE, hint: 'Give more of the id, or the full id; `ona environment list` shows them.'},
+  ERR_ENVIRONMENT_NOT_RUNNING: {exit: EXIT.ERROR, hint: 'Start it (leave out --no-start), or wait until it is running.'},
+  ERR_ENVIRONMENT_START_TIMEOUT: {exit: EXIT.ERROR, hint: 'The environment is still starting; try again in a moment, or raise --timeout.'},
+  ERR_KEY_NOT_ACCEPTED: {exit: EXIT.ERROR, hint: 'The environment did not accept the SSH key; run `ona ssh` again, or check the environment\'s logs.'},
   ERR_INTERNAL: {exit: EXIT.ERROR, hint: 'This is a bug in `ona`; please report it with the command you ran.'},
 } as const satisfies Record<string, {exit: ExitCode; hint: string}>
 

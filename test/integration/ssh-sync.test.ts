@@ -58,6 +58,8 @@ describe('ona ssh-sync', () => {
       `added    ${A}.gitpod.environment  gitpod_devcontainer@127.0.0.11:2222`,
       `added    ${B}.gitpod.environment  gitpod_devcontainer@127.0.0.12:2222`,
       'added    0199ec15-b2c7-7f55-a1e0-5d9c3e8f4a13.gitpod.environment  gitpod_devcontainer@127.0.0.13:22',
+      expect.stringMatching(/^created  SSH key ~\/\.config\/ona\/ssh\/id_ed25519 \(SHA256:[A-Za-z0-9+/]{43}\)$/),
+      expect.stringMatching(/^key      registered on 3 environments \(SHA256:[A-Za-z0-9+/]{43}\)$/),
       `waiting  ${STARTING}.gitpod.environment  (starting: no SSH address yet)`,
       `~/.ssh/config updated (3 environments); original kept in ${path.join(home, ".ssh", ".config.ona-backup")}`,
     ])
@@ -98,8 +100,16 @@ describe('ona ssh-sync', () => {
     expect(result.code).toBe(0)
     const data = JSON.parse(result.stdout) as Record<string, unknown>
     expect(Object.keys(data).sort()).toEqual(
-      ['added', 'backup', 'changed', 'dryRun', 'environments', 'kept', 'pending', 'realPath', 'removed', 'removedBlock', 'sshConfig', 'unchanged', 'updated', 'warnings', 'written'].sort(),
+      ['added', 'backup', 'changed', 'dryRun', 'environments', 'keys', 'kept', 'pending', 'realPath', 'removed', 'removedBlock', 'resolveOnConnect', 'sshConfig', 'unchanged', 'updated', 'warnings', 'written'].sort(),
     )
+    expect(data.resolveOnConnect).toBe(false)
+    expect(data.keys).toEqual({
+      identityFile: path.join(home, '.config', 'ona', 'ssh', 'id_ed25519'),
+      fingerprint: expect.stringMatching(/^SHA256:/),
+      created: true,
+      registered: [A, B, '0199ec15-b2c7-7f55-a1e0-5d9c3e8f4a13'].sort(),
+      failed: [],
+    })
     expect(data).toMatchObject({sshConfig: config, changed: true, written: true, environments: 3, removed: [], updated: [], kept: []})
     expect((data.added as unknown[])[0]).toEqual({id: A, alias: `${A}.gitpod.environment`, address: 'gitpod_devcontainer@127.0.0.11:2222'})
     expect(data.pending).toEqual([{id: STARTING, alias: `${STARTING}.gitpod.environment`, phase: 'ENVIRONMENT_PHASE_STARTING'}])

@@ -5,6 +5,7 @@
 import {OnaError} from '../errors.js'
 import {detectEol, isSectionStart, parseDirective, splitLines, type Line} from './scan.js'
 import {ENVIRONMENT_SUFFIX, REMOTE_SUFFIX, type SshEnvironment, type ValidEnvironment} from './validate.js'
+import {renderEntryOptions, type EntryOptions} from './entry.js'
 
 /**
  * Marker lines. Frozen from the first release: scripts and other tools may look for them. They are matched
@@ -108,7 +109,7 @@ export function sortByAlias(environments: readonly ValidEnvironment[]): ValidEnv
 }
 
 /** Renders the block's lines (without line endings) in the order given; applyBlock passes them sorted. */
-export function renderBlockLines(environments: readonly ValidEnvironment[]): string[] {
+export function renderBlockLines(environments: readonly ValidEnvironment[], entry: EntryOptions = {}): string[] {
   const lines = [BEGIN_MARKER]
   for (const env of environments) {
     lines.push(
@@ -118,6 +119,7 @@ export function renderBlockLines(environments: readonly ValidEnvironment[]): str
       `  Port ${env.port}`,
       // Host keys are recorded under a stable name, so a new IP after a restart is not a changed host key.
       `  HostKeyAlias ${env.environmentAlias}`,
+      ...renderEntryOptions(env, entry).map((line) => `  ${line}`),
     )
   }
   lines.push(END_MARKER)
@@ -287,8 +289,8 @@ export function renderParts(parts: readonly BlockPart[]): string[] {
 }
 
 /** Entries for environments, rendered exactly as renderBlockLines renders them. */
-export function renderEntries(environments: readonly ValidEnvironment[]): BlockEntry[] {
-  const lines = renderBlockLines(environments).slice(1, -1)
+export function renderEntries(environments: readonly ValidEnvironment[], entry: EntryOptions = {}): BlockEntry[] {
+  const lines = renderBlockLines(environments, entry).slice(1, -1)
   const entries: BlockEntry[] = []
   for (const line of lines) {
     const alias = isSectionStart(line) ? onaEntryAlias(line) : undefined

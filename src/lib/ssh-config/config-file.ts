@@ -3,6 +3,7 @@
  */
 import {OnaError, type Warning} from '../errors.js'
 import {updateFile, type UpdateResult} from '../fs/safe-write.js'
+import {expectedEntryValues, type EntryOptions} from './entry.js'
 import {ENVIRONMENT_SUFFIX, REMOTE_SUFFIX, type SshEnvironment, type ValidEnvironment} from './validate.js'
 import {applyBlock, removeManagedBlock, type ApplyResult} from './index.js'
 
@@ -17,6 +18,8 @@ export interface FileSyncResult {
 export interface FileSyncOptions {
   dryRun?: boolean
   backup?: boolean
+  /** IdentityFile / ProxyCommand lines of every entry. */
+  entry?: EntryOptions
   /** Test hook passed to updateFile. */
   beforeRename?: () => Promise<void> | void
   /** Passed to updateFile: keep the replaced file open (watch mode's guard against in-place writers). */
@@ -49,8 +52,8 @@ export async function syncBlockInFile(
       const current = options.rebase ? options.rebase(onDisk) : onDisk
       // A function sees the text as it is on disk at this attempt (it may differ from an earlier read).
       const wanted = typeof environments === 'function' ? environments(current) : environments
-      applied = applyBlock(current, wanted, {file})
-      checkRenderedBlock(SSHConfig, applied.blockLines, applied.written)
+      applied = applyBlock(current, wanted, {file, entry: options.entry})
+      checkRenderedBlock(SSHConfig, applied.blockLines, applied.written, options.entry)
       return applied.text
     },
   })
@@ -67,7 +70,7 @@ export async function removeBlockFromFile(file: string, options: {dryRun?: boole
  * what was meant to be written. Validation should make this impossible to fail; if it ever does, the
  * error stops the write (it runs inside the transform, before anything reaches the disk).
  */
-export function checkRenderedBlock(SSHConfig: SSHConfigModule, blockLines: readonly string[], written: readonly ValidEnvironment[]): void {
+export function checkRenderedBlock(SSHConfig: SSHConfigModule, blockLines: readonly string[], written: readonly ValidEnvironment[], entry: EntryOptions = {}): void {
   const parsed = SSHConfig.parse(blockLines.join('\n'))
   const sections = parsed.filter((line) => line.type === SSHConfig.DIRECTIVE)
   const expected = new Map(written.map((env) => [env.environmentAlias, env]))
@@ -85,14 +88,22 @@ export function checkRenderedBlock(SSHConfig: SSHConfigModule, blockLines: reado
     const values = new Map<string, string>()
     for (const line of (section as unknown as {config: Array<{type: number; param?: string; value?: unknown}>}).config) {
       if (line.type !== SSHConfig.DIRECTIVE) continue
+      const param = String(line.param).toLowerCase()
+      if (values.has(param)) fail(`${line.param} twice under ${patterns[0]}`)
+      // A ProxyCommand is argv: the tokens as an IDE that spawns it without a shell would get them.
+      if (param === 'proxycommand' && Array.isArray(line.value)) {
+        values.set(param, (line.value as Array<{val: string}>).map((v) => v.val).join('\u0000'))
+        continue
+      }
       if (typeof line.value !== 'string') fail(`a multi-valued ${line.param} under ${patterns[0]}`)
-      values.set(String(line.param).toLowerCase(), String(line.value))
+      values.set(param, String(line.value))
     }
     const want = new Map([
       ['hostname', env!.host],
       ['user', env!.user],
       ['port', String(env!.port)],
       ['hostkeyalias', env!.environmentAlias],
+      ...expectedEntryValues(env!, entry),
     ])
     if (values.size !== want.size || [...want].some(([k, v]) => values.get(k) !== v)) fail(`unexpected values under ${patterns[0]}`)
   }

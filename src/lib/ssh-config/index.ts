@@ -5,12 +5,14 @@
 import {OnaError, type Warning} from '../errors.js'
 import {findBlock, hasBom, parseBlock, removeBlock, renderBlockLines, renderEntries, renderParts, replaceBlock, sortByAlias, spliceBlock, type BlockPart, type ParsedBlock} from './block.js'
 import {detectEol} from './scan.js'
+import {validateEntryOptions, type EntryOptions} from './entry.js'
 import {findOverrides} from './overrides.js'
 import {validateEnvironments, type Rejection, type SshEnvironment, type ValidEnvironment} from './validate.js'
 
 export {BEGIN_MARKER, END_MARKER, findBlock, parseBlock, renderBlockLines} from './block.js'
 export {ENVIRONMENT_SUFFIX, REMOTE_SUFFIX, validateEnvironments} from './validate.js'
 export type {Rejection, SshEnvironment, ValidEnvironment} from './validate.js'
+export type {EntryOptions, ProxyCommandSpec} from './entry.js'
 
 export interface BlockOptions {
   /** The file's name, for messages. */
@@ -20,6 +22,8 @@ export interface BlockOptions {
    * as they are. Undefined: the whole block is one owner's (as before installs had parts).
    */
   origin?: string
+  /** IdentityFile / ProxyCommand lines of every entry written (entry.ts). */
+  entry?: EntryOptions
 }
 
 export interface ApplyResult {
@@ -74,7 +78,8 @@ export function applyBlock(text: string, environments: readonly SshEnvironment[]
     else rejected.push({id: env.id, reason: `its alias ${env.environmentAlias} is already in the block for ${owner}`})
   }
   const written = sortByAlias(mine)
-  const own: BlockPart = {origin: options.origin, entries: renderEntries(written)}
+  if (options.entry) validateEntryOptions(options.entry)
+  const own: BlockPart = {origin: options.origin, entries: renderEntries(written, options.entry)}
   const ownLines = own.entries.flatMap((e) => e.lines)
   const warnings: Warning[] = rejected.map((r) => ({
     code: 'W_SKIPPED',
@@ -83,7 +88,7 @@ export function applyBlock(text: string, environments: readonly SshEnvironment[]
   }))
   let next: string
   if (!parsed) {
-    next = spliceBlock(text, options.origin === undefined ? renderBlockLines(written) : renderParts(own.entries.length > 0 ? [own] : []), options.file)
+    next = spliceBlock(text, options.origin === undefined ? renderBlockLines(written, options.entry) : renderParts(own.entries.length > 0 ? [own] : []), options.file)
   } else {
     const parts = own.entries.length > 0 || options.origin === undefined ? [...others, own] : others
     next = replaceBlock(text, parsed.location, renderParts(parts), parsed.foreign.flatMap((f) => f.lines))

@@ -4,13 +4,18 @@
  * that does not validate, an interrupted pagination) throws before a single byte is written, so a failed
  * call can never empty the block.
  */
+import {fileURLToPath} from 'node:url'
+
 import type {ApiClient} from '../api/client.js'
-import type {ListEnvironmentsResult} from '../api/types.js'
+import type {Environment, ListEnvironmentsResult} from '../api/types.js'
 import type {Context} from '../context.js'
-import type {Warning} from '../errors.js'
+import {isOnaError, type Warning} from '../errors.js'
 import type {ReplacedFile} from '../fs/safe-write.js'
+import {machineKey, plannedKeyPath, type MachineKey} from '../keys/machine-key.js'
+import {isWindows} from '../platform/platform.js'
+import {readSettings, resolveOnConnectFor} from '../settings.js'
 import {removeBlockFromFile, syncBlockInFile} from '../ssh-config/config-file.js'
-import {readBlockEnvironments} from '../ssh-config/index.js'
+import {readBlockEnvironments, type EntryOptions} from '../ssh-config/index.js'
 import type {SshEnvironment} from '../ssh-config/validate.js'
 import {diffEnvironments, planBlock, type Change, type KeptEnvironment, type PendingEnvironment, type Update} from './plan.js'
 
@@ -22,6 +27,27 @@ export interface SyncOptions {
   /** Watch mode: see FileSyncOptions. */
   keepReplaced?: boolean
   rebase?: (currentText: string) => string
+}
+
+/** What a sync needs besides the listing to register keys and write ProxyCommands (sync and watch pass it). */
+export interface ApplyOptions extends SyncOptions {
+  /** Registers the machine's key on each running environment written (skipped without it, and in dry runs). */
+  client?: ApiClient
+  /** The API the listing came from (default the client's); names the settings origin and the ProxyCommand's URL. */
+  apiUrl?: string
+}
+
+/** Key registrations of one sync. */
+export interface KeyReport {
+  /** The private key every entry names (IdentityFile), absent when the block is empty. */
+  identityFile?: string
+  fingerprint?: string
+  /** Environments the key was registered on by this run. */
+  registered: string[]
+  /** Environments that could not take the key (a warning each). */
+  failed: string[]
+  /** True when this run generated ona's key. */
+  created?: boolean
 }
 
 export interface SyncResult {
@@ -49,6 +75,9 @@ export interface SyncResult {
   replaced?: ReplacedFile
   after?: string
   writtenStat?: {ino: number; size: number; mtimeMs: number}
+  /** Whether the entries carry the resolve-on-connect ProxyCommand. */
+  resolveOnConnect: boolean
+  keys: KeyReport
 }
 
 /** Creates the API client for the configured management plane, with the stored token. */
@@ -63,9 +92,71 @@ export async function connect(ctx: Context, apiUrl: string): Promise<ApiClient> 
   return createApiClient({baseUrl: apiUrl, token, env: ctx.env, debug: debugSink(ctx)})
 }
 
+const RUNNING = new Set(['ENVIRONMENT_PHASE_RUNNING', 'ENVIRONMENT_PHASE_UPDATING'])
+const ON_THE_WAY = new Set(['ENVIRONMENT_PHASE_CREATING', 'ENVIRONMENT_PHASE_STARTING', 'ENVIRONMENT_PHASE_UNSPECIFIED'])
+
+/** ona's launcher (bin/run.js) by absolute path, for the ProxyCommand. */
+export function onaLauncher(): string {
+  return fileURLToPath(new URL('../../../bin/run.js', import.meta.url))
+}
+
+/**
+ * The per-entry options from the settings: the key each entry offers and, with resolve-on-connect for
+ * this API, the ProxyCommand. The key is created here on first need (unless dry run): only when the
+ * block will hold an entry, so an account with nothing running creates nothing.
+ */
+async function entryOptions(ctx: Context, listing: ListEnvironmentsResult, options: ApplyOptions): Promise<{entry: EntryOptions; key?: MachineKey; resolveOnConnect: boolean}> {
+  const settings = await readSettings(ctx)
+  const apiUrl = options.apiUrl ?? options.client?.baseUrl
+  const resolveOnConnect = apiUrl !== undefined && resolveOnConnectFor(settings, apiUrl)
+  const needed = listing.environments.some((e) => RUNNING.has(e.phase) || ON_THE_WAY.has(e.phase))
+  const windows = isWindows(ctx.platform)
+  const proxy = resolveOnConnect && apiUrl ? {proxyCommand: {node: process.execPath, script: onaLauncher(), apiUrl, sshConfig: ctx.paths.sshConfig}} : {}
+  if (!needed) return {entry: {windows, ...proxy}, resolveOnConnect}
+  if (options.dryRun) return {entry: {windows, identityFile: plannedKeyPath(ctx, settings.identityFile), ...proxy}, resolveOnConnect}
+  const key = await machineKey(ctx, {identityFile: settings.identityFile})
+  return {entry: {windows, identityFile: key.privateKeyPath, ...proxy}, key, resolveOnConnect}
+}
+
+/** Registers the key on each running environment (4 at a time); a failure is a warning, never a failed sync. */
+async function registerKeys(client: ApiClient, environments: readonly Environment[], key: MachineKey): Promise<{registered: string[]; failed: string[]; warnings: Warning[]}> {
+  const {ensureKeyRegistered} = await import('../environments/keys.js')
+  const registered: string[] = []
+  const failed: string[] = []
+  const warnings: Warning[] = []
+  const queue = environments.filter((e) => RUNNING.has(e.phase) && e.ssh)
+  const worker = async () => {
+    for (let env = queue.shift(); env; env = queue.shift()) {
+      try {
+        const result = await ensureKeyRegistered(client, env, key)
+        if (result.status === 'registered') registered.push(env.id)
+        if (result.warning) {
+          failed.push(env.id)
+          warnings.push(result.warning)
+        }
+      } catch (error) {
+        if (!isOnaError(error)) throw error
+        failed.push(env.id)
+        warnings.push({code: 'W_KEY_NOT_REGISTERED', message: `could not register ona's SSH key on environment ${env.id}: ${error.message} (the aliases were written; the next sync tries again)`})
+      }
+    }
+  }
+  await Promise.all(Array.from({length: 4}, worker))
+  return {registered: registered.sort(), failed: failed.sort(), warnings}
+}
+
 /** One full sync from a listing already fetched (watch mode calls this with its own listing). */
-export async function applyListing(ctx: Context, listing: ListEnvironmentsResult, options: SyncOptions = {}): Promise<SyncResult> {
+export async function applyListing(ctx: Context, listing: ListEnvironmentsResult, options: ApplyOptions = {}): Promise<SyncResult> {
   const file = ctx.paths.sshConfig
+  const {entry, key, resolveOnConnect} = await entryOptions(ctx, listing, options)
+  const keyReport: KeyReport = {registered: [], failed: [], ...(entry.identityFile ? {identityFile: entry.identityFile} : {}), ...(key ? {fingerprint: key.fingerprint} : {}), ...(key?.created ? {created: true} : {})}
+  const keyWarnings: Warning[] = []
+  if (key && options.client && !options.dryRun) {
+    const outcome = await registerKeys(options.client, listing.environments, key)
+    keyReport.registered = outcome.registered
+    keyReport.failed = outcome.failed
+    keyWarnings.push(...outcome.warnings)
+  }
   let previous: SshEnvironment[] = []
   let kept: KeptEnvironment[] = []
   let pending: PendingEnvironment[] = []
@@ -80,7 +171,7 @@ export async function applyListing(ctx: Context, listing: ListEnvironmentsResult
       planWarnings = plan.warnings
       return plan.desired
     },
-    {dryRun: options.dryRun, keepReplaced: options.keepReplaced, rebase: options.rebase},
+    {dryRun: options.dryRun, keepReplaced: options.keepReplaced, rebase: options.rebase, entry},
   )
   const changes = diffEnvironments(previous, result.written)
   return {
@@ -94,10 +185,12 @@ export async function applyListing(ctx: Context, listing: ListEnvironmentsResult
     ...changes,
     kept,
     pending,
-    warnings: [...planWarnings, ...result.warnings],
+    warnings: [...planWarnings, ...keyWarnings, ...result.warnings],
     backup: result.file.backupPath,
     diff: options.dryRun ? await unifiedDiff(file, result.file.before, result.file.after) : undefined,
     ...(options.keepReplaced ? {replaced: result.file.replaced, after: result.file.after, writtenStat: result.file.writtenStat} : {}),
+    resolveOnConnect,
+    keys: keyReport,
   }
 }
 
@@ -106,7 +199,7 @@ export async function syncSshConfig(ctx: Context, options: SyncOptions & {apiUrl
   if (options.remove) return removeFromConfig(ctx, options)
   const client = options.client ?? (await connect(ctx, options.apiUrl))
   const listing = await client.listEnvironments()
-  return applyListing(ctx, listing, options)
+  return applyListing(ctx, listing, {...options, client})
 }
 
 async function removeFromConfig(ctx: Context, options: SyncOptions): Promise<SyncResult> {
@@ -126,6 +219,8 @@ async function removeFromConfig(ctx: Context, options: SyncOptions): Promise<Syn
     pending: [],
     warnings: [],
     diff: options.dryRun ? await unifiedDiff(file, result.before, result.after) : undefined,
+    resolveOnConnect: false,
+    keys: {registered: [], failed: []},
   }
 }
 
@@ -137,7 +232,8 @@ async function unifiedDiff(file: string, before: string, after: string): Promise
 
 /** The human report: one line per change, nothing alarming when nothing changed. */
 export function formatSyncResult(result: SyncResult, home?: string): string[] {
-  const shown = home && result.sshConfig.startsWith(`${home}/`) ? `~${result.sshConfig.slice(home.length)}` : result.sshConfig
+  const tilde = (file: string) => (home && file.startsWith(`${home}/`) ? `~${file.slice(home.length)}` : file)
+  const shown = tilde(result.sshConfig)
   const lines: string[] = []
   const verb = result.dryRun ? 'would be ' : ''
   for (const a of result.added) lines.push(`added    ${a.alias}  ${a.address}`)
@@ -146,6 +242,10 @@ export function formatSyncResult(result: SyncResult, home?: string): string[] {
   for (const k of result.kept) {
     const why = k.reason === 'invalid-address' ? 'the API sent an invalid address' : `it is ${k.phase.replace('ENVIRONMENT_PHASE_', '').toLowerCase()}`
     lines.push(`kept     ${k.alias}  ${k.address} (last known address: ${why})`)
+  }
+  if (result.keys.created && result.keys.identityFile) lines.push(`created  SSH key ${tilde(result.keys.identityFile)} (${result.keys.fingerprint})`)
+  if (result.keys.registered.length > 0) {
+    lines.push(`key      registered on ${result.keys.registered.length} environment${result.keys.registered.length === 1 ? '' : 's'} (${result.keys.fingerprint})`)
   }
   for (const p of result.pending) lines.push(`waiting  ${p.alias}  (${p.phase.replace('ENVIRONMENT_PHASE_', '').toLowerCase()}: no SSH address yet)`)
   if (result.removedBlock) lines.push(`${shown}: the ona block ${verb}removed`)

@@ -109,6 +109,7 @@ export async function watchSshConfig(ctx: Context, options: WatchOptions): Promi
         pendingRebase = undefined
         try {
           const result = await applyListing(ctx, {environments: [...envs.values()], problems}, {
+            client: options.client,
             keepReplaced: true,
             rebase: orphan === undefined ? undefined : (current) => rebaseOnto(current, orphan, lastWritten, ctx.paths.sshConfig),
           })

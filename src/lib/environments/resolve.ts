@@ -1,0 +1,48 @@
+/**
+ * What the user typed, turned into one environment: a full id, an alias (`<id>.gitpod.environment`), a
+ * unique id prefix, or the environment's name (`metadata.name`, not unique). Pure.
+ */
+import type {Environment} from '../api/types.js'
+import {OnaError} from '../errors.js'
+
+const SUFFIXES = ['.gitpod.environment', '.gitpod.remote']
+/** A prefix shorter than this is too likely to match by accident ("0" matches every UUIDv7 of a year). */
+export const MIN_PREFIX = 4
+
+export function describeEnvironment(env: Environment): string {
+  return `${env.id}${env.name ? ` (${env.name})` : ''}, ${shortPhase(env.phase)}`
+}
+
+export function shortPhase(phase: string): string {
+  return phase.replace(/^ENVIRONMENT_PHASE_/, '').toLowerCase()
+}
+
+/**
+ * Finds the one environment `input` names. An exact id wins; otherwise every environment whose name is
+ * `input` and every one whose id starts with it are candidates: one is the answer, several are an error
+ * listing them, none is not found.
+ */
+export function resolveEnvironment(environments: readonly Environment[], input: string): Environment {
+  const text = input.trim()
+  if (text === '') throw new OnaError('ERR_USAGE', 'no environment given', {hint: 'Give an environment id, a unique id prefix or a name.'})
+  let key = text.toLowerCase()
+  for (const suffix of SUFFIXES) if (key.endsWith(suffix)) key = key.slice(0, -suffix.length)
+  const exact = environments.find((e) => e.id.toLowerCase() === key)
+  if (exact) return exact
+  const byName = environments.filter((e) => e.name === text)
+  const candidates = byName.length > 0 ? byName : environments.filter((e) => e.name?.toLowerCase() === text.toLowerCase())
+  if (key.length >= MIN_PREFIX) {
+    for (const e of environments) if (e.id.toLowerCase().startsWith(key) && !candidates.includes(e)) candidates.push(e)
+  }
+  if (candidates.length === 1) return candidates[0]!
+  if (candidates.length > 1) {
+    throw new OnaError('ERR_ENVIRONMENT_AMBIGUOUS', `"${text}" matches ${candidates.length} environments:\n${candidates.map((e) => `  ${describeEnvironment(e)}`).join('\n')}`, {
+      details: {input: text, candidates: candidates.map((e) => e.id)},
+    })
+  }
+  const short = key.length < MIN_PREFIX && environments.some((e) => e.id.toLowerCase().startsWith(key))
+  throw new OnaError('ERR_ENVIRONMENT_NOT_FOUND', `no environment of yours has the id or name "${text}"`, {
+    ...(short ? {hint: `Give at least ${MIN_PREFIX} characters of the id, or the name; \`ona environment list\` shows them.`} : {}),
+    details: {input: text},
+  })
+}

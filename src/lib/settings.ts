@@ -1,0 +1,136 @@
+/**
+ * ona's own settings: `settings.json` in the ona config directory (`~/.config/ona/settings.json` on
+ * Linux; see platform `configDir`). Written by `ona ssh-sync --resolve-on-connect` / `--identity-file`,
+ * read by every sync, the watcher and the ProxyCommand, so a mode chosen once persists.
+ *
+ * ```json
+ * {"version": 1, "identityFile": "/home/me/.ssh/id_work",
+ *  "origins": {"https://app.ona.com": {"resolveOnConnect": true}}}
+ * ```
+ * Resolve-on-connect is per API origin (one install can be set up one way, another the other); the
+ * identity file is per machine.
+ */
+import {mkdir, readFile, rename, rm, writeFile} from 'node:fs/promises'
+import path from 'node:path'
+
+import type {Context} from './context.js'
+import {OnaError} from './errors.js'
+
+export interface OriginSettings {
+  /** Host entries carry a ProxyCommand that resolves the address (and starts the environment) at connect time. */
+  resolveOnConnect?: boolean
+}
+
+export interface Settings {
+  /** An existing private key to use instead of ona's own; its `.pub` is what gets registered. */
+  identityFile?: string
+  origins: Record<string, OriginSettings>
+}
+
+export function settingsPath(ctx: Pick<Context, 'paths'>): string {
+  return path.join(ctx.paths.configDir, 'settings.json')
+}
+
+/** The key settings are filed under: the API URL's origin (`https://app.ona.com`). */
+export function apiOrigin(apiUrl: string): string {
+  return new URL(apiUrl).origin
+}
+
+/**
+ * Reads the settings; a missing file is the defaults. A file that is not the JSON ona writes is an error
+ * naming it (never silently treated as defaults, which would flip a user's mode on the next sync).
+ * Cheap: one small file read, no heavy imports, so a watcher may call it before every write to follow
+ * mode changes made by another `ona`.
+ */
+export async function readSettings(ctx: Pick<Context, 'paths'>): Promise<Settings> {
+  const file = settingsPath(ctx)
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {origins: {}}
+    throw new OnaError('ERR_SETTINGS', `cannot read ${file}: ${(error as Error).message}`, {details: {file}})
+  }
+  return parseSettings(text, file)
+}
+
+/** Pure: the settings in a file's text (see readSettings). */
+export function parseSettings(text: string, file = 'settings.json'): Settings {
+  let raw: unknown
+  try {
+    raw = JSON.parse(text)
+  } catch {
+    throw new OnaError('ERR_SETTINGS', `${file} is not valid JSON`, {details: {file}})
+  }
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new OnaError('ERR_SETTINGS', `${file} does not hold a JSON object`, {details: {file}})
+  const object = raw as {identityFile?: unknown; origins?: unknown}
+  const settings: Settings = {origins: {}}
+  if (object.identityFile !== undefined) {
+    if (typeof object.identityFile !== 'string' || object.identityFile === '') throw new OnaError('ERR_SETTINGS', `${file}: "identityFile" must be a non-empty string`, {details: {file}})
+    settings.identityFile = object.identityFile
+  }
+  if (object.origins !== undefined) {
+    if (!object.origins || typeof object.origins !== 'object' || Array.isArray(object.origins)) {
+      throw new OnaError('ERR_SETTINGS', `${file}: "origins" must be an object`, {details: {file}})
+    }
+    for (const [origin, value] of Object.entries(object.origins as Record<string, unknown>)) {
+      const entry = (value ?? {}) as {resolveOnConnect?: unknown}
+      if (entry.resolveOnConnect !== undefined && typeof entry.resolveOnConnect !== 'boolean') {
+        throw new OnaError('ERR_SETTINGS', `${file}: "origins.${origin}.resolveOnConnect" must be true or false`, {details: {file}})
+      }
+      settings.origins[origin] = entry.resolveOnConnect === undefined ? {} : {resolveOnConnect: entry.resolveOnConnect}
+    }
+  }
+  return settings
+}
+
+/** Whether entries for this API URL resolve on connect. */
+export function resolveOnConnectFor(settings: Settings, apiUrl: string): boolean {
+  return settings.origins[apiOrigin(apiUrl)]?.resolveOnConnect === true
+}
+
+/** Applies `change` to the current settings and writes them atomically (mode 0600); returns the result. */
+export async function updateSettings(ctx: Pick<Context, 'paths'>, change: (settings: Settings) => void): Promise<Settings> {
+  const settings = await readSettings(ctx)
+  change(settings)
+  const file = settingsPath(ctx)
+  await mkdir(path.dirname(file), {recursive: true, mode: 0o700})
+  const temporary = `${file}.${process.pid}.tmp`
+  const data: Record<string, unknown> = {version: 1}
+  if (settings.identityFile) data.identityFile = settings.identityFile
+  data.origins = settings.origins
+  try {
+    await writeFile(temporary, `${JSON.stringify(data, null, 2)}\n`, {mode: 0o600})
+    await rename(temporary, file)
+  } catch (error) {
+    await rm(temporary, {force: true})
+    throw new OnaError('ERR_SETTINGS', `cannot write ${file}: ${(error as Error).message}`, {details: {file}})
+  }
+  return settings
+}
+
+/**
+ * Saves what `ona ssh-sync --[no-]resolve-on-connect` and `--identity-file` choose. An identity file must
+ * exist (it is checked by reading its public key); an empty one goes back to ona's own key.
+ */
+export async function saveConnectSettings(
+  ctx: Pick<Context, 'paths' | 'platform' | 'env'>,
+  options: {apiUrl: string; resolveOnConnect?: boolean; identityFile?: string},
+): Promise<Settings> {
+  let identityFile: string | undefined
+  if (options.identityFile !== undefined && options.identityFile.trim() !== '') {
+    const [{expandHome}, {readPublicKey}] = await Promise.all([import('./platform/platform.js'), import('./keys/machine-key.js')])
+    identityFile = path.resolve(expandHome(ctx.platform, options.identityFile, ctx.paths.home))
+    await readPublicKey(identityFile)
+  }
+  return updateSettings(ctx, (settings) => {
+    if (options.resolveOnConnect !== undefined) {
+      const origin = apiOrigin(options.apiUrl)
+      settings.origins[origin] = {...settings.origins[origin], resolveOnConnect: options.resolveOnConnect}
+    }
+    if (options.identityFile !== undefined) {
+      if (identityFile) settings.identityFile = identityFile
+      else delete settings.identityFile
+    }
+  })
+}

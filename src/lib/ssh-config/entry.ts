@@ -1,0 +1,113 @@
+/**
+ * The per-entry options of one environment's Host entry beyond its address: the key to offer
+ * (`IdentityFile`, `IdentitiesOnly yes`) and, with resolve-on-connect, the `ProxyCommand` that runs ona.
+ *
+ * Values are written as plain tokens that mean the same to every reader: OpenSSH on Linux and macOS (which
+ * runs a ProxyCommand through `$SHELL -c`), Windows OpenSSH (no shell), and IDE clients that parse the
+ * config with the `ssh-config` library and spawn the ProxyCommand as argv (VS Code forks). So: absolute
+ * paths, double quotes only around a path with spaces, forward slashes on Windows, and a strict alphabet
+ * everywhere else; no `%` (ssh expands it as a token), no quotes, `$`, backticks or backslashes (a shell
+ * would read them). A value outside that alphabet is refused with the reason, never escaped.
+ */
+import {OnaError} from '../errors.js'
+import type {ValidEnvironment} from './validate.js'
+
+export interface ProxyCommandSpec {
+  /** Absolute path of the node binary. */
+  node: string
+  /** Absolute path of ona's launcher (bin/run.js). */
+  script: string
+  apiUrl: string
+  /** The SSH config the block lives in (the proxy updates it when the address moved). */
+  sshConfig: string
+}
+
+export interface EntryOptions {
+  /** The private key every entry offers (with IdentitiesOnly yes). */
+  identityFile?: string
+  /** With resolve-on-connect: the command each entry connects through. */
+  proxyCommand?: ProxyCommandSpec
+  /** Write paths for Windows OpenSSH (forward slashes, drive letters allowed). */
+  windows?: boolean
+}
+
+const PLAIN = /^[A-Za-z0-9_./:@+=,~-]+$/
+const IN_QUOTES = /^[A-Za-z0-9_./:@+=,~() -]+$/
+
+/** Why a path cannot be written as one config token, or undefined when it can. */
+export function checkPathToken(value: string, what: string, windows = false): string | undefined {
+  const shown = JSON.stringify(value)
+  if (value === '') return `${what} is empty`
+  if (/[\r\n\0]/.test(value)) return `${what} ${shown} contains a line break or NUL`
+  if (value.includes('%')) return `${what} ${shown} contains '%', which ssh expands as a token`
+  const normal = windows ? value.replace(/\\/g, '/') : value
+  const absolute = windows ? /^[A-Za-z]:\//.test(normal) || normal.startsWith('//') : normal.startsWith('/')
+  if (!absolute) return `${what} ${shown} is not an absolute path`
+  if (!IN_QUOTES.test(normal)) return `${what} ${shown} has characters other than letters, digits, spaces and ._/:@+=,~()-`
+  if (/^\s|\s$/.test(normal)) return `${what} ${shown} starts or ends with a space`
+  return undefined
+}
+
+/** One path as a config token: forward slashes on Windows, double quotes only when it holds a space or parenthesis. */
+export function pathToken(value: string, windows = false): string {
+  const normal = windows ? value.replace(/\\/g, '/') : value
+  return PLAIN.test(normal) ? normal : `"${normal}"`
+}
+
+function checkPlainToken(value: string, what: string): string | undefined {
+  if (!PLAIN.test(value)) return `${what} ${JSON.stringify(value)} has characters other than letters, digits and ._/:@+=,~-`
+  return undefined
+}
+
+/** The ProxyCommand's tokens for one environment, as the config line holds them (quoted where needed). */
+export function proxyCommandTokens(env: Pick<ValidEnvironment, 'id'>, spec: ProxyCommandSpec, windows = false): string[] {
+  return [pathToken(spec.node, windows), pathToken(spec.script, windows), 'ssh-proxy', env.id, '--api-url', spec.apiUrl, '--ssh-config', pathToken(spec.sshConfig, windows)]
+}
+
+/** The same tokens as argv (quotes removed), which is what `ssh-config` hands an IDE. */
+export function proxyCommandArgv(env: Pick<ValidEnvironment, 'id'>, spec: ProxyCommandSpec, windows = false): string[] {
+  return proxyCommandTokens(env, spec, windows).map((t) => (t.startsWith('"') ? t.slice(1, -1) : t))
+}
+
+/** Refuses options that cannot be written safely, naming the value and what to do. */
+export function validateEntryOptions(options: EntryOptions): void {
+  const windows = options.windows ?? false
+  if (options.identityFile !== undefined) {
+    const reason = checkPathToken(options.identityFile, 'the SSH key path', windows)
+    if (reason) throw new OnaError('ERR_KEY', `cannot name the key in the SSH config: ${reason}`, {hint: 'Choose a key at a plain absolute path with --identity-file, or set ONA_CONFIG_DIR to a plain path for ona\'s own key.'})
+  }
+  const spec = options.proxyCommand
+  if (spec) {
+    const reason =
+      checkPathToken(spec.node, 'the node path', windows) ??
+      checkPathToken(spec.script, 'the ona path', windows) ??
+      checkPathToken(spec.sshConfig, 'the SSH config path', windows) ??
+      checkPlainToken(spec.apiUrl, 'the API URL')
+    if (reason) {
+      throw new OnaError('ERR_USAGE', `cannot write a ProxyCommand: ${reason}`, {
+        hint: 'Install ona and node at plain paths, or sync without --resolve-on-connect (`ona ssh-sync --no-resolve-on-connect`).',
+      })
+    }
+  }
+}
+
+/** The lines (without indentation) that follow HostKeyAlias in one environment's entry. */
+export function renderEntryOptions(env: Pick<ValidEnvironment, 'id'>, options: EntryOptions): string[] {
+  const windows = options.windows ?? false
+  const lines: string[] = []
+  if (options.identityFile !== undefined) lines.push(`IdentityFile ${pathToken(options.identityFile, windows)}`, 'IdentitiesOnly yes')
+  if (options.proxyCommand) lines.push(`ProxyCommand ${proxyCommandTokens(env, options.proxyCommand, windows).join(' ')}`)
+  return lines
+}
+
+/** What the `ssh-config` parser must read back for each option key (lowercase), for the pre-write check. */
+export function expectedEntryValues(env: Pick<ValidEnvironment, 'id'>, options: EntryOptions): Map<string, string> {
+  const windows = options.windows ?? false
+  const values = new Map<string, string>()
+  if (options.identityFile !== undefined) {
+    values.set('identityfile', windows ? options.identityFile.replace(/\\/g, '/') : options.identityFile)
+    values.set('identitiesonly', 'yes')
+  }
+  if (options.proxyCommand) values.set('proxycommand', proxyCommandArgv(env, options.proxyCommand, windows).join('\u0000'))
+  return values
+}
