@@ -31,11 +31,13 @@ export default class SshSync extends BaseCommand {
     check: Flags.boolean({summary: 'write nothing; exit 1 when the config is out of date', exclusive: ['dry-run']}),
     remove: Flags.boolean({summary: 'take the whole managed block out of the config', exclusive: ['check']}),
     watch: Flags.boolean({summary: 'keep the aliases current until interrupted', exclusive: ['dry-run', 'check', 'remove']}),
+    // Two flags rather than allowNo: the fast path's parser (src/cli/oclif-lite.ts) knows plain booleans.
     'resolve-on-connect': Flags.boolean({
       summary: 'entries resolve the address (and start the environment) when ssh connects; saved for this API',
-      description: 'Each entry keeps HostName/User/Port and adds a ProxyCommand running ona. --no-resolve-on-connect writes plain entries again.',
-      allowNo: true,
+      description: 'Each entry keeps HostName/User/Port and adds a ProxyCommand running ona.',
+      exclusive: ['no-resolve-on-connect'],
     }),
+    'no-resolve-on-connect': Flags.boolean({summary: 'write plain entries again (saved for this API)'}),
     'identity-file': Flags.string({summary: 'use this existing private key (its .pub is registered) instead of ona\'s own; saved; empty to go back', helpValue: '<path>'}),
     interval: Flags.integer({summary: 'watch mode: seconds between full listings (safety net)', default: 300, min: 10, helpValue: '<seconds>'}),
   }
@@ -45,9 +47,10 @@ export default class SshSync extends BaseCommand {
     const ctx = createContext({io: this.io, sshConfig: flags['ssh-config']})
     const apiUrl = resolveApiUrl(flags['api-url'], ctx.env)
     const {syncSshConfig, formatSyncResult, connect} = await import('../lib/sync/sync.js')
-    if (flags['resolve-on-connect'] !== undefined || flags['identity-file'] !== undefined) {
+    const resolveOnConnect = flags['resolve-on-connect'] ? true : flags['no-resolve-on-connect'] ? false : undefined
+    if (resolveOnConnect !== undefined || flags['identity-file'] !== undefined) {
       const {saveConnectSettings} = await import('../lib/settings.js')
-      await saveConnectSettings(ctx, {apiUrl, resolveOnConnect: flags['resolve-on-connect'], identityFile: flags['identity-file']})
+      await saveConnectSettings(ctx, {apiUrl, resolveOnConnect, identityFile: flags['identity-file']})
     }
 
     if (flags.watch) {

@@ -4,8 +4,9 @@
  * simulator and config, and requires the same stdout, stderr, exit code and file; a module-resolution hook
  * tells which way really ran. Invocations the fast way does not fully understand must reach oclif.
  */
+import {execFileSync} from 'node:child_process'
 import {readFileSync} from 'node:fs'
-import {mkdir, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
+import {cp, mkdir, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -37,11 +38,16 @@ const fastIndex = (() => {
 let home: string
 let config: string
 let sim: Simulator
+let keyDir: string
 beforeAll(async () => {
   sim = await startSimulator({seed: path.resolve('fixtures/environments.json')})
+  keyDir = await mkdtemp(path.join(os.tmpdir(), 'ona-fast-key-'))
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'ona@fast-path-test', '-f', path.join(keyDir, 'id_ed25519')])
+  await writeFile(path.join(keyDir, 'key-id'), '0199ec15-0000-7000-8000-00000000f457\n', {mode: 0o600})
 })
 afterAll(async () => {
   await sim.close()
+  await rm(keyDir, {recursive: true, force: true})
 })
 beforeEach(async () => {
   home = await mkdtemp(path.join(os.tmpdir(), 'ona-fast-'))
@@ -52,6 +58,14 @@ beforeEach(async () => {
 /** Runs once with a fresh copy of `start` as the config; returns what a user sees and the file after. */
 async function runOnce(args: string[], start: string, extra: Record<string, string>) {
   // Same paths both ways (they appear in the output), nothing left over (backup, lock) from the other run.
+  // The machine key is the same both ways and already there; each run gets environments that do not hold
+  // it yet (a fresh simulator), so both runs register it and say so.
+  await rm(path.join(home, '.config'), {recursive: true, force: true})
+  await mkdir(path.join(home, '.config', 'ona'), {recursive: true, mode: 0o700})
+  await cp(keyDir, path.join(home, '.config', 'ona', 'ssh'), {recursive: true})
+  const {token, url} = sim
+  await sim.close()
+  sim = await startSimulator({seed: path.resolve('fixtures/environments.json'), token, port: Number(new URL(url).port)})
   await rm(path.dirname(config), {recursive: true, force: true})
   await mkdir(path.dirname(config), {mode: 0o700})
   await writeFile(config, start, {mode: 0o600})
