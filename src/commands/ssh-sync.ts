@@ -62,9 +62,17 @@ export default class SshSync extends BaseCommand {
       const {shutdownSignals} = await import('../lib/platform/platform.js')
       const signals = shutdownSignals(ctx.platform)
       for (const signal of signals) process.once(signal, stop)
-      this.io.info(`watching your environments for ${ctx.paths.sshConfig} (Ctrl-C to stop)`)
+      const {createWatchReporter} = await import('../lib/sync/watch-output.js')
+      const json = this.jsonEnabled()
+      // Nothing is printed before the lock is held: a refused second watcher says only why.
+      const reporter = createWatchReporter(ctx, {json})
       try {
-        await watchSshConfig(ctx, {client, signal: abort.signal, intervalMs: flags.interval * 1000})
+        await watchSshConfig(ctx, {client, signal: abort.signal, intervalMs: flags.interval * 1000, reporter})
+      } catch (error) {
+        const {isOnaError} = await import('../lib/errors.js')
+        // Once the watcher ran, its own error event (line or JSON object) has been printed on stdout.
+        if (!isOnaError(error) || error.code === 'ERR_WATCH_RUNNING' || !json) throw error
+        process.exitCode = error.exitCode
       } finally {
         for (const signal of signals) process.off(signal, stop)
       }

@@ -71,8 +71,10 @@ describe('real ssh through the aliases ona writes', () => {
   })
 
   it('in watch mode a move to another address keeps working with strict host key checking and no warning', async () => {
-    const watch: ChildProcess = spawn(process.execPath, [binRun, 'ssh-sync', '--watch'], {env, stdio: ['ignore', 'ignore', 'pipe']})
+    const watch: ChildProcess = spawn(process.execPath, [binRun, 'ssh-sync', '--watch'], {env, stdio: ['ignore', 'pipe', 'pipe']})
     let log = ''
+    // Watch lines (changes, incidents) go to stdout; anything on stderr is shown too if the test fails.
+    watch.stdout!.setEncoding('utf8').on('data', (c: string) => (log += c))
     watch.stderr!.setEncoding('utf8').on('data', (c: string) => (log += c))
     try {
       await waitFor(async () => sim.openStreams() > 0, 10_000, 'the watcher to subscribe')

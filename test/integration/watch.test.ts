@@ -36,7 +36,8 @@ const clock: Clock = {now: () => Date.now() + offset}
 function makeCtx(): Context {
   const err = new PassThrough()
   err.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
-  const io = createIOStreams({out: new PassThrough(), err, isTTY: false, env: {NO_COLOR: '1'}})
+  // Watch lines go to stdout, warnings and errors elsewhere to stderr: both are captured in one string.
+  const io = createIOStreams({out: err, err, isTTY: false, env: {NO_COLOR: '1'}})
   return createContext({env: baseEnv(home), io, clock})
 }
 

@@ -46,6 +46,8 @@ export interface ApiClientOptions {
 
 export interface CallOptions {
   signal?: AbortSignal
+  /** Retries of this call (default: the client's). Watch mode passes 0: it has one shared retry of its own. */
+  retries?: number
 }
 
 export const SERVICE = 'gitpod.v1'
@@ -152,7 +154,8 @@ export async function createTransport(options: ApiClientOptions): Promise<Transp
     const agents = await agentsFor(url)
     let lastError: OnaError | undefined
     const via = agents ? ` via ${agents.proxy}` : ''
-    for (let attempt = 0; attempt <= retries; attempt++) {
+    const limit = Math.max(0, callOptions.retries ?? retries)
+    for (let attempt = 0; attempt <= limit; attempt++) {
       callOptions.signal?.throwIfAborted()
       let retryDelay: number | undefined
       const started = Date.now()
@@ -204,13 +207,13 @@ export async function createTransport(options: ApiClientOptions): Promise<Transp
         if (lastError.code === 'ERR_PROXY' && lastError.details?.proxyStatus !== undefined) throw lastError
         if (lastError.code === 'ERR_API_TLS') throw lastError
       }
-      if (attempt === retries) break
+      if (attempt === limit) break
       const delayMs = retryDelay ?? backoffDelay(attempt + 1, backoff, random)
       options.onRetry?.({rpc, attempt: attempt + 1, delayMs, reason: lastError?.message ?? 'unknown'})
       await sleep(delayMs, callOptions.signal)
     }
     const final = lastError ?? new OnaError('ERR_INTERNAL', `${rpc} failed without an error`)
-    throw new OnaError(final.code, `${final.message} (gave up after ${retries + 1} attempts)`, {hint: final.hint, details: final.details})
+    throw new OnaError(final.code, `${final.message} (gave up after ${limit + 1} attempt${limit === 0 ? '' : 's'})`, {hint: final.hint, details: final.details})
   }
 
   return {baseUrl, host, options, timeoutMs, secrets, got, schema, call, agentsFor, headers, describeFailure, ...(debug ? {debug} : {})}

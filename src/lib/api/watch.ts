@@ -17,6 +17,12 @@ export interface WatchWithReconnectOptions extends WatchEventsOptions {
   backoff?: Partial<BackoffOptions>
   /** Give up (throw the last error) after this many failed connections in a row. Default: never. */
   maxConsecutiveFailures?: number
+  /**
+   * A stream that stayed open this long was healthy: its drop starts the backoff again from the bottom
+   * (an 'open' alone proves little: a Connect stream answers 200 and may fail in its first frame).
+   * Default: the backoff cap.
+   */
+  healthyAfterMs?: number
   /** Told about each disconnection and the wait before the next attempt (for status lines). */
   onDisconnect?: (info: {error: OnaError; delayMs: number; failures: number}) => void
   random?: () => number
@@ -59,7 +65,7 @@ export async function* watchEventsWithReconnect(client: ApiClient, options: Watc
       error = isOnaError(caught) ? caught : new OnaError('ERR_API_UNAVAILABLE', `the WatchEvents stream failed: ${String((caught as Error)?.message ?? caught)}`)
     }
     if (isFatal(error)) throw error
-    if (!sawEvent && openedAt !== undefined && Date.now() - openedAt >= backoff.maxMs) failures = 0
+    if (!sawEvent && openedAt !== undefined && Date.now() - openedAt >= (options.healthyAfterMs ?? backoff.maxMs)) failures = 0
     failures++
     if (options.maxConsecutiveFailures !== undefined && failures > options.maxConsecutiveFailures) throw error
     // A server that said when to come back (429/503 with Retry-After) is believed, up to the backoff cap.

@@ -40,6 +40,8 @@ export type Fault =
   | {type: 'http'; status: number; code?: string; message?: string; retryAfter?: number | string}
   /** Wait before answering normally. */
   | {type: 'slow'; delayMs: number}
+  /** Answer from the state as it is now, but deliver it after `delayMs` (a stale, late reply). */
+  | {type: 'late'; delayMs: number}
   /** Answer 200 with a body (or stream message) that is not JSON. */
   | {type: 'malformed-json'}
   /** Answer 200 with JSON of the wrong shape (e.g. a number where a string belongs). */
@@ -328,6 +330,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     if (fault?.type === 'wrong-shape' && result.status === 200) {
       result = {status: 200, json: {subject: {id: 42}, environments: [{id: 7, status: {statusVersion: 'many'}}], environment: {id: 7}, pagination: {nextToken: 3}}}
     }
+    if (fault?.type === 'late') await new Promise((resolve) => setTimeout(resolve, fault.delayMs))
     sendJson(res, entry, result.status, result.json)
   }
 

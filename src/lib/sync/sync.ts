@@ -71,6 +71,11 @@ export interface SyncResult {
   backup?: string
   /** Unified diff of the config (dryRun only). */
   diff?: string
+  /**
+   * A running `ona ssh-sync --watch` on the same config, and what it does about this command: it stops
+   * (`--remove`: it would put the block back otherwise) or follows (a sync, e.g. with new settings).
+   */
+  watcher?: {pid: number; action: 'stopped' | 'told-to-stop' | 'follows'}
   /** Watch mode only (keepReplaced): the file the rename replaced, still open, and the text written. */
   replaced?: ReplacedFile
   after?: string
@@ -199,11 +204,26 @@ export async function syncSshConfig(ctx: Context, options: SyncOptions & {apiUrl
   if (options.remove) return removeFromConfig(ctx, options)
   const client = options.client ?? (await connect(ctx, options.apiUrl))
   const listing = await client.listEnvironments()
-  return applyListing(ctx, listing, {...options, client})
+  const result = await applyListing(ctx, listing, {...options, client})
+  if (!options.dryRun) {
+    // A running watcher rewrites the block under the settings this command may have just changed.
+    const {tellWatcher} = await import('./watch-lock.js')
+    const watcher = await tellWatcher(ctx, {action: 'resync', reason: 'ona ssh-sync ran (settings may have changed)'})
+    if (watcher) result.watcher = {pid: watcher.pid, action: 'follows'}
+  }
+  return result
 }
 
 async function removeFromConfig(ctx: Context, options: SyncOptions): Promise<SyncResult> {
   const file = ctx.paths.sshConfig
+  // A running watcher would put the block back within seconds: it is stopped first (it finishes a write in
+  // progress and writes nothing after), then the block is taken out.
+  let watcher: SyncResult['watcher']
+  if (!options.dryRun) {
+    const {tellWatcher} = await import('./watch-lock.js')
+    const answer = await tellWatcher(ctx, {action: 'stop', reason: 'the block was removed by `ona ssh-sync --remove`'})
+    if (answer) watcher = {pid: answer.pid, action: answer.state === 'stopped' ? 'stopped' : 'told-to-stop'}
+  }
   const result = await removeBlockFromFile(file, {dryRun: options.dryRun})
   const previous = readBlockEnvironments(result.before, {file})
   return {
@@ -221,6 +241,7 @@ async function removeFromConfig(ctx: Context, options: SyncOptions): Promise<Syn
     diff: options.dryRun ? await unifiedDiff(file, result.before, result.after) : undefined,
     resolveOnConnect: false,
     keys: {registered: [], failed: []},
+    ...(watcher ? {watcher} : {}),
   }
 }
 
@@ -248,9 +269,12 @@ export function formatSyncResult(result: SyncResult, home?: string): string[] {
     lines.push(`key      registered on ${result.keys.registered.length} environment${result.keys.registered.length === 1 ? '' : 's'} (${result.keys.fingerprint})`)
   }
   for (const p of result.pending) lines.push(`waiting  ${p.alias}  (${p.phase.replace('ENVIRONMENT_PHASE_', '').toLowerCase()}: no SSH address yet)`)
+  if (result.watcher?.action === 'stopped') lines.push(`stopped the running \`ona ssh-sync --watch\` (pid ${result.watcher.pid}) so that it does not put the block back`)
+  if (result.watcher?.action === 'told-to-stop') lines.push(`told the running \`ona ssh-sync --watch\` (pid ${result.watcher.pid}) to stop; it writes nothing more`)
   if (result.removedBlock) lines.push(`${shown}: the ona block ${verb}removed`)
   else if (!result.changed) lines.push(`${shown} is up to date (${result.environments} environment${result.environments === 1 ? '' : 's'})`)
   else if (result.dryRun) lines.push(`${shown} would be updated (dry run: nothing written)`)
   else lines.push(`${shown} updated (${result.environments} environment${result.environments === 1 ? '' : 's'})${result.backup ? `; original kept in ${result.backup}` : ''}`)
+  if (result.watcher?.action === 'follows') lines.push(`the running \`ona ssh-sync --watch\` (pid ${result.watcher.pid}) follows: it keeps the block this way`)
   return lines
 }

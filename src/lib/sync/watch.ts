@@ -1,31 +1,41 @@
 /**
- * `ona ssh-sync --watch`: keeps the block current all day.
+ * `ona ssh-sync --watch`: keeps the block current all day, safe to leave running for weeks.
  *
- * - API: one WatchEvents stream (reconnected with backoff by watchEventsWithReconnect); every (re)connection
- *   triggers a full listing, every environment event a GetEnvironment of that environment. A periodic full
- *   listing is the safety net. An API outage keeps the last good block, is logged once, and heals by itself;
- *   an expired token ends the watch with the login hint.
+ * - API: one WatchEvents stream (reconnected with backoff by watchEventsWithReconnect). Every (re)connection
+ *   triggers a full listing; every environment event a GetEnvironment of that environment, through a
+ *   bounded, coalescing queue (watch-queue.ts). What is believed about each environment is ordered by
+ *   statusVersion, with tombstones for deleted ones (watch-state.ts), so a late or stale answer never
+ *   undoes a newer one. A periodic full listing is the safety net.
+ * - Failures: one shared retry for the whole API (a full listing with backoff), whatever failed (a fetch,
+ *   a listing); the last good block stays. An expired token ends the watch with the login hint.
+ * - Stream health: a stream silent for `streamIdleMs` (default 60 s) is reconnected and re-listed, so a
+ *   stalled connection costs about a minute, not the 5-minute listing; a stream that stayed up a while
+ *   resets the reconnect backoff.
  * - Clock: a wall-clock jump far beyond the tick (the laptop slept) triggers a full listing.
  * - File: the SSH config's directory is watched with chokidar; when the block was removed or edited by
  *   someone else, it is restored after a quiet period (an editor mid-save is not fought: malformed markers
  *   are left alone until they are whole again). Our own writes produce no change, so they cause no write.
  *   Nothing another program writes is lost: see watch-file.ts (quiet gate, replaced-file guard).
- * - One watcher per config: a lock in the state dir names the running watcher; a second one is refused.
+ * - Output: watch-output.ts (one timestamped line, or JSON object, per change or incident, on stdout).
+ * - One watcher per config: watch-lock.ts.
  * - Idle cost: no polling of the file, timers only; memory is one map of the environments.
  */
-import {createHash} from 'node:crypto'
+import {setMaxListeners} from 'node:events'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 
+import {backoffDelay, sleep} from '../api/backoff.js'
 import type {ApiClient} from '../api/client.js'
-import type {Environment, ListEnvironmentsResult} from '../api/types.js'
 import type {Context} from '../context.js'
 import {OnaError, isOnaError} from '../errors.js'
-import {processAlive, resolveTarget} from '../fs/safe-write.js'
-import {sleep} from '../api/backoff.js'
+import {resolveTarget} from '../fs/safe-write.js'
 import {removeManagedBlock} from '../ssh-config/index.js'
+import {applyListing, type SyncResult} from './sync.js'
 import {ReplacedFileGuard, watchConfigFile, type ConfigFileWatcher} from './watch-file.js'
-import {applyListing, formatSyncResult, type SyncResult} from './sync.js'
+import {acquireWatchLock} from './watch-lock.js'
+import {createWatchReporter, type WatchReporter} from './watch-output.js'
+import {FetchQueue} from './watch-queue.js'
+import {EnvironmentLedger} from './watch-state.js'
 
 export interface WatchOptions {
   client: ApiClient
@@ -45,36 +55,72 @@ export interface WatchOptions {
   clockJumpMs?: number
   /** Reconnect backoff of the event stream (tests shrink it). */
   backoff?: {baseMs?: number; maxMs?: number}
+  /** Backoff of the one shared API retry (a full listing). Default 1 s doubling to 60 s. */
+  retryBackoff?: {baseMs?: number; maxMs?: number}
+  /** A stream silent this long is treated as stalled: reconnect and re-list. Default 60 s. */
+  streamIdleMs?: number
+  /** A stream that stayed up this long was healthy: the reconnect backoff starts again from the bottom. Default 10 s. */
+  streamHealthyMs?: number
+  /** GetEnvironment calls at a time. Default 4. */
+  concurrency?: number
+  /** Where lines go (default: human lines on ctx.io's stdout). */
+  reporter?: WatchReporter
   /** Told about every sync that changed the file (tests and the command's output). */
   onSync?: (result: SyncResult, reason: string) => void
+  /** Called once the lock is held, before anything is printed (the command reports here). */
+  onStarted?: () => void
 }
+
+const FATAL_CODES = new Set(['ERR_AUTH_EXPIRED', 'ERR_PERMISSION_DENIED', 'ERR_NOT_LOGGED_IN'])
 
 /** Runs until the signal aborts (resolves) or a fatal error (auth) happens (rejects). */
 export async function watchSshConfig(ctx: Context, options: WatchOptions): Promise<void> {
-  const releaseLock = await acquireWatchLock(ctx)
-  const envs = new Map<string, Environment>()
-  let problems: ListEnvironmentsResult['problems'] = []
-  let apiDown = false
+  const lock = await acquireWatchLock(ctx)
+  const reporter = options.reporter ?? createWatchReporter(ctx)
+  const {client} = options
+  const ledger = new EnvironmentLedger()
   // Until one listing succeeded the tool does not know the environments: writing then could empty the block.
   let haveListing = false
-  let subjectId: string | undefined
   let fatal: OnaError | undefined
   const stop = new AbortController()
+  // Every request in flight listens on this signal; their number is bounded (fetch concurrency, one
+  // listing, the stream, a few sleeps), so a fixed ceiling above that bound replaces the default warning.
+  setMaxListeners(64, stop.signal)
   const onAbort = () => stop.abort()
   options.signal.addEventListener('abort', onAbort, {once: true})
+  if (options.signal.aborted) stop.abort()
   const timers = new Set<NodeJS.Timeout>()
-
+  const later = (ms: number, fn: () => void) => {
+    const timer = setTimeout(() => {
+      timers.delete(timer)
+      fn()
+    }, ms)
+    timers.add(timer)
+    return timer
+  }
   const fail = (error: OnaError) => {
-    fatal = error
+    fatal ??= error
     stop.abort()
   }
+  let stopReason = 'stopped'
+  lock.onControl((message) => {
+    if (message.action === 'stop') {
+      stopReason = `stopped: ${message.reason ?? 'asked to stop by another ona command'}`
+      stop.abort()
+    } else if (message.action === 'resync') {
+      void write(message.reason ?? 'settings changed')
+    }
+  })
 
   const {realPath} = await resolveTarget(ctx.paths.sshConfig)
   const quietMs = options.fileDebounceMs ?? 2000
+
+  // ---- writing the file ------------------------------------------------------------------------------
   // The text of our last write: a program that wrote into the file we replaced is re-applied on top of it
   // only while the file still holds what we wrote (outside the block).
   let lastWritten: string | undefined
   let pendingRebase: string | undefined
+  const warned = new Set<string>()
   const guard = new ReplacedFileGuard({
     quietMs,
     guardMs: options.replacedGuardMs,
@@ -90,7 +136,7 @@ export async function watchSshConfig(ctx: Context, options: WatchOptions): Promi
   let running: Promise<void> | undefined
   let again: string | undefined
   const write = (reason: string): Promise<void> => {
-    if (!haveListing) return Promise.resolve()
+    if (!haveListing || stop.signal.aborted) return Promise.resolve()
     if (running) {
       again = reason
       return running
@@ -104,30 +150,49 @@ export async function watchSshConfig(ctx: Context, options: WatchOptions): Promi
         for (let wait = (await fileWatcher?.msUntilQuiet()) ?? 0; wait > 0 && !stop.signal.aborted; wait = (await fileWatcher?.msUntilQuiet()) ?? 0) {
           await sleep(wait, stop.signal).catch(() => undefined)
         }
-        if (stop.signal.aborted) break
+        if (stop.signal.aborted || lock.stopping()) break
         const orphan = pendingRebase
         pendingRebase = undefined
         try {
-          const result = await applyListing(ctx, {environments: [...envs.values()], problems}, {
+          const result = await applyListing(ctx, ledger.snapshot(), {
             client: options.client,
             keepReplaced: true,
-            rebase: orphan === undefined ? undefined : (current) => rebaseOnto(current, orphan, lastWritten, ctx.paths.sshConfig),
+            rebase: (current) => {
+              // Checked under the write lock: a `--remove` that asked us to stop wins over this write.
+              if (lock.stopping()) throw new StoppedByCommand()
+              return orphan === undefined ? current : rebaseOnto(current, orphan, lastWritten, ctx.paths.sshConfig)
+            },
           })
           if (result.changed) {
             lastWritten = result.after
             fileWatcher?.wrote(result.writtenStat)
             if (result.replaced) guard.watch(result.replaced)
             options.onSync?.(result, why)
-            if (orphan === undefined) for (const line of formatSyncResult(result, ctx.paths.home)) ctx.io.info(`${timestamp()} ${line}`)
-            else ctx.io.info(`${timestamp()} kept what a program wrote into ${shortPath(ctx)} after ona had replaced it (the block is spliced into its text)`)
+            if (orphan === undefined) reporter.change(result, why)
+            else reporter.emit({type: 'change', reason: why, message: `kept what a program wrote into ${shortPath(ctx)} after ona had replaced it (the block is spliced into its text)`})
+          } else {
+            result.replaced?.handle.close().catch(() => undefined)
           }
-          for (const w of result.warnings) warnOnce(ctx, w.message)
+          await lock.status({lastSync: new Date().toISOString(), environments: result.environments})
+          reporter.recovered('config', `${shortPath(ctx)} can be written again`)
+          for (const w of result.warnings) {
+            if (warned.has(w.message)) continue
+            warned.add(w.message)
+            reporter.emit({type: 'warning', message: w.message, code: w.code})
+          }
         } catch (error) {
+          if (error instanceof StoppedByCommand) break
           if (error instanceof RebaseConflict && orphan !== undefined) {
             const saved = await saveRecovered(realPath, orphan).catch(() => undefined)
-            ctx.io.warn(`${timestamp()} a program wrote into ${ctx.paths.sshConfig} after ona had replaced it, and the file has changed since; ${saved ? `what it wrote is saved in ${saved}` : 'what it wrote could not be saved'}`)
-          } else if (isOnaError(error) && error.code.startsWith('ERR_SSH_CONFIG')) warnOnce(ctx, `${error.message}; will try again when the file changes (${error.hint})`)
-          else fail(isOnaError(error) ? error : new OnaError('ERR_INTERNAL', `watch failed: ${(error as Error).message}`, {cause: error}))
+            reporter.emit({
+              type: 'warning',
+              incident: 'file',
+              message: `a program wrote into ${shortPath(ctx)} after ona had replaced it, and the file has changed since; ${saved ? `what it wrote is saved in ${saved}` : 'what it wrote could not be saved'}`,
+            })
+          } else if (isOnaError(error) && error.code.startsWith('ERR_SSH_CONFIG')) {
+            reporter.incident('config', `${error.message}; will try again when the file changes (${error.hint})`, error.code)
+            await lock.status({lastError: error.message})
+          } else fail(isOnaError(error) ? error : new OnaError('ERR_INTERNAL', `watch failed: ${(error as Error).message}`, {cause: error}))
         }
         next = again
       }
@@ -137,62 +202,104 @@ export async function watchSshConfig(ctx: Context, options: WatchOptions): Promi
     return running
   }
 
-  const fullSync = async (reason: string) => {
-    try {
-      const listing = await options.client.listEnvironments({signal: stop.signal})
-      envs.clear()
-      for (const e of listing.environments) envs.set(e.id, e)
-      problems = listing.problems
-      haveListing = true
-      if (apiDown) ctx.io.info(`${timestamp()} the management plane answers again`)
-      apiDown = false
-      await write(reason)
-    } catch (error) {
-      if (stop.signal.aborted) return
-      handleApiError(error)
-    }
-  }
-
-  const refreshOne = async (id: string, deleted: boolean) => {
-    try {
-      if (deleted) {
-        envs.delete(id)
-      } else {
-        const {environment, problems: envProblems} = await options.client.getEnvironment(id, {signal: stop.signal})
-        // Events cover the whole organisation; only the caller's own environments belong in the block.
-        subjectId ??= (await options.client.getAuthenticatedIdentity({signal: stop.signal})).subjectId
-        if (environment.creatorId !== undefined && environment.creatorId !== subjectId) return
-        const known = envs.get(id)
-        // Events may overtake each other: never go back to an older status.
-        if (!known || environment.statusVersion >= known.statusVersion) envs.set(id, environment)
-        problems = [...problems.filter((p) => p.environmentId !== id), ...envProblems]
-      }
-      await write(`event for ${id}`)
-    } catch (error) {
-      if (stop.signal.aborted) return
-      if (isOnaError(error) && error.code === 'ERR_API_NOT_FOUND') {
-        envs.delete(id)
-        await write(`${id} is gone`)
-        return
-      }
-      handleApiError(error)
-    }
-  }
-
-  const handleApiError = (error: unknown) => {
+  // ---- the API: one shared retry -----------------------------------------------------------------------
+  const retryBackoff = {baseMs: 1000, maxMs: 60_000, jitter: 0.5, ...options.retryBackoff}
+  let apiFailures = 0
+  let retryTimer: NodeJS.Timeout | undefined
+  const apiFailed = (error: unknown) => {
+    if (stop.signal.aborted) return
     if (!isOnaError(error)) {
       fail(new OnaError('ERR_INTERNAL', `watch failed: ${(error as Error)?.message ?? String(error)}`, {cause: error}))
       return
     }
-    if (error.code === 'ERR_AUTH_EXPIRED' || error.code === 'ERR_PERMISSION_DENIED' || error.code === 'ERR_NOT_LOGGED_IN') {
+    if (FATAL_CODES.has(error.code)) {
       fail(error)
       return
     }
-    if (!apiDown) ctx.io.warn(`${timestamp()} ${error.message}; keeping the last good block and retrying (${error.hint})`)
-    apiDown = true
+    reporter.incident('api', `${error.message}; keeping the last good block and retrying (${error.hint})`, error.code)
+    void lock.status({lastError: error.message})
+    if (retryTimer) return
+    apiFailures++
+    retryTimer = later(backoffDelay(apiFailures, retryBackoff), () => {
+      retryTimer = undefined
+      void fullSync('retry after an API failure')
+    })
+  }
+  const apiAnswered = () => {
+    apiFailures = 0
+    reporter.recovered('api', 'the management plane answers again')
   }
 
-  // Periodic safety net and sleep detection.
+  // Only the caller's own environments belong in the block (events cover the whole organisation).
+  let subject: Promise<string> | undefined
+  const subjectId = () => {
+    subject ??= client.getAuthenticatedIdentity({signal: stop.signal, retries: 0}).then(
+      (identity) => identity.subjectId,
+      (error: unknown) => {
+        subject = undefined
+        throw error
+      },
+    )
+    return subject
+  }
+
+  const queue = new FetchQueue({
+    concurrency: options.concurrency,
+    fetch: async (id) => {
+      try {
+        const me = await subjectId()
+        const {environment, problems} = await client.getEnvironment(id, {signal: stop.signal, retries: 0})
+        if (ledger.update(environment, problems, me) === 'applied') await write(`event for ${id}`)
+      } catch (error) {
+        if (stop.signal.aborted) return
+        if (isOnaError(error) && error.code === 'ERR_API_NOT_FOUND') {
+          if (ledger.forget(id)) await write(`${id} is gone`)
+          return
+        }
+        throw error
+      }
+      apiAnswered()
+    },
+    onFailure: apiFailed,
+  })
+
+  // One listing at a time; a request made meanwhile runs once after it (it may have a newer reason).
+  let listing: Promise<void> | undefined
+  let listAgain: string | undefined
+  const fullSync = (reason: string): Promise<void> => {
+    if (stop.signal.aborted) return Promise.resolve()
+    if (listing) {
+      listAgain = reason
+      return listing
+    }
+    listing = (async () => {
+      let next: string | undefined = reason
+      while (next !== undefined && !stop.signal.aborted) {
+        const why: string = next
+        listAgain = undefined
+        const mark = ledger.mark()
+        const gen = queue.generation()
+        try {
+          const result = await client.listEnvironments({signal: stop.signal, retries: 0})
+          const changed = ledger.applyListing(result, mark)
+          const first = !haveListing
+          haveListing = true
+          apiAnswered()
+          queue.settle(gen)
+          if (changed || first) await write(why)
+        } catch (error) {
+          if (!stop.signal.aborted) apiFailed(error)
+          break
+        }
+        next = listAgain
+      }
+    })().finally(() => {
+      listing = undefined
+    })
+    return listing
+  }
+
+  // ---- periodic safety net and sleep detection ---------------------------------------------------------
   const interval = options.intervalMs ?? 5 * 60_000
   const tick = options.tickMs ?? 5000
   const jump = options.clockJumpMs ?? 60_000
@@ -210,44 +317,79 @@ export async function watchSshConfig(ctx: Context, options: WatchOptions): Promi
   }, Math.min(tick, interval))
   timers.add(ticker)
 
-  fileWatcher = await watchConfigFile({realPath, quietMs, onChange: () => void write('the SSH config changed')})
-
   try {
+    fileWatcher = await watchConfigFile({realPath, quietMs, onChange: () => void write('the SSH config changed')})
+    options.onStarted?.()
+    reporter.emit({type: 'started', message: `watching your environments for ${shortPath(ctx)}`, sshConfig: ctx.paths.sshConfig, pid: process.pid})
+    await lock.status({running: true, startedAt: new Date().toISOString()})
     const {watchEventsWithReconnect} = await import('../api/watch.js')
     await fullSync('start')
-    const events = watchEventsWithReconnect(options.client, {
+    const healthyMs = options.streamHealthyMs ?? 10_000
+    let healthTimer: NodeJS.Timeout | undefined
+    const streamHealthy = () => {
+      if (healthTimer) clearTimeout(healthTimer)
+      healthTimer = undefined
+      reporter.recovered('stream', 'event stream connected again')
+    }
+    const events = watchEventsWithReconnect(client, {
       signal: stop.signal,
       organization: true,
       backoff: options.backoff,
+      idleTimeoutMs: options.streamIdleMs ?? 60_000,
+      healthyAfterMs: healthyMs,
       onDisconnect: ({error, delayMs}) => {
-        if (!apiDown) ctx.io.warn(`${timestamp()} event stream lost (${error.message}); reconnecting in ${Math.round(delayMs / 1000)} s`)
+        if (healthTimer) clearTimeout(healthTimer)
+        healthTimer = undefined
+        // A silent stream is reconnected on purpose (it may be stalled): an incident only if that fails.
+        if (error.code === 'ERR_API_TIMEOUT' && !reporter.isOpen('stream')) return
+        reporter.incident('stream', `event stream lost (${error.message}); reconnecting in ${Math.max(1, Math.round(delayMs / 1000))} s, and listing everything once it is back`, error.code)
       },
     })
     for await (const update of events) {
       if (stop.signal.aborted) break
       if (update.type === 'open') {
-        // Events missed while disconnected are not replayed: list again.
-        if (update.reconnect || !haveListing) void fullSync('event stream reconnected')
+        // Events missed while disconnected are not replayed: list again after every reconnect.
+        if (update.reconnect) void fullSync('event stream reconnected')
+        if (reporter.isOpen('stream')) {
+          if (healthTimer) clearTimeout(healthTimer)
+          healthTimer = later(healthyMs, streamHealthy)
+        }
         continue
       }
+      if (reporter.isOpen('stream')) streamHealthy()
       const {event} = update
       if (event.resourceType !== 'RESOURCE_TYPE_ENVIRONMENT') continue
-      void refreshOne(event.resourceId, event.operation === 'RESOURCE_OPERATION_DELETE')
+      const id = event.resourceId
+      if (event.operation === 'RESOURCE_OPERATION_DELETE') {
+        queue.drop(id)
+        if (ledger.delete(id)) void write(`${id} was deleted`)
+      } else if (ledger.wantsFetch(id)) {
+        queue.enqueue(id)
+      }
     }
   } catch (error) {
-    if (!stop.signal.aborted) handleApiError(error)
+    if (!stop.signal.aborted) apiFailed(error)
   } finally {
     stop.abort()
+    queue.close()
     options.signal.removeEventListener('abort', onAbort)
-    for (const t of timers) clearInterval(t)
-    await fileWatcher.close()
+    for (const t of timers) clearTimeout(t)
+    clearInterval(ticker)
+    await fileWatcher?.close()
     await running?.catch(() => undefined)
+    await listing?.catch(() => undefined)
     await guard.close()
-    await releaseLock()
+    await lock.status({running: false, stoppedAt: new Date().toISOString(), ...(fatal ? {lastError: fatal.message} : {})}).catch(() => undefined)
+    await lock.release()
   }
-  if (fatal) throw fatal
+  if (fatal) {
+    reporter.emit({type: 'error', message: `${fatal.message} (${fatal.hint})`, code: fatal.code})
+    throw fatal
+  }
+  reporter.emit({type: 'stopped', message: stopReason})
 }
 
+class StoppedByCommand extends Error {}
 class RebaseConflict extends Error {}
 
 /**
@@ -275,53 +417,7 @@ async function saveRecovered(realPath: string, text: string): Promise<string> {
   return file
 }
 
-const warned = new Set<string>()
-function warnOnce(ctx: Context, message: string): void {
-  if (warned.has(message)) return
-  warned.add(message)
-  ctx.io.warn(message)
-}
-
 function shortPath(ctx: Context): string {
   const file = ctx.paths.sshConfig
   return file.startsWith(`${ctx.paths.home}/`) ? `~${file.slice(ctx.paths.home.length)}` : file
-}
-
-function timestamp(): string {
-  return new Date().toISOString().slice(11, 19)
-}
-
-/**
- * One watcher per SSH config: the lock names its pid; a lock whose pid is dead is taken over. Two watchers
- * would not corrupt the file (writes are locked and idempotent) but would double every API call.
- */
-async function acquireWatchLock(ctx: Context): Promise<() => Promise<void>> {
-  const {realPath} = await resolveTarget(ctx.paths.sshConfig)
-  const key = createHash('sha256').update(realPath).digest('hex').slice(0, 16)
-  await fs.mkdir(ctx.paths.stateDir, {recursive: true, mode: 0o700})
-  const lockPath = path.join(ctx.paths.stateDir, `watch-${key}.lock`)
-  const mine = JSON.stringify({pid: process.pid, config: realPath})
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const temp = `${lockPath}.${process.pid}.tmp`
-    await fs.writeFile(temp, mine, {mode: 0o600})
-    try {
-      await fs.link(temp, lockPath)
-      return async () => {
-        const current = await fs.readFile(lockPath, 'utf8').catch(() => '')
-        if (current === mine) await fs.rm(lockPath, {force: true})
-      }
-    } catch (error) {
-      if ((error as {code?: string}).code !== 'EEXIST') throw error
-    } finally {
-      await fs.rm(temp, {force: true})
-    }
-    const holder = await fs.readFile(lockPath, 'utf8').then((t) => JSON.parse(t) as {pid?: number}).catch(() => ({}) as {pid?: number})
-    if (typeof holder.pid === 'number' && processAlive(holder.pid)) {
-      throw new OnaError('ERR_WATCH_RUNNING', `another \`ona ssh-sync --watch\` (pid ${holder.pid}) already keeps ${ctx.paths.sshConfig} current`, {
-        details: {pid: holder.pid, lockPath},
-      })
-    }
-    await fs.rm(lockPath, {force: true})
-  }
-  throw new OnaError('ERR_WATCH_RUNNING', `could not take the watch lock for ${ctx.paths.sshConfig}`)
 }

@@ -1,0 +1,258 @@
+/**
+ * One watcher per SSH config, and a way for other `ona` commands to talk to it.
+ *
+ * The running watcher listens on a local socket (a Unix domain socket in the state dir, a named pipe on
+ * Windows) whose name is derived from the config's real path. Liveness is "does it answer", not "is the pid
+ * alive": a pid reused by an unrelated process after a crash or a SIGKILL does not answer, so its lock is
+ * taken over; a lock left by a watcher killed without a chance to clean up is taken over the same way.
+ * The lock file beside the socket only names the holder (pid, start time) for messages and `ona service
+ * status`.
+ *
+ * Messages are one JSON line each way: `{"action":"stop","reason":...}` (ssh-sync --remove: the watcher
+ * stops writing at once, finishes a write in progress, answers, and exits) and `{"action":"resync"}` (a
+ * setting changed: the watcher rewrites the block under the new setting). A small status file (running,
+ * last sync, last error) is kept beside the lock for `ona service status`.
+ */
+import {createHash, randomBytes} from 'node:crypto'
+import fs from 'node:fs/promises'
+import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+
+import type {Context} from '../context.js'
+import {OnaError} from '../errors.js'
+import {resolveTarget} from '../fs/safe-write.js'
+
+export interface ControlMessage {
+  action: 'stop' | 'resync' | 'ping'
+  reason?: string
+}
+
+export interface WatcherStatus {
+  pid?: number
+  running?: boolean
+  startedAt?: string
+  stoppedAt?: string
+  lastSync?: string
+  lastError?: string
+  environments?: number
+  sshConfig?: string
+}
+
+export interface WatchLock {
+  /** Handlers for messages from other commands. */
+  onControl(handler: (message: ControlMessage) => void): void
+  /** True once a `stop` arrived: no write may start any more. */
+  stopping(): boolean
+  /** Merges into the status file (best effort). */
+  status(patch: WatcherStatus): Promise<void>
+  release(): Promise<void>
+}
+
+export interface WatchPaths {
+  lockPath: string
+  socketPath: string
+  statusPath: string
+}
+
+/** Where the watcher of this SSH config keeps its lock, socket and status. */
+export async function watchPaths(ctx: Context): Promise<WatchPaths> {
+  const {realPath} = await resolveTarget(ctx.paths.sshConfig)
+  const key = createHash('sha256').update(realPath).digest('hex').slice(0, 16)
+  const lockPath = path.join(ctx.paths.stateDir, `watch-${key}.lock`)
+  const statusPath = path.join(ctx.paths.stateDir, `watch-${key}.status.json`)
+  let socketPath: string
+  if (ctx.platform.name === 'win32') socketPath = `\\\\.\\pipe\\ona-watch-${key}`
+  else {
+    socketPath = path.join(ctx.paths.stateDir, `watch-${key}.sock`)
+    // sun_path holds about 104 bytes (macOS) to 108 (Linux); a deep home falls back to the temp dir.
+    if (Buffer.byteLength(socketPath) > 100) socketPath = path.join(os.tmpdir(), `ona-${process.getuid?.() ?? 'u'}-watch-${key}.sock`)
+  }
+  return {lockPath, socketPath, statusPath}
+}
+
+/** Sends one message to the running watcher; undefined when none answers (no watcher, or a dead one). */
+export async function sendToWatcher(paths: WatchPaths, message: ControlMessage, timeoutMs = 3000): Promise<{ok: boolean; pid?: number; state?: string} | undefined> {
+  return new Promise((resolve) => {
+    let settled = false
+    let buffer = ''
+    const done = (value: {ok: boolean; pid?: number; state?: string} | undefined) => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      socket.destroy()
+      resolve(value)
+    }
+    const socket = net.connect(paths.socketPath)
+    let connected = false
+    // Connected but no answer in time: the watcher got the message (a stop is in effect at once) but is slow.
+    const timer = setTimeout(() => done(connected ? {ok: false, state: 'no-answer'} : undefined), timeoutMs)
+    socket.setEncoding('utf8')
+    socket.on('connect', () => {
+      connected = true
+      socket.write(`${JSON.stringify(message)}\n`)
+    })
+    socket.on('data', (chunk: string) => {
+      buffer += chunk
+      const newline = buffer.indexOf('\n')
+      if (newline === -1) return
+      try {
+        done(JSON.parse(buffer.slice(0, newline)) as {ok: boolean; pid?: number; state?: string})
+      } catch {
+        done(undefined)
+      }
+    })
+    socket.on('error', () => done(undefined))
+    socket.on('close', () => done(undefined))
+  })
+}
+
+/**
+ * Tells the watcher of this config (if one runs) to stop or to resync. For `stop`, waits until it released
+ * its lock (it answers then), so the caller can change the file without the watcher undoing it.
+ */
+export async function tellWatcher(ctx: Context, message: ControlMessage): Promise<{pid: number; state: string} | undefined> {
+  const paths = await watchPaths(ctx)
+  const answer = await sendToWatcher(paths, message, message.action === 'stop' ? 10_000 : 3000)
+  if (answer?.ok && typeof answer.pid === 'number') return {pid: answer.pid, state: answer.state ?? 'running'}
+  if (answer?.state !== 'no-answer') return undefined
+  const holder = parse(await fs.readFile(paths.lockPath, 'utf8').catch(() => ''))
+  return {pid: holder.pid ?? 0, state: 'no-answer'}
+}
+
+/** The watcher holding the lock, if one answers. */
+export async function runningWatcher(ctx: Context): Promise<{pid: number; paths: WatchPaths} | undefined> {
+  const paths = await watchPaths(ctx)
+  const answer = await sendToWatcher(paths, {action: 'ping'}, 1500)
+  return answer?.ok && typeof answer.pid === 'number' ? {pid: answer.pid, paths} : undefined
+}
+
+export async function readWatcherStatus(ctx: Context): Promise<WatcherStatus | undefined> {
+  const {statusPath} = await watchPaths(ctx)
+  try {
+    return JSON.parse(await fs.readFile(statusPath, 'utf8')) as WatcherStatus
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Takes the lock or throws ERR_WATCH_RUNNING naming the live holder. A holder that does not answer on its
+ * socket is dead (or a reused pid): its lock and socket are removed and taken over.
+ */
+export async function acquireWatchLock(ctx: Context): Promise<WatchLock> {
+  const paths = await watchPaths(ctx)
+  await fs.mkdir(ctx.paths.stateDir, {recursive: true, mode: 0o700})
+  const token = randomBytes(8).toString('hex')
+  const mine = JSON.stringify({pid: process.pid, token, startedAt: new Date().toISOString(), config: ctx.paths.sshConfig, host: os.hostname()})
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const temp = `${paths.lockPath}.${process.pid}.${token}.tmp`
+    await fs.writeFile(temp, mine, {mode: 0o600})
+    let linked = false
+    try {
+      await fs.link(temp, paths.lockPath)
+      linked = true
+    } catch (error) {
+      if ((error as {code?: string}).code !== 'EEXIST') throw error
+    } finally {
+      await fs.rm(temp, {force: true})
+    }
+    if (linked) return listen(ctx, paths, mine)
+    const raw = await fs.readFile(paths.lockPath, 'utf8').catch(() => '')
+    const holder = parse(raw)
+    const answer = await sendToWatcher(paths, {action: 'ping'}, 1500)
+    if (answer?.ok) {
+      const pid = answer.pid ?? holder.pid
+      throw new OnaError('ERR_WATCH_RUNNING', `another \`ona ssh-sync --watch\`${pid ? ` (pid ${pid})` : ''} already keeps ${ctx.paths.sshConfig} current`, {
+        details: {pid, lockPath: paths.lockPath},
+      })
+    }
+    // A fresh lock whose holder has not opened its socket yet is given a moment before it is judged dead.
+    const age = await fs.stat(paths.lockPath).then((s) => Date.now() - s.mtimeMs, () => Number.POSITIVE_INFINITY)
+    if (age < 2000 && attempt < 4) {
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      continue
+    }
+    // Remove only the lock that was judged (a third watcher may have taken a fresh one meanwhile).
+    const again = await fs.readFile(paths.lockPath, 'utf8').catch(() => undefined)
+    if (again === raw) await fs.rm(paths.lockPath, {force: true})
+  }
+  throw new OnaError('ERR_WATCH_RUNNING', `could not take the watch lock for ${ctx.paths.sshConfig}`, {details: {lockPath: paths.lockPath}})
+}
+
+function parse(raw: string): {pid?: number} {
+  try {
+    return JSON.parse(raw) as {pid?: number}
+  } catch {
+    return {}
+  }
+}
+
+async function listen(ctx: Context, paths: WatchPaths, mine: string): Promise<WatchLock> {
+  const handlers: Array<(message: ControlMessage) => void> = []
+  let stopping = false
+  let releasing: Promise<void> | undefined
+  const server = net.createServer((socket) => {
+    socket.setEncoding('utf8')
+    let buffer = ''
+    socket.on('error', () => undefined)
+    socket.on('data', (chunk: string) => {
+      buffer += chunk
+      if (buffer.length > 4096) return void socket.destroy()
+      const newline = buffer.indexOf('\n')
+      if (newline === -1) return
+      let message: ControlMessage
+      try {
+        message = JSON.parse(buffer.slice(0, newline)) as ControlMessage
+      } catch {
+        return void socket.destroy()
+      }
+      if (message.action === 'stop') {
+        stopping = true
+        for (const handler of handlers) handler(message)
+        // Answered once the lock is released: the caller may then change the file without a race.
+        pendingStops.push(socket)
+        return
+      }
+      if (message.action === 'resync') for (const handler of handlers) handler(message)
+      socket.end(`${JSON.stringify({ok: true, pid: process.pid, state: stopping ? 'stopping' : 'running'})}\n`)
+    })
+  })
+  const pendingStops: net.Socket[] = []
+  // A socket file left by a dead holder would make listen() fail with EADDRINUSE.
+  if (ctx.platform.name !== 'win32') await fs.rm(paths.socketPath, {force: true})
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(paths.socketPath, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  server.unref()
+  let status: WatcherStatus = {pid: process.pid, sshConfig: ctx.paths.sshConfig}
+  let statusWrite: Promise<void> = Promise.resolve()
+  return {
+    onControl: (handler) => void handlers.push(handler),
+    stopping: () => stopping,
+    status(patch) {
+      status = {...status, ...patch}
+      const text = JSON.stringify(status, null, 2)
+      statusWrite = statusWrite.then(async () => {
+        const temp = `${paths.statusPath}.${process.pid}.tmp`
+        await fs.writeFile(temp, text, {mode: 0o600})
+        await fs.rename(temp, paths.statusPath)
+      }).catch(() => undefined)
+      return statusWrite
+    },
+    release() {
+      releasing ??= (async () => {
+        await statusWrite
+        const current = await fs.readFile(paths.lockPath, 'utf8').catch(() => '')
+        if (current === mine) await fs.rm(paths.lockPath, {force: true})
+        for (const socket of pendingStops) socket.end(`${JSON.stringify({ok: true, pid: process.pid, state: 'stopped'})}\n`)
+        await new Promise<void>((resolve) => server.close(() => resolve()))
+      })()
+      return releasing
+    },
+  }
+}

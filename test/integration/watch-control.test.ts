@@ -1,0 +1,158 @@
+/**
+ * The built CLI's watcher and the other commands: `--remove` stops it (and the block stays out), a sync
+ * is followed, a refused second watcher prints only why, a lock naming a reused pid is taken over, SIGHUP
+ * releases the lock, and `--watch --json` prints one JSON object per event (shape locked here).
+ */
+import {spawn, type ChildProcess} from 'node:child_process'
+import {existsSync} from 'node:fs'
+import {mkdir, mkdtemp, readFile, rm, utimes, writeFile} from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+
+import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+
+import {createContext} from '../../src/lib/context.js'
+import {startSimulator, type Simulator} from '../../src/lib/simulator/server.js'
+import {BEGIN_MARKER} from '../../src/lib/ssh-config/index.js'
+import {watchPaths} from '../../src/lib/sync/watch-lock.js'
+import {baseEnv, binRun, runCli} from '../helpers/run-cli.js'
+import {waitFor} from '../helpers/wait-for.js'
+
+const A = '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7'
+
+let home: string
+let config: string
+let sim: Simulator
+const children = new Set<ChildProcess>()
+
+beforeEach(async () => {
+  home = await mkdtemp(path.join(os.tmpdir(), 'ona-control-'))
+  config = path.join(home, '.ssh', 'config')
+  await mkdir(path.dirname(config), {mode: 0o700})
+  await writeFile(config, 'Host mine\n  Port 2200\n', {mode: 0o600})
+  sim = await startSimulator({seed: path.resolve('fixtures/environments.json')})
+})
+afterEach(async () => {
+  for (const child of children) child.kill('SIGKILL')
+  children.clear()
+  await sim.close()
+  await rm(home, {recursive: true, force: true})
+})
+
+const env = () => baseEnv(home, {ONA_API_URL: sim.url, ONA_TOKEN: sim.token, ONA_KEYRING: 'off'})
+const has = (part: string) => async () => (await readFile(config, 'utf8')).includes(part)
+
+function watcher(args: string[] = []) {
+  const child = spawn(process.execPath, [binRun, 'ssh-sync', '--watch', ...args], {env: env(), stdio: ['ignore', 'pipe', 'pipe']})
+  children.add(child)
+  const out = {stdout: '', stderr: ''}
+  child.stdout.setEncoding('utf8').on('data', (c: string) => (out.stdout += c))
+  child.stderr.setEncoding('utf8').on('data', (c: string) => (out.stderr += c))
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => {
+    children.delete(child)
+    resolve(code)
+  }))
+  return {child, out, exited}
+}
+
+async function lockPaths() {
+  return watchPaths(createContext({env: baseEnv(home)}))
+}
+
+describe('a running watcher and the other commands', () => {
+  it('regression: `ona ssh-sync --remove` stops the watcher, says so, and the block stays out', async () => {
+    const w = watcher()
+    await waitFor(has(BEGIN_MARKER), 15_000, 'the first sync')
+    const removed = await runCli(['ssh-sync', '--remove'], {env: env()})
+    expect(removed.code).toBe(0)
+    expect(removed.stdout).toMatch(/stopped the running `ona ssh-sync --watch` \(pid \d+\) so that it does not put the block back/)
+    expect(await w.exited).toBe(0)
+    expect(w.out.stdout).toContain('stopped: the block was removed by `ona ssh-sync --remove`')
+    // Well past the quiet period in which the old watcher restored the block.
+    await new Promise((resolve) => setTimeout(resolve, 3000))
+    expect(await readFile(config, 'utf8')).toBe('Host mine\n  Port 2200\n')
+  }, 40_000)
+
+  it('`--remove --json` names the stopped watcher', async () => {
+    const w = watcher()
+    await waitFor(has(BEGIN_MARKER), 15_000, 'the first sync')
+    const removed = await runCli(['ssh-sync', '--remove', '--json'], {env: env()})
+    expect(JSON.parse(removed.stdout)).toMatchObject({removedBlock: true, watcher: {pid: w.child.pid, action: 'stopped'}})
+    expect(await w.exited).toBe(0)
+  }, 40_000)
+
+  it('a sync while a watcher runs (new settings) is followed by the watcher, and the command says so', async () => {
+    const w = watcher()
+    await waitFor(has(BEGIN_MARKER), 15_000, 'the first sync')
+    const synced = await runCli(['ssh-sync'], {env: env()})
+    expect(synced.code).toBe(0)
+    expect(synced.stdout).toContain(`the running \`ona ssh-sync --watch\` (pid ${w.child.pid}) follows`)
+    w.child.kill('SIGTERM')
+    expect(await w.exited).toBe(0)
+  }, 40_000)
+
+  it('regression: a refused second watcher prints only why, nothing like "watching ..."', async () => {
+    const first = watcher()
+    await waitFor(async () => first.out.stdout.includes('watching'), 15_000, 'the first watcher')
+    const second = await runCli(['ssh-sync', '--watch'], {env: env(), timeoutMs: 20_000})
+    expect(second.code).not.toBe(0)
+    expect(second.stdout + second.stderr).not.toContain('watching')
+    expect(second.stderr).toContain(`already keeps ${config} current`)
+    expect(second.stderr).toContain(`pid ${first.child.pid}`)
+    first.child.kill('SIGTERM')
+    await first.exited
+  }, 40_000)
+
+  it('regression: a lock left naming a live, unrelated pid (pid reuse) does not refuse the next watcher', async () => {
+    const {lockPath} = await lockPaths()
+    await mkdir(path.dirname(lockPath), {recursive: true})
+    // pid 1 is alive and is not a watcher: a bare pid check would refuse forever.
+    await writeFile(lockPath, JSON.stringify({pid: 1, config}))
+    const old = new Date(Date.now() - 3600_000)
+    await utimes(lockPath, old, old)
+    const w = watcher()
+    await waitFor(has(BEGIN_MARKER), 15_000, 'the watcher taking over the stale lock')
+    expect(JSON.parse(await readFile(lockPath, 'utf8')).pid).toBe(w.child.pid)
+    w.child.kill('SIGTERM')
+    expect(await w.exited).toBe(0)
+  }, 40_000)
+
+  it('regression: SIGHUP (terminal closed) ends the watcher cleanly and releases its lock', async () => {
+    const w = watcher()
+    await waitFor(has(BEGIN_MARKER), 15_000, 'the first sync')
+    const {lockPath, socketPath} = await lockPaths()
+    expect(existsSync(lockPath)).toBe(true)
+    w.child.kill('SIGHUP')
+    expect(await w.exited).toBe(0)
+    expect(existsSync(lockPath)).toBe(false)
+    expect(existsSync(socketPath)).toBe(false)
+  }, 40_000)
+})
+
+describe('ona ssh-sync --watch --json', () => {
+  it('prints one JSON object per line and event, in a fixed shape', async () => {
+    const w = watcher(['--json'])
+    await waitFor(has('HostName 127.0.0.11'), 15_000, 'the first sync')
+    await waitFor(async () => sim.openStreams() > 0, 10_000, 'the event stream')
+    sim.setSshAddress(A, {host: '127.0.0.99', port: 2222})
+    await waitFor(async () => w.out.stdout.includes('127.0.0.99'), 10_000, 'the change event')
+    w.child.kill('SIGTERM')
+    expect(await w.exited).toBe(0)
+    const events = w.out.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>)
+    for (const e of events) expect(e.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)
+    expect(events[0]).toEqual({time: expect.any(String), type: 'started', message: 'watching your environments for ~/.ssh/config', sshConfig: config, pid: w.child.pid})
+    const change = events.find((e) => e.type === 'change' && JSON.stringify(e.updated).includes('127.0.0.99'))
+    expect(change).toEqual({
+      time: expect.any(String),
+      type: 'change',
+      message: '~/.ssh/config updated (3 environments)',
+      reason: `event for ${A}`,
+      added: [],
+      updated: [{alias: `${A}.gitpod.environment`, from: 'gitpod_devcontainer@127.0.0.11:2222', to: 'gitpod_devcontainer@127.0.0.99:2222'}],
+      removed: [],
+      environments: 3,
+    })
+    expect(events.at(-1)).toEqual({time: expect.any(String), type: 'stopped', message: 'stopped'})
+    expect(w.out.stdout).not.toContain(sim.token)
+  }, 40_000)
+})
