@@ -41,8 +41,8 @@ type FlagDefinition = {
 
 type ArgDefinition = {lite?: 'string' | 'unsupported'; required?: boolean; [key: string]: unknown}
 
-// Properties whose meaning this module does not implement: a flag that has one is left to oclif.
-const UNSUPPORTED_FLAG_KEYS = ['options', 'multiple', 'dependsOn', 'exactlyOne', 'relationships', 'combinable', 'deprecated', 'delimiter', 'allowNo', 'aliases', 'charAliases', 'allowStdin', 'noCacheDefault']
+// Properties whose meaning this module does not implement: a run that uses such a flag is left to oclif.
+const UNSUPPORTED_FLAG_KEYS = ['multiple', 'dependsOn', 'exactlyOne', 'relationships', 'combinable', 'deprecated', 'delimiter', 'aliases', 'charAliases', 'allowStdin', 'noCacheDefault']
 const UNSUPPORTED_ARG_KEYS = ['options', 'default', 'parse', 'ignoreStdin']
 
 function flag(lite: FlagDefinition['lite'], type: FlagDefinition['type']) {
@@ -113,11 +113,19 @@ function allFlags(ctor: CommandClass): Record<string, FlagDefinition> {
  */
 export function parseLite(ctor: CommandClass, argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ParseOutput {
   const definitions = allFlags(ctor)
+  // Why a flag's meaning is beyond this parser; it matters only when the flag plays a part in the run.
+  const beyond = (name: string, definition: FlagDefinition): string | undefined => {
+    if (definition.lite === 'unsupported') return `flag --${name} is of a kind this parser does not know`
+    const key = UNSUPPORTED_FLAG_KEYS.find((k) => definition[k] !== undefined && definition[k] !== false)
+    if (key) return `flag --${name} uses ${key}`
+    if (typeof definition.default === 'function' || typeof definition.parse === 'function') return `flag --${name} computes its value`
+    return undefined
+  }
   for (const [name, definition] of Object.entries(definitions)) {
-    if (definition.lite === 'unsupported') throw new NeedsOclif(`flag --${name} is of a kind this parser does not know`)
-    const unsupported = UNSUPPORTED_FLAG_KEYS.find((key) => definition[key] !== undefined && definition[key] !== false)
-    if (unsupported) throw new NeedsOclif(`flag --${name} uses ${unsupported}`)
-    if (typeof definition.default === 'function' || typeof definition.parse === 'function') throw new NeedsOclif(`flag --${name} computes its value`)
+    // A flag with a default, a required one, or one read from the environment plays a part in every run.
+    const always = definition.default !== undefined || definition.required || (definition.env !== undefined && env[definition.env] !== undefined)
+    const why = always ? beyond(name, definition) : undefined
+    if (why) throw new NeedsOclif(why)
     if (definition.env && env[definition.env] !== undefined) throw new NeedsOclif(`flag --${name} is read from ${definition.env}`)
   }
   const argDefinitions = Object.entries(ctor.args ?? {})
@@ -140,13 +148,22 @@ export function parseLite(ctor: CommandClass, argv: readonly string[], env: Node
     // `--`, short flags and clusters, `--no-x`: oclif's rules for these are not repeated here.
     if (!token.startsWith('--') || token === '--') throw new NeedsOclif(`the argument ${token}`)
     const equals = token.indexOf('=')
-    const name = token.slice(2, equals === -1 ? undefined : equals)
-    const definition = Object.hasOwn(definitions, name) ? definitions[name] : undefined
+    let name = token.slice(2, equals === -1 ? undefined : equals)
+    let definition = Object.hasOwn(definitions, name) ? definitions[name] : undefined
+    // `--no-x` for a boolean that allows it (and is not itself a flag named no-x).
+    let negated = false
+    if (!definition && name.startsWith('no-')) {
+      const positive = name.slice(3)
+      const candidate = Object.hasOwn(definitions, positive) ? definitions[positive] : undefined
+      if (candidate?.type === 'boolean' && candidate.allowNo) [name, definition, negated] = [positive, candidate, true]
+    }
     if (!definition) throw new NeedsOclif(`the unknown flag --${name}`)
+    const why = beyond(name, definition)
+    if (why) throw new NeedsOclif(why)
     if (Object.hasOwn(flags, name)) throw new NeedsOclif(`--${name} given twice`)
     if (definition.type === 'boolean') {
       if (equals !== -1) throw new NeedsOclif(`a value for the boolean --${name}`)
-      flags[name] = true
+      flags[name] = !negated
       raw.push({type: 'flag', flag: name, input: token})
       continue
     }
@@ -160,6 +177,7 @@ export function parseLite(ctor: CommandClass, argv: readonly string[], env: Node
       input = token.slice(equals + 1)
     }
     if (input === '') throw new NeedsOclif(`an empty value for --${name}`)
+    if (Array.isArray(definition.options) && !definition.options.includes(input)) throw new NeedsOclif(`--${name} ${input} is not one of its options`)
     flags[name] = definition.lite === 'integer' ? integerValue(name, input, definition) : input
     raw.push({type: 'flag', flag: name, input})
   }

@@ -58,7 +58,7 @@ describe('parseLite', () => {
     ['an integer above the maximum', ['--interval', '3601']],
     ['an integer with a unit', ['--interval', '10s']],
     ['a short flag', ['-c']],
-    ['--no-check (allowNo is not supported)', ['--no-check']],
+    ['--no-check when check does not allow --no-', ['--no-check']],
     ['the end of flags', ['--', 'x']],
     ['a positional the command does not take', ['extra']],
   ])('leaves %s to oclif', (_name, argv) => {
@@ -71,9 +71,33 @@ describe('parseLite', () => {
     expect(() => parseLite(WithArg, ['a', 'b'])).toThrow(NeedsOclif)
   })
 
-  it('leaves a command to oclif when one of its flags uses a feature the parser does not implement', () => {
+  it('reads --no-x as false for a boolean that allows it, and a value from its options', () => {
+    class Negatable extends Command {
+      static override flags = {color: Flags.boolean({allowNo: true}), ide: Flags.string({options: ['vscode', 'cursor']})}
+      async run() {
+        return undefined
+      }
+    }
+    expect(parseLite(Negatable, ['--no-color', '--ide', 'cursor']).flags).toEqual({color: false, ide: 'cursor'})
+    expect(parseLite(Negatable, ['--color']).flags).toEqual({color: true})
+    expect(() => parseLite(Negatable, ['--color', '--no-color'])).toThrow(NeedsOclif)
+    expect(() => parseLite(Negatable, ['--ide', 'emacs'])).toThrow(NeedsOclif)
+  })
+
+  it('leaves a run to oclif only when it uses a flag of a kind the parser does not implement', () => {
+    class Multi extends Command {
+      static override flags = {tag: Flags.string({multiple: true}), quiet: Flags.boolean({})}
+      async run() {
+        return undefined
+      }
+    }
+    expect(parseLite(Multi, ['--quiet']).flags).toEqual({quiet: true})
+    expect(() => parseLite(Multi, ['--tag', 'a'])).toThrow(NeedsOclif)
+  })
+
+  it('leaves every run to oclif when such a flag has a default or comes from the environment', () => {
     class Options extends Command {
-      static override flags = {ide: Flags.string({options: ['vscode']})}
+      static override flags = {ide: Flags.string({multiple: true, default: ['vscode']})}
       async run() {
         return undefined
       }
