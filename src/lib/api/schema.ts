@@ -1,71 +1,70 @@
 /**
- * Validation of management-plane responses (protobuf JSON). Loaded lazily by the client because zod is
- * heavy. Unknown fields are tolerated (stripped); wrong types and missing required fields are rejected
- * with the path of the field. Protobuf JSON omits default values, so a missing enum is UNSPECIFIED and a
- * missing int64 is 0.
+ * Validation of management-plane responses (protobuf JSON). Unknown fields are tolerated (stripped); wrong
+ * types and missing required fields are rejected with the path of the field. Protobuf JSON omits default
+ * values, so a missing enum is UNSPECIFIED and a missing int64 is 0. The checks are check.ts's (zod's
+ * semantics and messages, without loading zod at start-up).
  */
-import {z} from 'zod'
-
 import {OnaError} from '../errors.js'
+import {array, nonNegativeInteger, nullable, object, optional, safeParse, string, union, unknown, type Issue} from './check.js'
 import {parseSshUrl} from './ssh-url.js'
 import type {Environment, EnvironmentProblem, Identity, WatchEvent} from './types.js'
 
 // int64 is a decimal string in protobuf JSON; parsers also accept a JSON number.
-const int64 = z.union([z.string().regex(/^\d{1,20}$/, 'expected a decimal integer string'), z.number().int().nonnegative()])
+const int64 = union(string({pattern: /^\d{1,20}$/, patternMessage: 'expected a decimal integer string'}), nonNegativeInteger())
 
-const identitySchema = z.object({
-  subject: z.object({
-    id: z.string().min(1),
-    principal: z.string().optional(),
+const identitySchema = object({
+  subject: object({
+    id: string({min: 1}),
+    principal: optional(string()),
   }),
-  organizationId: z.string().optional(),
+  organizationId: optional(string()),
 })
 
-const environmentSchema = z.object({
-  id: z.string().min(1),
-  metadata: z
-    .object({
-      name: z.string().optional(),
-      creator: z.object({id: z.string().optional(), principal: z.string().optional()}).optional(),
-      organizationId: z.string().optional(),
-    })
-    .optional(),
-  spec: z
-    .object({
-      desiredPhase: z.string().optional(),
-      sshPublicKeys: z.array(z.object({id: z.string().optional(), value: z.string().nullable().optional()})).optional(),
-    })
-    .optional(),
-  status: z
-    .object({
-      statusVersion: int64.optional(),
-      phase: z.string().optional(),
-      sshPublicKeys: z.array(z.object({id: z.string().optional(), phase: z.string().optional()})).optional(),
-      environmentUrls: z
-        .object({
-          ssh: z.object({url: z.string().optional()}).optional(),
-        })
-        .optional(),
-    })
-    .optional(),
+const environmentSchema = object({
+  id: string({min: 1}),
+  metadata: optional(
+    object({
+      name: optional(string()),
+      creator: optional(object({id: optional(string()), principal: optional(string())})),
+      organizationId: optional(string()),
+    }),
+  ),
+  spec: optional(
+    object({
+      desiredPhase: optional(string()),
+      sshPublicKeys: optional(array(object({id: optional(string()), value: optional(nullable(string()))}))),
+    }),
+  ),
+  status: optional(
+    object({
+      statusVersion: optional(int64),
+      phase: optional(string()),
+      sshPublicKeys: optional(array(object({id: optional(string()), phase: optional(string())}))),
+      environmentUrls: optional(
+        object({
+          ssh: optional(object({url: optional(string())})),
+        }),
+      ),
+    }),
+  ),
 })
 
-const listSchema = z.object({
-  pagination: z.object({nextToken: z.string().optional()}).optional(),
-  environments: z.array(z.unknown()).optional(),
+const listSchema = object({
+  pagination: optional(object({nextToken: optional(string())})),
+  environments: optional(array(unknown())),
 })
 
-const getSchema = z.object({environment: z.unknown()})
+const getSchema = object({environment: unknown()})
 
-const eventSchema = z.object({
-  operation: z.string().optional(),
-  resourceType: z.string().optional(),
-  resourceId: z.string().optional(),
+const eventSchema = object({
+  operation: optional(string()),
+  resourceType: optional(string()),
+  resourceId: optional(string()),
 })
 
-/** `a.b[2].c: message; ...` from zod issues, prefixed with where the object sits in the response. */
-export function describeIssues(error: z.ZodError, prefix = ''): string {
-  return error.issues
+/** `a.b[2].c: message; ...` from the issues, prefixed with where the object sits in the response. */
+export function describeIssues(issues: readonly Issue[], prefix = ''): string {
+  return issues
     .slice(0, 5)
     .map((issue) => {
       let where = prefix
@@ -82,8 +81,8 @@ function badResponse(rpc: string, detail: string): OnaError {
 }
 
 export function parseIdentity(rpc: string, body: unknown): Identity {
-  const parsed = identitySchema.safeParse(body)
-  if (!parsed.success) throw badResponse(rpc, describeIssues(parsed.error))
+  const parsed = safeParse(identitySchema, body)
+  if (!parsed.success) throw badResponse(rpc, describeIssues(parsed.issues))
   const {subject, organizationId} = parsed.data
   return {
     subjectId: subject.id,
@@ -98,10 +97,10 @@ export function parseIdentity(rpc: string, body: unknown): Identity {
  * comes back as a problem and no environment.
  */
 export function parseEnvironment(raw: unknown, where: string): {environment?: Environment; problems: EnvironmentProblem[]} {
-  const parsed = environmentSchema.safeParse(raw)
+  const parsed = safeParse(environmentSchema, raw)
   if (!parsed.success) {
     const id = raw && typeof raw === 'object' && typeof (raw as {id?: unknown}).id === 'string' ? (raw as {id: string}).id : where
-    return {problems: [{environmentId: id, field: describeIssues(parsed.error, where).split(':')[0] ?? where, message: describeIssues(parsed.error, where)}]}
+    return {problems: [{environmentId: id, field: describeIssues(parsed.issues, where).split(':')[0] ?? where, message: describeIssues(parsed.issues, where)}]}
   }
   const data = parsed.data
   const environment: Environment = {
@@ -135,33 +134,33 @@ export function parseEnvironment(raw: unknown, where: string): {environment?: En
 }
 
 export function parseListPage(rpc: string, body: unknown): {nextToken: string; rawEnvironments: unknown[]} {
-  const parsed = listSchema.safeParse(body)
-  if (!parsed.success) throw badResponse(rpc, describeIssues(parsed.error))
+  const parsed = safeParse(listSchema, body)
+  if (!parsed.success) throw badResponse(rpc, describeIssues(parsed.issues))
   return {nextToken: parsed.data.pagination?.nextToken ?? '', rawEnvironments: parsed.data.environments ?? []}
 }
 
 export function parseGetEnvironment(rpc: string, body: unknown): Environment & {problems: EnvironmentProblem[]} {
-  const parsed = getSchema.safeParse(body)
+  const parsed = safeParse(getSchema, body)
   if (!parsed.success || parsed.data.environment === undefined || parsed.data.environment === null) {
-    throw badResponse(rpc, parsed.success ? 'environment: missing' : describeIssues(parsed.error))
+    throw badResponse(rpc, parsed.success ? 'environment: missing' : describeIssues(parsed.issues))
   }
   const {environment, problems} = parseEnvironment(parsed.data.environment, 'environment')
   if (!environment) throw badResponse(rpc, problems.map((p) => p.message).join('; '))
   return {...environment, problems}
 }
 
-const emptySchema = z.object({})
+const emptySchema = object({})
 
 /** The mutating calls answer `{}`; anything that is not a JSON object is a broken response. */
 export function parseEmpty(rpc: string, body: unknown): void {
-  const parsed = emptySchema.safeParse(body)
-  if (!parsed.success) throw badResponse(rpc, describeIssues(parsed.error))
+  const parsed = safeParse(emptySchema, body)
+  if (!parsed.success) throw badResponse(rpc, describeIssues(parsed.issues))
 }
 
 /** Validates one streamed event; events that are not about anything (no id) are dropped by the caller. */
 export function parseEvent(raw: unknown): WatchEvent | undefined {
-  const parsed = eventSchema.safeParse(raw)
-  if (!parsed.success) throw badResponse('WatchEvents', describeIssues(parsed.error, 'event'))
+  const parsed = safeParse(eventSchema, raw)
+  if (!parsed.success) throw badResponse('WatchEvents', describeIssues(parsed.issues, 'event'))
   const {operation, resourceType, resourceId} = parsed.data
   if (!resourceId) return undefined
   return {
