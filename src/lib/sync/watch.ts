@@ -287,6 +287,7 @@ export async function watchSshConfig(ctx: Context, options: WatchOptions): Promi
           apiAnswered()
           queue.settle(gen)
           if (changed || first) await write(why)
+          else await lock.status({lastSync: new Date().toISOString()})
         } catch (error) {
           if (!stop.signal.aborted) apiFailed(error)
           break
