@@ -156,7 +156,9 @@ describe('watch mode orders what it hears', () => {
       sim.setSshAddress(A, {host: '127.0.0.82', port: 2222})
       await waitFor(has('HostName 127.0.0.82'), 5000, 'the last address')
       await pause(300)
-      expect(count('GetEnvironment') - gets).toBeLessThanOrEqual(4)
+      // One fetch in flight plus one more for what came meanwhile, per batch the socket delivers: a loaded
+      // machine reads the 101 events in a few batches; without coalescing this was 101.
+      expect(count('GetEnvironment') - gets).toBeLessThanOrEqual(10)
     } finally {
       await stop()
     }

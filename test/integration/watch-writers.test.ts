@@ -124,7 +124,12 @@ describe('watch mode and other programs writing the SSH config', () => {
     try {
       await waitFor(has(BEGIN_MARKER), 5000, 'the first sync')
       await waitFor(async () => sim.openStreams() > 0, 5000, 'the event stream')
-      const writer = shell(`exec 3>>config; printf 'Host c\\n  Port 2203\\n' >&3; sleep 2; printf 'Host d\\n  Port 2204\\n' >&3`)
+      // The appender writes its second entry only once the watcher has replaced the file (the inode
+      // changed), so that entry always goes into the replaced file, however slow the machine is.
+      const writer = shell(
+        `exec 3>>config; ino=$(stat -c %i config); printf 'Host c\\n  Port 2203\\n' >&3; ` +
+          `n=0; while [ "$(stat -c %i config)" = "$ino" ] && [ $n -lt 300 ]; do sleep 0.05; n=$((n+1)); done; printf 'Host d\\n  Port 2204\\n' >&3`,
+      )
       await waitFor(has('Host c\n'), 5000, 'the first appended line')
       sim.setSshAddress(A, {host: '127.0.0.70', port: 2222})
       await waitFor(has('HostName 127.0.0.70'), 5000, 'the new address, written while the appender sleeps')
