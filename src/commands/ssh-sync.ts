@@ -17,6 +17,8 @@ export default class SshSync extends BaseCommand {
     '<%= config.bin %> ssh-sync --check || echo "SSH aliases are out of date"',
     '<%= config.bin %> ssh-sync --watch',
     '<%= config.bin %> ssh-sync --remove',
+    '<%= config.bin %> ssh-sync --remove --all',
+    '<%= config.bin %> ssh-sync --ssh-config ~/.ssh/config.d/ona --add-include',
     '<%= config.bin %> ssh-sync --ssh-config ~/.ssh/config.d/ona --json',
   ]
 
@@ -29,7 +31,9 @@ export default class SshSync extends BaseCommand {
     'ssh-config': Flags.string({summary: 'SSH config file to manage (default ~/.ssh/config, or ONA_SSH_CONFIG)', helpValue: '<path>'}),
     'dry-run': Flags.boolean({summary: 'print a unified diff of the change and write nothing'}),
     check: Flags.boolean({summary: 'write nothing; exit 1 when the config is out of date', exclusive: ['dry-run']}),
-    remove: Flags.boolean({summary: 'take the whole managed block out of the config', exclusive: ['check']}),
+    remove: Flags.boolean({summary: "take this install's aliases out of the config (the block goes with the last install)", exclusive: ['check']}),
+    all: Flags.boolean({summary: 'with --remove: take the whole managed block out, every install', dependsOn: ['remove']}),
+    'add-include': Flags.boolean({summary: 'when ssh does not read the managed file, add its Include line at the top of ~/.ssh/config'}),
     watch: Flags.boolean({summary: 'keep the aliases current until interrupted', exclusive: ['dry-run', 'check', 'remove']}),
     // Two flags rather than allowNo: the fast path's parser (src/cli/oclif-lite.ts) knows plain booleans.
     'resolve-on-connect': Flags.boolean({
@@ -79,7 +83,13 @@ export default class SshSync extends BaseCommand {
       return undefined
     }
 
-    const result = await syncSshConfig(ctx, {apiUrl, dryRun: flags['dry-run'] || flags.check, remove: flags.remove})
+    const result = await syncSshConfig(ctx, {
+      apiUrl,
+      dryRun: flags['dry-run'] || flags.check,
+      remove: flags.remove,
+      all: flags.all,
+      addInclude: flags['add-include'],
+    })
     if (!this.jsonEnabled()) {
       if (flags['dry-run'] && result.diff) this.io.print(result.diff.trimEnd())
       for (const line of formatSyncResult(result, ctx.paths.home)) this.io.print(line)
@@ -88,6 +98,10 @@ export default class SshSync extends BaseCommand {
     if (flags.check && result.changed) {
       process.exitCode = 1
       if (!this.jsonEnabled()) this.io.info('the SSH config is out of date: run `ona ssh-sync`')
+    } else if (flags.check && result.staleBlocks.length > 0) {
+      // A stale copy of the block elsewhere in the tree makes ssh use old addresses: not "current".
+      process.exitCode = 1
+      if (!this.jsonEnabled()) this.io.info(`ssh also reads ${result.staleBlocks.length === 1 ? 'another ona block' : `${result.staleBlocks.length} other ona blocks`}: the SSH config is not current`)
     }
     return result
   }

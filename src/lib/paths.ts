@@ -13,6 +13,13 @@ export interface Paths {
   configDir: string
   /** Watch lock, preflight cache: see platform `stateDir` (ONA_STATE_DIR overrides). */
   stateDir: string
+  /** The user config ssh reads when no `-F` is given (`~/.ssh/config`), whatever file `ona` manages. */
+  userSshConfig: string
+  /**
+   * The system config ssh reads after it (`/etc/ssh/ssh_config`; `%ProgramData%\ssh\ssh_config` on Windows).
+   * ONA_SYSTEM_SSH_CONFIG overrides it (tests; an empty value means none).
+   */
+  systemSshConfig: string | null
 }
 
 export function resolvePaths(platform: Platform, overrides: {sshConfig?: string} = {}): Paths {
@@ -28,7 +35,16 @@ export function resolvePaths(platform: Platform, overrides: {sshConfig?: string}
     sshConfig: sshConfig === undefined ? defaultSshConfig(platform) : expandHomeFor(platform, sshConfig, home),
     configDir: configDir(platform),
     stateDir: stateDir(platform),
+    userSshConfig: defaultSshConfig(platform),
+    systemSshConfig: systemSshConfig(platform),
   }
+}
+
+function systemSshConfig(platform: Platform): string | null {
+  const fromEnv = platform.env.ONA_SYSTEM_SSH_CONFIG
+  if (fromEnv !== undefined) return fromEnv.trim() === '' ? null : fromEnv
+  if (platform.name === 'win32') return `${platform.env.ProgramData ?? 'C:\\ProgramData'}\\ssh\\ssh_config`
+  return '/etc/ssh/ssh_config'
 }
 
 /** `~` and `~/x` against `home` (POSIX rules; use platform `expandHome` where Windows' `~\x` matters). */

@@ -45,6 +45,11 @@ export interface BlockLocation {
   atEofWithoutNewline: boolean
 }
 
+/** True for a line that is (any spelling of) the BEGIN marker. */
+export function isBeginMarker(content: string): boolean {
+  return BEGIN_PREFIX.test(content.trim())
+}
+
 export function hasBom(text: string): boolean {
   return text.startsWith(BOM) || text.startsWith(BOM_UTF16)
 }

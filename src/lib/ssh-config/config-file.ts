@@ -5,7 +5,8 @@ import {OnaError, type Warning} from '../errors.js'
 import {updateFile, type UpdateResult} from '../fs/safe-write.js'
 import {expectedEntryValues, type EntryOptions} from './entry.js'
 import {ENVIRONMENT_SUFFIX, REMOTE_SUFFIX, type SshEnvironment, type ValidEnvironment} from './validate.js'
-import {applyBlock, removeManagedBlock, type ApplyResult} from './index.js'
+import {applyBlock, assertEditable, removeManagedBlock, type ApplyResult} from './index.js'
+import {detectEol} from './scan.js'
 
 type SSHConfigModule = typeof import('ssh-config').default
 
@@ -20,6 +21,10 @@ export interface FileSyncOptions {
   backup?: boolean
   /** IdentityFile / ProxyCommand lines of every entry. */
   entry?: EntryOptions
+  /** The API origin whose part of the block is written (other origins' parts are kept). */
+  origin?: string
+  /** Report the file's own override lines (default true; the sync core checks the whole tree instead). */
+  overrides?: boolean
   /** Test hook passed to updateFile. */
   beforeRename?: () => Promise<void> | void
   /** Passed to updateFile: keep the replaced file open (watch mode's guard against in-place writers). */
@@ -52,7 +57,7 @@ export async function syncBlockInFile(
       const current = options.rebase ? options.rebase(onDisk) : onDisk
       // A function sees the text as it is on disk at this attempt (it may differ from an earlier read).
       const wanted = typeof environments === 'function' ? environments(current) : environments
-      applied = applyBlock(current, wanted, {file, entry: options.entry})
+      applied = applyBlock(current, wanted, {file, entry: options.entry, origin: options.origin, overrides: options.overrides})
       checkRenderedBlock(SSHConfig, applied.blockLines, applied.written, options.entry)
       return applied.text
     },
@@ -60,9 +65,28 @@ export async function syncBlockInFile(
   return {file: result, written: applied?.written ?? [], warnings: applied?.warnings ?? []}
 }
 
-/** Takes the managed block out of `file`; a file without one is left untouched. */
-export async function removeBlockFromFile(file: string, options: {dryRun?: boolean} = {}): Promise<UpdateResult> {
-  return updateFile(file, {dryRun: options.dryRun, transform: (current, exists) => (exists ? removeManagedBlock(current, {file}).text : current)})
+/**
+ * Takes the managed block out of `file` (with an origin: only that origin's part, the block going with the
+ * last part); a file without one is left untouched.
+ */
+export async function removeBlockFromFile(file: string, options: {dryRun?: boolean; origin?: string} = {}): Promise<UpdateResult> {
+  return updateFile(file, {dryRun: options.dryRun, transform: (current, exists) => (exists ? removeManagedBlock(current, {file, origin: options.origin}).text : current)})
+}
+
+/**
+ * Puts `includeLine` (with a comment saying who added it) at the very top of the user's config, where it is
+ * read before any Host or Match line, so the included block applies to every host. Atomic like every write.
+ */
+export async function addIncludeAtTop(userConfig: string, includeLine: string, options: {dryRun?: boolean} = {}): Promise<UpdateResult> {
+  return updateFile(userConfig, {
+    dryRun: options.dryRun,
+    transform: (current) => {
+      assertEditable(current, userConfig)
+      if (current.split(/\r?\n/).some((line) => line.trim() === includeLine)) return current
+      const eol = detectEol(current)
+      return `# added by \`ona ssh-sync --add-include\`: the aliases ona manages${eol}${includeLine}${eol}${current}`
+    },
+  })
 }
 
 /**

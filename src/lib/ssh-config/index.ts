@@ -24,6 +24,8 @@ export interface BlockOptions {
   origin?: string
   /** IdentityFile / ProxyCommand lines of every entry written (entry.ts). */
   entry?: EntryOptions
+  /** Report the file's own lines that win over the block (default true; off when the whole tree is checked). */
+  overrides?: boolean
 }
 
 export interface ApplyResult {
@@ -95,7 +97,7 @@ export function applyBlock(text: string, environments: readonly SshEnvironment[]
     warnings.push(...foreignWarnings(parsed, options.file))
   }
   const location = findBlock(next, options.file)!
-  warnings.push(...findOverrides(next, location.start, location.end, written, options.file))
+  if (options.overrides !== false) warnings.push(...findOverrides(next, location.start, location.end, written, options.file))
   return {text: next, changed: next !== text, written, skipped: rejected, warnings, blockLines: ownLines}
 }
 

@@ -5,7 +5,8 @@
  * user Host entries that claim one of the aliases. Lines after the block only add keys the block does not set.
  */
 import type {Warning} from '../errors.js'
-import {parseDirective, splitLines} from './scan.js'
+import {splitLines} from './scan.js'
+import {linesOfText, type Section, type TreeLine} from './tree.js'
 import type {ValidEnvironment} from './validate.js'
 
 /** The keys the block sets: a value for any of them above the block overrides ours. */
@@ -16,7 +17,7 @@ const MANAGED_KEYS = new Map([
   ['hostkeyalias', 'HostKeyAlias'],
 ])
 
-type Tri = 'yes' | 'no' | 'maybe'
+export type Tri = 'yes' | 'no' | 'maybe'
 
 /** OpenSSH's match_pattern: `*` and `?` wildcards over the whole string. */
 export function matchPattern(value: string, pattern: string, caseInsensitive = false): boolean {
@@ -107,83 +108,110 @@ function managedValue(env: ValidEnvironment, keyword: string): string {
   return env.environmentAlias
 }
 
-interface Section {
-  kind: 'global' | 'host' | 'match'
-  line: number
-  text: string
-  args: string[]
+/** Whether a section applies to an alias: Host patterns, or Match criteria as far as they can be known. */
+export function sectionApplies(section: Section, alias: string): Tri {
+  if (section.kind === 'host') return hostPatternsMatch(alias, section.args) ? 'yes' : 'no'
+  return matchCriteriaApply(section.args, alias)
+}
+
+/** A line applies where every section of its scope applies (an included file inherits the Include's). */
+export function scopeApplies(scope: readonly Section[], alias: string): Tri {
+  let result: Tri = 'yes'
+  for (const section of scope) {
+    const value = sectionApplies(section, alias)
+    if (value === 'no') return 'no'
+    if (value === 'maybe') result = 'maybe'
+  }
+  return result
 }
 
 /**
- * Returns warnings for the user's lines (outside the block) that override a managed value of some alias, and
- * for user Host entries naming an alias exactly. `blockStart` is the byte offset where the block begins (or
- * will be inserted); only lines before it can win over the block.
+ * Returns warnings for the user's lines that override a managed value of some alias, and for user Host
+ * entries naming an alias exactly, given the lines in the order ssh reads them (one file, or the whole
+ * tree): `blockFrom`..`blockTo` (indices into `lines`) is the block; only lines before it can win over it.
+ * `managedFile` is the file holding the block, for the advice given.
  */
-export function findOverrides(text: string, blockStart: number, blockEnd: number, environments: readonly ValidEnvironment[], file?: string): Warning[] {
+export function findOverridesInLines(
+  lines: readonly TreeLine[],
+  blockFrom: number,
+  blockTo: number,
+  environments: readonly ValidEnvironment[],
+  managedFile?: string,
+): Warning[] {
   const warnings: Warning[] = []
   if (environments.length === 0) return warnings
   const aliases = environments.flatMap((env) => [env.environmentAlias, env.remoteAlias])
   const aliasSet = new Set(aliases)
   const byAlias = new Map(environments.flatMap((env) => [[env.environmentAlias, env], [env.remoteAlias, env]] as const))
-  let section: Section = {kind: 'global', line: 0, text: '', args: []}
-  let sectionHits: string[] | undefined
-  let sectionCertainty: Tri = 'yes'
-
-  const hitsFor = (s: Section): {hits: string[]; certainty: Tri} => {
-    if (s.kind === 'global') return {hits: aliases, certainty: 'yes'}
-    if (s.kind === 'host') {
-      const wildcard = s.args.some((p) => /[*?!]/.test(p))
-      if (!wildcard) return {hits: s.args.filter((p) => aliasSet.has(p)), certainty: 'yes'}
-      return {hits: aliases.filter((a) => hostPatternsMatch(a, s.args)), certainty: 'yes'}
+  // Lines of one section share their scope object: evaluate it once.
+  const cache = new Map<readonly Section[], {hits: string[]; certainty: Tri}>()
+  const hitsFor = (scope: readonly Section[]) => {
+    let hit = cache.get(scope)
+    if (!hit) {
+      const results = aliases.map((a) => [a, scopeApplies(scope, a)] as const).filter(([, r]) => r !== 'no')
+      hit = {hits: results.map(([a]) => a), certainty: results.some(([, r]) => r === 'maybe') ? 'maybe' : 'yes'}
+      cache.set(scope, hit)
     }
-    const results = aliases.map((a) => [a, matchCriteriaApply(s.args, a)] as const).filter(([, r]) => r !== 'no')
-    return {hits: results.map(([a]) => a), certainty: results.some(([, r]) => r === 'maybe') ? 'maybe' : 'yes'}
+    return hit
   }
-
-  for (const line of splitLines(text)) {
-    if (line.start >= blockStart && line.start < blockEnd) continue
-    const directive = parseDirective(line.content)
+  for (const [i, line] of lines.entries()) {
+    if (i >= blockFrom && i < blockTo) continue
+    const directive = line.directive
     if (!directive) continue
-    const lineNo = line.index + 1
-    if (directive.keyword === 'host' || directive.keyword === 'match') {
-      section = {kind: directive.keyword, line: lineNo, text: line.content.trim(), args: directive.args}
-      sectionHits = undefined
-      if (directive.keyword === 'host') {
-        const claimed = directive.args.filter((p) => aliasSet.has(p))
-        if (claimed.length > 0) {
-          warnings.push({
-            code: 'W_ALIAS_CLAIMED',
-            message: `line ${lineNo} \`${line.content.trim()}\` is your own entry for ${claimed.join(', ')}; ` +
-              (line.start < blockStart ? 'its values win over the managed block' : 'it adds to the managed block'),
-            file,
-            line: lineNo,
-          })
-        }
+    const before = i < blockFrom
+    const where = line.file === managedFile || managedFile === undefined ? `line ${line.line}` : `line ${line.line} of ${line.file}`
+    if (directive.keyword === 'host') {
+      const claimed = directive.args.filter((p) => aliasSet.has(p))
+      if (claimed.length > 0) {
+        warnings.push({
+          code: 'W_ALIAS_CLAIMED',
+          message: `${where} \`${line.content.trim()}\` is your own entry for ${claimed.join(', ')}; ` +
+            (before ? 'its values win over the managed block' : 'it adds to the managed block'),
+          file: line.file,
+          line: line.line,
+        })
       }
       continue
     }
-    if (line.start >= blockStart) continue
+    if (!before || directive.keyword === 'match') continue
     const key = MANAGED_KEYS.get(directive.keyword)
     if (!key) continue
-    if (!sectionHits) {
-      const {hits, certainty} = hitsFor(section)
-      sectionHits = hits
-      sectionCertainty = certainty
-    }
-    if (sectionHits.length === 0) continue
+    const section = line.scope.at(-1)
     // A user's own exact-alias Host entry was already reported above.
-    if (section.kind === 'host' && section.args.every((p) => aliasSet.has(p))) continue
+    if (section?.kind === 'host' && section.args.every((p) => aliasSet.has(p))) continue
+    const {hits, certainty} = hitsFor(line.scope)
+    if (hits.length === 0) continue
     const value = directive.args[0] ?? ''
-    const differing = sectionHits.filter((alias) => managedValue(byAlias.get(alias)!, directive.keyword) !== value)
+    const differing = hits.filter((alias) => managedValue(byAlias.get(alias)!, directive.keyword) !== value)
     if (differing.length === 0) continue
-    const scope = section.kind === 'global' ? 'a global line (before any Host or Match)' : `under \`${section.text}\` (line ${section.line})`
+    const scope = !section
+      ? 'a global line (before any Host or Match)'
+      : `under \`${section.text}\` (${section.file === line.file ? `line ${section.line}` : `${section.file}:${section.line}`})`
     const who = differing.length === aliases.length ? 'every ona alias' : differing.length === 1 ? differing[0] : `${differing.length} ona aliases`
+    const advice = line.file === managedFile || managedFile === undefined
+      ? 'move the block above it or limit that section'
+      : 'limit that section, or have ssh read the ona block first'
     warnings.push({
       code: 'W_OVERRIDE',
-      message: `line ${lineNo} \`${line.content.trim()}\`, ${scope}, ${sectionCertainty === 'maybe' ? 'may override' : 'overrides'} the managed ${key} of ${who}: it comes before the ona block and OpenSSH uses the first value; move the block above it or limit that section`,
-      file,
-      line: lineNo,
+      message: `${where} \`${line.content.trim()}\`, ${scope}, ${certainty === 'maybe' ? 'may override' : 'overrides'} the managed ${key} of ${who}: it comes before the ona block and OpenSSH uses the first value; ${advice}`,
+      file: line.file,
+      line: line.line,
     })
   }
   return warnings
+}
+
+/**
+ * The single-file check applyBlock runs: returns warnings for the user's lines (outside the block) of `text`
+ * that override a managed value. `blockStart`/`blockEnd` are byte offsets of the block in `text`.
+ */
+export function findOverrides(text: string, blockStart: number, blockEnd: number, environments: readonly ValidEnvironment[], file?: string): Warning[] {
+  const name = file ?? ''
+  const lines = linesOfText(text, name)
+  const offsets = splitLines(text).map((l) => l.start)
+  let from = offsets.findIndex((o) => o >= blockStart)
+  if (from === -1) from = lines.length
+  let to = offsets.findIndex((o) => o >= blockEnd)
+  if (to === -1) to = lines.length
+  return findOverridesInLines(lines, from, to, environments, name).map((w) => ({...w, file}))
 }

@@ -14,19 +14,34 @@ import type {ReplacedFile} from '../fs/safe-write.js'
 import {machineKey, plannedKeyPath, type MachineKey} from '../keys/machine-key.js'
 import {isWindows} from '../platform/platform.js'
 import {readSettings, resolveOnConnectFor} from '../settings.js'
-import {removeBlockFromFile, syncBlockInFile} from '../ssh-config/config-file.js'
+import {addIncludeAtTop, removeBlockFromFile, syncBlockInFile} from '../ssh-config/config-file.js'
+import {isBeginMarker} from '../ssh-config/block.js'
 import {readBlockEnvironments, type EntryOptions} from '../ssh-config/index.js'
-import type {SshEnvironment} from '../ssh-config/validate.js'
+import type {StaleBlock, TreeReport} from '../ssh-config/tree-check.js'
+import type {SshEnvironment, ValidEnvironment} from '../ssh-config/validate.js'
 import {diffEnvironments, planBlock, type Change, type KeptEnvironment, type PendingEnvironment, type Update} from './plan.js'
 
 export interface SyncOptions {
   /** Compute and report, write nothing; the result carries a unified diff. */
   dryRun?: boolean
-  /** Take the whole block out instead (no API call). */
+  /** Take this install's aliases out instead (no API call); with `all`, the whole block. */
   remove?: boolean
   /** Watch mode: see FileSyncOptions. */
   keepReplaced?: boolean
   rebase?: (currentText: string) => string
+  all?: boolean
+  /**
+   * The API origin (scheme, host, port) whose part of the block this run owns; other installs' aliases are
+   * never touched. Undefined: the whole block (only for callers that manage one install).
+   */
+  origin?: string
+  /** When ssh does not read the managed file, add the `Include` line at the top of `~/.ssh/config`. */
+  addInclude?: boolean
+}
+
+/** The origin (scheme, host and port) of an API URL: what owns a part of the block. */
+export function originOf(apiUrl: string): string {
+  return new URL(apiUrl).origin
 }
 
 /** What a sync needs besides the listing to register keys and write ProxyCommands (sync and watch pass it). */
@@ -59,6 +74,8 @@ export interface SyncResult {
   written: boolean
   dryRun: boolean
   removedBlock: boolean
+  /** `--remove` without `--all`: the install whose aliases were taken out (the block stays for others). */
+  removedOrigin?: string
   /** Aliases in the block after this run. */
   environments: number
   added: Change[]
@@ -68,6 +85,14 @@ export interface SyncResult {
   /** Starting environments with no address known yet (no alias until they have one). */
   pending: PendingEnvironment[]
   warnings: Warning[]
+  /** Whether a plain `ssh` (no -F) reads the managed file. */
+  readBySsh: boolean
+  /** When it does not: the Include line to add to ~/.ssh/config. */
+  includeLine?: string
+  /** Where `--add-include` put the Include line. */
+  includeAdded?: string
+  /** Other ona blocks ssh reads (stale copies): `--check` fails on them. */
+  staleBlocks: StaleBlock[]
   backup?: string
   /** Unified diff of the config (dryRun only). */
   diff?: string
@@ -169,15 +194,22 @@ export async function applyListing(ctx: Context, listing: ListEnvironmentsResult
   const result = await syncBlockInFile(
     file,
     (current) => {
-      previous = readBlockEnvironments(current, {file})
+      previous = readBlockEnvironments(current, {file, origin: options.origin})
       const plan = planBlock(listing.environments, previous, listing.problems)
       kept = plan.kept
       pending = plan.pending
       planWarnings = plan.warnings
       return plan.desired
     },
-    {dryRun: options.dryRun, keepReplaced: options.keepReplaced, rebase: options.rebase, entry},
+    {dryRun: options.dryRun, keepReplaced: options.keepReplaced, rebase: options.rebase, entry, origin: options.origin, overrides: false},
   )
+  const tree = await checkTree(ctx, result.file.realPath, result.file.after, result.written)
+  let includeAdded: string | undefined
+  if (options.addInclude && !tree.readBySsh && tree.includeLine) {
+    await addIncludeAtTop(ctx.paths.userSshConfig, tree.includeLine, {dryRun: options.dryRun})
+    includeAdded = ctx.paths.userSshConfig
+    if (!options.dryRun) Object.assign(tree, await checkTree(ctx, result.file.realPath, result.file.after, result.written))
+  }
   const changes = diffEnvironments(previous, result.written)
   return {
     sshConfig: file,
@@ -190,7 +222,11 @@ export async function applyListing(ctx: Context, listing: ListEnvironmentsResult
     ...changes,
     kept,
     pending,
-    warnings: [...planWarnings, ...keyWarnings, ...result.warnings],
+    warnings: [...planWarnings, ...keyWarnings, ...result.warnings, ...tree.warnings.filter((w) => !(includeAdded && w.code === 'W_NOT_INCLUDED'))],
+    readBySsh: tree.readBySsh || (includeAdded !== undefined && Boolean(options.dryRun)),
+    includeLine: tree.includeLine,
+    includeAdded,
+    staleBlocks: tree.staleBlocks,
     backup: result.file.backupPath,
     diff: options.dryRun ? await unifiedDiff(file, result.file.before, result.file.after) : undefined,
     ...(options.keepReplaced ? {replaced: result.file.replaced, after: result.file.after, writtenStat: result.file.writtenStat} : {}),
@@ -201,10 +237,11 @@ export async function applyListing(ctx: Context, listing: ListEnvironmentsResult
 
 /** The whole of `ona ssh-sync` (without --watch). */
 export async function syncSshConfig(ctx: Context, options: SyncOptions & {apiUrl: string; client?: ApiClient}): Promise<SyncResult> {
-  if (options.remove) return removeFromConfig(ctx, options)
+  const withOrigin = {...options, origin: options.origin ?? originOf(options.apiUrl)}
+  if (options.remove) return removeFromConfig(ctx, withOrigin)
   const client = options.client ?? (await connect(ctx, options.apiUrl))
   const listing = await client.listEnvironments()
-  const result = await applyListing(ctx, listing, {...options, client})
+  const result = await applyListing(ctx, listing, {...withOrigin, client})
   if (!options.dryRun) {
     // A running watcher rewrites the block under the settings this command may have just changed.
     const {tellWatcher} = await import('./watch-lock.js')
@@ -212,6 +249,21 @@ export async function syncSshConfig(ctx: Context, options: SyncOptions & {apiUrl
     if (watcher) result.watcher = {pid: watcher.pid, action: 'follows'}
   }
   return result
+}
+
+/** The config tree with the managed file as written: overrides from any file, whether ssh reads it, stale blocks. */
+async function checkTree(ctx: Context, realPath: string, text: string, written: readonly ValidEnvironment[]): Promise<Omit<TreeReport, 'tree'>> {
+  const {checkConfigTree} = await import('../ssh-config/tree-check.js')
+  const {tree: _tree, ...report} = await checkConfigTree({
+    home: ctx.paths.home,
+    managedFile: ctx.paths.sshConfig,
+    managedRealPath: realPath,
+    managedText: text,
+    environments: written,
+    userConfig: ctx.paths.userSshConfig,
+    systemConfig: ctx.paths.systemSshConfig,
+  })
+  return report
 }
 
 async function removeFromConfig(ctx: Context, options: SyncOptions): Promise<SyncResult> {
@@ -224,20 +276,24 @@ async function removeFromConfig(ctx: Context, options: SyncOptions): Promise<Syn
     const answer = await tellWatcher(ctx, {action: 'stop', reason: 'the block was removed by `ona ssh-sync --remove`'})
     if (answer) watcher = {pid: answer.pid, action: answer.state === 'stopped' ? 'stopped' : 'told-to-stop'}
   }
-  const result = await removeBlockFromFile(file, {dryRun: options.dryRun})
-  const previous = readBlockEnvironments(result.before, {file})
+  const origin = options.all ? undefined : options.origin
+  const result = await removeBlockFromFile(file, {dryRun: options.dryRun, origin})
+  const previous = readBlockEnvironments(result.before, {file, origin})
   return {
     sshConfig: file,
     realPath: result.realPath,
     changed: result.changed,
     written: result.written,
     dryRun: Boolean(options.dryRun),
-    removedBlock: result.changed,
+    removedBlock: result.changed && !result.after.split(/\r?\n/).some((line) => isBeginMarker(line)),
+    removedOrigin: origin,
     environments: 0,
     ...diffEnvironments(previous, []),
     kept: [],
     pending: [],
     warnings: [],
+    readBySsh: true,
+    staleBlocks: [],
     diff: options.dryRun ? await unifiedDiff(file, result.before, result.after) : undefined,
     resolveOnConnect: false,
     keys: {registered: [], failed: []},
@@ -271,7 +327,9 @@ export function formatSyncResult(result: SyncResult, home?: string): string[] {
   for (const p of result.pending) lines.push(`waiting  ${p.alias}  (${p.phase.replace('ENVIRONMENT_PHASE_', '').toLowerCase()}: no SSH address yet)`)
   if (result.watcher?.action === 'stopped') lines.push(`stopped the running \`ona ssh-sync --watch\` (pid ${result.watcher.pid}) so that it does not put the block back`)
   if (result.watcher?.action === 'told-to-stop') lines.push(`told the running \`ona ssh-sync --watch\` (pid ${result.watcher.pid}) to stop; it writes nothing more`)
+  if (result.includeAdded) lines.push(`${result.includeAdded}: ${verb === '' ? 'added' : 'would add'} \`${result.includeLine}\` at the top, so ssh reads ${shown}`)
   if (result.removedBlock) lines.push(`${shown}: the ona block ${verb}removed`)
+  else if (result.removedOrigin !== undefined && result.changed) lines.push(`${shown}: the aliases of ${result.removedOrigin} ${verb}removed (other installs' aliases stay)`)
   else if (!result.changed) lines.push(`${shown} is up to date (${result.environments} environment${result.environments === 1 ? '' : 's'})`)
   else if (result.dryRun) lines.push(`${shown} would be updated (dry run: nothing written)`)
   else lines.push(`${shown} updated (${result.environments} environment${result.environments === 1 ? '' : 's'})${result.backup ? `; original kept in ${result.backup}` : ''}`)

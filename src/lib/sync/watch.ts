@@ -30,7 +30,7 @@ import type {Context} from '../context.js'
 import {OnaError, isOnaError} from '../errors.js'
 import {resolveTarget} from '../fs/safe-write.js'
 import {removeManagedBlock} from '../ssh-config/index.js'
-import {applyListing, type SyncResult} from './sync.js'
+import {applyListing, originOf, type SyncResult} from './sync.js'
 import {ReplacedFileGuard, watchConfigFile, type ConfigFileWatcher} from './watch-file.js'
 import {acquireWatchLock} from './watch-lock.js'
 import {createWatchReporter, type WatchReporter} from './watch-output.js'
@@ -154,6 +154,7 @@ export async function watchSshConfig(ctx: Context, options: WatchOptions): Promi
         const orphan = pendingRebase
         pendingRebase = undefined
         try {
+          // Only this install's part of the block: another install's aliases are never touched.
           const result = await applyListing(ctx, ledger.snapshot(), {
             client: options.client,
             keepReplaced: true,
@@ -162,6 +163,7 @@ export async function watchSshConfig(ctx: Context, options: WatchOptions): Promi
               if (lock.stopping()) throw new StoppedByCommand()
               return orphan === undefined ? current : rebaseOnto(current, orphan, lastWritten, ctx.paths.sshConfig)
             },
+            origin: originOf(options.client.baseUrl),
           })
           if (result.changed) {
             lastWritten = result.after

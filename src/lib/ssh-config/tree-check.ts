@@ -1,0 +1,111 @@
+/**
+ * What the config tree means for the managed block (answers built on tree.ts):
+ * - which lines ssh reads before the block and that win over it, in any file (file:line named);
+ * - whether ssh reads the managed file at all, and under which condition (an Include inside a Host/Match);
+ * - other ona blocks elsewhere in the tree (a stale copy read first makes ssh use old addresses).
+ */
+import type {Warning} from '../errors.js'
+import {findBlock, isBeginMarker} from './block.js'
+import {findOverridesInLines, scopeApplies} from './overrides.js'
+import {includeLineFor, placesOf, readConfigTree, type ConfigTree} from './tree.js'
+import type {ValidEnvironment} from './validate.js'
+
+export interface StaleBlock {
+  file: string
+  line: number
+  /** Whether ssh reads it before the managed block (its aliases then win). */
+  before: boolean
+}
+
+export interface TreeReport {
+  /** The managed file is read by a plain `ssh` (no `-F`). */
+  readBySsh: boolean
+  /** When it is not: the line that makes `~/.ssh/config` read it. */
+  includeLine?: string
+  staleBlocks: StaleBlock[]
+  warnings: Warning[]
+  tree: ConfigTree
+}
+
+export interface TreeCheckOptions {
+  home: string
+  /** The file `ona` manages, as the user named it (used in messages). */
+  managedFile: string
+  managedRealPath: string
+  /** The managed file's text as it is (or is about to be) on disk. */
+  managedText: string
+  environments: readonly ValidEnvironment[]
+  /** `~/.ssh/config`: what ssh reads without `-F`. */
+  userConfig: string
+  systemConfig: string | null
+}
+
+/** Reads the tree with the managed file's new text and reports what it means for the block. */
+export async function checkConfigTree(options: TreeCheckOptions): Promise<TreeReport> {
+  const tree = await readConfigTree({
+    home: options.home,
+    userConfig: options.userConfig,
+    systemConfig: options.systemConfig,
+    texts: new Map([[options.managedRealPath, options.managedText]]),
+  })
+  const warnings: Warning[] = tree.problems.map((message) => ({code: 'W_SSH_CONFIG_TREE', message}))
+  const places = placesOf(tree, options.managedRealPath)
+  const place = places[0]
+  const display = (file: string) => (file === place?.path ? options.managedFile : file)
+  const report: TreeReport = {readBySsh: place !== undefined, staleBlocks: [], warnings, tree}
+
+  if (!place) {
+    report.includeLine = includeLineFor(options.managedFile, options.home)
+    warnings.push({
+      code: 'W_NOT_INCLUDED',
+      message: `ssh does not read ${options.managedFile}: nothing in ${options.userConfig} Includes it, so its aliases work only with \`ssh -F\`; add \`${report.includeLine}\` at the top of ${options.userConfig} (or run \`ona ssh-sync --add-include\`)`,
+      file: options.managedFile,
+    })
+  } else if (place.scope.length > 0 && options.environments.length > 0) {
+    const section = place.scope.at(-1)!
+    const aliases = options.environments.map((e) => e.environmentAlias)
+    const notAll = aliases.filter((a) => scopeApplies(place.scope, a) !== 'yes')
+    if (notAll.length > 0) {
+      warnings.push({
+        code: 'W_INCLUDE_CONDITIONAL',
+        message: `${place.includedFrom!.file} line ${place.includedFrom!.line} Includes ${options.managedFile} under \`${section.text}\` (${section.file}:${section.line}), so ssh ${notAll.length === aliases.length ? 'does not read the block for the ona aliases' : `may skip the block for ${notAll.length} ona aliases`}; move \`${place.includedFrom!.text}\` above every Host and Match line`,
+        file: place.includedFrom!.file,
+        line: place.includedFrom!.line,
+      })
+    }
+  }
+
+  let blockFrom = -1
+  let blockTo = -1
+  if (place) {
+    const location = findBlock(options.managedText, options.managedFile)
+    const index = tree.files.indexOf(place)
+    if (location) {
+      blockFrom = tree.lines.findIndex((l) => l.fileIndex === index && l.line === location.beginLine)
+      blockTo = tree.lines.findIndex((l) => l.fileIndex === index && l.line === location.endLine) + 1
+    }
+    if (blockFrom !== -1) {
+      for (const w of findOverridesInLines(tree.lines, blockFrom, blockTo, options.environments, place.path)) {
+        warnings.push({...w, file: w.file === undefined ? undefined : display(w.file)})
+      }
+    }
+  }
+
+  const seen = new Set<string>()
+  for (const [index, line] of tree.lines.entries()) {
+    const file = tree.files[line.fileIndex]!
+    if (file.realPath === options.managedRealPath || !isBeginMarker(line.content)) continue
+    const key = `${file.realPath}:${line.line}`
+    if (seen.has(key)) continue
+    seen.add(key)
+    const before = blockFrom === -1 || index < blockFrom
+    report.staleBlocks.push({file: line.file, line: line.line, before})
+    warnings.push({
+      code: 'W_STALE_BLOCK',
+      message: `line ${line.line} of ${line.file} starts another ona block, which ssh reads ${blockFrom === -1 ? 'while the managed file is not read' : before ? 'before the managed one: its aliases win over the current addresses' : 'after the managed one'}; take it out with \`ona ssh-sync --ssh-config ${line.file} --remove --all\``,
+      file: line.file,
+      line: line.line,
+    })
+  }
+  return report
+}
