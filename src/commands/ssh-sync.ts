@@ -32,7 +32,8 @@ export default class SshSync extends BaseCommand {
     'dry-run': Flags.boolean({summary: 'print a unified diff of the change and write nothing'}),
     check: Flags.boolean({summary: 'write nothing; exit 1 when the config is out of date', exclusive: ['dry-run']}),
     remove: Flags.boolean({summary: "take this install's aliases out of the config (the block goes with the last install)", exclusive: ['check']}),
-    all: Flags.boolean({summary: 'with --remove: take the whole managed block out, every install', dependsOn: ['remove']}),
+    // Checked in run(): the fast path (src/cli/oclif-lite.ts) leaves flags with dependsOn to oclif.
+    all: Flags.boolean({summary: 'with --remove: take the whole managed block out, every install'}),
     'add-include': Flags.boolean({summary: 'when ssh does not read the managed file, add its Include line at the top of ~/.ssh/config'}),
     watch: Flags.boolean({summary: 'keep the aliases current until interrupted', exclusive: ['dry-run', 'check', 'remove']}),
     // Two flags rather than allowNo: the fast path's parser (src/cli/oclif-lite.ts) knows plain booleans.
@@ -48,6 +49,10 @@ export default class SshSync extends BaseCommand {
 
   async run(): Promise<SyncResult | undefined> {
     const {flags} = await this.parse(SshSync)
+    if (flags.all && !flags.remove) {
+      const {OnaError} = await import('../lib/errors.js')
+      throw new OnaError('ERR_USAGE', '--all only goes with --remove', {hint: 'Run `ona ssh-sync --remove --all` to take the whole managed block out.'})
+    }
     const ctx = createContext({io: this.io, sshConfig: flags['ssh-config']})
     const apiUrl = resolveApiUrl(flags['api-url'], ctx.env)
     const {syncSshConfig, formatSyncResult, connect} = await import('../lib/sync/sync.js')

@@ -193,6 +193,8 @@ describe('several installs in one config', () => {
   it('--remove --all takes out every install, giving back the original bytes', async () => {
     await sync()
     await syncB()
+    const misuse = await syncB('--all')
+    expect([misuse.code, misuse.stderr]).toEqual([2, expect.stringContaining('--all only goes with --remove')])
     const result = await syncB('--remove', '--all')
     expect(result.stdout).toContain('the ona block removed')
     expect(await readFile(config, 'utf8')).toBe('Host github.com\n  User git\n')
