@@ -135,7 +135,8 @@ describe('watch mode and other programs writing the SSH config', () => {
       await waitFor(has('HostName 127.0.0.70'), 5000, 'the new address, written while the appender sleeps')
       expect(await writer).toBe(0)
       await waitFor(has('Host github.com\n  User git\n', 'Host c\n  Port 2203\n', 'Host d\n  Port 2204\n', 'HostName 127.0.0.70'), 5000, 'the appended lines and the new address')
-      expect(output).toContain('kept what a program wrote into ~/.ssh/config after ona had replaced it')
+      // The report line follows the rename (after the config-tree check): wait for it, do not race it.
+      await waitFor(async () => output.includes('kept what a program wrote into ~/.ssh/config after ona had replaced it'), 5000, 'the report line')
       expect((await sshG(config, 'd')).get('port')).toBe('2204')
       expect((await sshG(config, `${A}.gitpod.remote`)).get('hostname')).toBe('127.0.0.70')
     } finally {
