@@ -44,6 +44,7 @@ export default class SshSync extends BaseCommand {
     }),
     'no-resolve-on-connect': Flags.boolean({summary: 'write plain entries again (saved for this API)'}),
     'identity-file': Flags.string({summary: 'use this existing private key (its .pub is registered) instead of ona\'s own; saved; empty to go back', helpValue: '<path>'}),
+    service: Flags.boolean({summary: 'watch mode as run by `ona service`: after `ona ssh-sync --remove`, end instead of putting the block back', hidden: true}),
     interval: Flags.integer({summary: 'watch mode: seconds between full listings (safety net)', default: 300, min: 10, helpValue: '<seconds>'}),
   }
 
@@ -76,7 +77,7 @@ export default class SshSync extends BaseCommand {
       // Nothing is printed before the lock is held: a refused second watcher says only why.
       const reporter = createWatchReporter(ctx, {json})
       try {
-        await watchSshConfig(ctx, {client, signal: abort.signal, intervalMs: flags.interval * 1000, reporter})
+        await watchSshConfig(ctx, {client, signal: abort.signal, intervalMs: flags.interval * 1000, reporter, service: flags.service})
       } catch (error) {
         const {isOnaError} = await import('../lib/errors.js')
         // Once the watcher ran, its own error event (line or JSON object) has been printed on stdout.

@@ -129,6 +129,34 @@ describe('a running watcher and the other commands', () => {
   }, 40_000)
 })
 
+describe('the service after `ona ssh-sync --remove`', () => {
+  it('a service-run watcher (--service) starting after --remove ends without putting the block back; `ona ssh-sync` brings it back', async () => {
+    expect((await runCli(['ssh-sync'], {env: env()})).code).toBe(0)
+    expect((await runCli(['ssh-sync', '--remove'], {env: env()})).code).toBe(0)
+    const service = watcher(['--service'])
+    expect(await service.exited).toBe(0)
+    expect(service.out.stdout).toContain('the service does not put it back')
+    expect(await readFile(config, 'utf8')).toBe('Host mine\n  Port 2200\n')
+    const status = JSON.parse((await runCli(['service', 'status', '--json'], {env: env()})).stdout) as {removedAt?: string}
+    expect(status.removedAt).toEqual(expect.any(String))
+    // A plain sync is the user wanting the block again: the service keeps it from then on.
+    expect((await runCli(['ssh-sync'], {env: env()})).code).toBe(0)
+    const again = watcher(['--service'])
+    await waitFor(async () => again.out.stdout.includes('watching'), 15_000, 'the service-run watcher to start')
+    expect(await readFile(config, 'utf8')).toContain(BEGIN_MARKER)
+    again.child.kill('SIGTERM')
+    expect(await again.exited).toBe(0)
+  }, 60_000)
+
+  it('a watcher started by hand after --remove is a new explicit command: it writes the block', async () => {
+    expect((await runCli(['ssh-sync', '--remove'], {env: env()})).code).toBe(0)
+    const w = watcher()
+    await waitFor(has(BEGIN_MARKER), 15_000, 'the block written')
+    w.child.kill('SIGTERM')
+    expect(await w.exited).toBe(0)
+  }, 40_000)
+})
+
 describe('ona ssh-sync --watch --json', () => {
   it('prints one JSON object per line and event, in a fixed shape', async () => {
     const w = watcher(['--json'])

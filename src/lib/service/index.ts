@@ -166,6 +166,9 @@ export interface ServiceStatusResult {
   pid?: number
   lastSync?: string
   lastError?: string
+  lastErrorAt?: string
+  /** `ona ssh-sync --remove` took the block out then: the service does not put it back. */
+  removedAt?: string
   startedAt?: string
   stoppedAt?: string
   environments?: number
@@ -175,7 +178,8 @@ export interface ServiceStatusResult {
 export async function serviceStatus(ctx: Context, options: ServiceOptions = {}): Promise<ServiceStatusResult> {
   const {def} = await definitionFor(ctx, {...options, dryRun: true})
   const installed = await fs.stat(def.file).then(() => true, () => false)
-  const [live, status] = await Promise.all([runningWatcher(ctx), readWatcherStatus(ctx)])
+  const {removedAt} = await import('../sync/watch-lock.js')
+  const [live, status, removed] = await Promise.all([runningWatcher(ctx), readWatcherStatus(ctx), removedAt(ctx)])
   const s: WatcherStatus = status ?? {}
   return {
     kind: def.kind,
@@ -186,6 +190,8 @@ export async function serviceStatus(ctx: Context, options: ServiceOptions = {}):
     ...(live ? {pid: live.pid} : {}),
     ...(s.lastSync ? {lastSync: s.lastSync} : {}),
     ...(s.lastError ? {lastError: s.lastError} : {}),
+    ...(s.lastErrorAt ? {lastErrorAt: s.lastErrorAt} : {}),
+    ...(removed ? {removedAt: removed} : {}),
     ...(s.startedAt ? {startedAt: s.startedAt} : {}),
     ...(s.stoppedAt && !live ? {stoppedAt: s.stoppedAt} : {}),
     ...(typeof s.environments === 'number' ? {environments: s.environments} : {}),
@@ -199,7 +205,8 @@ export function formatServiceStatus(result: ServiceStatusResult, home?: string):
     `service   ${result.installed ? `installed (${tilde(result.file)})` : 'not installed (`ona service install`)'}`,
     `watcher   ${result.running ? `running (pid ${result.pid})` : `not running${result.stoppedAt ? ` (stopped ${result.stoppedAt})` : ''}`}`,
     `last sync ${result.lastSync ?? 'never'}${typeof result.environments === 'number' ? ` (${result.environments} environment${result.environments === 1 ? '' : 's'})` : ''}`,
-    `last error ${result.lastError ?? 'none'}`,
+    `last error ${result.lastError ? `${result.lastError}${result.lastErrorAt ? ` (${result.lastErrorAt})` : ''}` : 'none'}`,
+    ...(result.removedAt ? [`removed   the block was removed by \`ona ssh-sync --remove\` (${result.removedAt}); the service does not put it back until \`ona ssh-sync\``] : []),
     `logs      ${tilde(result.logs)}`,
   ]
 }

@@ -35,7 +35,8 @@ export function serviceSpec(ctx: Context, options: {node: string; script: string
     if (value !== undefined && value !== '') env[name] = value
   }
   if (options.apiUrl) env.ONA_API_URL = options.apiUrl
-  const args = ['ssh-sync', '--watch']
+  // --service: after `ona ssh-sync --remove` the service ends at its next start instead of restoring the block.
+  const args = ['ssh-sync', '--watch', '--service']
   if (options.sshConfig) args.push('--ssh-config', options.sshConfig)
   let logFile: string | undefined
   if (isMac(ctx.platform)) logFile = sep.join(ctx.paths.home, 'Library', 'Logs', 'ona', 'watch.log')

@@ -245,6 +245,9 @@ export async function syncSshConfig(ctx: Context, options: SyncOptions & {apiUrl
   if (!options.dryRun) {
     // A running watcher rewrites the block under the settings this command may have just changed.
     const {tellWatcher} = await import('./watch-lock.js')
+    const {recordRemoved} = await import('./watch-lock.js')
+    // The block is wanted again: a service may keep it current from now on.
+    await recordRemoved(ctx, false)
     const watcher = await tellWatcher(ctx, {action: 'resync', reason: 'ona ssh-sync ran (settings may have changed)'})
     if (watcher) result.watcher = {pid: watcher.pid, action: 'follows'}
   }
@@ -272,7 +275,9 @@ async function removeFromConfig(ctx: Context, options: SyncOptions): Promise<Syn
   // progress and writes nothing after), then the block is taken out.
   let watcher: SyncResult['watcher']
   if (!options.dryRun) {
-    const {tellWatcher} = await import('./watch-lock.js')
+    const {tellWatcher, recordRemoved} = await import('./watch-lock.js')
+    // Recorded first: a service started later (the next login) must not put the block back either.
+    await recordRemoved(ctx, true)
     const answer = await tellWatcher(ctx, {action: 'stop', reason: 'the block was removed by `ona ssh-sync --remove`'})
     if (answer) watcher = {pid: answer.pid, action: answer.state === 'stopped' ? 'stopped' : 'told-to-stop'}
   }

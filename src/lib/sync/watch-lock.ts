@@ -35,6 +35,7 @@ export interface WatcherStatus {
   stoppedAt?: string
   lastSync?: string
   lastError?: string
+  lastErrorAt?: string
   environments?: number
   sshConfig?: string
 }
@@ -53,6 +54,8 @@ export interface WatchPaths {
   lockPath: string
   socketPath: string
   statusPath: string
+  /** Written by `ona ssh-sync --remove`: the user took the block out; a service must not put it back. */
+  removedPath: string
 }
 
 /** Where the watcher of this SSH config keeps its lock, socket and status. */
@@ -68,7 +71,8 @@ export async function watchPaths(ctx: Context): Promise<WatchPaths> {
     // sun_path holds about 104 bytes (macOS) to 108 (Linux); a deep home falls back to the temp dir.
     if (Buffer.byteLength(socketPath) > 100) socketPath = path.join(os.tmpdir(), `ona-${process.getuid?.() ?? 'u'}-watch-${key}.sock`)
   }
-  return {lockPath, socketPath, statusPath}
+  const removedPath = path.join(ctx.paths.stateDir, `watch-${key}.removed.json`)
+  return {lockPath, socketPath, statusPath, removedPath}
 }
 
 /** Sends one message to the running watcher; undefined when none answers (no watcher, or a dead one). */
@@ -125,6 +129,25 @@ export async function runningWatcher(ctx: Context): Promise<{pid: number; paths:
   const paths = await watchPaths(ctx)
   const answer = await sendToWatcher(paths, {action: 'ping'}, 1500)
   return answer?.ok && typeof answer.pid === 'number' ? {pid: answer.pid, paths} : undefined
+}
+
+/** `ona ssh-sync --remove` records that the user took the block out (a plain sync forgets it again). */
+export async function recordRemoved(ctx: Context, removed: boolean): Promise<void> {
+  const {removedPath} = await watchPaths(ctx)
+  if (!removed) return fs.rm(removedPath, {force: true})
+  await fs.mkdir(path.dirname(removedPath), {recursive: true, mode: 0o700})
+  await fs.writeFile(removedPath, JSON.stringify({at: new Date().toISOString(), pid: process.pid}), {mode: 0o600})
+}
+
+/** When the block was removed by `ona ssh-sync --remove` (and not brought back since), if it was. */
+export async function removedAt(ctx: Context): Promise<string | undefined> {
+  const {removedPath} = await watchPaths(ctx)
+  try {
+    const parsed = JSON.parse(await fs.readFile(removedPath, 'utf8')) as {at?: unknown}
+    return typeof parsed.at === 'string' ? parsed.at : 'an earlier time'
+  } catch {
+    return undefined
+  }
 }
 
 export async function readWatcherStatus(ctx: Context): Promise<WatcherStatus | undefined> {

@@ -67,6 +67,12 @@ export interface WatchOptions {
   reporter?: WatchReporter
   /** Told about every sync that changed the file (tests and the command's output). */
   onSync?: (result: SyncResult, reason: string) => void
+  /**
+   * Started by `ona service` (the unit passes --service): after `ona ssh-sync --remove` the service does not
+   * put the block back at the next login; it says so and ends (exit 0, which is not restarted). A watcher
+   * started by hand is a new explicit command and forgets the removal.
+   */
+  service?: boolean
   /** Called once the lock is held, before anything is printed (the command reports here). */
   onStarted?: () => void
 }
@@ -114,6 +120,15 @@ export async function watchSshConfig(ctx: Context, options: WatchOptions): Promi
 
   const {realPath} = await resolveTarget(ctx.paths.sshConfig)
   const quietMs = options.fileDebounceMs ?? 2000
+  const {removedAt, recordRemoved} = await import('./watch-lock.js')
+  const removed = await removedAt(ctx)
+  if (removed !== undefined && options.service) {
+    reporter.emit({type: 'stopped', message: `the block was removed by \`ona ssh-sync --remove\` (${removed}); the service does not put it back (\`ona ssh-sync\` brings it back, \`ona service uninstall\` removes the service)`})
+    await lock.release()
+    options.signal.removeEventListener('abort', onAbort)
+    return
+  }
+  if (removed !== undefined) await recordRemoved(ctx, false)
 
   // ---- writing the file ------------------------------------------------------------------------------
   // The text of our last write: a program that wrote into the file we replaced is re-applied on top of it
@@ -193,7 +208,7 @@ export async function watchSshConfig(ctx: Context, options: WatchOptions): Promi
             })
           } else if (isOnaError(error) && error.code.startsWith('ERR_SSH_CONFIG')) {
             reporter.incident('config', `${error.message}; will try again when the file changes (${error.hint})`, error.code)
-            await lock.status({lastError: error.message})
+            await lock.status({lastError: error.message, lastErrorAt: new Date().toISOString()})
           } else fail(isOnaError(error) ? error : new OnaError('ERR_INTERNAL', `watch failed: ${(error as Error).message}`, {cause: error}))
         }
         next = again
@@ -219,7 +234,7 @@ export async function watchSshConfig(ctx: Context, options: WatchOptions): Promi
       return
     }
     reporter.incident('api', `${error.message}; keeping the last good block and retrying (${error.hint})`, error.code)
-    void lock.status({lastError: error.message})
+    void lock.status({lastError: error.message, lastErrorAt: new Date().toISOString()})
     if (retryTimer) return
     apiFailures++
     retryTimer = later(backoffDelay(apiFailures, retryBackoff), () => {
@@ -382,7 +397,7 @@ export async function watchSshConfig(ctx: Context, options: WatchOptions): Promi
     await running?.catch(() => undefined)
     await listing?.catch(() => undefined)
     await guard.close()
-    await lock.status({running: false, stoppedAt: new Date().toISOString(), ...(fatal ? {lastError: fatal.message} : {})}).catch(() => undefined)
+    await lock.status({running: false, stoppedAt: new Date().toISOString(), ...(fatal ? {lastError: fatal.message, lastErrorAt: new Date().toISOString()} : {})}).catch(() => undefined)
     await lock.release()
   }
   if (fatal) {
