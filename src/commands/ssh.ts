@@ -6,13 +6,19 @@ import {resolveApiUrl} from '../lib/api/base-url.js'
 import {createContext} from '../lib/context.js'
 
 export default class Ssh extends BaseCommand {
-  static override summary = 'connect to an environment over SSH, after a quick network check and one sync'
-  static override description = `Checks what the connection needs (the API host, the gateway, and the IDE's endpoints with --ide; a pass
-is cached for 5 minutes), brings the SSH aliases up to date once, then runs \`ssh <id>.gitpod.environment\`
-with any arguments after \`--\` and exits with ssh's exit code. --ide vscode opens VS Code on the alias instead.`
+  static override summary = 'connect to an environment over SSH, starting it when it is stopped'
+  static override description = `Finds the environment by id, unique id prefix or name (a picker on a terminal when none is given),
+checks what the connection needs (the API host, the gateway, and the IDE's endpoints with --ide; a pass is
+cached for 5 minutes), starts it when it is stopped (progress on stderr; --no-start refuses instead),
+registers ona's SSH key and waits until the environment accepts it, brings the SSH aliases up to date once,
+then runs \`ssh <id>.gitpod.environment\` with any arguments after \`--\` and exits with ssh's exit code.
+--ide vscode opens VS Code on the alias instead.`
 
   static override examples = [
-    '<%= config.bin %> ssh 0199ec15-59d3-7e92-8e22-8cb6c7ba4df7',
+    '<%= config.bin %> ssh my-env',
+    '<%= config.bin %> ssh 0199ec15-59d3',
+    '<%= config.bin %> ssh',
+    '<%= config.bin %> ssh my-env --no-start',
     '<%= config.bin %> ssh 0199ec15-59d3-7e92-8e22-8cb6c7ba4df7 -- -L 3000:localhost:3000 uptime',
     '<%= config.bin %> ssh 0199ec15-59d3-7e92-8e22-8cb6c7ba4df7 --ide vscode --path /workspaces/app',
     '<%= config.bin %> ssh 0199ec15-59d3-7e92-8e22-8cb6c7ba4df7 --skip-preflight',
@@ -22,7 +28,7 @@ with any arguments after \`--\` and exits with ssh's exit code. --ide vscode ope
   static override strict = false
 
   static override args = {
-    id: Args.string({description: 'environment id', required: true}),
+    environment: Args.string({description: 'environment id, unique id prefix or name (a picker on a terminal when left out)', required: false}),
   }
 
   static override flags = {
@@ -33,6 +39,8 @@ with any arguments after \`--\` and exits with ssh's exit code. --ide vscode ope
     runner: Flags.string({summary: 'runner kind: enterprise runners need no gateway check', options: ['standard', 'enterprise'], default: 'standard'}),
     'skip-preflight': Flags.boolean({summary: 'connect without the network check'}),
     timeout: Flags.integer({summary: 'per-check timeout of the network check, in milliseconds', default: 3000, min: 1}),
+    'no-start': Flags.boolean({summary: 'fail instead of starting a stopped environment'}),
+    'start-timeout': Flags.integer({summary: 'how long to wait for the environment to start and accept the key, in seconds', default: 600, min: 1, helpValue: '<seconds>'}),
   }
 
   async run(): Promise<void> {
@@ -40,7 +48,9 @@ with any arguments after \`--\` and exits with ssh's exit code. --ide vscode ope
     const ctx = createContext({io: this.io, sshConfig: flags['ssh-config']})
     const {sshConnect} = await import('../lib/ssh/connect.js')
     const code = await sshConnect(ctx, {
-      id: args.id,
+      ...(args.environment === undefined ? {} : {target: args.environment}),
+      noStart: flags['no-start'],
+      startTimeoutMs: flags['start-timeout'] * 1000,
       args: extraArgs(this.argv, argv as string[]),
       apiUrl: resolveApiUrl(flags['api-url'], ctx.env),
       ...(flags.ide === 'vscode' ? {ide: 'vscode' as const} : {}),

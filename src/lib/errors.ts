@@ -63,6 +63,7 @@ export const ERROR_CODES = {
   ERR_ENVIRONMENT_AMBIGUOUS: {exit: EXIT.USAGE, hint: 'Give more of the id, or the full id; `ona environment list` shows them.'},
   ERR_ENVIRONMENT_NOT_RUNNING: {exit: EXIT.ERROR, hint: 'Start it (leave out --no-start), or wait until it is running.'},
   ERR_ENVIRONMENT_START_TIMEOUT: {exit: EXIT.ERROR, hint: 'The environment is still starting; try again in a moment, or raise --timeout.'},
+  ERR_CANCELLED: {exit: EXIT.USAGE, hint: 'Nothing was undone: a started environment keeps running, and the SSH config was left consistent.'},
   ERR_KEY_NOT_ACCEPTED: {exit: EXIT.ERROR, hint: 'The environment did not accept the SSH key; run `ona ssh` again, or check the environment\'s logs.'},
   ERR_INTERNAL: {exit: EXIT.ERROR, hint: 'This is a bug in `ona`; please report it with the command you ran.'},
 } as const satisfies Record<string, {exit: ExitCode; hint: string}>

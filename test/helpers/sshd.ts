@@ -61,6 +61,11 @@ export interface StartSshdOptions {
   keys?: SshKeys
   /** Public key lines the server accepts. Default: the client key of `keys`. */
   authorizedKeys?: string[]
+  /**
+   * Read accepted keys from this file instead (absolute; kept across restart()), e.g. one the simulator
+   * keeps equal to an environment's registered keys. `authorizedKeys` is then ignored.
+   */
+  authorizedKeysFile?: string
   /** Extra `Keyword value` lines appended to sshd_config. */
   extraConfig?: string[]
   /** How long to wait for the port to accept TCP. Default 10 s. */
@@ -149,11 +154,11 @@ function ensurePrivsepDir(): void {
   if (!existsSync('/run/sshd')) mkdirSync('/run/sshd', {recursive: true, mode: 0o755})
 }
 
-function sshdConfig(options: {host: string; port: number; keys: SshKeys; dir: string; extra: string[]}): string {
+function sshdConfig(options: {host: string; port: number; keys: SshKeys; dir: string; extra: string[]; authorizedKeysFile: string}): string {
   const lines = [
     `ListenAddress ${options.host}:${options.port}`,
     `HostKey ${options.keys.hostKeyPath}`,
-    `AuthorizedKeysFile ${path.join(options.dir, 'authorized_keys')}`,
+    `AuthorizedKeysFile ${options.authorizedKeysFile}`,
     `PidFile ${path.join(options.dir, 'sshd.pid')}`,
     // Temp dirs and CI checkouts have whatever modes they have; the test must not depend on them.
     'StrictModes no',
@@ -226,7 +231,8 @@ async function launch(options: StartSshdOptions, ownsKeys: boolean): Promise<Ssh
   const configPath = path.join(dir, 'sshd_config')
   const logPath = path.join(dir, 'sshd.log')
   const authorized = options.authorizedKeys ?? [keys.clientPublicKey]
-  await writeFile(path.join(dir, 'authorized_keys'), authorized.map((line) => `${line}\n`).join(''), {mode: 0o600})
+  const authorizedKeysFile = options.authorizedKeysFile ?? path.join(dir, 'authorized_keys')
+  if (options.authorizedKeysFile === undefined) await writeFile(authorizedKeysFile, authorized.map((line) => `${line}\n`).join(''), {mode: 0o600})
 
   const readyTimeoutMs = options.readyTimeoutMs ?? 10_000
   let lastError: unknown
@@ -234,7 +240,7 @@ async function launch(options: StartSshdOptions, ownsKeys: boolean): Promise<Ssh
   const attempts = options.port === undefined ? 5 : 1
   for (let attempt = 0; attempt < attempts; attempt++) {
     const port = options.port ?? (await freePort(host))
-    await writeFile(configPath, sshdConfig({host, port, keys, dir, extra: options.extraConfig ?? []}), {mode: 0o600})
+    await writeFile(configPath, sshdConfig({host, port, keys, dir, extra: options.extraConfig ?? [], authorizedKeysFile}), {mode: 0o600})
     await chmod(configPath, 0o600)
     const logFd = openSync(logPath, 'a')
     // Own process group: stop() kills the listener and the per-connection children it forked.
@@ -249,7 +255,7 @@ async function launch(options: StartSshdOptions, ownsKeys: boolean): Promise<Ssh
       await killGroup(child)
       continue
     }
-    return makeSshd({host, port, keys, dir, configPath, logPath, child, ownsKeys, state, extraConfig: options.extraConfig ?? [], authorizedKeys: options.authorizedKeys})
+    return makeSshd({host, port, keys, dir, configPath, logPath, child, ownsKeys, state, extraConfig: options.extraConfig ?? [], authorizedKeys: options.authorizedKeys, authorizedKeysFile: options.authorizedKeysFile})
   }
   const log = await readFile(logPath, 'utf8').catch(() => '')
   state.refs--
@@ -291,6 +297,7 @@ function makeSshd(parts: {
   state: KeyState
   extraConfig: string[]
   authorizedKeys: string[] | undefined
+  authorizedKeysFile: string | undefined
 }): Sshd {
   let stopped = false
   const sshd: Sshd = {
@@ -323,7 +330,10 @@ function makeSshd(parts: {
         parts.state.refs--
         await rm(parts.dir, {recursive: true, force: true})
         // The new server inherits ownership: if this one generated the keys, the new one deletes them on stop().
-        return await launch({host: options.host ?? parts.host, port: options.port, keys: parts.keys, extraConfig: parts.extraConfig, authorizedKeys: parts.authorizedKeys}, parts.ownsKeys)
+        return await launch(
+          {host: options.host ?? parts.host, port: options.port, keys: parts.keys, extraConfig: parts.extraConfig, authorizedKeys: parts.authorizedKeys, authorizedKeysFile: parts.authorizedKeysFile},
+          parts.ownsKeys,
+        )
       } finally {
         parts.state.refs--
       }

@@ -115,10 +115,9 @@ export function preflightError(report: PreflightReport): OnaError {
   })
 }
 
-const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
-
 export interface SshConnectOptions {
-  id: string
+  /** Id, alias, unique id prefix or name; absent: a picker on a terminal, a usage error otherwise. */
+  target?: string
   /** Extra arguments for ssh, passed through untouched after the alias. */
   args?: string[]
   apiUrl: string
@@ -128,6 +127,12 @@ export interface SshConnectOptions {
   runner?: RunnerKind
   skipPreflight?: boolean
   timeoutMs?: number
+  /** Refuse a stopped environment instead of starting it. */
+  noStart?: boolean
+  /** Bound on starting and waiting for the key. Default 10 minutes. */
+  startTimeoutMs?: number
+  /** Whether stdin and stderr are a terminal (the picker needs both). Default: the process's. */
+  interactive?: boolean
 }
 
 /** The ssh arguments for an alias: `-F` only when the SSH config is not the one ssh reads by itself. */
@@ -157,13 +162,11 @@ function run(command: string, args: string[], missing: OnaError, options: {windo
 }
 
 /**
- * Preflight (unless skipped), one sync, then ssh (or VS Code) on `<id>.gitpod.environment`.
- * Resolves to the child's exit code; throws OnaError when it cannot get that far.
+ * Preflight (unless skipped); the environment found by id, prefix or name (or picked); started and
+ * waited for, with the key registered and READY; one sync; then ssh (or VS Code) on
+ * `<id>.gitpod.environment`. Resolves to the child's exit code; throws OnaError when it cannot get that far.
  */
 export async function sshConnect(ctx: Context, options: SshConnectOptions): Promise<number> {
-  if (!ID.test(options.id)) {
-    throw new OnaError('ERR_USAGE', `"${options.id}" is not an environment id`, {hint: 'Give the id of an environment, e.g. `ona ssh 0199ec15-59d3-7e92-8e22-8cb6c7ba4df7`.'})
-  }
   if (options.path !== undefined && /[\0\r\n]/.test(options.path)) {
     throw new OnaError('ERR_USAGE', 'the --path value contains a line break or NUL', {hint: 'Give the remote folder as one line, e.g. --path /workspace/project.'})
   }
@@ -171,20 +174,39 @@ export async function sshConnect(ctx: Context, options: SshConnectOptions): Prom
     // `code` would read it as one of its own options.
     throw new OnaError('ERR_USAGE', `"${options.path}" is not a folder path`, {hint: 'Give the remote folder as an absolute path, e.g. --path /workspace/project.'})
   }
+  const interactive = options.interactive ?? Boolean(process.stdin.isTTY && (ctx.io.err as {isTTY?: boolean}).isTTY)
+  if (options.target === undefined && !interactive) {
+    throw new OnaError('ERR_USAGE', 'no environment given', {hint: 'Name one: `ona ssh <id, id prefix or name>`; `ona environment list` shows them. Without an argument, `ona ssh` offers a picker on a terminal.'})
+  }
   if (!options.skipPreflight) {
     const result = await quickPreflight(ctx, {apiUrl: options.apiUrl, ...(options.ide ? {ide: options.ide} : {}), ...(options.runner ? {runner: options.runner} : {}), ...(options.timeoutMs ? {timeoutMs: options.timeoutMs} : {})})
     if (!result.ok && result.report) throw preflightError(result.report)
   }
-  const {syncSshConfig} = await import('../sync/sync.js')
-  const sync = await syncSshConfig(ctx, {apiUrl: options.apiUrl})
-  const id = options.id.toLowerCase()
+  const [{applyListing, connect, originOf}, environments] = await Promise.all([import('../sync/sync.js'), import('../environments/index.js')])
+  const client = await connect(ctx, options.apiUrl)
+  const listing = await client.listEnvironments()
+  let chosen
+  if (options.target === undefined) {
+    const {pickEnvironment} = await import('../environments/picker.js')
+    chosen = await pickEnvironment(listing.environments, process.stdin, ctx.io.err)
+  } else {
+    chosen = environments.resolveEnvironment(listing.environments, options.target)
+  }
+  const ready = await environments.prepareConnection(ctx, client, chosen, {
+    start: !options.noStart,
+    ...(options.startTimeoutMs ? {timeoutMs: options.startTimeoutMs} : {}),
+    progressTo: ctx.io.err,
+  })
+  for (const w of ready.warnings) ctx.io.warn(w.message)
+  // The listing from before the start does not have the new address: sync with the environment as it is now.
+  const current = listing.environments.map((e) => (e.id === ready.environment.id ? ready.environment : e))
+  await applyListing(ctx, {environments: current, problems: listing.problems}, {client, apiUrl: options.apiUrl, origin: originOf(options.apiUrl)})
+  const id = ready.environment.id.toLowerCase()
   const alias = `${id}.gitpod.environment`
-  if (sync.pending.some((e) => e.id.toLowerCase() === id)) {
-    throw new OnaError('ERR_API_NOT_FOUND', `environment ${options.id} has no address yet (it is still starting)`, {hint: 'Wait until it is running, then run `ona ssh` again.'})
-  }
   if (!(await aliasInBlock(ctx, id))) {
-    throw new OnaError('ERR_API_NOT_FOUND', `no SSH alias for environment ${options.id}: it is not one of your running environments`, {hint: 'Start the environment, or check the id; `ona ssh-sync --dry-run` lists your environments.'})
+    throw new OnaError('ERR_INTERNAL', `environment ${ready.environment.id} is running but its alias is not in ${ctx.paths.sshConfig}`, {hint: 'Run `ona ssh-sync` and read its warnings.'})
   }
+  await environments.markActive(client, ready.environment.id)
   if (options.ide === 'vscode') {
     const {planVsCode} = await import('../platform/vscode.js')
     const missing = new OnaError('ERR_SSH_NOT_FOUND', 'VS Code (`code`) is not on PATH', {hint: 'In VS Code run "Shell Command: Install \'code\' command in PATH", or connect with plain `ona ssh <id>`.'})

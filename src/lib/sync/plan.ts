@@ -21,7 +21,7 @@ export interface KeptEnvironment {
   alias: string
   address: string
   phase: string
-  reason: 'starting' | 'no-address-yet' | 'invalid-address'
+  reason: 'starting' | 'no-address-yet' | 'invalid-address' | 'stopped'
 }
 
 /** On its way up, with no address known yet: no alias until the API gives one. */
@@ -47,8 +47,18 @@ export function aliasOf(id: string): string {
   return `${id.toLowerCase()}${ENVIRONMENT_SUFFIX}`
 }
 
+const STOPPED = new Set(['ENVIRONMENT_PHASE_STOPPING', 'ENVIRONMENT_PHASE_STOPPED'])
+
+export interface PlanOptions {
+  /**
+   * Resolve-on-connect: entries connect through ona, which starts a stopped environment, so stopped ones keep
+   * their entry (their last known address, or, never seen running, their alias as a placeholder HostName).
+   */
+  keepStopped?: boolean
+}
+
 /** Decides the block's environments from the listing and the environments currently in the block. */
-export function planBlock(environments: readonly Environment[], previous: readonly SshEnvironment[], problems: readonly EnvironmentProblem[] = []): Plan {
+export function planBlock(environments: readonly Environment[], previous: readonly SshEnvironment[], problems: readonly EnvironmentProblem[] = [], options: PlanOptions = {}): Plan {
   const before = new Map(previous.map((p) => [p.id.toLowerCase(), p]))
   const problemIds = new Map(problems.map((p) => [p.environmentId, p]))
   const desired: SshEnvironment[] = []
@@ -75,6 +85,11 @@ export function planBlock(environments: readonly Environment[], previous: readon
       keep('no-address-yet')
     } else if (ON_THE_WAY.has(env.phase)) {
       keep('starting')
+    } else if (options.keepStopped && STOPPED.has(env.phase)) {
+      // The ProxyCommand finds the real address when ssh connects; HostName is only what IDE lists show.
+      const held = last ?? {id: env.id, host: aliasOf(env.id), port: 22, user: 'gitpod_devcontainer'}
+      desired.push({...held, id: env.id})
+      kept.push({id: env.id, alias: aliasOf(env.id), address: formatAddress(held), phase: env.phase, reason: 'stopped'})
     }
   }
   return {desired, kept, pending, warnings}

@@ -139,7 +139,7 @@ async function entryOptions(ctx: Context, listing: ListEnvironmentsResult, optio
   const settings = await readSettings(ctx)
   const apiUrl = options.apiUrl ?? options.client?.baseUrl
   const resolveOnConnect = apiUrl !== undefined && resolveOnConnectFor(settings, apiUrl)
-  const needed = listing.environments.some((e) => RUNNING.has(e.phase) || ON_THE_WAY.has(e.phase))
+  const needed = listing.environments.some((e) => RUNNING.has(e.phase) || ON_THE_WAY.has(e.phase) || (resolveOnConnect && e.phase === 'ENVIRONMENT_PHASE_STOPPED'))
   const windows = isWindows(ctx.platform)
   const proxy = resolveOnConnect && apiUrl ? {proxyCommand: {node: process.execPath, script: onaLauncher(), apiUrl, sshConfig: ctx.paths.sshConfig}} : {}
   if (!needed) return {entry: {windows, ...proxy}, resolveOnConnect}
@@ -195,7 +195,7 @@ export async function applyListing(ctx: Context, listing: ListEnvironmentsResult
     file,
     (current) => {
       previous = readBlockEnvironments(current, {file, origin: options.origin})
-      const plan = planBlock(listing.environments, previous, listing.problems)
+      const plan = planBlock(listing.environments, previous, listing.problems, {keepStopped: resolveOnConnect})
       kept = plan.kept
       pending = plan.pending
       planWarnings = plan.warnings
@@ -322,7 +322,10 @@ export function formatSyncResult(result: SyncResult, home?: string): string[] {
   for (const u of result.updated) lines.push(`updated  ${u.alias}  ${u.from} -> ${u.to}`)
   for (const r of result.removed) lines.push(`removed  ${r.alias}  ${r.address}`)
   for (const k of result.kept) {
-    const why = k.reason === 'invalid-address' ? 'the API sent an invalid address' : `it is ${k.phase.replace('ENVIRONMENT_PHASE_', '').toLowerCase()}`
+    const why =
+      k.reason === 'invalid-address' ? 'the API sent an invalid address'
+      : k.reason === 'stopped' ? `it is ${k.phase.replace('ENVIRONMENT_PHASE_', '').toLowerCase()}; ssh starts it through ona`
+      : `it is ${k.phase.replace('ENVIRONMENT_PHASE_', '').toLowerCase()}`
     lines.push(`kept     ${k.alias}  ${k.address} (last known address: ${why})`)
   }
   if (result.keys.created && result.keys.identityFile) lines.push(`created  SSH key ${tilde(result.keys.identityFile)} (${result.keys.fingerprint})`)

@@ -1,0 +1,29 @@
+import {Args, Flags} from '@oclif/core'
+
+import {BaseCommand} from '../base-command.js'
+import {apiUrlFlag} from '../flags.js'
+import {resolveApiUrl} from '../lib/api/base-url.js'
+import {createContext} from '../lib/context.js'
+
+/** What a resolve-on-connect Host entry's ProxyCommand runs (see src/lib/proxy/proxy.ts). Not for people. */
+export default class SshProxy extends BaseCommand {
+  static override hidden = true
+  static fastPath = true
+  static override summary = 'carry an ssh connection to an environment, resolving its address and starting it first'
+  static override args = {
+    environment: Args.string({description: 'environment id', required: true}),
+  }
+
+  static override flags = {
+    'api-url': apiUrlFlag,
+    'ssh-config': Flags.string({summary: 'the SSH config whose block to update when the address moved', helpValue: '<path>'}),
+    timeout: Flags.integer({summary: 'seconds to wait for a start and the key', default: 600, min: 1}),
+  }
+
+  async run(): Promise<void> {
+    const {args, flags} = await this.parse(SshProxy)
+    const ctx = createContext({io: this.io, sshConfig: flags['ssh-config']})
+    const {runProxy} = await import('../lib/proxy/proxy.js')
+    process.exitCode = await runProxy(ctx, {environmentId: args.environment, apiUrl: resolveApiUrl(flags['api-url'], ctx.env), timeoutMs: flags.timeout * 1000})
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * The one place that turns what the user typed into an environment and gets it ready to connect: `ona
+ * ssh`, the ProxyCommand (`ona ssh-proxy`) and `ona environment list` call it; the sync core uses its key
+ * registration. Nothing else talks to StartEnvironment or UpdateEnvironment.
+ */
+import type {ApiClient} from '../api/client.js'
+import type {Environment} from '../api/types.js'
+import type {Context} from '../context.js'
+import {OnaError, isOnaError} from '../errors.js'
+import {machineKey, type MachineKey} from '../keys/machine-key.js'
+import {readSettings} from '../settings.js'
+import {createProgressReporter} from './progress.js'
+import {waitUntilReady, type ReadyResult} from './ready.js'
+import {resolveEnvironment, shortPhase} from './resolve.js'
+
+export {describeEnvironment, resolveEnvironment, shortPhase} from './resolve.js'
+export type {ReadyProgress, ReadyResult} from './ready.js'
+
+/** Lists the caller's environments and finds the one `input` names (id, alias, unique id prefix, name). */
+export async function findEnvironment(client: ApiClient, input: string, options: {signal?: AbortSignal} = {}): Promise<{environment: Environment; all: Environment[]}> {
+  const {environments} = await client.listEnvironments(options)
+  return {environment: resolveEnvironment(environments, input), all: environments}
+}
+
+export interface PrepareOptions {
+  /** Start it when stopped (default true). */
+  start?: boolean
+  timeoutMs?: number
+  /** Progress on this stream (stderr): a spinner when it is a terminal, plain lines otherwise. */
+  progressTo?: NodeJS.WritableStream & {isTTY?: boolean}
+  /** Abort on SIGINT (and SIGTERM) while waiting; the environment is left as it is. Default true. */
+  interruptible?: boolean
+  pollMs?: number
+}
+
+/**
+ * Gets `environment` ready: started if needed, running with an address, the machine's key (the settings'
+ * identity file, or ona's own) registered and READY. Ctrl-C ends the wait with ERR_CANCELLED and undoes
+ * nothing.
+ */
+export async function prepareConnection(ctx: Context, client: ApiClient, environment: Environment, options: PrepareOptions = {}): Promise<ReadyResult & {key: MachineKey}> {
+  const settings = await readSettings(ctx)
+  const key = await machineKey(ctx, {identityFile: settings.identityFile})
+  const label = `${environment.id.slice(0, 8)}${environment.name ? ` (${environment.name})` : ''}`
+  const reporter = options.progressTo ? createProgressReporter(options.progressTo as never, label) : undefined
+  const controller = new AbortController()
+  let phase = environment.phase
+  const interrupt = () => {
+    controller.abort(
+      new OnaError('ERR_CANCELLED', `interrupted while waiting for environment ${environment.id}; it was left ${shortPhase(phase)} and the SSH config was not changed`),
+    )
+  }
+  const signals: NodeJS.Signals[] = options.interruptible === false ? [] : ['SIGINT', 'SIGTERM']
+  for (const s of signals) process.on(s, interrupt)
+  try {
+    return {
+      ...(await waitUntilReady(client, environment, {
+        start: options.start ?? true,
+        timeoutMs: options.timeoutMs,
+        signal: controller.signal,
+        key,
+        pollMs: options.pollMs,
+        onProgress: (p) => {
+          if (p.step !== 'waiting-for-key' && p.step !== 'registering-key') phase = p.phase
+          reporter?.onProgress(p)
+        },
+      })),
+      key,
+    }
+  } catch (error) {
+    if (controller.signal.aborted && !isOnaError(error)) throw controller.signal.reason
+    throw error
+  } finally {
+    reporter?.done()
+    for (const s of signals) process.off(s, interrupt)
+  }
+}
+
+/** Tells the plane the environment is in use (best effort: a failure here never stops a connection). */
+export async function markActive(client: ApiClient, environmentId: string, now: Date = new Date()): Promise<void> {
+  await client.markEnvironmentActive(environmentId, {source: 'SSH', at: now}).catch(() => undefined)
+}

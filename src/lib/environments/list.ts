@@ -1,0 +1,32 @@
+/** `ona environment list`: the caller's environments with what connecting needs to know. */
+import type {Context} from '../context.js'
+import {formatAddress, aliasOf} from '../sync/plan.js'
+import {shortPhase} from './resolve.js'
+
+export interface EnvironmentRow {
+  id: string
+  name: string | null
+  /** e.g. `running`, `stopped`. */
+  phase: string
+  /** The alias `ona ssh-sync` writes for it. */
+  alias: string
+  /** `user@host:port` while it runs, else null. */
+  address: string | null
+}
+
+export async function listEnvironmentRows(ctx: Context, options: {apiUrl: string}): Promise<EnvironmentRow[]> {
+  const {connect} = await import('../sync/sync.js')
+  const client = await connect(ctx, options.apiUrl)
+  const {environments} = await client.listEnvironments()
+  return environments
+    .map((e) => ({id: e.id, name: e.name ?? null, phase: shortPhase(e.phase), alias: aliasOf(e.id), address: e.ssh ? formatAddress(e.ssh) : null}))
+    .sort((a, b) => (a.name ?? '').localeCompare(b.name ?? '') || a.id.localeCompare(b.id))
+}
+
+/** A plain table: ID, NAME, PHASE, ALIAS, ADDRESS (header included; `-` for nothing). */
+export function formatEnvironmentRows(rows: readonly EnvironmentRow[]): string[] {
+  if (rows.length === 0) return ['no environments']
+  const table = [['ID', 'NAME', 'PHASE', 'ALIAS', 'ADDRESS'], ...rows.map((r) => [r.id, r.name ?? '-', r.phase, r.alias, r.address ?? '-'])]
+  const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)))
+  return table.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  '))
+}
