@@ -49,7 +49,7 @@ beforeEach(async () => {
     {id: 'mine-stopped', phase: 'ENVIRONMENT_PHASE_STOPPED', ssh: {host: '127.0.4.1', port: 2201}},
     {id: 'mine-keys', ssh: {host: '127.0.2.99', port: 2299}, sshPublicKeys: [{id: 'vendor-cli', value: VENDOR_KEY}]},
   ]
-  sim = await startSimulator({seed, pageSizeMax: 5, delays: {startMs: 150, stopMs: 100, keyReadyMs: 100}})
+  sim = await startSimulator({seed, pageSizeMax: 5, delays: {startMs: 700, stopMs: 500, keyReadyMs: 500}})
 })
 afterEach(async () => {
   await sim.close()

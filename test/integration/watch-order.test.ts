@@ -151,6 +151,9 @@ describe('watch mode orders what it hears', () => {
     try {
       await waitFor(has(BEGIN_MARKER), 5000, 'the first sync')
       await waitFor(async () => sim.openStreams() > 0, 5000, 'the event stream')
+      // The first sync registers ona's key; its READY a moment later is one more (real) event: let it pass.
+      await waitFor(async () => JSON.stringify(sim.environmentJson(A)).includes('CONTENT_PHASE_READY'), 5000, "ona's key to be READY")
+      await pause(300)
       const gets = count('GetEnvironment')
       for (let i = 0; i < 100; i++) sim.emitEvent('RESOURCE_OPERATION_UPDATE_STATUS', A)
       sim.setSshAddress(A, {host: '127.0.0.82', port: 2222})
