@@ -1,7 +1,7 @@
 /**
  * The one place that builds what the library needs (gh's cmdutil.Factory): environment, paths, output
  * streams and clock. Commands build it from the process; tests build it by hand with a scratch HOME,
- * captured streams and a real local server. Heavy dependencies (got, keyring, chokidar) are created lazily
+ * captured streams and a real local server. Heavy dependencies (keyring, chokidar, ssh-config) are created lazily
  * by the modules that use them, never here, so that building a Context costs nothing at start-up.
  */
 import os from 'node:os'

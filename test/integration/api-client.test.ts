@@ -1,5 +1,5 @@
 /**
- * The API client against the management-plane simulator: a real HTTP server on 127.0.0.1, real got
+ * The API client against the management-plane simulator: a real HTTP server on 127.0.0.1, real Node http
  * requests, every injected fault. Retries use tiny backoffs so the suite stays fast; the retry counts are
  * read from the simulator's request log, not inferred from timing.
  */

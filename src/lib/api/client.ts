@@ -1,6 +1,6 @@
 /**
  * The management-plane client: one object with a method per RPC, built from the service families
- * (identity.ts, environments.ts, events.ts) over one shared transport (transport.ts: got, retries, proxy,
+ * (identity.ts, environments.ts, events.ts) over one shared transport (transport.ts: Node http, retries, proxy,
  * error rebuilding). Every response is validated (schema.ts) before it is returned.
  */
 import {environmentCalls, type EnvironmentCalls} from './environments.js'

@@ -4,7 +4,7 @@ import {redact} from '../redact.js'
 import {parseRetryAfter} from './backoff.js'
 import {connectCodeForStatus, connectError, parseConnectErrorBody} from './errors.js'
 import {decodeConnectEnvelopes, decodeJsonLines, encodeConnectEnvelope} from './stream.js'
-import {SERVICE, type Transport} from './transport.js'
+import {SERVICE, agentFor, type Transport} from './transport.js'
 import type {WatchEvent} from './types.js'
 
 export interface WatchEventsOptions {
@@ -53,21 +53,15 @@ async function* watchStream(t: Transport, watchOptions: WatchEventsOptions): Asy
     }, idleTimeoutMs)
   }
   try {
-    const stream = t.got.stream.post(url, {
+    // Only the response headers are bounded by the request timeout; the idle timer watches the body.
+    const response = await t.http.post(url, {
       body: connect ? encodeConnectEnvelope(request) : JSON.stringify(request),
       headers: connect ? {...t.headers('application/connect+json'), 'connect-protocol-version': '1'} : t.headers('application/jsonl', 'application/jsonl'),
-      throwHttpErrors: false,
-      followRedirect: false,
-      retry: {limit: 0},
-      timeout: {response: t.timeoutMs},
+      timeoutMs: t.timeoutMs,
       signal: local.signal,
-      ...(agents ? {agent: {http: agents.http, https: agents.https}} : {}),
+      ...(agents ? {agent: agentFor(url, agents)} : {}),
     })
-    // got.stream reports HTTP failures through 'response'; read the status before trusting the body.
-    const response = await new Promise<{statusCode: number; headers: Record<string, string | string[] | undefined>}>((resolve, reject) => {
-      stream.once('response', resolve)
-      stream.once('error', reject)
-    })
+    const stream = response.body
     armIdle()
     const status = response.statusCode
     if (status < 200 || status >= 300) {

@@ -1,9 +1,9 @@
 /**
  * The transport every service family shares: Connect RPC over JSON (`POST {base}/gitpod.v1.<Service>/<Method>`)
- * on got, with the project's own retry loop, proxy choice and error rebuilding.
+ * on Node's http/https (http.ts), with the project's own retry loop, proxy choice and error rebuilding.
  *
- * got, hpagent and zod are loaded on first use so that importing this module costs nothing at start-up.
- * No got error, request option or header is ever passed on: errors are rebuilt from the status, the
+ * hpagent and the schema are loaded on first use so that importing this module costs nothing at start-up.
+ * No network error, request option or header is ever passed on: errors are rebuilt from the status, the
  * Connect code and the errno, so the bearer token cannot reach a message, a `cause` or a crash report.
  */
 import type {Agent as HttpAgent} from 'node:http'
@@ -54,7 +54,7 @@ export const SERVICE = 'gitpod.v1'
 
 export type ProxyAgents = {http?: HttpAgent; https?: HttpsAgent; proxy: string}
 
-type Got = typeof import('got').default
+type Http = typeof import('./http.js')
 type Schema = typeof import('./schema.js')
 
 /** What a service family needs from the transport (see identity.ts, environments.ts, events.ts). */
@@ -64,7 +64,7 @@ export interface Transport {
   readonly options: ApiClientOptions
   readonly timeoutMs: number
   readonly secrets: string[]
-  readonly got: Got
+  readonly http: Http
   readonly schema: Schema
   /** One unary call (`Service/Method`) with bounded, jittered retries; resolves to the parsed JSON body. */
   call(method: string, body: unknown, query?: Record<string, string>, callOptions?: CallOptions): Promise<unknown>
@@ -80,7 +80,7 @@ export async function createTransport(options: ApiClientOptions): Promise<Transp
   if (options.token === '' || /[\r\n]/.test(options.token)) {
     throw new OnaError('ERR_TOKEN_EMPTY', 'the token is empty or spans several lines')
   }
-  const [{default: got}, schema] = await Promise.all([import('got'), import('./schema.js')])
+  const [http, schema] = await Promise.all([import('./http.js'), import('./schema.js')])
   const env = options.env ?? process.env
   const timeoutMs = options.timeoutMs ?? 30_000
   const retries = Math.max(0, options.retries ?? 3)
@@ -160,22 +160,18 @@ export async function createTransport(options: ApiClientOptions): Promise<Transp
       let retryDelay: number | undefined
       const started = Date.now()
       try {
-        const response = await got.post(url, {
+        const response = await http.postText(url, {
           body: JSON.stringify(body),
           headers: headers('application/json', 'application/json'),
-          responseType: 'text',
-          throwHttpErrors: false,
-          followRedirect: false,
-          retry: {limit: 0},
-          timeout: {request: timeoutMs},
-          ...(agents ? {agent: {http: agents.http, https: agents.https}} : {}),
+          timeoutMs,
+          ...(agents ? {agent: agentFor(url, agents)} : {}),
           ...(callOptions.signal ? {signal: callOptions.signal} : {}),
         })
         const status = response.statusCode
         debug?.(`POST ${url.pathname} -> ${status} in ${Date.now() - started} ms${via} (attempt ${attempt + 1})`)
         if (status >= 200 && status < 300) {
           try {
-            return JSON.parse(response.body)
+            return JSON.parse(response.text)
           } catch {
             const type = String(response.headers['content-type'] ?? 'none')
             throw new OnaError('ERR_API_BAD_RESPONSE', `${rpc} answered HTTP ${status} with a body that is not JSON (content-type ${redact(type, secrets)})`, {
@@ -188,7 +184,7 @@ export async function createTransport(options: ApiClientOptions): Promise<Transp
             details: {rpc, status},
           })
         }
-        const parsed = parseConnectErrorBody(response.body)
+        const parsed = parseConnectErrorBody(response.text)
         lastError = connectError(rpc, parsed.code ?? connectCodeForStatus(status), parsed.message && redact(parsed.message, secrets), status)
         if (!isRetryableStatus(status)) throw lastError
         const retryAfter = parseRetryAfter(response.headers['retry-after'], Date.now())
@@ -216,7 +212,12 @@ export async function createTransport(options: ApiClientOptions): Promise<Transp
     throw new OnaError(final.code, `${final.message} (gave up after ${limit + 1} attempt${limit === 0 ? '' : 's'})`, {hint: final.hint, details: final.details})
   }
 
-  return {baseUrl, host, options, timeoutMs, secrets, got, schema, call, agentsFor, headers, describeFailure, ...(debug ? {debug} : {})}
+  return {baseUrl, host, options, timeoutMs, secrets, http, schema, call, agentsFor, headers, describeFailure, ...(debug ? {debug} : {})}
+}
+
+/** The proxy agent for the URL's scheme (both tunnel with CONNECT). */
+export function agentFor(url: URL, agents: ProxyAgents): HttpAgent | undefined {
+  return url.protocol === 'https:' ? agents.https : agents.http
 }
 
 /** A proxy URL fit for messages: credentials removed. */
