@@ -137,6 +137,9 @@ async function bundleFast() {
   const options = common(outdir)
   const result = await build({
     ...options,
+    // One file per command: its lazy imports stay lazy (esbuild defers their evaluation), and loading one
+    // file costs less than resolving and loading the dozens of chunks splitting makes.
+    splitting: false,
     entryPoints,
     alias: {'@oclif/core': lite},
     external: EXTERNAL.filter((name) => name !== '@oclif/core'),
