@@ -20,7 +20,7 @@
  * Files are handled as latin1 strings: one char per byte, so every byte of the user's file round-trips.
  */
 import {randomBytes} from 'node:crypto'
-import {constants as fsConstants, type Stats} from 'node:fs'
+import {constants as fsConstants, readFileSync, type Stats} from 'node:fs'
 import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -361,6 +361,8 @@ interface LockInfo {
   pid: number
   host: string
   token: string
+  /** The holder's process start time where the OS tells it (Linux): a reused pid has another one. */
+  started?: string
 }
 
 /**
@@ -371,7 +373,8 @@ interface LockInfo {
 export async function acquireLock(realPath: string, timeoutMs: number): Promise<() => Promise<void>> {
   const lockPath = lockPathFor(realPath)
   const owner = await ownerIn(path.dirname(realPath))
-  const info: LockInfo = {pid: process.pid, host: os.hostname(), token: randomBytes(8).toString('hex')}
+  const started = processStartTime(process.pid)
+  const info: LockInfo = {pid: process.pid, host: os.hostname(), token: randomBytes(8).toString('hex'), ...(started ? {started} : {})}
   const deadline = Date.now() + timeoutMs
   let delay = 5
   for (;;) {
@@ -416,11 +419,39 @@ async function takeOverIfStale(lockPath: string): Promise<void> {
     // Not ours to understand (garbage): judged by age alone.
   }
   const ageMs = Date.now() - stat.mtimeMs
-  const dead = holder.host === os.hostname() && typeof holder.pid === 'number' && !processAlive(holder.pid)
+  const dead = holder.host === os.hostname() && typeof holder.pid === 'number' && !holderAlive(holder.pid, holder.started)
   if (!dead && ageMs < 120_000) return
   const again = await fs.readFile(lockPath, 'utf8').catch(() => undefined)
   if (again === raw) await fs.rm(lockPath, {force: true})
 }
+
+/**
+ * Whether the process that wrote a lock still runs: its pid exists and, where the OS tells a process's
+ * start time (Linux), it is the same process and not an unrelated one that got the pid later.
+ */
+export function holderAlive(pid: number, started: string | undefined): boolean {
+  if (!processAlive(pid)) return false
+  if (started === undefined) return true
+  const now = processStartTime(pid)
+  return now === undefined || now === started
+}
+
+/** Start time of a process in clock ticks since boot (Linux /proc/<pid>/stat field 22), with the boot id. */
+export function processStartTime(pid: number): string | undefined {
+  if (process.platform !== 'linux') return undefined
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // The command name (field 2) may hold spaces and parentheses: count fields after its closing one.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    const ticks = fields[19]
+    if (ticks === undefined) return undefined
+    const boot = bootId ??= readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()
+    return `${boot}:${ticks}`
+  } catch {
+    return undefined
+  }
+}
+let bootId: string | undefined
 
 /** Whether a process with this pid exists (EPERM: it exists but is another user's). */
 export function processAlive(pid: number): boolean {
