@@ -110,4 +110,9 @@ export interface Warning {
   /** Where the cause is, when it is a line of a file. */
   file?: string
   line?: number
+  /** W_SSH_DIFFERS: which option of which alias, what ona wrote and what `ssh -G` says ssh will use. */
+  option?: string
+  alias?: string
+  expected?: string
+  actual?: string
 }

@@ -215,3 +215,41 @@ describe('several installs in one config', () => {
     expect((await sshG(config, `${starting}.gitpod.remote`)).get('hostname')).toBe('10.0.0.2')
   })
 })
+
+describe('every alias checked with the real ssh -G after the write', () => {
+  it('a difference names the option, the value ssh will use and the file:line that set it, as structured --json warnings', async () => {
+    const user = path.join(ssh, 'config.d', '10-defaults')
+    await writeFile(user, 'Host *.gitpod.remote\n  User root\n')
+    await writeFile(config, `Include ${ssh}/config.d/*\nHost github.com\n`)
+    const {data} = await sync()
+    expect(data.verified).toBe(6)
+    const differs = data.warnings.filter((w) => w.code === 'W_SSH_DIFFERS')
+    // Only the .gitpod.remote aliases are hit; the .gitpod.environment ones resolve as written.
+    expect(differs).toHaveLength(3)
+    expect(differs[0]).toMatchObject({option: 'User', actual: 'root', expected: 'gitpod_devcontainer', file: user, line: 2})
+    expect(differs.map((w) => w.alias).every((a) => a!.endsWith('.gitpod.remote'))).toBe(true)
+    expect(differs[0]!.message).toMatch(/ssh will use User root for .*\.gitpod\.remote, not gitpod_devcontainer as ona wrote \(set by .*10-defaults:2\)/)
+    // --check of the now current file checks again (and still exits 0: the block itself is current).
+    const check = await runCli(['ssh-sync', '--check'], {env})
+    expect(check.code).toBe(0)
+    expect(check.stderr).toMatch(/ssh will use User root/)
+  })
+
+  it('a Match exec anywhere in the tree is never run: the check is skipped with a note naming it', async () => {
+    const marker = path.join(home, 'exec-ran')
+    await writeFile(config, `Match exec "touch ${marker}"\n  User x\nHost github.com\n`)
+    const {data} = await sync()
+    expect(data.verified).toBe(0)
+    expect(data.warnings.find((w) => w.code === 'W_VERIFY_SKIPPED')?.message).toMatch(/\.ssh\/config:\d+ has a `Match exec`, which ssh -G would run/)
+    expect((await import('node:fs')).existsSync(marker)).toBe(false)
+  })
+
+  it('without an ssh client the check is skipped with a note, and the sync still succeeds', async () => {
+    await writeFile(config, 'Host github.com\n')
+    env.ONA_SSH = path.join(home, 'no-such-ssh')
+    const {code, data} = await sync()
+    expect(code).toBe(0)
+    expect(data.verified).toBe(0)
+    expect(data.warnings.find((w) => w.code === 'W_VERIFY_SKIPPED')?.message).toMatch(/no `.*no-such-ssh` found on PATH/)
+  })
+})

@@ -37,6 +37,8 @@ export interface SyncOptions {
   origin?: string
   /** When ssh does not read the managed file, add the `Include` line at the top of `~/.ssh/config`. */
   addInclude?: boolean
+  /** Check every alias with the real `ssh -G` when the file holds what ona wants (ssh-sync, --check). */
+  verify?: boolean
 }
 
 /** The origin (scheme, host and port) of an API URL: what owns a part of the block. */
@@ -93,6 +95,8 @@ export interface SyncResult {
   includeAdded?: string
   /** Other ona blocks ssh reads (stale copies): `--check` fails on them. */
   staleBlocks: StaleBlock[]
+  /** Aliases checked with the real `ssh -G` (differences are W_SSH_DIFFERS warnings). */
+  verified: number
   backup?: string
   /** Unified diff of the config (dryRun only). */
   diff?: string
@@ -210,6 +214,11 @@ export async function applyListing(ctx: Context, listing: ListEnvironmentsResult
     includeAdded = ctx.paths.userSshConfig
     if (!options.dryRun) Object.assign(tree, await checkTree(ctx, result.file.realPath, result.file.after, result.written))
   }
+  let verified: Awaited<ReturnType<typeof verifyWithSsh>> | undefined
+  const onDisk = result.file.written || !result.file.changed
+  if (options.verify && onDisk && tree.readBySsh && result.written.length > 0) {
+    verified = await verifyWithSsh(ctx, tree, result.file.after, result.written)
+  }
   const changes = diffEnvironments(previous, result.written)
   return {
     sshConfig: file,
@@ -222,7 +231,15 @@ export async function applyListing(ctx: Context, listing: ListEnvironmentsResult
     ...changes,
     kept,
     pending,
-    warnings: [...planWarnings, ...keyWarnings, ...result.warnings, ...tree.warnings.filter((w) => !(includeAdded && w.code === 'W_NOT_INCLUDED'))],
+    warnings: [
+      ...planWarnings,
+      ...keyWarnings,
+      ...result.warnings,
+      ...tree.warnings.filter((w) => !(includeAdded && w.code === 'W_NOT_INCLUDED')),
+      ...(verified?.warnings ?? []),
+      ...(verified?.note ? [{code: 'W_VERIFY_SKIPPED', message: verified.note}] : []),
+    ],
+    verified: verified?.checked ?? 0,
     readBySsh: tree.readBySsh || (includeAdded !== undefined && Boolean(options.dryRun)),
     includeLine: tree.includeLine,
     includeAdded,
@@ -237,7 +254,7 @@ export async function applyListing(ctx: Context, listing: ListEnvironmentsResult
 
 /** The whole of `ona ssh-sync` (without --watch). */
 export async function syncSshConfig(ctx: Context, options: SyncOptions & {apiUrl: string; client?: ApiClient}): Promise<SyncResult> {
-  const withOrigin = {...options, origin: options.origin ?? originOf(options.apiUrl)}
+  const withOrigin = {...options, origin: options.origin ?? originOf(options.apiUrl), verify: options.verify ?? true}
   if (options.remove) return removeFromConfig(ctx, withOrigin)
   const client = options.client ?? (await connect(ctx, options.apiUrl))
   const listing = await client.listEnvironments()
@@ -255,9 +272,9 @@ export async function syncSshConfig(ctx: Context, options: SyncOptions & {apiUrl
 }
 
 /** The config tree with the managed file as written: overrides from any file, whether ssh reads it, stale blocks. */
-async function checkTree(ctx: Context, realPath: string, text: string, written: readonly ValidEnvironment[]): Promise<Omit<TreeReport, 'tree'>> {
+async function checkTree(ctx: Context, realPath: string, text: string, written: readonly ValidEnvironment[]): Promise<TreeReport> {
   const {checkConfigTree} = await import('../ssh-config/tree-check.js')
-  const {tree: _tree, ...report} = await checkConfigTree({
+  return checkConfigTree({
     home: ctx.paths.home,
     managedFile: ctx.paths.sshConfig,
     managedRealPath: realPath,
@@ -266,7 +283,23 @@ async function checkTree(ctx: Context, realPath: string, text: string, written: 
     userConfig: ctx.paths.userSshConfig,
     systemConfig: ctx.paths.systemSshConfig,
   })
-  return report
+}
+
+/**
+ * The real `ssh -G` for every alias written, when the file on disk holds the wanted text (after a write,
+ * or in --check of a current config) and ssh reads it: differences become warnings.
+ */
+async function verifyWithSsh(ctx: Context, tree: TreeReport, text: string, written: readonly ValidEnvironment[]): Promise<{warnings: Warning[]; note?: string; checked: number}> {
+  const {configFileFor, verifyAliases} = await import('../ssh-config/verify.js')
+  const result = await verifyAliases({
+    text,
+    aliases: written.flatMap((e) => [e.environmentAlias, e.remoteAlias]),
+    tree: tree.tree,
+    configFile: configFileFor(ctx.paths.userSshConfig),
+    home: ctx.paths.home,
+    env: ctx.env,
+  })
+  return {warnings: result.warnings, note: result.skipped, checked: result.checked}
 }
 
 async function removeFromConfig(ctx: Context, options: SyncOptions): Promise<SyncResult> {
@@ -299,6 +332,7 @@ async function removeFromConfig(ctx: Context, options: SyncOptions): Promise<Syn
     warnings: [],
     readBySsh: true,
     staleBlocks: [],
+    verified: 0,
     diff: options.dryRun ? await unifiedDiff(file, result.before, result.after) : undefined,
     resolveOnConnect: false,
     keys: {registered: [], failed: []},

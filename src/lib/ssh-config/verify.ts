@@ -1,0 +1,204 @@
+/**
+ * Asks the real OpenSSH client what it will use for each alias (`ssh -G <alias>`, which prints the
+ * configuration after reading every file, and connects to nothing) and compares it with what ona wrote:
+ * HostName, User, Port, HostKeyAlias and, when the entry has one, IdentityFile. Any difference is a warning
+ * naming the option, the value ssh will use and, when the config tree shows it, the file:line that set it.
+ *
+ * - Batched: a few ssh processes at a time, each killed after a few seconds, the whole run bounded.
+ * - `ssh -G` runs `Match exec` commands; when the tree has one, nothing is run and a note says why.
+ * - No ssh installed: a note, nothing else.
+ */
+import {spawn} from 'node:child_process'
+import os from 'node:os'
+import path from 'node:path'
+
+import type {Warning} from '../errors.js'
+import {parseBlock} from './block.js'
+import {scopeApplies} from './overrides.js'
+import {parseDirective} from './scan.js'
+import type {ConfigTree} from './tree.js'
+
+/** The options checked, as ssh -G names them (lowercase) and as they are written. */
+const CHECKED = [
+  ['hostname', 'HostName'],
+  ['user', 'User'],
+  ['port', 'Port'],
+  ['hostkeyalias', 'HostKeyAlias'],
+  ['identityfile', 'IdentityFile'],
+] as const
+
+export interface VerifyOptions {
+  /** The managed file's text as written. */
+  text: string
+  /** The aliases to check (both aliases of every environment written). */
+  aliases: readonly string[]
+  /** The config tree (from tree-check), to find who set a differing value, and to see `Match exec`. */
+  tree?: ConfigTree
+  /** `-F` file; undefined: ssh's own default (~/.ssh/config of the passwd entry, then the system file). */
+  configFile?: string
+  home: string
+  env?: NodeJS.ProcessEnv
+  ssh?: string
+  /** Processes at a time (default 4), per-process timeout (default 5 s), whole-run budget (default 20 s). */
+  concurrency?: number
+  timeoutMs?: number
+  budgetMs?: number
+}
+
+export interface VerifyResult {
+  /** Aliases ssh -G answered for. */
+  checked: number
+  /** Why nothing (or not everything) was checked. */
+  skipped?: string
+  warnings: Warning[]
+}
+
+/** `-F` is needed unless the file is the ~/.ssh/config ssh finds by itself (through the passwd entry). */
+export function configFileFor(userConfig: string): string | undefined {
+  const own = path.join(os.userInfo().homedir, '.ssh', 'config')
+  return path.resolve(userConfig) === own ? undefined : path.resolve(userConfig)
+}
+
+/** What ona wrote for each alias: the values of its entry's lines, by ssh -G's lowercase keyword. */
+export function writtenValues(text: string): Map<string, Map<string, string[]>> {
+  const result = new Map<string, Map<string, string[]>>()
+  for (const part of parseBlock(text)?.parts ?? []) {
+    for (const entry of part.entries) {
+      const values = new Map<string, string[]>()
+      for (const line of entry.lines.slice(1)) {
+        const directive = parseDirective(line)
+        if (!directive || directive.args[0] === undefined) continue
+        values.set(directive.keyword, [...(values.get(directive.keyword) ?? []), directive.args[0]])
+      }
+      const host = parseDirective(entry.lines[0]!)
+      for (const alias of host?.args ?? []) result.set(alias, values)
+    }
+  }
+  return result
+}
+
+/** The first line in reading order (before the block) that sets `keyword` for `alias`, as file:line. */
+function whoSets(tree: ConfigTree | undefined, alias: string, keyword: string, value: string): string | undefined {
+  if (!tree) return undefined
+  for (const line of tree.lines) {
+    if (line.directive?.keyword !== keyword || scopeApplies(line.scope, alias) === 'no') continue
+    const arg = line.directive.args[0] ?? ''
+    if (arg === value || arg.toLowerCase() === value.toLowerCase() || (keyword === 'identityfile' && value.endsWith(arg.replace(/^~/, '')))) {
+      return `${line.file}:${line.line}`
+    }
+  }
+  return undefined
+}
+
+function matchExec(tree: ConfigTree | undefined): string | undefined {
+  const line = tree?.lines.find((l) => l.directive?.keyword === 'match' && l.directive.args.some((a) => /^!?exec$/i.test(a)))
+  return line ? `${line.file}:${line.line}` : undefined
+}
+
+interface SshG {
+  code: number
+  stdout: string
+  stderr: string
+  missing?: boolean
+}
+
+function runSshG(ssh: string, args: string[], env: NodeJS.ProcessEnv | undefined, timeoutMs: number): Promise<SshG> {
+  return new Promise((resolve) => {
+    let stdout = ''
+    let stderr = ''
+    const child = spawn(ssh, args, {env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe']})
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c))
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c))
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer)
+      resolve({code: -1, stdout, stderr: error.message, missing: error.code === 'ENOENT'})
+    })
+    child.once('close', (code) => {
+      clearTimeout(timer)
+      resolve({code: code ?? -1, stdout, stderr})
+    })
+  })
+}
+
+function parseSshG(raw: string): Map<string, string[]> {
+  const options = new Map<string, string[]>()
+  for (const line of raw.split('\n')) {
+    const trimmed = line.trim()
+    if (trimmed === '') continue
+    const space = trimmed.indexOf(' ')
+    const key = (space === -1 ? trimmed : trimmed.slice(0, space)).toLowerCase()
+    options.set(key, [...(options.get(key) ?? []), space === -1 ? '' : trimmed.slice(space + 1)])
+  }
+  return options
+}
+
+/** An IdentityFile as ssh -G prints it: `~` expanded with the home it uses. */
+function sameIdentity(printed: string, written: string, home: string): boolean {
+  const expand = (p: string) => (p.startsWith('~/') ? path.join(home, p.slice(2)) : p.replace(/^"|"$/g, ''))
+  return expand(printed) === expand(written) || printed === written
+}
+
+/** Runs ssh -G for the aliases and reports every option that is not what ona wrote. */
+export async function verifyAliases(options: VerifyOptions): Promise<VerifyResult> {
+  const exec = matchExec(options.tree)
+  if (exec) {
+    return {checked: 0, skipped: `not checked with ssh -G: ${exec} has a \`Match exec\`, which ssh -G would run`, warnings: []}
+  }
+  const wanted = writtenValues(options.text)
+  const aliases = options.aliases.filter((a) => wanted.has(a))
+  const ssh = options.ssh ?? options.env?.ONA_SSH ?? 'ssh'
+  const timeoutMs = options.timeoutMs ?? 5000
+  const deadline = Date.now() + (options.budgetMs ?? 20_000)
+  const warnings: Warning[] = []
+  let checked = 0
+  let missing = false
+  let outOfTime = false
+  const queue = [...aliases]
+  const worker = async () => {
+    for (let alias = queue.shift(); alias !== undefined; alias = queue.shift()) {
+      if (missing) return
+      if (Date.now() > deadline) {
+        outOfTime = true
+        return
+      }
+      const args = ['-G', ...(options.configFile ? ['-F', options.configFile] : []), alias]
+      const result = await runSshG(ssh, args, options.env, timeoutMs)
+      if (result.missing) {
+        missing = true
+        return
+      }
+      if (result.code !== 0) {
+        warnings.push({code: 'W_SSH_G_FAILED', message: `ssh -G ${alias} failed (exit ${result.code}): ${result.stderr.trim().split('\n')[0] ?? ''}`})
+        continue
+      }
+      checked++
+      const got = parseSshG(result.stdout)
+      const mine = wanted.get(alias)!
+      for (const [keyword, name] of CHECKED) {
+        const written = mine.get(keyword)
+        if (!written || written.length === 0) continue
+        const values = got.get(keyword) ?? []
+        const ok = keyword === 'identityfile'
+          ? written.every((w) => values.some((v) => sameIdentity(v, w, options.home)))
+          : values[0] !== undefined && (keyword === 'hostname' ? values[0].toLowerCase() === written[0]!.toLowerCase() : values[0] === written[0])
+        if (ok) continue
+        const actual = keyword === 'identityfile' ? values.join(', ') || 'none' : values[0] ?? 'none'
+        const where = keyword === 'identityfile' ? undefined : whoSets(options.tree, alias, keyword, actual)
+        warnings.push({
+          code: 'W_SSH_DIFFERS',
+          message: `ssh will use ${name} ${actual} for ${alias}, not ${written.join(', ')} as ona wrote${where ? ` (set by ${where})` : ''}`,
+          ...(where ? {file: where.slice(0, where.lastIndexOf(':')), line: Number(where.slice(where.lastIndexOf(':') + 1))} : {}),
+          option: name,
+          alias,
+          expected: written.join(', '),
+          actual,
+        })
+      }
+    }
+  }
+  await Promise.all(Array.from({length: Math.max(1, Math.min(options.concurrency ?? 4, aliases.length))}, () => worker()))
+  if (missing) return {checked: 0, skipped: `not checked with ssh -G: no \`${ssh}\` found on PATH`, warnings: []}
+  const skipped = outOfTime ? `ssh -G checked ${checked} of ${aliases.length} aliases before its time ran out` : undefined
+  return {checked, skipped, warnings}
+}
