@@ -603,7 +603,99 @@ async function benchWatch() {
 
 // ---------------------------------------------------------------------------------------------------------
 
-const SECTIONS = {startup: benchStartup, splice: benchSplice, 'noop-sync': benchNoopSync, preflight: benchPreflight, watch: benchWatch}
+
+/** Spawns ssh -v and resolves with the ms until it logs the server's identification string (the banner). */
+function timeToBanner(args, env) {
+  return new Promise((resolve) => {
+    const started = performance.now()
+    const child = spawn('ssh', ['-v', ...args], {env, stdio: ['pipe', 'ignore', 'pipe']})
+    let text = ''
+    let done = false
+    const finish = (ms) => {
+      if (done) return
+      done = true
+      clearTimeout(timer)
+      child.kill('SIGKILL')
+      resolve(ms)
+    }
+    const timer = setTimeout(() => finish(Number.NaN), 30_000)
+    child.stderr.setEncoding('utf8').on('data', (chunk) => {
+      text += chunk
+      if (/Remote protocol version/.test(text)) finish(performance.now() - started)
+    })
+    child.once('exit', () => finish(Number.NaN))
+  })
+}
+
+async function benchConnect() {
+  const title = 'Resolve on connect: ssh start to SSH banner, through the ProxyCommand vs direct'
+  if (!manifestCommands().has('ssh-proxy')) return {title, skipped: 'the `ssh-proxy` command is not built yet'}
+  if (spawnSync('ssh', ['-V']).error) return {title, skipped: 'no ssh client on PATH'}
+  const simModule = await importBuilt('lib/simulator/server.js', 'startSimulator')
+  if (simModule.missing) return {title, skipped: simModule.missing}
+  // A loopback server that sends the SSH identification string at once: what is timed is ssh's start, the
+  // ProxyCommand (node, ona, the API round trips) and the TCP connection, not a server's key exchange.
+  const {createServer} = await import('node:net')
+  const sockets = new Set()
+  const banner = createServer((socket) => {
+    sockets.add(socket)
+    socket.on('error', () => {})
+    socket.once('close', () => sockets.delete(socket))
+    socket.write('SSH-2.0-OpenSSH_9.9 ona-bench\r\n')
+  })
+  await new Promise((resolve) => banner.listen(0, '127.0.0.61', resolve))
+  const id = '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7'
+  const sim = await simModule.module.startSimulator({seed: [{id, name: 'bench', ssh: {host: '127.0.0.61', port: banner.address().port}}], delays: {keyReadyMs: 1}})
+  try {
+    const config = path.join(scratch, 'connect', 'config')
+    mkdirSync(path.dirname(config), {recursive: true})
+    writeFileSync(config, '', {mode: 0o600})
+    const env = {...scratchEnv, ONA_API_URL: sim.url, ONA_TOKEN: sim.token, ONA_KEYRING: 'off', ONA_SSH_CONFIG: config}
+    const sync = await timeProcessAsync([path.join(root, 'bin', 'run.js'), 'ssh-sync', '--resolve-on-connect'], env)
+    if (sync.status !== 0) return {title, skipped: `ona ssh-sync --resolve-on-connect failed (exit ${sync.status}): ${sync.stderr.trim().split('\n')[0]}`}
+    const alias = `${id}.gitpod.environment`
+    const common = ['-F', config, '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=DEBUG1']
+    const direct = []
+    const proxied = []
+    // Warm-up (compile cache, key registration), then alternate so machine load hits both alike.
+    await timeToBanner([...common, alias], env)
+    await timeToBanner([...common, '-o', 'ProxyCommand=none', alias], env)
+    const runs = quick ? 5 : 15
+    for (let i = 0; i < runs; i++) {
+      proxied.push(await timeToBanner([...common, alias], env))
+      direct.push(await timeToBanner([...common, '-o', 'ProxyCommand=none', alias], env))
+    }
+    const d = summarize(direct)
+    const p = summarize(proxied)
+    const r = ratio(p.median, d.median)
+    const table = formatTable(
+      ['connection', 'median', 'min', 'max', 'runs'],
+      [
+        ['ssh, direct (ProxyCommand=none)', formatValue(d.median, 'ms'), formatValue(d.min, 'ms'), formatValue(d.max, 'ms'), String(d.n)],
+        ['ssh through `ona ssh-proxy`', formatValue(p.median, 'ms'), formatValue(p.min, 'ms'), formatValue(p.max, 'ms'), String(p.n)],
+        ['ratio proxy / direct', formatValue(r, 'x'), '', '', ''],
+      ],
+    )
+    return {
+      title,
+      table,
+      direct: d,
+      proxied: p,
+      ratio: r,
+      addedMs: p.median - d.median,
+      notes: [
+        `resolve-on-connect adds ${formatValue(p.median - d.median, 'ms')} to reaching the banner (node + ona start, GetEnvironment, the key check, the TCP relay), ${formatValue(r, 'x')} the direct time`,
+        'the server is a loopback stub that sends its banner at once, so both figures are client-side cost only',
+      ],
+    }
+  } finally {
+    for (const socket of sockets) socket.destroy()
+    banner.close()
+    await sim.close()
+  }
+}
+
+const SECTIONS = {startup: benchStartup, splice: benchSplice, 'noop-sync': benchNoopSync, preflight: benchPreflight, watch: benchWatch, connect: benchConnect}
 
 async function main() {
   if (!existsSync(path.join(root, 'bin', 'run.js')) || !existsSync(dist)) {

@@ -1,8 +1,11 @@
 // `npm run demo`: the product's main job against the bundled management-plane simulator, in a scratch HOME,
 // with no account and no network. Shows the block `ona ssh-sync` writes and the aliases resolving with the
-// real `ssh -G`, then an IP change, a stopped environment and a no-op run.
+// real `ssh -G`, then an IP change, a stopped environment and a no-op run; then real logins through a real
+// sshd that accepts only registered keys: the first connection through the alias, and a stopped environment
+// started on connect.
 import {execFileSync, spawn} from 'node:child_process'
-import {mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -36,6 +39,72 @@ const ona = async (...args) => {
   return status
 }
 
+// A real sshd per environment that, like an environment, accepts only the keys registered through the
+// API: the simulator keeps its AuthorizedKeysFile equal to the environment's READY keys.
+const sshds = []
+async function startSshd(host, name) {
+  const dir = path.join(home, `sshd-${name}`)
+  mkdirSync(dir, {mode: 0o700})
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, 'host_key')])
+  const port = await new Promise((resolve) => {
+    const server = net.createServer().listen(0, host, () => {
+      const {port: p} = server.address()
+      server.close(() => resolve(p))
+    })
+  })
+  const keys = path.join(dir, 'authorized_keys')
+  writeFileSync(keys, '', {mode: 0o600})
+  const lines = [`ListenAddress ${host}:${port}`, `HostKey ${path.join(dir, 'host_key')}`, `AuthorizedKeysFile ${keys}`, `PidFile ${path.join(dir, 'pid')}`,
+    'StrictModes no', 'UsePAM no', `PermitRootLogin ${process.getuid?.() === 0 ? 'yes' : 'no'}`, 'AuthenticationMethods publickey', 'PasswordAuthentication no',
+    'KbdInteractiveAuthentication no', 'UseDNS no', 'PrintMotd no', 'PrintLastLog no']
+  writeFileSync(path.join(dir, 'sshd_config'), `${lines.join('\n')}\n`, {mode: 0o600})
+  if (process.getuid?.() === 0) mkdirSync('/run/sshd', {recursive: true, mode: 0o755})
+  const child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', path.join(dir, 'sshd_config')], {stdio: 'ignore', detached: true})
+  sshds.push(child)
+  for (let i = 0; i < 200; i++) {
+    const up = await new Promise((resolve) => net.connect({host, port}).once('connect', function () { this.destroy(); resolve(true) }).once('error', () => resolve(false)))
+    if (up) break
+    await new Promise((r) => setTimeout(r, 25))
+  }
+  return {host, port, user: os.userInfo().username, keys}
+}
+
+const sshPlain = async (alias, command) => {
+  console.log(`$ ssh ${alias} ${command}`)
+  const sshEnv = {...env}
+  delete sshEnv.SSH_AUTH_SOCK
+  const child = spawn('ssh', ['-F', config, '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=accept-new', '-o', `UserKnownHostsFile=${path.join(sshDir, 'known_hosts')}`, alias, command], {env: sshEnv, stdio: ['ignore', 'inherit', 'inherit']})
+  return new Promise((resolve) => child.once('exit', resolve))
+}
+
+async function connectDemo() {
+  if (!existsSync('/usr/sbin/sshd')) {
+    heading('connecting: skipped (no /usr/sbin/sshd here; apt-get install openssh-server to see it)')
+    return
+  }
+  const a = await startSshd('127.0.0.51', 'a')
+  const b = await startSshd('127.0.0.52', 'b')
+  const running = '0199ec15-aaaa-7e92-8e22-8cb6c7ba4d01'
+  const sleeping = '0199ec15-bbbb-7e92-8e22-8cb6c7ba4d02'
+  simulator.addEnvironment({id: running, name: 'demo-running', ssh: a})
+  simulator.addEnvironment({id: sleeping, name: 'demo-stopped', ssh: b})
+  simulator.linkAuthorizedKeys(running, a.keys)
+  simulator.linkAuthorizedKeys(sleeping, b.keys)
+
+  heading('first connection through the alias: ona registered its own key, the entry names it (no -i, no agent)')
+  await ona('ssh-sync')
+  await new Promise((r) => setTimeout(r, 1000)) // the key becomes READY on the environment a moment later
+  await sshPlain(`${running}.gitpod.environment`, 'echo "logged in as $(whoami) on $(hostname)"')
+
+  heading('resolve on connect: the second environment stops; plain ssh starts it through the ProxyCommand')
+  simulator.stopEnvironment(sleeping)
+  await ona('ssh-sync', '--resolve-on-connect')
+  console.log(readFileSync(config, 'utf8').split('\n').filter((l) => l.includes('ProxyCommand')).slice(0, 1).join('\n'))
+  await sshPlain(`${sleeping}.gitpod.environment`, 'echo "woke up and logged in"')
+  await ona('environment', 'list')
+  await ona('ssh-sync', '--no-resolve-on-connect')
+}
+
 try {
   heading(`scratch HOME ${home}, simulator at ${simulator.url}`)
   await ona('login', '--token-stdin')
@@ -64,10 +133,17 @@ try {
   await ona('ssh-sync')
   await ona('ssh-sync', '--check')
 
+  await connectDemo()
+
   heading('--remove gives back the original file')
   await ona('ssh-sync', '--remove')
   console.log(readFileSync(config, 'utf8'))
 } finally {
+  for (const child of sshds) {
+    try {
+      process.kill(-child.pid, 'SIGTERM')
+    } catch {}
+  }
   await simulator.close()
   rmSync(home, {recursive: true, force: true})
 }

@@ -89,7 +89,7 @@ export function planBlock(environments: readonly Environment[], previous: readon
       // The ProxyCommand finds the real address when ssh connects; HostName is only what IDE lists show.
       const held = last ?? {id: env.id, host: aliasOf(env.id), port: 22, user: 'gitpod_devcontainer'}
       desired.push({...held, id: env.id})
-      kept.push({id: env.id, alias: aliasOf(env.id), address: formatAddress(held), phase: env.phase, reason: 'stopped'})
+      if (last) kept.push({id: env.id, alias: aliasOf(env.id), address: formatAddress(held), phase: env.phase, reason: 'stopped'})
     }
   }
   return {desired, kept, pending, warnings}
