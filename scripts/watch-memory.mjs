@@ -28,7 +28,8 @@ import v8 from 'node:v8'
 process.on('message', () => {
   globalThis.gc(); globalThis.gc()
   const spaces = Object.fromEntries(v8.getHeapSpaceStatistics().filter((s) => s.space_size > 0).map((s) => [s.space_name, s.space_size]))
-  process.send({usage: process.memoryUsage(), spaces})
+  const heap = v8.getHeapStatistics()
+  process.send({usage: process.memoryUsage(), spaces, malloced: heap.malloced_memory, physical: heap.total_physical_size})
 })
 process.channel?.unref()`)}`
 
@@ -43,7 +44,7 @@ const scratch = mkdtempSync(path.join(os.tmpdir(), 'ona-watch-memory-'))
 const config = path.join(scratch, '.ssh', 'config')
 mkdirSync(path.dirname(config), {recursive: true, mode: 0o700})
 writeFileSync(config, 'Host github.com\n  User git\n', {mode: 0o600})
-const env = {PATH: process.env.PATH, HOME: scratch, ONA_API_URL: sim.url, ONA_TOKEN: sim.token, ONA_KEYRING: 'off', ONA_SSH_CONFIG: config}
+const env = {PATH: process.env.PATH, ...(process.env.MALLOC_ARENA_MAX ? {MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX} : {}), HOME: scratch, ONA_API_URL: sim.url, ONA_TOKEN: sim.token, ONA_KEYRING: 'off', ONA_SSH_CONFIG: config}
 const child = spawn(process.execPath, ['--expose-gc', ...nodeFlags, '--import', probe, path.join(root, 'bin/run.js'), 'ssh-sync', '--watch'], {
   cwd: root,
   env,
@@ -54,7 +55,8 @@ let stderr = ''
 child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr = (stderr + chunk).slice(-4000)))
 
 const ask = () => new Promise((resolve) => (child.once('message', resolve), child.send('mem')))
-const rssMiB = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1]) / 1024
+const status = () => readFileSync(`/proc/${child.pid}/status`, 'utf8')
+const statusMiB = (text, field) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(text)?.[1]) / 1024
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 async function waitFor(needle) {
   for (const until = Date.now() + 5000; Date.now() < until; await sleep(2)) if (readFileSync(config, 'utf8').includes(needle)) return true
@@ -62,10 +64,13 @@ async function waitFor(needle) {
 }
 const mib = (bytes) => (bytes / 1048576).toFixed(1)
 async function report(changes) {
-  const rss = rssMiB()
-  const {usage, spaces} = await ask()
+  const text = status()
+  const rss = statusMiB(text, 'VmRSS')
+  // Anonymous memory is the process's own (heaps, malloc); file-backed is mostly node's binary, paged in.
+  const split = `anon ${statusMiB(text, 'RssAnon').toFixed(0)}, file ${statusMiB(text, 'RssFile').toFixed(0)}`
+  const {usage, spaces, malloced, physical} = await ask()
   const spaceText = Object.entries(spaces).map(([name, size]) => `${name.replace(/_space$/, '')} ${mib(size)}`).join(', ')
-  console.log(`${String(changes).padStart(6)} changes: RSS ${rss.toFixed(0)} MiB | after GC: heapUsed ${mib(usage.heapUsed)}, heapTotal ${mib(usage.heapTotal)}, external ${mib(usage.external)} MiB | spaces: ${spaceText}`)
+  console.log(`${String(changes).padStart(6)} changes: RSS ${rss.toFixed(0)} MiB (${split}) | after GC: heapUsed ${mib(usage.heapUsed)}, heapTotal ${mib(usage.heapTotal)}, external ${mib(usage.external)}, V8 physical ${mib(physical)}, V8 malloc ${mib(malloced)} MiB | spaces: ${spaceText}`)
 }
 
 try {

@@ -64,6 +64,9 @@ export default class SshSync extends BaseCommand {
     }
 
     if (flags.watch) {
+      // Before the watcher's own work: a small young generation and no optimising tiers (watch-runtime.ts).
+      const {applyWatcherRuntimeFlags} = await import('../lib/sync/watch-runtime.js')
+      applyWatcherRuntimeFlags()
       const {watchSshConfig} = await import('../lib/sync/watch.js')
       const client = await connect(ctx, apiUrl)
       const abort = new AbortController()

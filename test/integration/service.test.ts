@@ -56,7 +56,10 @@ describe('service definitions (golden files)', () => {
   it('each platform names absolute node and ona paths, restarts on failure, and logs where the platform keeps logs', () => {
     const [linux, , mac, windows] = platforms.map((p) => definition(p))
     expect(linux!.file).toBe('/home/alice/.config/systemd/user/ona-watch.service')
-    expect(linux!.content).toContain(`ExecStart="${NODE}" "${SCRIPT}" "ssh-sync" "--watch"`)
+    // Node's memory flags for a watcher that never stops go before the launcher (sync/watch-runtime.ts).
+    expect(linux!.content).toContain(`ExecStart="${NODE}" "--max-semi-space-size=1" "--lite-mode" "${SCRIPT}" "ssh-sync" "--watch"`)
+    expect(mac!.content).toContain('<string>--lite-mode</string>')
+    expect(windows!.content).toContain('&quot;--max-semi-space-size=1&quot; &quot;--lite-mode&quot;')
     expect(linux!.content).toContain('Restart=on-failure')
     expect(linux!.logs).toBe('journalctl --user -u ona-watch.service')
     expect(definition(platforms[1]!).content).toContain('RestartSteps=6')
@@ -156,7 +159,7 @@ describe('ona service install / uninstall / status', () => {
     const words = (line: string) => [...line.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]!.replaceAll('\\"', '"').replaceAll('\\\\', '\\'))
     const [command, ...args] = words(/^ExecStart=(.*)$/m.exec(unit)![1]!)
     expect(command).toBe(process.execPath)
-    expect(args.slice(0, 3)).toEqual([binRun, 'ssh-sync', '--watch'])
+    expect(args.slice(0, 5)).toEqual(['--max-semi-space-size=1', '--lite-mode', binRun, 'ssh-sync', '--watch'])
     const unitEnv = Object.fromEntries(
       [...unit.matchAll(/^Environment=(.*)$/gm)].map((m) => {
         const [pair] = words(m[1]!)

@@ -20,7 +20,7 @@ function xml(value: string): string {
 
 export function renderLaunchdPlist(spec: ServiceSpec): string {
   const env: Record<string, string> = {PATH: `${path.posix.dirname(spec.node)}:/usr/bin:/bin:/usr/sbin:/sbin`, ...spec.env}
-  const args = [spec.node, spec.script, ...spec.args]
+  const args = [spec.node, ...spec.nodeFlags, spec.script, ...spec.args]
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
     '<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">',

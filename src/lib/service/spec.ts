@@ -5,11 +5,14 @@
  */
 import type {Context} from '../context.js'
 import {isMac, isWindows, pathFor} from '../platform/platform.js'
+import {WATCH_NODE_FLAGS} from '../sync/watch-runtime.js'
 
 export interface ServiceSpec {
   platform: Context['platform']
   /** Absolute path of the node binary that runs ona now. */
   node: string
+  /** Node's own flags before the launcher: the watcher's memory settings (sync/watch-runtime.ts). */
+  nodeFlags: readonly string[]
   /** Absolute path of ona's launcher (bin/run.js). */
   script: string
   /** The command line after the script: `ssh-sync --watch [...]`. */
@@ -41,7 +44,7 @@ export function serviceSpec(ctx: Context, options: {node: string; script: string
   let logFile: string | undefined
   if (isMac(ctx.platform)) logFile = sep.join(ctx.paths.home, 'Library', 'Logs', 'ona', 'watch.log')
   else if (isWindows(ctx.platform)) logFile = sep.join(ctx.paths.stateDir, 'logs', 'watch.log')
-  return {platform: ctx.platform, node: options.node, script: options.script, args, env, home: ctx.paths.home, stateDir: ctx.paths.stateDir, logFile, systemdVersion: options.systemdVersion}
+  return {platform: ctx.platform, node: options.node, nodeFlags: WATCH_NODE_FLAGS, script: options.script, args, env, home: ctx.paths.home, stateDir: ctx.paths.stateDir, logFile, systemdVersion: options.systemdVersion}
 }
 
 /** The service's name on each platform. */

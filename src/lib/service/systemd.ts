@@ -21,7 +21,7 @@ function quote(value: string): string {
 }
 
 export function renderSystemdUnit(spec: ServiceSpec): string {
-  const exec = [spec.node, spec.script, ...spec.args].map(quote).join(' ')
+  const exec = [spec.node, ...spec.nodeFlags, spec.script, ...spec.args].map(quote).join(' ')
   // Backoff: systemd 254+ grows the delay from RestartSec to RestartMaxDelaySec over RestartSteps restarts;
   // older ones restart every RestartSec (and never give up: StartLimitIntervalSec=0).
   const backoff = (spec.systemdVersion ?? 0) >= 254 ? ['RestartSec=5s', 'RestartSteps=6', 'RestartMaxDelaySec=5min'] : ['RestartSec=30s']

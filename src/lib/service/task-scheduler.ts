@@ -27,7 +27,7 @@ export function renderTaskXml(spec: ServiceSpec, user: string): string {
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([k, v]) => `set "${k}=${v}" && `)
     .join('')
-  const command = `${set}${[spec.node, spec.script, ...spec.args].map(cmdQuote).join(' ')} >> ${cmdQuote(spec.logFile ?? 'NUL')} 2>&1`
+  const command = `${set}${[spec.node, ...spec.nodeFlags, spec.script, ...spec.args].map(cmdQuote).join(' ')} >> ${cmdQuote(spec.logFile ?? 'NUL')} 2>&1`
   return [
     '<?xml version="1.0" encoding="UTF-16"?>',
     '<!-- Written by `ona service install`; `ona service uninstall` removes it. -->',
