@@ -53,6 +53,11 @@ export interface WatchLock {
 export interface WatchPaths {
   lockPath: string
   socketPath: string
+  /**
+   * Used when the state dir cannot hold a socket (a network or FUSE home, WSL's /mnt/c): the temp dir.
+   * Clients try both.
+   */
+  fallbackSocketPath?: string
   statusPath: string
   /** Written by `ona ssh-sync --remove`: the user took the block out; a service must not put it back. */
   removedPath: string
@@ -72,11 +77,19 @@ export async function watchPaths(ctx: Context): Promise<WatchPaths> {
     if (Buffer.byteLength(socketPath) > 100) socketPath = path.join(os.tmpdir(), `ona-${process.getuid?.() ?? 'u'}-watch-${key}.sock`)
   }
   const removedPath = path.join(ctx.paths.stateDir, `watch-${key}.removed.json`)
-  return {lockPath, socketPath, statusPath, removedPath}
+  const tmpSocket = path.join(os.tmpdir(), `ona-${process.getuid?.() ?? 'u'}-watch-${key}.sock`)
+  const fallbackSocketPath = ctx.platform.name === 'win32' || socketPath === tmpSocket ? undefined : tmpSocket
+  return {lockPath, socketPath, statusPath, removedPath, ...(fallbackSocketPath ? {fallbackSocketPath} : {})}
 }
 
 /** Sends one message to the running watcher; undefined when none answers (no watcher, or a dead one). */
 export async function sendToWatcher(paths: WatchPaths, message: ControlMessage, timeoutMs = 3000): Promise<{ok: boolean; pid?: number; state?: string} | undefined> {
+  const answer = await sendOnce(paths.socketPath, message, timeoutMs)
+  if (answer !== undefined || !paths.fallbackSocketPath) return answer
+  return sendOnce(paths.fallbackSocketPath, message, timeoutMs)
+}
+
+function sendOnce(socketPath: string, message: ControlMessage, timeoutMs: number): Promise<{ok: boolean; pid?: number; state?: string} | undefined> {
   return new Promise((resolve) => {
     let settled = false
     let buffer = ''
@@ -87,7 +100,7 @@ export async function sendToWatcher(paths: WatchPaths, message: ControlMessage, 
       socket.destroy()
       resolve(value)
     }
-    const socket = net.connect(paths.socketPath)
+    const socket = net.connect(socketPath)
     let connected = false
     // Connected but no answer in time: the watcher got the message (a stop is in effect at once) but is slow.
     const timer = setTimeout(() => done(connected ? {ok: false, state: 'no-answer'} : undefined), timeoutMs)
@@ -243,14 +256,22 @@ async function listen(ctx: Context, paths: WatchPaths, mine: string): Promise<Wa
   })
   const pendingStops: net.Socket[] = []
   // A socket file left by a dead holder would make listen() fail with EADDRINUSE.
-  if (ctx.platform.name !== 'win32') await fs.rm(paths.socketPath, {force: true})
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(paths.socketPath, () => {
-      server.off('error', reject)
-      resolve()
+  const listenOn = async (socketPath: string) => {
+    if (ctx.platform.name !== 'win32') await fs.rm(socketPath, {force: true})
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(socketPath, () => {
+        server.off('error', reject)
+        resolve()
+      })
     })
-  })
+  }
+  try {
+    await listenOn(paths.socketPath)
+  } catch (error) {
+    if (!paths.fallbackSocketPath) throw error
+    await listenOn(paths.fallbackSocketPath)
+  }
   server.unref()
   let status: WatcherStatus = {pid: process.pid, sshConfig: ctx.paths.sshConfig}
   let statusWrite: Promise<void> = Promise.resolve()
