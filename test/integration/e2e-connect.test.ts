@@ -130,6 +130,7 @@ describe('resolve on connect: plain ssh through the ProxyCommand', () => {
     expect(result.stdout.trim()).toBe('connected-42')
     // The proxy put the new address in the block for IDE host lists and ssh -G.
     expect(await readFile(config, 'utf8')).toContain(`  HostName 127.0.0.43\n`)
+    expect(sim.lastActivity(RUN)?.source).toBe('SSH')
   }, 60_000)
 
   it('plain ssh starts a stopped environment, with the progress on stderr', async () => {

@@ -45,8 +45,14 @@ function note(line: string): void {
   process.stderr.write(`ona: ${line}\n`)
 }
 
-/** Resolves where to connect: the API's current address (environment started, key ready), else the block's. */
-export async function resolveProxyTarget(ctx: Context, options: ProxyOptions): Promise<SshAddress> {
+/** How often a session carried by the proxy tells the plane it is in use (the vendor's rate: 5 minutes). */
+export const ACTIVITY_INTERVAL_MS = 5 * 60_000
+
+/**
+ * Resolves where to connect: the API's current address (environment started, key ready), else the
+ * block's. `onActive` is how the caller reports use later (absent when the API could not be reached).
+ */
+export async function resolveProxyTarget(ctx: Context, options: ProxyOptions): Promise<SshAddress & {onActive?: () => Promise<void>}> {
   const known = await blockAddress(ctx, options.environmentId)
   try {
     const [{connect, syncSshConfig}, {prepareConnection, markActive}] = await Promise.all([import('../sync/sync.js'), import('../environments/index.js')])
@@ -62,8 +68,9 @@ export async function resolveProxyTarget(ctx: Context, options: ProxyOptions): P
         note(`could not update ${ctx.paths.sshConfig} (${isOnaError(error) ? error.message : String(error)}); connecting anyway`)
       }
     }
-    void markActive(client, environment.id)
-    return address
+    const onActive = () => markActive(client, environment.id)
+    void onActive()
+    return {...address, onActive}
   } catch (error) {
     if (isOnaError(error) && UNREACHABLE.has(error.code) && known) {
       note(`${error.message}; connecting to the last known address ${known.host}:${known.port}`)
@@ -99,6 +106,13 @@ export async function runProxy(ctx: Context, options: ProxyOptions): Promise<num
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/.test(options.environmentId)) {
     throw new OnaError('ERR_USAGE', `"${options.environmentId}" is not an environment id`)
   }
-  const address = await resolveProxyTarget(ctx, options)
-  return carry(address, options.stdin, options.stdout)
+  const {onActive, ...address} = await resolveProxyTarget(ctx, options)
+  // A long session keeps the environment from being stopped for inactivity.
+  const timer = onActive ? setInterval(() => void onActive(), ACTIVITY_INTERVAL_MS) : undefined
+  timer?.unref()
+  try {
+    return await carry(address, options.stdin, options.stdout)
+  } finally {
+    clearInterval(timer)
+  }
 }
