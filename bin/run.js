@@ -36,7 +36,9 @@ module.enableCompileCache?.()
 if (process.env.DEBUG || process.env.ONA_DEBUG) process.setSourceMapsEnabled?.(true)
 
 const root = new URL('../', import.meta.url)
-const argv = process.argv.slice(2)
+// `ona help x`, `ona x -h`, `ona version` -> the `--help` / `--version` forms answered below and by oclif.
+const {rewriteArgv} = await import('../dist/cli-argv.js')
+const argv = rewriteArgv(process.argv.slice(2))
 
 function fastAnswer() {
   const env = process.env
@@ -50,7 +52,8 @@ function fastAnswer() {
   }
   // Only a command's help: the root help shows oclif's VERSION line (node version, platform), which a
   // build-time cache would freeze.
-  const isHelp = argv.length === 2 && argv[1] === '--help'
+  // `<command words...> --help`, e.g. `ssh-sync --help` or `environment list --help`.
+  const isHelp = argv.length >= 2 && argv.at(-1) === '--help' && argv.slice(0, -1).every((w) => /^[a-z][a-z0-9-]*$/.test(w))
   if (!isHelp || process.stdout.isTTY || env.OCLIF_COLUMNS || 'FORCE_COLOR' in env) return undefined
   let cache
   try {
@@ -60,7 +63,7 @@ function fastAnswer() {
   }
   const pjson = JSON.parse(readFileSync(new URL('package.json', root), 'utf8'))
   if (cache.version !== pjson.version) return undefined
-  const text = cache.help?.[argv[0]]
+  const text = cache.help?.[argv.slice(0, -1).join(':')]
   return typeof text === 'string' ? text : undefined
 }
 
@@ -100,7 +103,7 @@ function fastCommand() {
 
 async function oclif() {
   const {execute} = await import('@oclif/core')
-  await execute({dir: import.meta.url})
+  await execute({dir: import.meta.url, args: argv})
 }
 
 const answer = fastAnswer()

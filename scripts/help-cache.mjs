@@ -22,6 +22,6 @@ const render = (argv) => {
 
 // Command help only: the root help carries oclif's VERSION line (node version, platform) and is never cached.
 const help = {}
-for (const id of Object.keys(manifest.commands)) help[id] = render([id, '--help'])
+for (const id of Object.keys(manifest.commands)) help[id] = render([...id.split(':'), '--help'])
 writeFileSync(new URL('dist/help-cache.json', root), `${JSON.stringify({version: pjson.version, help}, null, 1)}\n`)
 console.log(`dist/help-cache.json: ${Object.keys(help).length} help texts`)

@@ -14,7 +14,8 @@ Add your own endpoints (SCM, SSO, private registries) in preflight.json in the o
   static override examples = [
     '<%= config.bin %> preflight',
     '<%= config.bin %> preflight --ide vscode --runner enterprise --timeout 3000',
-    '<%= config.bin %> preflight --only aws --region eu-central-1 --account-id 123456789012 --resolver 10.0.0.2',
+    '<%= config.bin %> preflight --only aws --region eu-central-1 --account-id 123456789012',
+    '<%= config.bin %> preflight --resolver 10.0.0.2',
     '<%= config.bin %> preflight --json',
   ]
 

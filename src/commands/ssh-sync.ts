@@ -11,6 +11,9 @@ export default class SshSync extends BaseCommand {
   static override description =
     'Lists your environments and rewrites one managed block of the SSH config with a <id>.gitpod.environment / <id>.gitpod.remote Host alias for each running one. Every byte outside the block stays as it was. A failed API call never changes the file.'
 
+  // oclif renders the exclusive flags as `[--watch |  |  | ...]`; the modes, said plainly:
+  static override usage = ['ssh-sync [--api-url <url>] [--ssh-config <path>] [--dry-run | --check | --remove | --watch [--interval <seconds>]] [--json]']
+
   static override examples = [
     '<%= config.bin %> ssh-sync',
     '<%= config.bin %> ssh-sync --dry-run',

@@ -19,13 +19,16 @@ then runs \`ssh <id>.gitpod.environment\` with any arguments after \`--\` and ex
     '<%= config.bin %> ssh 0199ec15-59d3',
     '<%= config.bin %> ssh',
     '<%= config.bin %> ssh my-env --no-start',
-    '<%= config.bin %> ssh 0199ec15-59d3-7e92-8e22-8cb6c7ba4df7 -- -L 3000:localhost:3000 uptime',
+    '<%= config.bin %> ssh 0199ec15-59d3-7e92-8e22-8cb6c7ba4df7 -- -L 3000:localhost:3000',
     '<%= config.bin %> ssh 0199ec15-59d3-7e92-8e22-8cb6c7ba4df7 --ide vscode --path /workspaces/app',
     '<%= config.bin %> ssh 0199ec15-59d3-7e92-8e22-8cb6c7ba4df7 --skip-preflight',
   ]
 
   // Everything after the id (best after `--`) goes to ssh untouched.
   static override strict = false
+
+  // Failures as {"error": ...} for scripts; a `--json` after `--` is ssh's, not ours.
+  static override enableJsonFlag = true
 
   static override args = {
     environment: Args.string({description: 'environment id, unique id prefix or name (a picker on a terminal when left out)', required: false}),

@@ -1,0 +1,133 @@
+/**
+ * The CLI conventions users expect from gh and the oclif CLIs, through the built CLI: help every way,
+ * `ona version`, suggestions for typos, and every usage error a short `error:` + `hint:` (exit 2) or a
+ * JSON error with --json, never echoing a value that could be a secret. Human output is locked in golden
+ * files (test/golden/, UPDATE_GOLDEN=1 regenerates them); commands added later get theirs automatically.
+ */
+import {readFileSync} from 'node:fs'
+import {mkdtemp, rm} from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import {expectGolden, normalise} from '../helpers/golden.js'
+import {baseEnv, builtCli, repoRoot, runCli} from '../helpers/run-cli.js'
+
+const manifest = builtCli ? (JSON.parse(readFileSync(path.join(repoRoot, 'oclif.manifest.json'), 'utf8')) as {commands: Record<string, {hidden?: boolean}>}) : {commands: {}}
+const ids = Object.keys(manifest.commands).sort()
+const visibleIds = ids.filter((id) => !manifest.commands[id]!.hidden)
+const SECRET = 'ona_pat_Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MA'
+
+let home: string
+beforeAll(async () => {
+  home = await mkdtemp(path.join(os.tmpdir(), 'ona-conventions-'))
+})
+afterAll(async () => {
+  await rm(home, {recursive: true, force: true})
+})
+
+const ona = (args: string[], extra: Record<string, string> = {}) => runCli(args, {env: baseEnv(home, {ONA_KEYRING: 'off', ...extra})})
+
+describe.skipIf(!builtCli)('help, version and completion (built CLI)', () => {
+  it('answers `ona help`, `ona -h`, `ona --help` and bare `ona` with the same root help, offering help and completion', async () => {
+    const forms = await Promise.all([['help'], ['-h'], ['--help']].map((args) => ona(args)))
+    for (const form of forms) {
+      expect(form.code).toBe(0)
+      expect(form.stderr).toBe('')
+      expect(form.stdout).toBe(forms[2]!.stdout)
+    }
+    expect(forms[0]!.stdout).toContain('ona help [COMMAND]')
+    for (const shell of ['bash', 'zsh', 'fish', 'powershell']) expect(forms[0]!.stdout).toContain(`ona completion ${shell}`)
+    for (const line of forms[0]!.stdout.split('\n')) expect(line.length, line).toBeLessThanOrEqual(80)
+    expectGolden('help/root.txt', normalise(forms[0]!.stdout))
+  })
+
+  it('answers `ona version` like `ona --version`', async () => {
+    const [word, flag] = await Promise.all([ona(['version']), ona(['--version'])])
+    expect(word).toMatchObject({code: 0, stderr: ''})
+    expect(word.stdout).toBe(flag.stdout)
+    expect(word.stdout).toMatch(/^ona-ssh\/\d+\.\d+\.\d+ /)
+  })
+
+  it.each(ids.map((id) => [id]))('shows the same help for `ona help %s`, `-h` and `--help`, locked by a golden file', async (id) => {
+    const words = id.split(':')
+    const [viaHelp, viaH, viaFlag] = await Promise.all([ona(['help', ...words]), ona([...words, '-h']), ona([...words, '--help'])])
+    expect(viaFlag.code).toBe(0)
+    expect(viaFlag.stderr).toBe('')
+    expect(viaHelp.stdout).toBe(viaFlag.stdout)
+    expect(viaH.stdout).toBe(viaFlag.stdout)
+    // Regression: the ssh-sync usage line rendered its exclusive flags as `[--watch |  |  | ...]`.
+    expect(viaFlag.stdout).not.toMatch(/\|\s+\|/)
+    // oclif wraps everything but examples at 80 columns; ours are kept short by hand.
+    const beforeExamples = viaFlag.stdout.split('\nEXAMPLES\n')[0]!
+    for (const line of beforeExamples.split('\n')) expect(line.length, `${id}: ${line}`).toBeLessThanOrEqual(80)
+    expectGolden(`help/${words.join('-')}.txt`, normalise(viaFlag.stdout))
+  })
+
+  // Regression: descriptions hard-wrapped at ~105 columns were wrapped again at 80, alternating long and short lines.
+  it('wraps descriptions once: no paragraph line ends far short of the width before a line that would have fit', async () => {
+    for (const id of visibleIds) {
+      const {stdout} = await ona([...id.split(':'), '--help'])
+      const description = stdout.split('\nDESCRIPTION\n')[1]?.split(/\n[A-Z ]+\n/)[0] ?? ''
+      const lines = description.split('\n')
+      for (let i = 0; i + 1 < lines.length; i++) {
+        const [line, next] = [lines[i]!, lines[i + 1]!]
+        if (line.trim() === '' || next.trim() === '' || /^\s+[-$]/.test(next)) continue
+        const firstWord = next.trim().split(' ')[0]!
+        expect(line.length + 1 + firstWord.length, `${id}: "${line}" / "${next}"`).toBeGreaterThan(80)
+      }
+    }
+  })
+})
+
+describe.skipIf(!builtCli)('usage errors (built CLI)', () => {
+  const cases: Array<[string, string[]]> = [
+    ['unknown-command-typo', ['ssh-synk']],
+    ['unknown-command-swap', ['whaomi']],
+    ['unknown-command-secret', [SECRET]],
+    ['login-token-on-argv', ['login', SECRET]],
+    ['help-typo', ['help', 'preflihgt']],
+    ['unknown-flag', ['ssh-sync', '--bogus']],
+    ['unknown-flag-typo', ['ssh-sync', '--dyr-run']],
+    ['unknown-flag-with-secret-value', ['whoami', `--token=${SECRET}`]],
+    ['missing-argument', ['ssh']],
+    ['flags-together', ['ssh-sync', '--check', '--dry-run']],
+    ['bad-option', ['preflight', '--ide', SECRET]],
+    ['integer-below-min', ['ssh-sync', '--interval', '5']],
+    ['not-an-integer', ['ssh-sync', '--interval', SECRET]],
+    ['flag-without-value', ['ssh-sync', '--ssh-config']],
+    ['empty-ssh-config', ['ssh-sync', '--ssh-config', '']],
+    ['unexpected-argument', ['whoami', SECRET]],
+    ['completion-unknown-shell', ['completion', 'tcsh']],
+  ]
+
+  it.each(cases)('%s: a short error and hint, exit 2, no secret echoed', async (name, args) => {
+    const result = await ona(args)
+    expect(result.code).toBe(2)
+    expect(result.stdout).toBe('')
+    const lines = result.stderr.trimEnd().split('\n')
+    expect(lines).toHaveLength(2)
+    expect(lines[0]).toMatch(/^error: /)
+    expect(lines[1]).toMatch(/^hint: /)
+    expect(result.stderr).not.toContain(SECRET)
+    expect(result.stderr.length).toBeLessThan(400)
+    expectGolden(`errors/${name}.txt`, normalise(result.stderr, {dirs: [home]}))
+  })
+
+  it.each(cases)('%s with --json: {"error": {code, message, hint}} on stdout, exit 2', async (_, args) => {
+    const result = await ona([...args, '--json'])
+    expect(result.code).toBe(2)
+    expect(result.stderr).toBe('')
+    const parsed = JSON.parse(result.stdout) as {error: {code: string; message: string; hint: string}}
+    expect(parsed.error).toMatchObject({code: 'ERR_USAGE', message: expect.any(String), hint: expect.any(String)})
+    expect(result.stdout).not.toContain(SECRET)
+  })
+
+  it('suggests a real command for a typo and says nothing of words that are not close to one', async () => {
+    expect((await ona(['ssh-synk'])).stderr).toContain('did you mean `ona ssh-sync`?')
+    const far = await ona(['deploy-everything'])
+    expect(far.stderr).not.toContain('deploy-everything')
+    expect(far.stderr).toContain('ona help')
+  })
+})

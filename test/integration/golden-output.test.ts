@@ -1,0 +1,98 @@
+/**
+ * The human output of `ona ssh-sync`, `ona preflight` and the common runtime errors, through the built
+ * CLI against the simulator on 127.0.0.1, locked by golden files (test/golden/output/; scratch dirs,
+ * ports, times and versions normalised; UPDATE_GOLDEN=1 regenerates them).
+ */
+import net from 'node:net'
+import {mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+
+import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+
+import {startSimulator, type Simulator} from '../../src/lib/simulator/server.js'
+import {expectGolden, normalise} from '../helpers/golden.js'
+import {baseEnv, builtCli, repoRoot, runCli} from '../helpers/run-cli.js'
+
+const A = '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7'
+const B = '0199ec15-8a41-7c10-9d3b-2f6e1b7a9c02'
+
+let home: string
+let sim: Simulator
+beforeEach(async () => {
+  home = await mkdtemp(path.join(os.tmpdir(), 'ona-golden-'))
+  await mkdir(path.join(home, '.ssh'), {mode: 0o700})
+  await writeFile(path.join(home, '.ssh', 'config'), 'Host github.com\n  User git\n', {mode: 0o600})
+  sim = await startSimulator({seed: path.join(repoRoot, 'fixtures', 'environments.json')})
+})
+afterEach(async () => {
+  await sim.close()
+  await rm(home, {recursive: true, force: true})
+})
+
+const env = (extra: Record<string, string> = {}) => baseEnv(home, {ONA_API_URL: sim.url, ONA_TOKEN: sim.token, ONA_KEYRING: 'off', ...extra})
+const norm = (text: string) => normalise(text, {dirs: [home], replace: [[sim.url, '<API>']]})
+/** Both streams, as a user sees them in a terminal (stderr lines marked). */
+const shown = (r: {stdout: string; stderr: string; code: number | null}) => norm(`${r.stdout}${r.stderr.replace(/^(.)/gm, '[stderr] $1')}[exit ${r.code}]\n`)
+
+async function closedPort(): Promise<number> {
+  const server = net.createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
+  const {port} = server.address() as net.AddressInfo
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return port
+}
+
+describe.skipIf(!builtCli)('golden human output (built CLI)', () => {
+  it('ssh-sync: first sync, no-op, an IP change as a dry-run diff and as a write, a stop, --check, --remove', async () => {
+    const steps: string[] = []
+    const step = async (title: string, args: string[]) => {
+      const r = await runCli(args, {env: env()})
+      steps.push(`$ ona ${args.join(' ')}    # ${title}\n${shown(r)}`)
+      return r
+    }
+    expect((await step('first sync', ['ssh-sync'])).code).toBe(0)
+    await step('nothing changed', ['ssh-sync'])
+    sim.setSshAddress(A, {host: '127.0.0.77', port: 2222})
+    await step('an IP change, previewed', ['ssh-sync', '--dry-run'])
+    await step('out of date', ['ssh-sync', '--check'])
+    await step('an IP change, written', ['ssh-sync'])
+    sim.stopEnvironment(B)
+    await step('a stopped environment', ['ssh-sync'])
+    await step('the block taken out', ['ssh-sync', '--remove'])
+    expectGolden('output/ssh-sync.txt', steps.join('\n'))
+  })
+
+  it('errors: not logged in, a rejected token, an unreachable API, a broken marker', async () => {
+    const port = await closedPort()
+    const runs: Array<[string, string[], Record<string, string>]> = [
+      ['not logged in', ['ssh-sync'], {ONA_TOKEN: ''}],
+      ['a rejected token', ['whoami'], {ONA_TOKEN: 'ona_pat_wrong_wrong_wrong'}],
+      ['an unreachable API', ['ssh-sync'], {ONA_API_URL: `http://127.0.0.1:${port}/api`, ONA_TEST_RETRY_MS: '1'}],
+    ]
+    const out: string[] = []
+    for (const [title, args, extra] of runs) {
+      const r = await runCli(args, {env: env(extra), timeoutMs: 60_000})
+      expect(r.code).not.toBe(0)
+      out.push(`$ ona ${args.join(' ')}    # ${title}\n${shown(r).replaceAll(String(port), '<CLOSED>')}`)
+    }
+    await writeFile(path.join(home, '.ssh', 'config'), '# BEGIN ona ssh-sync\nHost x\n', {mode: 0o600})
+    const broken = await runCli(['ssh-sync'], {env: env()})
+    out.push(`$ ona ssh-sync    # a block without its END marker\n${shown(broken)}`)
+    expectGolden('output/errors.txt', out.join('\n'))
+  }, 120_000)
+
+  it('preflight: the table for a reachable endpoint and a refused one', async () => {
+    const port = await closedPort()
+    await mkdir(path.join(home, '.config', 'ona'), {recursive: true})
+    await writeFile(
+      path.join(home, '.config', 'ona', 'preflight.json'),
+      JSON.stringify({endpoints: [{url: sim.url.replace(/\/api$/, ''), purpose: 'the simulator'}, {host: '127.0.0.1', port, protocol: 'tcp', purpose: 'nothing listens here'}]}),
+    )
+    const r = await runCli(['preflight', '--only', 'custom', '--timeout', '2000'], {env: env()})
+    expect(r.code).toBe(1)
+    // Durations vary in width, so the column padding around them does too.
+    const table = shown(r).replaceAll(String(port), '<CLOSED>').replace(/ in \d+\.\d s$/m, ' in <N> s').replace(/ {2,}/g, '  ')
+    expectGolden('output/preflight.txt', table)
+  })
+})
