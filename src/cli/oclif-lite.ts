@@ -334,8 +334,10 @@ function liteConfig(options: FastOptions, env: NodeJS.ProcessEnv): LiteConfig {
 /** Why oclif must run this invocation instead, judged from the package and the environment alone. */
 export function packageNeedsOclif(options: FastOptions, env: NodeJS.ProcessEnv): string | undefined {
   const oclif = options.pjson.oclif ?? {}
-  // Hooks and plugins can change anything about a run; the fast way runs none of them.
-  if (oclif.hooks && Object.keys(oclif.hooks).length > 0) return 'the package declares oclif hooks'
+  // Hooks and plugins can change anything about a run; the fast way runs none of them. Hooks that only
+  // fire when no command matches (the fast way only runs a command it found) do not count.
+  const NOT_FOR_A_FOUND_COMMAND = new Set(['command_not_found', 'command_incomplete'])
+  if (oclif.hooks && Object.keys(oclif.hooks).some((hook) => !NOT_FOR_A_FOUND_COMMAND.has(hook))) return 'the package declares oclif hooks'
   if (Array.isArray(oclif.plugins) && oclif.plugins.length > 0) return 'the package uses oclif plugins'
   if (oclif.theme) return 'the package has an oclif theme'
   const config = liteConfig(options, env)

@@ -44,6 +44,7 @@ export function normalise(text: string, options: NormaliseOptions = {}): string 
     .replace(/\b\d\d:\d\d:\d\d\b/g, '<TIME>')
     .replace(/\b\d+(\.\d+)? ?ms\b/g, '<N> ms')
     .replace(/127\.0\.0\.1:\d{2,5}/g, '127.0.0.1:<PORT>')
+    .replace(/SHA256:[A-Za-z0-9+/]{43}/g, 'SHA256:<FINGERPRINT>')
 }
 
 /** Compares `actual` with test/golden/<name> (or writes it with UPDATE_GOLDEN=1 or when it is new). */
