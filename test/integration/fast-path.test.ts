@@ -130,7 +130,8 @@ describe.skipIf(!builtCli)('fast path of commands (built CLI)', () => {
     ['a positional argument', ['ssh-sync', 'extra']],
     ['a flag given twice', ['ssh-sync', '--check', '--check']],
     ['`--`', ['ssh-sync', '--', 'x']],
-    ['a short flag', ['ssh-sync', '-h']],
+    // Not -h: that is help now (bin/run.js turns it into --help, answered from the help cache).
+    ['a short flag', ['ssh-sync', '-x']],
   ])('leaves %s to oclif, which reports it in its own words', async (_name, args) => {
     const {fast, oclif} = await bothWays(args)
     expect(fast.loadedOclif).toBe(true)
