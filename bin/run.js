@@ -52,8 +52,8 @@ function fastAnswer() {
   }
   // Only a command's help: the root help shows oclif's VERSION line (node version, platform), which a
   // build-time cache would freeze.
-  // `<command words...> --help`, e.g. `ssh-sync --help` or `environment list --help`.
-  const isHelp = argv.length >= 2 && argv.at(-1) === '--help' && argv.slice(0, -1).every((w) => /^[a-z][a-z0-9-]*$/.test(w))
+  // `<command words...> --help`, e.g. `ssh-sync --help`, `environment list --help` or `environment:list --help`.
+  const isHelp = argv.length >= 2 && argv.at(-1) === '--help' && argv.slice(0, -1).every((w) => /^[a-z][a-z0-9:-]*$/.test(w))
   if (!isHelp || process.stdout.isTTY || env.OCLIF_COLUMNS || 'FORCE_COLOR' in env) return undefined
   let cache
   try {
