@@ -9,7 +9,7 @@ import {createContext} from '../lib/context.js'
 export default class SshProxy extends BaseCommand {
   static override hidden = true
   static fastPath = true
-  static override summary = 'carry an ssh connection to an environment, resolving its address and starting it first'
+  static override summary = 'carry an ssh connection to an environment, starting it first'
   static override args = {
     environment: Args.string({description: 'environment id', required: true}),
   }

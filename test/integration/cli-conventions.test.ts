@@ -91,7 +91,7 @@ describe.skipIf(!builtCli)('usage errors (built CLI)', () => {
     ['unknown-flag', ['ssh-sync', '--bogus']],
     ['unknown-flag-typo', ['ssh-sync', '--dyr-run']],
     ['unknown-flag-with-secret-value', ['whoami', `--token=${SECRET}`]],
-    ['missing-argument', ['ssh']],
+    ['missing-argument', ['completion']],
     ['flags-together', ['ssh-sync', '--check', '--dry-run']],
     ['bad-option', ['preflight', '--ide', SECRET]],
     ['integer-below-min', ['ssh-sync', '--interval', '5']],
