@@ -87,9 +87,9 @@ describe('the rendered entry as readers see it', () => {
     const proxy = section.config.find((l) => l.param === 'ProxyCommand')!.value as Array<{val: string}>
     expect(proxy.map((t) => t.val)).toEqual(proxyCommandArgv(ENV!, options().proxyCommand!))
     expect(proxy.map((t) => t.val)).toEqual([path.join(dir, 'node bin', 'node'), '/opt/ona/bin/run.js', 'ssh-proxy', ID, '--api-url', 'http://127.0.0.1:4010/api', '--ssh-config', path.join(dir, 'config')])
-    expect(() => checkRenderedBlock(SSHConfig, lines, [ENV!], options())).not.toThrow()
+    expect(() => checkRenderedBlock(lines, [ENV!], options())).not.toThrow()
     // The check is not a formality: a block rendered without the options fails against them.
-    expect(() => checkRenderedBlock(SSHConfig, renderBlockLines([ENV!]), [ENV!], options())).toThrow(/unexpected values/)
+    expect(() => checkRenderedBlock(renderBlockLines([ENV!]), [ENV!], options())).toThrow(/unexpected values/)
   })
 
   it('without options an entry is exactly the four address lines', () => {

@@ -8,8 +8,6 @@ import {ENVIRONMENT_SUFFIX, REMOTE_SUFFIX, type SshEnvironment, type ValidEnviro
 import {applyBlock, assertEditable, removeManagedBlock, type ApplyResult} from './index.js'
 import {detectEol} from './scan.js'
 
-type SSHConfigModule = typeof import('ssh-config').default
-
 export interface FileSyncResult {
   file: UpdateResult
   written: ValidEnvironment[]
@@ -38,8 +36,8 @@ export interface FileSyncOptions {
 
 /**
  * Puts the environments' aliases into the managed block of `file` (creating file and block when needed) and
- * returns what was written, with warnings. The rendered block is re-read with the `ssh-config` parser before
- * anything is written: it must hold exactly one Host entry of two aliases per environment and nothing else.
+ * returns what was written, with warnings. The rendered block is re-read by a strict scanner before anything is
+ * written: it must hold exactly one Host entry of two aliases per environment and nothing else.
  */
 export async function syncBlockInFile(
   file: string,
@@ -47,7 +45,6 @@ export async function syncBlockInFile(
   options: FileSyncOptions = {},
 ): Promise<FileSyncResult> {
   let applied: ApplyResult | undefined
-  const {default: SSHConfig} = await import('ssh-config')
   const result = await updateFile(file, {
     dryRun: options.dryRun,
     backup: options.backup,
@@ -58,7 +55,7 @@ export async function syncBlockInFile(
       // A function sees the text as it is on disk at this attempt (it may differ from an earlier read).
       const wanted = typeof environments === 'function' ? environments(current) : environments
       applied = applyBlock(current, wanted, {file, entry: options.entry, origin: options.origin, overrides: options.overrides})
-      checkRenderedBlock(SSHConfig, applied.blockLines, applied.written, options.entry)
+      checkRenderedBlock(applied.blockLines, applied.written, options.entry)
       return applied.text
     },
   })
@@ -89,46 +86,76 @@ export async function addIncludeAtTop(userConfig: string, includeLine: string, o
   })
 }
 
+/** A Host pattern or a value as ona renders it: one plain token, or one double-quoted path (entry.ts). */
+const PLAIN_TOKEN = /^[A-Za-z0-9_./:@+=,~-]+$/
+const QUOTED_TOKEN = /^"[A-Za-z0-9_./:@+=,~() -]+"$/
+/** An entry line as ona renders it: two spaces, a keyword, one space, the value. */
+const ENTRY_LINE = /^ {2}([A-Za-z]+) (.+)$/
+
 /**
- * Defence in depth against config injection: parse the block with an independent parser and compare with
- * what was meant to be written. Validation should make this impossible to fail; if it ever does, the
- * error stops the write (it runs inside the transform, before anything reaches the disk).
+ * Defence in depth against config injection: re-read the rendered block and compare it with what was meant
+ * to be written. This is a strict scanner of the lines ona renders, not a general ssh_config parser: a
+ * comment or blank line is skipped (ssh ignores it whole), a `Host` line must name exactly the two aliases of
+ * one environment, every other line must be `  Keyword value` with the value made of the tokens entry.ts
+ * allows, and each entry must hold exactly the expected keywords and values. Anything else (a tab, an `=`,
+ * a second directive smuggled into a value, an unknown keyword, a missing or repeated line) fails.
+ * Validation should make this impossible to fail; if it ever does, the error stops the write (it runs
+ * inside the transform, before anything reaches the disk). One pass over the block, no parser loaded.
  */
-export function checkRenderedBlock(SSHConfig: SSHConfigModule, blockLines: readonly string[], written: readonly ValidEnvironment[], entry: EntryOptions = {}): void {
-  const parsed = SSHConfig.parse(blockLines.join('\n'))
-  const sections = parsed.filter((line) => line.type === SSHConfig.DIRECTIVE)
-  const expected = new Map(written.map((env) => [env.environmentAlias, env]))
-  const fail = (why: string) => {
+export function checkRenderedBlock(blockLines: readonly string[], written: readonly ValidEnvironment[], entry: EntryOptions = {}): void {
+  const fail = (why: string): never => {
     throw new OnaError('ERR_INTERNAL', `the rendered SSH config block failed its check: ${why}`)
   }
-  if (sections.length !== written.length) fail(`${sections.length} sections for ${written.length} environments`)
-  for (const section of sections) {
-    if (section.type !== SSHConfig.DIRECTIVE || section.param.toLowerCase() !== 'host' || !('config' in section)) fail('a section is not a Host entry')
-    const patterns = Array.isArray(section.value) ? section.value.map((v) => (typeof v === 'string' ? v : v.val)) : [String(section.value)]
-    const env = expected.get(patterns[0] ?? '')
-    if (!env || patterns.length !== 2 || patterns[1] !== env.remoteAlias || !patterns[0]!.endsWith(ENVIRONMENT_SUFFIX) || !patterns[1]!.endsWith(REMOTE_SUFFIX)) {
-      fail(`unexpected Host patterns ${JSON.stringify(patterns)}`)
-    }
-    const values = new Map<string, string>()
-    for (const line of (section as unknown as {config: Array<{type: number; param?: string; value?: unknown}>}).config) {
-      if (line.type !== SSHConfig.DIRECTIVE) continue
-      const param = String(line.param).toLowerCase()
-      if (values.has(param)) fail(`${line.param} twice under ${patterns[0]}`)
-      // A ProxyCommand is argv: the tokens as an IDE that spawns it without a shell would get them.
-      if (param === 'proxycommand' && Array.isArray(line.value)) {
-        values.set(param, (line.value as Array<{val: string}>).map((v) => v.val).join('\u0000'))
-        continue
-      }
-      if (typeof line.value !== 'string') fail(`a multi-valued ${line.param} under ${patterns[0]}`)
-      values.set(param, String(line.value))
-    }
+  const expected = new Map(written.map((env) => [env.environmentAlias, env]))
+  const seen = new Set<string>()
+  let current: {env: ValidEnvironment; alias: string; values: Map<string, string>} | undefined
+  const close = () => {
+    if (!current) return
+    const {env, alias, values} = current
     const want = new Map([
-      ['hostname', env!.host],
-      ['user', env!.user],
-      ['port', String(env!.port)],
-      ['hostkeyalias', env!.environmentAlias],
-      ...expectedEntryValues(env!, entry),
+      ['hostname', env.host],
+      ['user', env.user],
+      ['port', String(env.port)],
+      ['hostkeyalias', env.environmentAlias],
+      ...expectedEntryValues(env, entry),
     ])
-    if (values.size !== want.size || [...want].some(([k, v]) => values.get(k) !== v)) fail(`unexpected values under ${patterns[0]}`)
+    if (values.size !== want.size || [...want].some(([k, v]) => values.get(k) !== v)) fail(`unexpected values under ${alias}`)
   }
+  for (const line of blockLines) {
+    const trimmed = line.trim()
+    if (trimmed === '' || trimmed.startsWith('#')) {
+      // A comment is one line to ssh; only a line break could end it, and none can be inside a line.
+      if (/[\r\n]/.test(line)) fail('a line break inside a line')
+      continue
+    }
+    if (line.startsWith('Host ')) {
+      close()
+      const patterns = line.slice(5).split(' ')
+      const env = expected.get(patterns[0] ?? '')
+      if (!env || patterns.length !== 2 || patterns[1] !== env.remoteAlias || !patterns[0]!.endsWith(ENVIRONMENT_SUFFIX) || !patterns[1]!.endsWith(REMOTE_SUFFIX) || !patterns.every((p) => PLAIN_TOKEN.test(p))) {
+        fail(`unexpected Host patterns ${JSON.stringify(patterns)}`)
+      }
+      if (seen.has(env!.environmentAlias)) fail(`${env!.environmentAlias} has two Host entries`)
+      seen.add(env!.environmentAlias)
+      current = {env: env!, alias: patterns[0]!, values: new Map()}
+      continue
+    }
+    const match = ENTRY_LINE.exec(line)
+    if (!match) fail(`a line that is not a Host entry or one of its values: ${JSON.stringify(line.slice(0, 80))}`)
+    if (!current) fail('a value before the first Host entry')
+    const keyword = match![1]!.toLowerCase()
+    if (current!.values.has(keyword)) fail(`${match![1]} twice under ${current!.alias}`)
+    const tokens = match![2]!.match(/"[^"]*"|[^ ]+/g) ?? []
+    // The tokens must be all of the value, with single spaces between them (nothing left over, no blank runs).
+    if (tokens.join(' ') !== match![2] || !tokens.every((t) => PLAIN_TOKEN.test(t) || QUOTED_TOKEN.test(t))) {
+      fail(`a value of ${match![1]} under ${current!.alias} that ona does not write`)
+    }
+    const words = tokens.map((t) => (t.startsWith('"') ? t.slice(1, -1) : t))
+    // A ProxyCommand is argv: the tokens as an IDE that spawns it without a shell would get them.
+    if (keyword === 'proxycommand') current!.values.set(keyword, words.join('\u0000'))
+    else if (words.length !== 1) fail(`a multi-valued ${match![1]} under ${current!.alias}`)
+    else current!.values.set(keyword, words[0]!)
+  }
+  close()
+  if (seen.size !== written.length) fail(`${seen.size} sections for ${written.length} environments`)
 }

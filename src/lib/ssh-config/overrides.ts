@@ -207,11 +207,14 @@ export function findOverridesInLines(
  */
 export function findOverrides(text: string, blockStart: number, blockEnd: number, environments: readonly ValidEnvironment[], file?: string): Warning[] {
   const name = file ?? ''
-  const lines = linesOfText(text, name)
-  const offsets = splitLines(text).map((l) => l.start)
-  let from = offsets.findIndex((o) => o >= blockStart)
-  if (from === -1) from = lines.length
-  let to = offsets.findIndex((o) => o >= blockEnd)
-  if (to === -1) to = lines.length
-  return findOverridesInLines(lines, from, to, environments, name).map((w) => ({...w, file}))
+  // The block's own lines can never override it: they are blanked before scanning (same line numbers), so a
+  // block of 10,000 entries costs no parsing here.
+  const block = text.slice(blockStart, blockEnd)
+  let blockLines = 0
+  for (let i = block.indexOf('\n'); i !== -1; i = block.indexOf('\n', i + 1)) blockLines++
+  if (block !== '' && !block.endsWith('\n')) blockLines++
+  const lines = linesOfText(text.slice(0, blockStart) + '\n'.repeat(blockLines) + text.slice(blockEnd), name)
+  let from = 0
+  for (let i = text.indexOf('\n'); i !== -1 && i < blockStart; i = text.indexOf('\n', i + 1)) from++
+  return findOverridesInLines(lines, from, from + blockLines, environments, name).map((w) => ({...w, file}))
 }

@@ -68,7 +68,7 @@ function splitArgs(rest: string): string[] | undefined {
   const args: string[] = []
   let i = 0
   while (i < rest.length) {
-    while (i < rest.length && /[ \t\r\f\v]/.test(rest[i]!)) i++
+    while (i < rest.length && isBlank(rest.charCodeAt(i))) i++
     if (i >= rest.length) break
     if (rest[i] === '#') break
     let arg = ''
@@ -80,7 +80,7 @@ function splitArgs(rest: string): string[] | undefined {
       arg = rest.slice(i, end)
       i = end + 1
     } else {
-      while (i < rest.length && !/[ \t\r\f\v]/.test(rest[i]!)) {
+      while (i < rest.length && !isBlank(rest.charCodeAt(i))) {
         if (rest[i] === '\\' && i + 1 < rest.length) {
           arg += rest[i + 1]
           i += 2
@@ -93,6 +93,11 @@ function splitArgs(rest: string): string[] | undefined {
     args.push(arg)
   }
   return args
+}
+
+/** Space, tab, CR, form feed, vertical tab: what OpenSSH splits arguments on (a char code test, not a regex per character). */
+function isBlank(code: number): boolean {
+  return code === 32 || code === 9 || code === 13 || code === 12 || code === 11
 }
 
 /** True for a line that starts a new section (`Host ...` or `Match ...`, any case, `=` allowed). */
