@@ -23,7 +23,8 @@ export const ERROR_CODES = {
   ERR_SSH_CONFIG_UNREADABLE: {exit: EXIT.ERROR, hint: 'Check that the path exists and is readable, or choose another file with --ssh-config.'},
   ERR_SSH_CONFIG_NOT_FILE: {exit: EXIT.ERROR, hint: 'Point --ssh-config at a regular file (or a symlink to one).'},
   ERR_SSH_CONFIG_SYMLINK_LOOP: {exit: EXIT.ERROR, hint: 'The SSH config path is a symlink loop; fix the link or choose another file with --ssh-config.'},
-  ERR_SSH_CONFIG_WRITE: {exit: EXIT.ERROR, hint: 'Check the permissions of the file and its directory; the original file was left as it was.'},
+  // Each write failure gets a hint for its cause (full disk, read-only, permissions): see writeError in fs/safe-write.ts.
+  ERR_SSH_CONFIG_WRITE: {exit: EXIT.ERROR, hint: 'Check the permissions of the file and its directory; the SSH config was not changed.'},
   ERR_SSH_CONFIG_CONFLICT: {exit: EXIT.ERROR, hint: 'Another program kept changing the SSH config while `ona` was writing it; run the command again.'},
   ERR_SSH_CONFIG_LOCKED: {exit: EXIT.ERROR, hint: 'Another `ona` is writing the SSH config; wait for it to finish and run the command again.'},
   ERR_INVALID_ENVIRONMENT: {exit: EXIT.ERROR, hint: 'The environment was skipped; report it to your administrator if it persists.'},

@@ -3,6 +3,7 @@
  * CLI against the simulator on 127.0.0.1, locked by golden files (test/golden/output/; scratch dirs,
  * ports, times and versions normalised; UPDATE_GOLDEN=1 regenerates them).
  */
+import {existsSync} from 'node:fs'
 import net from 'node:net'
 import {mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises'
 import os from 'node:os'
@@ -76,11 +77,28 @@ describe.skipIf(!builtCli)('golden human output (built CLI)', () => {
       expect(r.code).not.toBe(0)
       out.push(`$ ona ${args.join(' ')}    # ${title}\n${shown(r).replaceAll(String(port), '<CLOSED>')}`)
     }
+    // Regression: a mistyped token at login was "expired or revoked".
+    const typo = await runCli(['login', '--token-stdin'], {env: env({ONA_TOKEN: ''}), input: `${sim.token.slice(0, -3)}\n`})
+    expect(typo.code).toBe(4)
+    expect(typo.stderr).toContain('did not accept this token; nothing was stored')
+    expect(typo.stderr).toContain('pasted the whole personal access token')
+    expect(typo.stderr).not.toContain('expired or was revoked')
+    out.push(`$ ona login --token-stdin    # a token with its last characters missing\n${shown(typo)}`)
     await writeFile(path.join(home, '.ssh', 'config'), '# BEGIN ona ssh-sync\nHost x\n', {mode: 0o600})
     const broken = await runCli(['ssh-sync'], {env: env()})
     out.push(`$ ona ssh-sync    # a block without its END marker\n${shown(broken)}`)
     expectGolden('output/errors.txt', out.join('\n'))
   }, 120_000)
+
+  // Regression: "the original file was left as it was" when there was no file. sysfs refuses new files
+  // even to root, so this needs no permission trick.
+  it.skipIf(!existsSync('/sys/kernel'))('a config that cannot be created does not claim an original file was kept', async () => {
+    const r = await runCli(['ssh-sync', '--ssh-config', '/sys/ona-test-config'], {env: env()})
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/^error: cannot write \/sys\/ona-test-config \(E[A-Z]+\)/)
+    expect(r.stderr).not.toContain('original file')
+    expect(r.stderr).toMatch(/no file was created|the SSH config was not changed/)
+  })
 
   it('preflight: the table for a reachable endpoint and a refused one', async () => {
     const port = await closedPort()

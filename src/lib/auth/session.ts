@@ -87,7 +87,17 @@ export async function login(ctx: Context, options: LoginOptions): Promise<LoginR
     throw new OnaError('ERR_TOKEN_EMPTY', 'no token: standard input is not a terminal and --token-stdin was not given')
   }
 
-  const identity = await verify(ctx, options, token)
+  const identity = await verify(ctx, options, token).catch((error: unknown) => {
+    // A token just typed or pasted that the server refuses is most likely mistyped or cut short, not
+    // "expired or revoked" (the hint for a stored token that stopped working).
+    if (error instanceof OnaError && error.code === 'ERR_AUTH_EXPIRED') {
+      throw new OnaError('ERR_AUTH_EXPIRED', `${apiHostKey(options.apiUrl)} did not accept this token; nothing was stored`, {
+        hint: 'Check that you pasted the whole personal access token (no missing characters) and that it is for this install (--api-url); it may also have expired.',
+        details: {...error.details, host: apiHostKey(options.apiUrl)},
+      })
+    }
+    throw error
+  })
   const host = apiHostKey(options.apiUrl)
   const result: LoginResult = {
     apiUrl: options.apiUrl,

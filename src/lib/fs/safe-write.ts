@@ -164,7 +164,7 @@ export async function updateFile(file: string, options: UpdateOptions): Promise<
       } catch (error) {
         await replaced?.handle.close().catch(() => undefined)
         await fs.rm(temp, {force: true})
-        throw writeError(file, error)
+        throw writeError(file, error, exists)
       }
       await fsyncDir(dir)
       const written = await fs.stat(target.realPath).catch(() => undefined)
@@ -288,7 +288,7 @@ async function writeTemp(realPath: string, text: string, stat: Stats | undefined
   } catch (error) {
     await handle?.close().catch(() => undefined)
     await fs.rm(temp, {force: true})
-    throw writeError(realPath, error)
+    throw writeError(realPath, error, stat !== undefined)
   }
 }
 
@@ -473,8 +473,21 @@ function readError(file: string, error: unknown): OnaError {
   return new OnaError('ERR_SSH_CONFIG_UNREADABLE', `cannot read ${file} (${code})`, {cause: error, details: {file, code}})
 }
 
-function writeError(file: string, error: unknown): OnaError {
+/**
+ * The error for a failed write, with a hint for its cause: a full disk or a read-only file system is not a
+ * permissions problem. `existed` says whether there was a file to leave alone (undefined: not known yet).
+ */
+export function writeError(file: string, error: unknown, existed?: boolean): OnaError {
   if (error instanceof OnaError) return error
   const code = (error as {code?: string}).code ?? 'unknown'
-  return new OnaError('ERR_SSH_CONFIG_WRITE', `cannot write ${file} (${code})`, {cause: error, details: {file, code}})
+  const untouched = existed === true ? 'the original file was left as it was' : existed === false ? 'no file was created' : 'the SSH config was not changed'
+  const why: Record<string, string> = {
+    ENOSPC: `The disk holding ${path.dirname(file)} is full: free some space and run the command again; ${untouched}.`,
+    EDQUOT: `Your disk quota is used up: free some space and run the command again; ${untouched}.`,
+    EROFS: `${path.dirname(file)} is on a read-only file system: make it writable or choose another file with --ssh-config; ${untouched}.`,
+    EACCES: `Check the permissions of the file and its directory; ${untouched}.`,
+    EPERM: `Check the permissions of the file and its directory (and that no program holds it open); ${untouched}.`,
+  }
+  const hint = why[code] ?? `Writing failed (${code}); ${untouched}.`
+  return new OnaError('ERR_SSH_CONFIG_WRITE', `cannot write ${file} (${code})`, {cause: error, hint, details: {file, code}})
 }

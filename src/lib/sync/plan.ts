@@ -79,7 +79,7 @@ export function planBlock(environments: readonly Environment[], previous: readon
       desired.push({id: env.id, host: env.ssh.host, port: env.ssh.port, user: env.ssh.user})
     } else if (problemIds.has(env.id) && (RUNNING.has(env.phase) || ON_THE_WAY.has(env.phase))) {
       const problem = problemIds.get(env.id)!
-      warnings.push({code: 'W_INVALID_ADDRESS', message: `environment ${env.id}: ${problem.field} ${problem.message}${last ? '; keeping its last known address' : ''}`})
+      warnings.push({code: 'W_INVALID_ADDRESS', message: `${problem.message}${last ? '; keeping its last known address' : ''}`})
       keep('invalid-address')
     } else if (RUNNING.has(env.phase)) {
       keep('no-address-yet')
