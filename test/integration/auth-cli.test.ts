@@ -104,7 +104,9 @@ describe('file store (ONA_KEYRING=off)', () => {
     const wrong = 'ona_pat_this_one_was_revoked_42'
     const login = await cli(['login', '--token-stdin'], off, wrong)
     expect(login.code).toBe(4)
-    expect(login.stderr).toContain('hint: Your token expired or was revoked: run `ona login`.')
+    // At login the token was just typed: most likely mistyped, so the hint says that (issue 13), not "run `ona login`".
+    expect(login.stderr).toContain('did not accept this token; nothing was stored')
+    expect(login.stderr).toContain('hint: Check that you pasted the whole personal access token')
     expect(login.stderr).not.toContain(wrong)
     expect(existsSync(tokenFile())).toBe(false)
   })
