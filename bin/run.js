@@ -10,9 +10,10 @@
 // Whenever anything could make oclif's answer differ (a terminal, OCLIF_COLUMNS, FORCE_COLOR, DEBUG,
 // a possible WSL host, a stale cache), oclif answers as before. ONA_STARTUP_FAST_PATH=0
 // turns all of it off; test/integration/startup.test.ts and fast-path.test.ts compare both ways byte for byte.
-import {existsSync, readFileSync} from 'node:fs'
+import {existsSync, lstatSync, mkdirSync, readFileSync} from 'node:fs'
 import module from 'node:module'
 import os from 'node:os'
+import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 // The oldest Node.js every dependency supports (chokidar's engines; package.json says the same, a test
@@ -29,8 +30,33 @@ if (tooOld) {
   process.exit(1)
 }
 
-// Caches compiled code of every module loaded after this line (oclif, the commands) in the OS temp dir.
-module.enableCompileCache?.()
+// Caches compiled code of every module loaded after this line (oclif, the commands). Never the default
+// shared directory in the OS temp dir: another local user could plant entries there. A private per-user
+// directory (0700, owned by us, not a symlink) or no cache at all.
+function compileCacheDir() {
+  const env = process.env
+  const home = process.platform === 'win32' ? env.USERPROFILE || os.homedir() : env.HOME || os.homedir()
+  const base =
+    process.platform === 'win32'
+      ? path.join(env.LOCALAPPDATA || path.join(home, 'AppData', 'Local'), 'ona', 'cache')
+      : process.platform === 'darwin'
+        ? path.join(home, 'Library', 'Caches', 'ona')
+        : path.join(env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : path.join(home, '.cache'), 'ona')
+  const dir = path.join(base, 'compile-cache')
+  try {
+    mkdirSync(dir, {recursive: true, mode: 0o700})
+    const stat = lstatSync(dir)
+    if (!stat.isDirectory()) return undefined
+    if (process.platform !== 'win32' && (stat.uid !== process.getuid() || (stat.mode & 0o077) !== 0)) return undefined
+    return dir
+  } catch {
+    return undefined
+  }
+}
+if (module.enableCompileCache && process.env.NODE_DISABLE_COMPILE_CACHE === undefined) {
+  const dir = compileCacheDir()
+  if (dir) module.enableCompileCache(dir)
+}
 // Commands run from bundles (scripts/bundle.mjs). oclif prints a stack only with DEBUG set; then, and only
 // then, map it back to src/ (reading the maps costs about a bare node start on every run).
 if (process.env.DEBUG || process.env.ONA_DEBUG) process.setSourceMapsEnabled?.(true)
