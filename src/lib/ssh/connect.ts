@@ -10,6 +10,7 @@ import path from 'node:path'
 
 import type {Context} from '../context.js'
 import {OnaError} from '../errors.js'
+import {includeLineFor} from '../ssh-config/tree.js'
 import {renameWithRetry} from '../platform/rename.js'
 import type {CatalogEndpoint} from '../preflight/catalog.js'
 import type {DnsResolver} from '../preflight/dns.js'
@@ -135,12 +136,29 @@ export interface SshConnectOptions {
   interactive?: boolean
 }
 
-/** The ssh arguments for an alias: `-F` only when the SSH config is not the one ssh reads by itself. */
-export function sshArgs(ctx: Context, alias: string, extra: string[]): string[] {
+/**
+ * The `-F` ssh needs, if any. None when the managed file is part of the tree ssh reads by default
+ * (`readBySsh`, from the sync's config-tree check: ~/.ssh/config itself, or a file it Includes), since `-F`
+ * would make ssh skip the user's own config and /etc/ssh/ssh_config (their IdentityFile, ProxyJump...).
+ * Otherwise `-F` names the file, with a warning saying what that skips and how to Include the file instead.
+ */
+export function sshConfigArgs(ctx: Context, readBySsh: boolean): {args: string[]; warning?: string} {
   // ssh finds ~/.ssh/config through the passwd entry, not $HOME, so any other file must be named.
   const own = path.join(os.userInfo().homedir, '.ssh', 'config')
   const config = path.resolve(ctx.paths.sshConfig)
-  return [...(config === own ? [] : ['-F', config]), alias, ...extra]
+  const userConfig = path.resolve(ctx.paths.userSshConfig)
+  if (config === own || (readBySsh && userConfig === own)) return {args: []}
+  // $HOME is not the passwd home (a scratch HOME): its ~/.ssh/config, which reads the managed file, is named.
+  if (readBySsh) return {args: ['-F', userConfig]}
+  return {
+    args: ['-F', config],
+    warning: `ssh is run with -F ${config} because ssh does not read it by itself: your own ${own} and /etc/ssh/ssh_config are skipped for this connection; add \`${includeLineFor(config, ctx.paths.home)}\` at the top of ${own} (or run \`ona ssh-sync --add-include\`) and ona ssh will not need -F`,
+  }
+}
+
+/** The ssh arguments for an alias (see sshConfigArgs for when `-F` is given). */
+export function sshArgs(ctx: Context, alias: string, extra: string[], readBySsh = false): string[] {
+  return [...sshConfigArgs(ctx, readBySsh).args, alias, ...extra]
 }
 
 function run(command: string, args: string[], missing: OnaError, options: {windowsVerbatimArguments?: boolean} = {}): Promise<number> {
@@ -200,7 +218,7 @@ export async function sshConnect(ctx: Context, options: SshConnectOptions): Prom
   for (const w of ready.warnings) ctx.io.warn(w.message)
   // The listing from before the start does not have the new address: sync with the environment as it is now.
   const current = listing.environments.map((e) => (e.id === ready.environment.id ? ready.environment : e))
-  await applyListing(ctx, {environments: current, problems: listing.problems}, {client, apiUrl: options.apiUrl, origin: originOf(options.apiUrl)})
+  const synced = await applyListing(ctx, {environments: current, problems: listing.problems}, {client, apiUrl: options.apiUrl, origin: originOf(options.apiUrl)})
   const id = ready.environment.id.toLowerCase()
   const alias = `${id}.gitpod.environment`
   if (!(await aliasInBlock(ctx, id))) {
@@ -214,7 +232,9 @@ export async function sshConnect(ctx: Context, options: SshConnectOptions): Prom
     if (!plan) throw missing
     return run(plan.command, plan.args, missing, plan.windowsVerbatimArguments ? {windowsVerbatimArguments: true} : {})
   }
-  return run('ssh', sshArgs(ctx, alias, options.args ?? []), new OnaError('ERR_SSH_NOT_FOUND', 'ssh is not on PATH'))
+  const configArgs = sshConfigArgs(ctx, synced.readBySsh)
+  if (configArgs.warning) ctx.io.warn(configArgs.warning)
+  return run('ssh', [...configArgs.args, alias, ...(options.args ?? [])], new OnaError('ERR_SSH_NOT_FOUND', 'ssh is not on PATH'))
 }
 
 async function aliasInBlock(ctx: Context, id: string): Promise<boolean> {
