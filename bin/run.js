@@ -70,16 +70,13 @@ function fastAnswer() {
   const env = process.env
   if (env.ONA_STARTUP_FAST_PATH === '0' || env.DEBUG || env.ONA_DEBUG) return undefined
   if (argv.length === 1 && argv[0] === '--version') {
-    const platform = oclifPlatform()
-    if (!platform) return undefined
-    const pjson = JSON.parse(readFileSync(new URL('package.json', root), 'utf8'))
-    const arch = os.arch() === 'ia32' ? 'x86' : os.arch()
-    return `${pjson.name}/${pjson.version || '0.0.0'} ${platform}-${arch} node-${process.version}\n`
+    const agent = userAgent()
+    return agent === undefined ? undefined : `${agent}\n`
   }
-  // Only a command's help: the root help shows oclif's VERSION line (node version, platform), which a
-  // build-time cache would freeze.
-  // `<command words...> --help`, e.g. `ssh-sync --help`, `environment list --help` or `environment:list --help`.
-  const isHelp = argv.length >= 2 && argv.at(-1) === '--help' && argv.slice(0, -1).every((w) => /^[a-z][a-z0-9:-]*$/.test(w))
+  // `<command words...> --help`, e.g. `ssh-sync --help`, `environment list --help` or `environment:list --help`;
+  // and the root `--help` (`ona help`), whose VERSION line is the user agent, filled in at run time.
+  const isRoot = argv.length === 1 && argv[0] === '--help'
+  const isHelp = isRoot || (argv.length >= 2 && argv.at(-1) === '--help' && argv.slice(0, -1).every((w) => /^[a-z][a-z0-9:-]*$/.test(w)))
   if (!isHelp || process.stdout.isTTY || env.OCLIF_COLUMNS || 'FORCE_COLOR' in env) return undefined
   let cache
   try {
@@ -89,8 +86,23 @@ function fastAnswer() {
   }
   const pjson = JSON.parse(readFileSync(new URL('package.json', root), 'utf8'))
   if (cache.version !== pjson.version) return undefined
+  if (isRoot) {
+    const agent = userAgent()
+    const template = cache.root
+    if (agent === undefined || typeof template !== 'string' || typeof cache.agentMark !== 'string') return undefined
+    return template.replace(cache.agentMark, agent)
+  }
   const text = cache.help?.[argv.slice(0, -1).join(':')]
   return typeof text === 'string' ? text : undefined
+}
+
+/** oclif's user agent line (`ona-ssh/0.1.0 linux-x64 node-v24.21.0`), or undefined when oclif must decide it. */
+function userAgent() {
+  const platform = oclifPlatform()
+  if (!platform) return undefined
+  const pjson = JSON.parse(readFileSync(new URL('package.json', root), 'utf8'))
+  const arch = os.arch() === 'ia32' ? 'x86' : os.arch()
+  return `${pjson.name}/${pjson.version || '0.0.0'} ${platform}-${arch} node-${process.version}`
 }
 
 // oclif reports "wsl" instead of "linux" on WSL (and decides container cases with more checks): leave any

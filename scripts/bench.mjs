@@ -331,7 +331,7 @@ async function benchSplice() {
   ].join('\n')
   notes.push('each case runs in its own process: "peak RSS" is that process\'s high-water mark, "+RSS" its growth after set-up (imports and generated input)')
   notes.push('hosts = user hosts already in the config, envs = environments spliced in; times are medians of up to 25 runs per case (min/max in the JSON)')
-  notes.push('sync file = syncBlockInFile: read, splice, re-parse the block with ssh-config, lock, backup, temp write, fsync, rename; atomic = read + temp write + fsync + rename alone')
+  notes.push('sync file = syncBlockInFile: read, splice, check the rendered block (strict scanner), lock, backup, temp write, fsync, rename; atomic = read + temp write + fsync + rename alone')
   return {title: 'Scale: N environments into a config of M user hosts', bigConfig: bigCase, modes: Object.fromEntries(modes.map((m) => [m.mode, m.label])), cases, growth, table, notes}
 }
 

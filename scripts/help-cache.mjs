@@ -20,8 +20,14 @@ const render = (argv) => {
   return r.stdout
 }
 
-// Command help only: the root help carries oclif's VERSION line (node version, platform) and is never cached.
 const help = {}
 for (const id of Object.keys(manifest.commands)) help[id] = render([...id.split(':'), '--help'])
-writeFileSync(new URL('dist/help-cache.json', root), `${JSON.stringify({version: pjson.version, help}, null, 1)}\n`)
+// The root help carries oclif's VERSION line (the user agent: node version, platform, arch), which depends
+// on the machine that runs it: it is kept as a template with the agent marked, and bin/run.js fills it in.
+const agent = render(['--version']).trimEnd()
+const rootHelp = render(['--help'])
+const agentMark = '\u0000ona-user-agent\u0000'
+const cached = {version: pjson.version, help}
+if (rootHelp.split(agent).length === 2) Object.assign(cached, {root: rootHelp.replace(agent, agentMark), agentMark})
+writeFileSync(new URL('dist/help-cache.json', root), `${JSON.stringify(cached, null, 1)}\n`)
 console.log(`dist/help-cache.json: ${Object.keys(help).length} help texts`)
