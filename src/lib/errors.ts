@@ -44,6 +44,7 @@ export const ERROR_CODES = {
   ERR_API_BAD_RESPONSE: {exit: EXIT.ERROR, hint: 'The management plane sent a response `ona` does not understand; check --api-url, or update `ona`.'},
   ERR_API_REQUEST: {exit: EXIT.ERROR, hint: 'The management plane rejected the request; update `ona` or report it.'},
   ERR_API_TIMEOUT: {exit: EXIT.ERROR, hint: 'The management plane did not answer in time; check your network (`ona preflight`) or proxy settings.'},
+  ERR_INSECURE_HTTP: {exit: EXIT.USAGE, hint: 'Use an https:// API URL, or set ONA_ALLOW_INSECURE_HTTP=1 to send the token over plain http anyway.'},
   ERR_API_URL: {exit: EXIT.USAGE, hint: 'Give an http(s) URL such as https://app.ona.com/api with --api-url or ONA_API_URL.'},
   ERR_PROXY: {exit: EXIT.ERROR, hint: 'Check HTTPS_PROXY / NO_PROXY; `ona preflight` tests the proxy path.'},
   ERR_API_TLS: {exit: EXIT.ERROR, hint: 'If a proxy or firewall inspects TLS, point NODE_EXTRA_CA_CERTS at its CA certificate (PEM file) and try again.'},

@@ -270,6 +270,17 @@ describe('faults', () => {
     sim = await startSimulator()
   })
 
+  it('refuses plain http to a non-loopback host before any lookup or request', async () => {
+    const error = await rejection(
+      createApiClient({baseUrl: 'http://example.invalid/api', token: 'ona_some_token_123', env: {}, retries: 0}).then((api) => api.getAuthenticatedIdentity()),
+    )
+    // A DNS lookup of .invalid would fail as ERR_API_UNAVAILABLE (ENOTFOUND): this code means none was made.
+    expect(error.code).toBe('ERR_INSECURE_HTTP')
+    expect(error.message).toContain('http://example.invalid/api')
+    expect(error.message).not.toContain('ona_some_token_123')
+    expect(error.hint).toContain('ONA_ALLOW_INSECURE_HTTP=1')
+  })
+
   it('never puts the token in an error message, hint or details', async () => {
     const token = sim.token
     const faults = [

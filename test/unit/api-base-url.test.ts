@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {DEFAULT_API_URL, apiHostKey, resolveApiUrl} from '../../src/lib/api/base-url.js'
+import {DEFAULT_API_URL, apiHostKey, insecureHttpRefusal, resolveApiUrl} from '../../src/lib/api/base-url.js'
 import {OnaError} from '../../src/lib/errors.js'
 
 describe('resolveApiUrl', () => {
@@ -43,5 +43,29 @@ describe('resolveApiUrl', () => {
     expect(apiHostKey('https://app.ona.com/api')).toBe('app.ona.com')
     expect(apiHostKey('https://APP.ona.com:443/api')).toBe('app.ona.com')
     expect(apiHostKey('http://127.0.0.1:8080/api')).toBe('127.0.0.1:8080')
+  })
+})
+
+describe('insecureHttpRefusal', () => {
+  it.each([
+    ['http to 127.0.0.1 (the simulator)', 'http://127.0.0.1:8787/api', {}, undefined],
+    ['http to elsewhere in 127.0.0.0/8', 'http://127.1.2.3/api', {}, undefined],
+    ['http to localhost', 'http://localhost:8080/api', {}, undefined],
+    ['http to IPv6 loopback', 'http://[::1]:8080/api', {}, undefined],
+    ['https anywhere', 'https://ona.corp.example/api', {}, undefined],
+    ['http elsewhere with the opt-in', 'http://ona.corp.example/api', {ONA_ALLOW_INSECURE_HTTP: '1'}, undefined],
+    ['http elsewhere', 'http://ona.corp.example/api', {}, 'ERR_INSECURE_HTTP'],
+    ['http to a LAN address', 'http://10.0.0.5:8080/api', {}, 'ERR_INSECURE_HTTP'],
+    ['http to a name that only starts with 127', 'http://127.0.0.1.example/api', {}, 'ERR_INSECURE_HTTP'],
+    ['http to a non-loopback IPv6 address', 'http://[2001:db8::1]/api', {}, 'ERR_INSECURE_HTTP'],
+    ['http elsewhere with an opt-in other than 1', 'http://ona.corp.example/api', {ONA_ALLOW_INSECURE_HTTP: 'yes'}, 'ERR_INSECURE_HTTP'],
+  ])('%s', (_, url, env, expected) => {
+    const refusal = insecureHttpRefusal(url, env)
+    expect(refusal?.code).toBe(expected)
+    if (refusal) {
+      expect(refusal.message).toContain(new URL(url).host)
+      expect(refusal.hint).toContain('ONA_ALLOW_INSECURE_HTTP=1')
+      expect(refusal.exitCode).toBe(2)
+    }
   })
 })

@@ -42,6 +42,26 @@ export function normalizeApiUrl(value: string, source = 'API URL'): string {
   return url.toString().replace(/\/+$/, '')
 }
 
+/** True for names that never leave the machine: localhost, 127.0.0.0/8 and ::1 (the bundled simulator). */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.$/, '')
+  if (host === 'localhost' || host.endsWith('.localhost')) return true
+  if (host === '::1' || host === '0:0:0:0:0:0:0:1') return true
+  return /^127(\.\d{1,3}){3}$/.test(host)
+}
+
+/**
+ * Whether a bearer token may be sent to `apiUrl`: always over https, over plain http only to a loopback
+ * host, unless `ONA_ALLOW_INSECURE_HTTP=1` opts in. Returns the refusal instead of throwing it.
+ */
+export function insecureHttpRefusal(apiUrl: string, env: NodeJS.ProcessEnv): OnaError | undefined {
+  const url = new URL(apiUrl)
+  if (url.protocol !== 'http:' || isLoopbackHost(url.hostname) || env.ONA_ALLOW_INSECURE_HTTP === '1') return undefined
+  return new OnaError('ERR_INSECURE_HTTP', `refusing to send the token over plain http to ${url.origin}${url.pathname.replace(/\/+$/, '')}`, {
+    details: {apiUrl: url.toString().replace(/\/+$/, '')},
+  })
+}
+
 /** The host (with a non-default port) that names an API install: keychain service names use it. */
 export function apiHostKey(apiUrl: string): string {
   return new URL(apiUrl).host.toLowerCase()

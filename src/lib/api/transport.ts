@@ -13,7 +13,7 @@ import {OnaError, isOnaError} from '../errors.js'
 import {proxyForUrl} from '../net/no-proxy.js'
 import {redact, redactBearer} from '../redact.js'
 import {defaultUserAgent} from '../version.js'
-import {normalizeApiUrl} from './base-url.js'
+import {insecureHttpRefusal, normalizeApiUrl} from './base-url.js'
 import {backoffDelay, parseRetryAfter, sleep, type BackoffOptions} from './backoff.js'
 import {connectCodeForStatus, connectError, isRetryableStatus, networkError, parseConnectErrorBody} from './errors.js'
 
@@ -77,6 +77,9 @@ export interface Transport {
 /** Builds the transport; nothing is sent until the first call. */
 export async function createTransport(options: ApiClientOptions): Promise<Transport> {
   const baseUrl = normalizeApiUrl(options.baseUrl)
+  // Checked before anything is resolved or sent: a token over plain http is readable by anyone on the path.
+  const refusal = insecureHttpRefusal(baseUrl, options.env ?? process.env)
+  if (refusal) throw refusal
   if (options.token === '' || /[\r\n]/.test(options.token)) {
     throw new OnaError('ERR_TOKEN_EMPTY', 'the token is empty or spans several lines')
   }

@@ -5,7 +5,7 @@
  */
 import type {Context} from '../context.js'
 import {createApiClient} from '../api/client.js'
-import {apiHostKey} from '../api/base-url.js'
+import {apiHostKey, insecureHttpRefusal} from '../api/base-url.js'
 import type {Identity} from '../api/types.js'
 import {checkToken, promptHidden, readTokenFromStream, type TokenInput} from './prompt.js'
 import {envToken, resolveToken, type TokenSource} from './token.js'
@@ -70,6 +70,9 @@ function describeIdentity(identity: Identity): string {
  * there is no keychain (saying so).
  */
 export async function login(ctx: Context, options: LoginOptions): Promise<LoginResult> {
+  // Refused before the token is even asked for (the transport checks again before any request).
+  const refusal = insecureHttpRefusal(options.apiUrl, ctx.env)
+  if (refusal) throw refusal
   const stdin = options.stdin ?? (process.stdin as TokenInput)
   const fromEnv = envToken(ctx.env)
   let token: string
