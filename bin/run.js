@@ -84,7 +84,7 @@ function fastAnswer() {
   } catch {
     return undefined
   }
-  const pjson = JSON.parse(readFileSync(new URL('package.json', root), 'utf8'))
+  const pjson = packageJson()
   if (cache.version !== pjson.version) return undefined
   if (isRoot) {
     const agent = userAgent()
@@ -96,11 +96,18 @@ function fastAnswer() {
   return typeof text === 'string' ? text : undefined
 }
 
+/** package.json, read once per run: the help, version and fast-command checks all need it. */
+let pjsonCache
+function packageJson() {
+  if (pjsonCache === undefined) pjsonCache = JSON.parse(readFileSync(new URL('package.json', root), 'utf8'))
+  return pjsonCache
+}
+
 /** oclif's user agent line (`ona-ssh/0.1.0 linux-x64 node-v24.21.0`), or undefined when oclif must decide it. */
 function userAgent() {
   const platform = oclifPlatform()
   if (!platform) return undefined
-  const pjson = JSON.parse(readFileSync(new URL('package.json', root), 'utf8'))
+  const pjson = packageJson()
   const arch = os.arch() === 'ia32' ? 'x86' : os.arch()
   return `${pjson.name}/${pjson.version || '0.0.0'} ${platform}-${arch} node-${process.version}`
 }
@@ -129,7 +136,7 @@ function fastCommand() {
   } catch {
     return undefined
   }
-  const pjson = JSON.parse(readFileSync(new URL('package.json', root), 'utf8'))
+  const pjson = packageJson()
   if (index.version !== pjson.version) return undefined
   // Topic commands (`a b` is the id `a:b`): the longest id that argv starts with.
   for (let words = Math.min(argv.length, 3); words >= 1; words--) {
