@@ -148,76 +148,60 @@ export async function watchSshConfig(ctx: Context, options: WatchOptions): Promi
   let fileWatcher: ConfigFileWatcher | undefined
 
   // Writes are serialised: one apply at a time, and a request made meanwhile runs once after it.
-  let running: Promise<void> | undefined
-  let again: string | undefined
-  const write = (reason: string): Promise<void> => {
-    if (!haveListing || stop.signal.aborted) return Promise.resolve()
-    if (running) {
-      again = reason
-      return running
+  const writer = serialised(async (why) => {
+    // Never replace a file another program is still writing: wait until it has been quiet.
+    for (let wait = (await fileWatcher?.msUntilQuiet()) ?? 0; wait > 0 && !stop.signal.aborted; wait = (await fileWatcher?.msUntilQuiet()) ?? 0) {
+      await sleep(wait, stop.signal).catch(() => undefined)
     }
-    running = (async () => {
-      let next: string | undefined = reason
-      while (next !== undefined && !stop.signal.aborted) {
-        const why: string = next
-        again = undefined
-        // Never replace a file another program is still writing: wait until it has been quiet.
-        for (let wait = (await fileWatcher?.msUntilQuiet()) ?? 0; wait > 0 && !stop.signal.aborted; wait = (await fileWatcher?.msUntilQuiet()) ?? 0) {
-          await sleep(wait, stop.signal).catch(() => undefined)
-        }
-        if (stop.signal.aborted || lock.stopping()) break
-        const orphan = pendingRebase
-        pendingRebase = undefined
-        try {
-          // Only this install's part of the block: another install's aliases are never touched.
-          const result = await applyListing(ctx, ledger.snapshot(), {
-            client: options.client,
-            keepReplaced: true,
-            rebase: (current) => {
-              // Checked under the write lock: a `--remove` that asked us to stop wins over this write.
-              if (lock.stopping()) throw new StoppedByCommand()
-              return orphan === undefined ? current : rebaseOnto(current, orphan, lastWritten, ctx.paths.sshConfig)
-            },
-            origin: originOf(options.client.baseUrl),
-          })
-          if (result.changed) {
-            lastWritten = result.after
-            fileWatcher?.wrote(result.writtenStat)
-            if (result.replaced) guard.watch(result.replaced)
-            options.onSync?.(result, why)
-            if (orphan === undefined) reporter.change(result, why)
-            else reporter.emit({type: 'change', reason: why, message: `kept what a program wrote into ${shortPath(ctx)} after ona had replaced it (the block is spliced into its text)`})
-          } else {
-            result.replaced?.handle.close().catch(() => undefined)
-          }
-          await lock.status({lastSync: new Date().toISOString(), environments: result.environments})
-          reporter.recovered('config', `${shortPath(ctx)} can be written again`)
-          for (const w of result.warnings) {
-            if (warned.has(w.message)) continue
-            warned.add(w.message)
-            reporter.emit({type: 'warning', message: w.message, code: w.code})
-          }
-        } catch (error) {
-          if (error instanceof StoppedByCommand) break
-          if (error instanceof RebaseConflict && orphan !== undefined) {
-            const saved = await saveRecovered(realPath, orphan).catch(() => undefined)
-            reporter.emit({
-              type: 'warning',
-              incident: 'file',
-              message: `a program wrote into ${shortPath(ctx)} after ona had replaced it, and the file has changed since; ${saved ? `what it wrote is saved in ${saved}` : 'what it wrote could not be saved'}`,
-            })
-          } else if (isOnaError(error) && error.code.startsWith('ERR_SSH_CONFIG')) {
-            reporter.incident('config', `${error.message}; will try again when the file changes (${error.hint})`, error.code)
-            await lock.status({lastError: error.message, lastErrorAt: new Date().toISOString()})
-          } else fail(isOnaError(error) ? error : new OnaError('ERR_INTERNAL', `watch failed: ${(error as Error).message}`, {cause: error}))
-        }
-        next = again
+    if (stop.signal.aborted || lock.stopping()) return false
+    const orphan = pendingRebase
+    pendingRebase = undefined
+    try {
+      // Only this install's part of the block: another install's aliases are never touched.
+      const result = await applyListing(ctx, ledger.snapshot(), {
+        client: options.client,
+        keepReplaced: true,
+        rebase: (current) => {
+          // Checked under the write lock: a `--remove` that asked us to stop wins over this write.
+          if (lock.stopping()) throw new StoppedByCommand()
+          return orphan === undefined ? current : rebaseOnto(current, orphan, lastWritten, ctx.paths.sshConfig)
+        },
+        origin: originOf(options.client.baseUrl),
+      })
+      if (result.changed) {
+        lastWritten = result.after
+        fileWatcher?.wrote(result.writtenStat)
+        if (result.replaced) guard.watch(result.replaced)
+        options.onSync?.(result, why)
+        if (orphan === undefined) reporter.change(result, why)
+        else reporter.emit({type: 'change', reason: why, message: `kept what a program wrote into ${shortPath(ctx)} after ona had replaced it (the block is spliced into its text)`})
+      } else {
+        result.replaced?.handle.close().catch(() => undefined)
       }
-    })().finally(() => {
-      running = undefined
-    })
-    return running
-  }
+      await lock.status({lastSync: new Date().toISOString(), environments: result.environments})
+      reporter.recovered('config', `${shortPath(ctx)} can be written again`)
+      for (const w of result.warnings) {
+        if (warned.has(w.message)) continue
+        warned.add(w.message)
+        reporter.emit({type: 'warning', message: w.message, code: w.code})
+      }
+    } catch (error) {
+      if (error instanceof StoppedByCommand) return false
+      if (error instanceof RebaseConflict && orphan !== undefined) {
+        const saved = await saveRecovered(realPath, orphan).catch(() => undefined)
+        reporter.emit({
+          type: 'warning',
+          incident: 'file',
+          message: `a program wrote into ${shortPath(ctx)} after ona had replaced it, and the file has changed since; ${saved ? `what it wrote is saved in ${saved}` : 'what it wrote could not be saved'}`,
+        })
+      } else if (isOnaError(error) && error.code.startsWith('ERR_SSH_CONFIG')) {
+        reporter.incident('config', `${error.message}; will try again when the file changes (${error.hint})`, error.code)
+        await lock.status({lastError: error.message, lastErrorAt: new Date().toISOString()})
+      } else fail(isOnaError(error) ? error : new OnaError('ERR_INTERNAL', `watch failed: ${(error as Error).message}`, {cause: error}))
+    }
+    return true
+  }, () => stop.signal.aborted)
+  const write = (reason: string): Promise<void> => (!haveListing || stop.signal.aborted ? Promise.resolve() : writer.run(reason))
 
   // ---- the API: one shared retry -----------------------------------------------------------------------
   const retryBackoff = {baseMs: 1000, maxMs: 60_000, jitter: 0.5, ...options.retryBackoff}
@@ -281,41 +265,25 @@ export async function watchSshConfig(ctx: Context, options: WatchOptions): Promi
   })
 
   // One listing at a time; a request made meanwhile runs once after it (it may have a newer reason).
-  let listing: Promise<void> | undefined
-  let listAgain: string | undefined
-  const fullSync = (reason: string): Promise<void> => {
-    if (stop.signal.aborted) return Promise.resolve()
-    if (listing) {
-      listAgain = reason
-      return listing
+  const lister = serialised(async (why) => {
+    const mark = ledger.mark()
+    const gen = queue.generation()
+    try {
+      const result = await client.listEnvironments({signal: stop.signal, retries: 0})
+      const changed = ledger.applyListing(result, mark)
+      const first = !haveListing
+      haveListing = true
+      apiAnswered()
+      queue.settle(gen)
+      if (changed || first) await write(why)
+      else await lock.status({lastSync: new Date().toISOString()})
+    } catch (error) {
+      if (!stop.signal.aborted) apiFailed(error)
+      return false
     }
-    listing = (async () => {
-      let next: string | undefined = reason
-      while (next !== undefined && !stop.signal.aborted) {
-        const why: string = next
-        listAgain = undefined
-        const mark = ledger.mark()
-        const gen = queue.generation()
-        try {
-          const result = await client.listEnvironments({signal: stop.signal, retries: 0})
-          const changed = ledger.applyListing(result, mark)
-          const first = !haveListing
-          haveListing = true
-          apiAnswered()
-          queue.settle(gen)
-          if (changed || first) await write(why)
-          else await lock.status({lastSync: new Date().toISOString()})
-        } catch (error) {
-          if (!stop.signal.aborted) apiFailed(error)
-          break
-        }
-        next = listAgain
-      }
-    })().finally(() => {
-      listing = undefined
-    })
-    return listing
-  }
+    return true
+  }, () => stop.signal.aborted)
+  const fullSync = (reason: string): Promise<void> => (stop.signal.aborted ? Promise.resolve() : lister.run(reason))
 
   // ---- periodic safety net and sleep detection ---------------------------------------------------------
   const interval = options.intervalMs ?? 5 * 60_000
@@ -394,8 +362,8 @@ export async function watchSshConfig(ctx: Context, options: WatchOptions): Promi
     for (const t of timers) clearTimeout(t)
     clearInterval(ticker)
     await fileWatcher?.close()
-    await running?.catch(() => undefined)
-    await listing?.catch(() => undefined)
+    await writer.idle()
+    await lister.idle()
     await guard.close()
     await lock.status({running: false, stoppedAt: new Date().toISOString(), ...(fatal ? {lastError: fatal.message, lastErrorAt: new Date().toISOString()} : {})}).catch(() => undefined)
     await lock.release()
@@ -415,6 +383,35 @@ class RebaseConflict extends Error {}
  * long as the file on disk is still ours outside the block (nobody changed it since); otherwise both
  * versions were changed and neither may be dropped, so the caller saves the orphan aside.
  */
+/**
+ * Runs `step` one pass at a time: a call made while a pass runs records its reason, and the running pass
+ * does one more round with the newest reason when it is done (a burst of calls costs one extra round, not
+ * one each). `step` returns false to end the pass early (stopped, or a failure that waits for the shared
+ * retry); `idle()` resolves once no pass runs.
+ */
+function serialised(step: (reason: string) => Promise<boolean>, stopped: () => boolean) {
+  let current: Promise<void> | undefined
+  let again: string | undefined
+  const run = (reason: string): Promise<void> => {
+    if (current) {
+      again = reason
+      return current
+    }
+    current = (async () => {
+      let next: string | undefined = reason
+      while (next !== undefined && !stopped()) {
+        again = undefined
+        if (!(await step(next))) break
+        next = again
+      }
+    })().finally(() => {
+      current = undefined
+    })
+    return current
+  }
+  return {run, idle: async () => current?.catch(() => undefined)}
+}
+
 function rebaseOnto(current: string, orphan: string, lastWritten: string | undefined, file: string): string {
   const userPart = (text: string) => {
     try {
