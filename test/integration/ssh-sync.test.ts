@@ -145,6 +145,25 @@ describe('ona ssh-sync', () => {
     expect(await readFile(config, 'utf8')).toBe(USER_PART)
   })
 
+  it.each([
+    ['human', [] as string[]],
+    ['--json', ['--json']],
+  ])('--remove reports a Host the user wrote inside the block, which it keeps where the block was (%s)', async (_name, extra) => {
+    await tracked()
+    const synced = await readFile(config, 'utf8')
+    const lines = synced.split('\n')
+    const end = lines.findIndex((l) => l === END_MARKER)
+    lines.splice(end, 0, 'Host mybox', '  HostName 192.0.2.50')
+    await writeFile(config, lines.join('\n'))
+    const result = await tracked('--remove', ...extra)
+    expect(result.code).toBe(0)
+    const message = `line ${end + 1} \`Host mybox\` was inside the ona block, which holds only what ona writes; it stays in the file where the block was (nothing was deleted)`
+    if (extra.length === 0) expect(result.stderr).toContain(`warning: ${config}:${end + 1}: ${message}`)
+    else expect(JSON.parse(result.stdout).warnings).toEqual([{code: 'W_FOREIGN_MOVED', message, file: config, line: end + 1}])
+    expect(await readFile(config, 'utf8')).toBe(`# mine\nServerAliveInterval 60\n\nHost mybox\n  HostName 192.0.2.50\nHost github.com\n  User git\n`)
+    expect((await sshG(config, 'mybox')).get('hostname')).toBe('192.0.2.50')
+  })
+
   it('--ssh-config and ONA_SSH_CONFIG choose the file; a symlinked config keeps its link', async () => {
     const other = path.join(home, 'dotfiles', 'ssh_config')
     await mkdir(path.dirname(other))

@@ -64,10 +64,25 @@ export async function syncBlockInFile(
 
 /**
  * Takes the managed block out of `file` (with an origin: only that origin's part, the block going with the
- * last part); a file without one is left untouched.
+ * last part); a file without one is left untouched. Sections the user wrote inside the block are moved just
+ * above it, each reported as a W_FOREIGN_MOVED warning.
  */
-export async function removeBlockFromFile(file: string, options: {dryRun?: boolean; origin?: string} = {}): Promise<UpdateResult> {
-  return updateFile(file, {dryRun: options.dryRun, transform: (current, exists) => (exists ? removeManagedBlock(current, {file, origin: options.origin}).text : current)})
+export async function removeBlockFromFile(file: string, options: {dryRun?: boolean; origin?: string} = {}): Promise<UpdateResult & {warnings: Warning[]}> {
+  // The warnings of the last transform run: the one whose text was written (it re-runs when the file changed).
+  let warnings: Warning[] = []
+  const result = await updateFile(file, {
+    dryRun: options.dryRun,
+    transform: (current, exists) => {
+      if (!exists) {
+        warnings = []
+        return current
+      }
+      const removed = removeManagedBlock(current, {file, origin: options.origin})
+      warnings = removed.warnings
+      return removed.text
+    },
+  })
+  return {...result, warnings}
 }
 
 /**

@@ -50,10 +50,10 @@ export function assertEditable(text: string, file = 'the SSH config'): void {
   }
 }
 
-function foreignWarnings(parsed: ParsedBlock, file: string | undefined): Warning[] {
+function foreignWarnings(parsed: ParsedBlock, file: string | undefined, blockGone = false): Warning[] {
   return parsed.foreign.map((f) => ({
     code: 'W_FOREIGN_MOVED',
-    message: `line ${f.line} \`${f.header}\` was inside the ona block, which holds only what ona writes; it was moved just above the block (nothing was deleted)`,
+    message: `line ${f.line} \`${f.header}\` was inside the ona block, which holds only what ona writes; ${blockGone ? 'it stays in the file where the block was' : 'it was moved just above the block'} (nothing was deleted)`,
     file,
     line: f.line,
   }))
@@ -118,7 +118,7 @@ export function removeManagedBlock(text: string, options: BlockOptions = {}): {t
     const eol = detectEol(text)
     next = text.slice(0, parsed.location.start) + above.join(eol) + (parsed.location.atEofWithoutNewline ? '' : eol) + text.slice(parsed.location.end)
   }
-  return {text: next, changed: next !== text, warnings: foreignWarnings(parsed, options.file)}
+  return {text: next, changed: next !== text, warnings: foreignWarnings(parsed, options.file, remaining.length === 0)}
 }
 
 /**

@@ -329,7 +329,8 @@ async function removeFromConfig(ctx: Context, options: SyncOptions): Promise<Syn
     ...diffEnvironments(previous, []),
     kept: [],
     pending: [],
-    warnings: [],
+    // Sections the user wrote inside the block are moved out, not deleted: said as sync says it.
+    warnings: result.warnings,
     readBySsh: true,
     staleBlocks: [],
     verified: 0,
