@@ -7,51 +7,21 @@
  */
 import {spawn} from 'node:child_process'
 
+import {parseSshG} from '../../src/lib/ssh-config/verify.js'
+
 export const SSH_PATH = process.env.ONA_TEST_SSH ?? 'ssh'
-
-/** Keywords ssh -G prints once per value; they are always arrays, even with a single value. */
-const MULTI_VALUED = new Set([
-  'identityfile',
-  'certificatefile',
-  'localforward',
-  'remoteforward',
-  'dynamicforward',
-  'sendenv',
-  'setenv',
-  'userknownhostsfile',
-  'globalknownhostsfile',
-])
-
-export type SshGValue = string | string[]
 
 export interface SshGResult {
   code: number
   /** ssh -G's stdout, untouched. */
   raw: string
   stderr: string
-  /** Lowercase keyword -> value; keywords in MULTI_VALUED or printed more than once are arrays. */
-  options: Map<string, SshGValue>
+  /** Lowercase keyword -> every value printed, in order (the product's parser, verify.ts). */
+  options: Map<string, string[]>
   /** The first (or only) value of a keyword, or undefined. */
   get(key: string): string | undefined
   /** Every value of a keyword ([] when absent). */
   all(key: string): string[]
-}
-
-/** Parses `ssh -G` output: one `keyword value...` per line. Pure, so it is unit-testable without ssh. */
-export function parseSshG(raw: string): Map<string, SshGValue> {
-  const options = new Map<string, SshGValue>()
-  for (const line of raw.split('\n')) {
-    const trimmed = line.trim()
-    if (trimmed === '') continue
-    const space = trimmed.indexOf(' ')
-    const key = (space === -1 ? trimmed : trimmed.slice(0, space)).toLowerCase()
-    const value = space === -1 ? '' : trimmed.slice(space + 1)
-    const existing = options.get(key)
-    if (existing === undefined) options.set(key, MULTI_VALUED.has(key) ? [value] : value)
-    else if (Array.isArray(existing)) existing.push(value)
-    else options.set(key, [existing, value])
-  }
-  return options
 }
 
 export interface RunResult {
@@ -116,15 +86,8 @@ export async function sshG(configPath: string, host: string, extraArgs: string[]
     raw: result.stdout,
     stderr: result.stderr,
     options,
-    get(key) {
-      const value = options.get(key.toLowerCase())
-      return Array.isArray(value) ? value[0] : value
-    },
-    all(key) {
-      const value = options.get(key.toLowerCase())
-      if (value === undefined) return []
-      return Array.isArray(value) ? [...value] : [value]
-    },
+    get: (key) => options.get(key.toLowerCase())?.[0],
+    all: (key) => [...(options.get(key.toLowerCase()) ?? [])],
   }
 }
 

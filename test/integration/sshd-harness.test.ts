@@ -8,7 +8,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 
-import {parseSshG, sshG, sshRun} from '../helpers/ssh.js'
+import {sshG, sshRun} from '../helpers/ssh.js'
 import {createSshKeys, startSshd, type Sshd, type SshKeys} from '../helpers/sshd.js'
 
 let work: string
@@ -202,18 +202,5 @@ describe('sshG', () => {
     const result = await sshG(config, 'web')
     expect(result.code).not.toBe(0)
     expect(result.stderr).toMatch(/bad\.conf line 2/)
-  })
-})
-
-describe('parseSshG', () => {
-  it.each([
-    ['a single keyword', 'hostname x\n', [['hostname', 'x']]],
-    ['a keyword printed twice becomes an array', 'sendenv A\nsendenv B\n', [['sendenv', ['A', 'B']]]],
-    ['a repeated non-listed keyword becomes an array', 'canonicaldomains a\ncanonicaldomains b\n', [['canonicaldomains', ['a', 'b']]]],
-    ['identityfile is an array even once', 'identityfile ~/.ssh/id\n', [['identityfile', ['~/.ssh/id']]]],
-    ['uppercase keywords are lowercased, values kept', 'HostName MixedCase\n', [['hostname', 'MixedCase']]],
-    ['values keep inner spaces', 'localforward 1 h:2\n', [['localforward', ['1 h:2']]]],
-  ])('%s', (_name, raw, expected) => {
-    expect([...parseSshG(raw)]).toEqual(expected)
   })
 })

@@ -121,7 +121,11 @@ function runSshG(ssh: string, args: string[], env: NodeJS.ProcessEnv | undefined
   })
 }
 
-function parseSshG(raw: string): Map<string, string[]> {
+/**
+ * Parses `ssh -G` output: one `keyword value...` per line, keyword lowercased, every value kept in order
+ * (IdentityFile, SendEnv, forwards... are printed once per value). Pure; the tests use it too.
+ */
+export function parseSshG(raw: string): Map<string, string[]> {
   const options = new Map<string, string[]>()
   for (const line of raw.split('\n')) {
     const trimmed = line.trim()
