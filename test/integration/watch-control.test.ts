@@ -178,6 +178,9 @@ describe('ona ssh-sync --watch --json', () => {
     const w = watcher(['--json'])
     await waitFor(has('HostName 127.0.0.11'), 15_000, 'the first sync')
     await waitFor(async () => sim.openStreams() > 0, 10_000, 'the event stream')
+    // The stream's opening triggers a listing of its own: let it be answered, so the change below is heard
+    // as an event (its reason is part of the shape) and not picked up by that listing.
+    await waitFor(async () => sim.requests.filter((r) => r.rpc === 'ListEnvironments' && r.status === 200).length >= 2, 10_000, 'the listing on stream open')
     sim.setSshAddress(A, {host: '127.0.0.99', port: 2222})
     await waitFor(async () => w.out.stdout.includes('127.0.0.99'), 10_000, 'the change event')
     w.child.kill('SIGTERM')

@@ -126,6 +126,8 @@ describe('ona ssh-sync --watch', () => {
     const watch = startWatch()
     try {
       await waitFor(configHas(BEGIN_MARKER), 5000, 'the first sync')
+      // The stream's opening lists once more; that is not a reaction to a write, so let it happen first.
+      await waitFor(async () => sim.openStreams() > 0 && sim.rpcCount('ListEnvironments') >= 2, 5000, 'the listing on stream open')
       const withBlock = await readFile(config, 'utf8')
       const blockText = withBlock.slice(withBlock.indexOf(BEGIN_MARKER), withBlock.indexOf(END_MARKER) + END_MARKER.length + 1)
       // The user deletes the block and adds a host of their own.

@@ -1,8 +1,8 @@
 /**
  * `ona ssh-sync --watch`: keeps the block current all day, safe to leave running for weeks.
  *
- * - API: one WatchEvents stream (reconnected with backoff by watchEventsWithReconnect). Every (re)connection
- *   triggers a full listing; every environment event a GetEnvironment of that environment, through a
+ * - API: one WatchEvents stream (reconnected with backoff by watchEventsWithReconnect). Every connection,
+ *   the first included, triggers a full listing; every environment event a GetEnvironment of that environment, through a
  *   bounded, coalescing queue (watch-queue.ts). What is believed about each environment is ordered by
  *   statusVersion, with tombstones for deleted ones (watch-state.ts), so a late or stale answer never
  *   undoes a newer one. A periodic full listing is the safety net.
@@ -334,8 +334,10 @@ export async function watchSshConfig(ctx: Context, options: WatchOptions): Promi
     for await (const update of events) {
       if (stop.signal.aborted) break
       if (update.type === 'open') {
-        // Events missed while disconnected are not replayed: list again after every reconnect.
-        if (update.reconnect) void fullSync('event stream reconnected')
+        // Events are not replayed: what changed while the stream was down, or between the start-up listing
+        // and the first connection (a slow network makes that window seconds wide), is heard by no event.
+        // List again on every open, the first included.
+        void fullSync(update.reconnect ? 'event stream reconnected' : 'event stream connected')
         if (reporter.isOpen('stream')) {
           if (healthTimer) clearTimeout(healthTimer)
           healthTimer = later(healthyMs, streamHealthy)
