@@ -103,6 +103,11 @@ describe('watch mode and other programs writing the SSH config', () => {
     const stop = startWatch({fileDebounceMs: 1500, replacedGuardMs: 0})
     try {
       await waitFor(has(BEGIN_MARKER), 5000, 'the first sync')
+      // The stream's opening lists once more: let that listing (and any write it makes) be over before the
+      // writer starts. A write decided the instant before the writer opens the file is the replaced-file
+      // guard's case (off here), not the quiet gate's.
+      await waitFor(async () => sim.openStreams() > 0 && sim.requests.filter((r) => r.rpc === 'ListEnvironments' && r.status === 200).length >= 2, 5000, 'the listing on stream open')
+      await new Promise((resolve) => setTimeout(resolve, 100))
       const {ino} = await stat(config)
       const writer = shell(`(printf 'Host a\\n'; sleep 1; printf 'Host b\\n') > config`)
       let replacedWhileWriting = false
