@@ -182,9 +182,20 @@ function sshdConfig(options: {host: string; port: number; keys: SshKeys; dir: st
   return `${lines.join('\n')}\n`
 }
 
-async function waitForTcp(host: string, port: number, child: ChildProcess, deadline: number): Promise<void> {
+/**
+ * Ready when this sshd says it listens on host:port (its log) and that address accepts TCP. The log line
+ * matters: another process that took the port between freePort() and sshd's bind would accept the probe
+ * too, while this sshd exits with "Bind to port ... failed"; a test would then talk to a stranger.
+ */
+async function waitForTcp(host: string, port: number, child: ChildProcess, deadline: number, logPath: string): Promise<void> {
+  const listening = `Server listening on ${host} port ${port}.`
   for (let attempt = 0; attempt < 400; attempt++) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`sshd exited (${child.exitCode ?? child.signalCode}) before it listened`)
+    if (!(await readFile(logPath, 'utf8').catch(() => '')).includes(listening)) {
+      if (Date.now() > deadline) throw new Error(`sshd did not report listening on ${host}:${port} in time`)
+      await new Promise((r) => setTimeout(r, 25))
+      continue
+    }
     const ok = await new Promise<boolean>((resolve) => {
       const socket = net.connect({host, port})
       const done = (result: boolean) => {
@@ -249,7 +260,7 @@ async function launch(options: StartSshdOptions, ownsKeys: boolean): Promise<Ssh
     running.add(child)
     child.once('exit', () => running.delete(child))
     try {
-      await waitForTcp(host, port, child, Date.now() + readyTimeoutMs)
+      await waitForTcp(host, port, child, Date.now() + readyTimeoutMs, logPath)
     } catch (error) {
       lastError = error
       await killGroup(child)
