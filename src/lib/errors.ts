@@ -117,4 +117,6 @@ export interface Warning {
   alias?: string
   expected?: string
   actual?: string
+  /** W_UNCLAIMED: the aliases of an earlier ona's block that no install has claimed yet. */
+  aliases?: string[]
 }

@@ -216,6 +216,72 @@ describe('several installs in one config', () => {
   })
 })
 
+describe('an earlier ona\'s single block shared by two installs', () => {
+  const OTHER = '0299aa00-0000-7000-8000-00000000000b'
+  const DEAD = '0399dead-0000-7000-8000-00000000000d'
+  let simB: Simulator
+  let envB: NodeJS.ProcessEnv
+  beforeEach(async () => {
+    simB = await startSimulator({seed: [{id: OTHER, phase: 'ENVIRONMENT_PHASE_RUNNING', ssh: {user: 'enterprise', host: '127.0.0.51', port: 22}}]})
+    envB = {...env, ONA_API_URL: simB.url, ONA_TOKEN: simB.token}
+  })
+  afterEach(async () => {
+    await simB.close()
+  })
+  const entry = (id: string, host: string, user = 'gitpod_devcontainer') =>
+    `Host ${id}.gitpod.environment ${id}.gitpod.remote\n  HostName ${host}\n  User ${user}\n  Port 22\n  HostKeyAlias ${id}.gitpod.environment\n`
+  const hosts = (text: string) => text.split('\n').filter((l) => l.startsWith('Host ') && l.includes('.gitpod.'))
+  /** The entries above the first origin line: the unowned legacy part. */
+  const unowned = (text: string) => hosts(text.slice(text.indexOf(BEGIN_MARKER), text.search(/^# ona origin /m) === -1 ? undefined : text.search(/^# ona origin /m)))
+
+  it('sync A keeps B\'s aliases readable; sync B owns them; nothing duplicated; --remove for A leaves B\'s (real ssh -G)', async () => {
+    // Before: A's sync took the whole block and B's alias was gone until B synced again.
+    await writeFile(config, `${BEGIN_MARKER}\n${entry(A, '10.0.0.1')}${entry(OTHER, '127.0.0.51', 'enterprise')}${entry(DEAD, '10.0.0.99')}${END_MARKER}\nHost github.com\n  User git\n`)
+    const a = await sync()
+    expect(a.code).toBe(0)
+    expect((await sshG(config, ALIAS)).get('hostname')).toBe('127.0.0.11')
+    expect((await sshG(config, `${OTHER}.gitpod.remote`)).get('user')).toBe('enterprise')
+    expect((await sshG(config, `${OTHER}.gitpod.remote`)).get('hostname')).toBe('127.0.0.51')
+    // A reports only its own changes: B's and the deleted environment's aliases are not "removed".
+    expect(a.data.removed).toEqual([])
+    const warning = a.data.warnings.find((w) => w.code === 'W_UNCLAIMED') as Warning & {aliases?: string[]}
+    expect(warning?.aliases).toEqual([`${OTHER}.gitpod.environment`, `${DEAD}.gitpod.environment`].sort())
+    expect(unowned(await readFile(config, 'utf8'))).toHaveLength(2)
+
+    const b = await runCli(['ssh-sync'], {env: envB})
+    expect(b.code).toBe(0)
+    // The human output says what stays unowned and how it goes.
+    expect(b.stderr).toMatch(/1 alias in the block, written by an earlier ona .* kept unowned .*0399dead/)
+    const text = await readFile(config, 'utf8')
+    expect(unowned(text)).toEqual([`Host ${DEAD}.gitpod.environment ${DEAD}.gitpod.remote`])
+    const all = hosts(text)
+    expect(all).toHaveLength(new Set(all).size)
+    expect(all.filter((h) => h.includes(OTHER))).toHaveLength(1)
+    expect(text.slice(text.indexOf(`# ona origin ${new URL(simB.url).origin}`))).toContain(`Host ${OTHER}.gitpod.environment`)
+    expect((await sshG(config, `${OTHER}.gitpod.remote`)).get('hostname')).toBe('127.0.0.51')
+    expect((await runCli(['ssh-sync', '--check'], {env})).code).toBe(0)
+
+    const removeA = await runCli(['ssh-sync', '--remove'], {env})
+    expect(removeA.code).toBe(0)
+    expect((await sshG(config, ALIAS)).get('hostname')).toBe(ALIAS)
+    expect((await sshG(config, `${OTHER}.gitpod.remote`)).get('hostname')).toBe('127.0.0.51')
+    // --remove --all takes out the rest, the deleted environment's alias with it.
+    expect((await runCli(['ssh-sync', '--remove', '--all'], {env: envB})).code).toBe(0)
+    expect(await readFile(config, 'utf8')).toBe('Host github.com\n  User git\n')
+  })
+
+  it('an entry of the old block whose ProxyCommand names an API goes to that install at once', async () => {
+    const proxy = `  ProxyCommand /usr/bin/node /opt/ona/bin/run.js ssh-proxy ${OTHER} --api-url ${simB.url} --ssh-config ${config}\n`
+    await writeFile(config, `${BEGIN_MARKER}\n${entry(OTHER, '127.0.0.51', 'enterprise')}${proxy}${END_MARKER}\n`)
+    const a = await sync()
+    expect(a.data.warnings.filter((w) => w.code === 'W_UNCLAIMED')).toEqual([])
+    const text = await readFile(config, 'utf8')
+    expect(unowned(text)).toEqual([])
+    expect(text.slice(text.indexOf(`# ona origin ${new URL(simB.url).origin}`))).toContain(`Host ${OTHER}.gitpod.environment`)
+    expect((await sshG(config, `${OTHER}.gitpod.remote`)).get('hostname')).toBe('127.0.0.51')
+  })
+})
+
 describe('every alias checked with the real ssh -G after the write', () => {
   it('a difference names the option, the value ssh will use and the file:line that set it, as structured --json warnings', async () => {
     const user = path.join(ssh, 'config.d', '10-defaults')

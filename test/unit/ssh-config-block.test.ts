@@ -270,3 +270,66 @@ describe('the block holds only what ona wrote: foreign sections are moved out, n
     expect(removeManagedBlock(text).text).toBe(`Host x\n${foreign.join('\n')}\n`)
   })
 })
+
+describe('a block written before installs had parts is shared out without loss (splitLegacy)', () => {
+  const A = 'https://app.example.test'
+  const B = 'https://ona.corp.test:8443'
+  // An earlier ona's single block: install A's environment a1, install B's b1 (not told apart), B's b2 with
+  // the resolve-on-connect ProxyCommand naming B's API, and gone, an environment deleted since.
+  const proxy = (id: string, url: string) => `  ProxyCommand /usr/bin/node /opt/ona/bin/run.js ssh-proxy ${id} --api-url ${url} --ssh-config /home/u/.ssh/config`
+  const legacy = `Host x\n${block(...hostLines('a1', '10.0.0.1'), ...hostLines('b1', '10.0.0.2'), ...hostLines('b2', '10.0.0.3'), proxy('b2', `${B}/api`), ...hostLines('gone', '10.0.0.9')).join('\n')}\n`
+  const aliases = (text: string) => text.split('\n').filter((l) => l.startsWith('Host ') && l.includes('.gitpod.')).map((l) => l.split(' ')[1])
+  const partOf = (text: string) => {
+    const owner = new Map<string, string>()
+    let origin = '(legacy)'
+    for (const line of text.split('\n')) {
+      if (line.startsWith('# ona origin ')) origin = line.slice('# ona origin '.length)
+      else if (line.startsWith('Host ') && line.includes('.gitpod.')) owner.set(line.split(' ')[1]!.split('.')[0]!, origin)
+    }
+    return Object.fromEntries(owner)
+  }
+
+  it('the first install to sync claims only what it lists; the rest stays readable, unowned, with a warning naming it', () => {
+    // Before: A's sync took the whole block, and b1, b2 and gone disappeared until B synced again.
+    const result = applyBlock(legacy, [env('a1', '10.1.1.1')], {origin: A, listed: new Set(['a1'])})
+    expect(partOf(result.text)).toEqual({b1: '(legacy)', gone: '(legacy)', a1: A, b2: B})
+    expect(result.text).toContain(`${hostLines('b1', '10.0.0.2').join('\n')}\n`)
+    expect(result.unclaimed).toEqual(['b1.gitpod.environment', 'gone.gitpod.environment'])
+    const warning = result.warnings.find((w) => w.code === 'W_UNCLAIMED')
+    expect(warning).toMatchObject({aliases: ['b1.gitpod.environment', 'gone.gitpod.environment']})
+    expect(warning!.message).toMatch(/2 aliases in the block, written by an earlier ona.*kept unowned.*--remove --all/)
+    // What A had before is what A's report starts from: its own, not B's.
+    expect(readBlockEnvironments(legacy, {origin: A, listed: new Set(['a1'])})).toEqual([env('a1', '10.0.0.1')])
+  })
+
+  it('the second install claims the rest: everything owned, nothing duplicated; a deleted environment stays until --remove --all', () => {
+    const afterA = applyBlock(legacy, [env('a1', '10.1.1.1')], {origin: A, listed: new Set(['a1'])}).text
+    const afterB = applyBlock(afterA, [env('b1', '10.2.2.1'), env('b2', '10.2.2.2')], {origin: B, listed: new Set(['b1', 'b2'])})
+    expect(partOf(afterB.text)).toEqual({gone: '(legacy)', a1: A, b1: B, b2: B})
+    expect(aliases(afterB.text)).toHaveLength(new Set(aliases(afterB.text)).size)
+    expect(afterB.unclaimed).toEqual(['gone.gitpod.environment'])
+    // A's sync again changes nothing (the migration is stable).
+    expect(applyBlock(afterB.text, [env('a1', '10.1.1.1')], {origin: A, listed: new Set(['a1'])}).changed).toBe(false)
+    // --remove for A leaves B's and the unowned entry; --remove --all gives back the user's own text.
+    const removedA = removeManagedBlock(afterB.text, {origin: A})
+    expect(partOf(removedA.text)).toEqual({gone: '(legacy)', b1: B, b2: B})
+    expect(removedA.unclaimed).toEqual(['gone.gitpod.environment'])
+    expect(removeManagedBlock(afterB.text).text).toBe('Host x\n')
+  })
+
+  it('--remove before any install synced keeps what it cannot attribute, and takes what names its API', () => {
+    const result = removeManagedBlock(legacy, {origin: B})
+    expect(partOf(result.text)).toEqual({a1: '(legacy)', b1: '(legacy)', gone: '(legacy)'})
+    expect(result.warnings.map((w) => w.code)).toEqual(['W_UNCLAIMED'])
+  })
+
+  it('a legacy entry whose alias the install writes now is claimed even without a listing (no duplicate Host)', () => {
+    const result = applyBlock(legacy, [env('b1', '10.2.2.1')], {origin: B})
+    expect(aliases(result.text).filter((a) => a === 'b1.gitpod.environment')).toHaveLength(1)
+    expect(partOf(result.text)).toMatchObject({b1: B, a1: '(legacy)'})
+  })
+
+  it('without an origin (one install manages the whole block) the legacy entries are replaced as before', () => {
+    expect(partOf(applyBlock(legacy, [env('a1')]).text)).toEqual({a1: '(legacy)'})
+  })
+})

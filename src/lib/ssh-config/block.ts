@@ -24,8 +24,8 @@ const DAMAGED_MARKER = /^(?:(?:begin|end) ona ssh ?sync|ona ssh ?sync (?:begin|e
 
 /**
  * The line that starts one install's part of the block: everything below it, up to the next such line or
- * END, belongs to that API origin (scheme, host and port). Entries above the first one are a block written
- * before installs had parts (they belong to whichever install syncs first).
+ * END, belongs to that API origin (scheme, host and port). Entries above the first one were written before
+ * installs had parts (the legacy part): see splitLegacy in index.ts for who they go to.
  */
 const ORIGIN_LINE = /^#[ \t]*ona[ \t]+origin[ \t:]+(\S+)[ \t]*$/i
 export function originLine(origin: string): string {
@@ -314,4 +314,25 @@ export function replaceBlock(text: string, location: BlockLocation, blockLines: 
   const eol = detectEol(text)
   const body = [...above, ...blockLines].join(eol) + (location.atEofWithoutNewline ? '' : eol)
   return text.slice(0, location.start) + body + text.slice(location.end)
+}
+
+/**
+ * The API origin an entry names in its resolve-on-connect ProxyCommand (`... --api-url <url> ...`), the only
+ * trace of its install a block written before installs had parts carries; undefined without one.
+ */
+export function entryProxyOrigin(entry: BlockEntry): string | undefined {
+  for (const line of entry.lines.slice(1)) {
+    const directive = parseDirective(line)
+    if (directive?.keyword !== 'proxycommand') continue
+    const at = directive.args.indexOf('--api-url')
+    const url = at === -1 ? undefined : directive.args[at + 1]
+    if (url === undefined) return undefined
+    try {
+      const origin = new URL(url.replace(/^"|"$/g, '')).origin
+      return origin === 'null' ? undefined : origin
+    } catch {
+      return undefined
+    }
+  }
+  return undefined
 }

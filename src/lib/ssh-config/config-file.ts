@@ -21,6 +21,8 @@ export interface FileSyncOptions {
   entry?: EntryOptions
   /** The API origin whose part of the block is written (other origins' parts are kept). */
   origin?: string
+  /** The environment ids that origin lists: the legacy entries it claims (see splitLegacy). */
+  listed?: ReadonlySet<string>
   /** Report the file's own override lines (default true; the sync core checks the whole tree instead). */
   overrides?: boolean
   /** Test hook passed to updateFile. */
@@ -54,7 +56,7 @@ export async function syncBlockInFile(
       const current = options.rebase ? options.rebase(onDisk) : onDisk
       // A function sees the text as it is on disk at this attempt (it may differ from an earlier read).
       const wanted = typeof environments === 'function' ? environments(current) : environments
-      applied = applyBlock(current, wanted, {file, entry: options.entry, origin: options.origin, overrides: options.overrides})
+      applied = applyBlock(current, wanted, {file, entry: options.entry, origin: options.origin, listed: options.listed, overrides: options.overrides})
       checkRenderedBlock(applied.blockLines, applied.written, options.entry)
       return applied.text
     },

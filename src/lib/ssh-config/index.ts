@@ -3,7 +3,7 @@
  * (`config-file.ts`) does the reading, checking and atomic writing.
  */
 import {OnaError, type Warning} from '../errors.js'
-import {findBlock, hasBom, parseBlock, removeBlock, renderBlockLines, renderEntries, renderParts, replaceBlock, sortByAlias, spliceBlock, type BlockPart, type ParsedBlock} from './block.js'
+import {entryProxyOrigin, findBlock, hasBom, parseBlock, removeBlock, renderBlockLines, renderEntries, renderParts, replaceBlock, sortByAlias, spliceBlock, type BlockEntry, type BlockPart, type ParsedBlock} from './block.js'
 import {detectEol} from './scan.js'
 import {validateEntryOptions, type EntryOptions} from './entry.js'
 import {findOverrides} from './overrides.js'
@@ -22,6 +22,11 @@ export interface BlockOptions {
    * as they are. Undefined: the whole block is one owner's (as before installs had parts).
    */
   origin?: string
+  /**
+   * The environment ids this origin lists now (any phase). Entries of a block written before installs had
+   * parts are claimed by the origin that lists them; see splitLegacy.
+   */
+  listed?: ReadonlySet<string>
   /** IdentityFile / ProxyCommand lines of every entry written (entry.ts). */
   entry?: EntryOptions
   /** Report the file's own lines that win over the block (default true; off when the whole tree is checked). */
@@ -39,6 +44,68 @@ export interface ApplyResult {
   warnings: Warning[]
   /** The rendered lines of this origin's entries, between the markers (no line endings), for checks. */
   blockLines: string[]
+  /** Aliases of the pre-origin part that no install has claimed yet (kept in the block, unowned). */
+  unclaimed: string[]
+}
+
+/** Who the entries of the legacy part (written before installs had parts) belong to, seen from one origin. */
+export interface LegacySplit {
+  /** This origin's: it lists their environment, or their ProxyCommand names it, or it writes their alias now. */
+  claimed: BlockEntry[]
+  /** Another origin's, by the `--api-url` of their ProxyCommand: they move into that origin's part. */
+  byOrigin: Map<string, BlockEntry[]>
+  /** Nobody's yet: they stay in the legacy part, which ssh reads like any other, until an install claims them. */
+  unclaimed: BlockEntry[]
+}
+
+/**
+ * Splits the legacy part for `origin`. The old block carried no owner, so an entry is attributed only on
+ * evidence: the origin that lists its environment (ids are unique across installs), the origin its
+ * resolve-on-connect ProxyCommand names, or an alias this origin is about to write. Anything else is left
+ * where it is rather than given to whoever syncs first: it may be another install's that has not synced
+ * since the upgrade (or a deleted environment's, which only `--remove --all` or a hand edit takes out).
+ */
+export function splitLegacy(parsed: ParsedBlock | undefined, origin: string, listed: ReadonlySet<string> = new Set(), writing: ReadonlySet<string> = new Set()): LegacySplit {
+  const split: LegacySplit = {claimed: [], byOrigin: new Map(), unclaimed: []}
+  for (const entry of parsed?.parts.find((p) => p.origin === undefined)?.entries ?? []) {
+    const named = entryProxyOrigin(entry)
+    if (listed.has(entry.environment.id.toLowerCase()) || writing.has(entry.alias) || named === origin) split.claimed.push(entry)
+    else if (named !== undefined) split.byOrigin.set(named, [...(split.byOrigin.get(named) ?? []), entry])
+    else split.unclaimed.push(entry)
+  }
+  return split
+}
+
+/**
+ * The parts of the block other than `origin`'s own: the other origins' parts (with the legacy entries their
+ * ProxyCommand attributes to them merged in, sorted by alias) and the legacy part with what is left unclaimed.
+ */
+function otherParts(parsed: ParsedBlock | undefined, origin: string, split: LegacySplit): BlockPart[] {
+  const parts = new Map<string, BlockPart>()
+  for (const part of parsed?.parts ?? []) {
+    if (part.origin !== undefined && part.origin !== origin) parts.set(part.origin, {origin: part.origin, entries: [...part.entries]})
+  }
+  for (const [owner, entries] of split.byOrigin) {
+    const part = parts.get(owner) ?? {origin: owner, entries: []}
+    const have = new Set(part.entries.map((e) => e.alias))
+    part.entries.push(...entries.filter((e) => !have.has(e.alias)))
+    part.entries.sort((a, b) => (a.alias < b.alias ? -1 : a.alias > b.alias ? 1 : 0))
+    parts.set(owner, part)
+  }
+  const result = [...parts.values()]
+  if (split.unclaimed.length > 0) result.push({origin: undefined, entries: split.unclaimed})
+  return result
+}
+
+function unclaimedWarning(unclaimed: readonly string[], file: string | undefined): Warning[] {
+  if (unclaimed.length === 0) return []
+  const shown = unclaimed.length > 5 ? `${unclaimed.slice(0, 5).join(', ')} and ${unclaimed.length - 5} more` : unclaimed.join(', ')
+  return [{
+    code: 'W_UNCLAIMED',
+    message: `${unclaimed.length === 1 ? '1 alias' : `${unclaimed.length} aliases`} in the block, written by an earlier ona before each install had its own part, ${unclaimed.length === 1 ? 'is' : 'are'} kept unowned (ssh still reads ${unclaimed.length === 1 ? 'it' : 'them'}): ${shown}; the install that lists ${unclaimed.length === 1 ? 'it' : 'them'} takes ${unclaimed.length === 1 ? 'it' : 'them'} over at its next sync, and an alias of a deleted environment stays until \`ona ssh-sync --remove --all\` or until you delete its Host entry by hand`,
+    file,
+    aliases: [...unclaimed],
+  }]
 }
 
 /** Refuses text OpenSSH cannot read at all for a reason the tool can name (a BOM breaks the first line). */
@@ -69,9 +136,10 @@ function foreignWarnings(parsed: ParsedBlock, file: string | undefined, blockGon
 export function applyBlock(text: string, environments: readonly SshEnvironment[], options: BlockOptions = {}): ApplyResult {
   assertEditable(text, options.file)
   const parsed = parseBlock(text, options.file)
-  const others = parsed && options.origin !== undefined ? parsed.parts.filter((p) => p.origin !== undefined && p.origin !== options.origin) : []
-  const taken = new Map(others.flatMap((p) => p.entries.map((e) => [e.alias, p.origin] as const)))
   const validated = validateEnvironments(environments)
+  const split = options.origin === undefined ? undefined : splitLegacy(parsed, options.origin, options.listed, new Set(validated.valid.map((e) => e.environmentAlias)))
+  const others = options.origin === undefined || !split ? [] : otherParts(parsed, options.origin, split)
+  const taken = new Map(others.filter((p) => p.origin !== undefined).flatMap((p) => p.entries.map((e) => [e.alias, p.origin] as const)))
   const rejected = [...validated.rejected]
   const mine: ValidEnvironment[] = []
   for (const env of validated.valid) {
@@ -96,20 +164,23 @@ export function applyBlock(text: string, environments: readonly SshEnvironment[]
     next = replaceBlock(text, parsed.location, renderParts(parts), parsed.foreign.flatMap((f) => f.lines))
     warnings.push(...foreignWarnings(parsed, options.file))
   }
+  const unclaimed = split?.unclaimed.map((e) => e.alias) ?? []
+  warnings.push(...unclaimedWarning(unclaimed, options.file))
   const location = findBlock(next, options.file)!
   if (options.overrides !== false) warnings.push(...findOverrides(next, location.start, location.end, written, options.file))
-  return {text: next, changed: next !== text, written, skipped: rejected, warnings, blockLines: ownLines}
+  return {text: next, changed: next !== text, written, skipped: rejected, warnings, blockLines: ownLines, unclaimed}
 }
 
 /**
  * Takes the block out (the exact inverse of the first insertion), or with an origin only that origin's part
- * (and the entries written before installs had parts); the block goes when no part is left. Sections inside
- * the block that ona did not write are moved just above it, never deleted.
+ * (and the legacy entries attributed to it, see splitLegacy; unclaimed ones stay); the block goes when no
+ * part is left. Sections inside the block that ona did not write are moved just above it, never deleted.
  */
-export function removeManagedBlock(text: string, options: BlockOptions = {}): {text: string; changed: boolean; warnings: Warning[]} {
+export function removeManagedBlock(text: string, options: BlockOptions = {}): {text: string; changed: boolean; warnings: Warning[]; unclaimed: string[]} {
   const parsed = parseBlock(text, options.file)
-  if (!parsed) return {text, changed: false, warnings: []}
-  const remaining = options.origin === undefined ? [] : parsed.parts.filter((p) => p.origin !== undefined && p.origin !== options.origin)
+  if (!parsed) return {text, changed: false, warnings: [], unclaimed: []}
+  const split = options.origin === undefined ? undefined : splitLegacy(parsed, options.origin, options.listed)
+  const remaining = options.origin === undefined || !split ? [] : otherParts(parsed, options.origin, split)
   const above = parsed.foreign.flatMap((f) => f.lines)
   let next: string
   if (remaining.length > 0) next = replaceBlock(text, parsed.location, renderParts(remaining), above)
@@ -118,18 +189,20 @@ export function removeManagedBlock(text: string, options: BlockOptions = {}): {t
     const eol = detectEol(text)
     next = text.slice(0, parsed.location.start) + above.join(eol) + (parsed.location.atEofWithoutNewline ? '' : eol) + text.slice(parsed.location.end)
   }
-  return {text: next, changed: next !== text, warnings: foreignWarnings(parsed, options.file, remaining.length === 0)}
+  const unclaimed = split?.unclaimed.map((e) => e.alias) ?? []
+  return {text: next, changed: next !== text, warnings: [...foreignWarnings(parsed, options.file, remaining.length === 0), ...unclaimedWarning(unclaimed, options.file)], unclaimed}
 }
 
 /**
  * Reads the environments currently in the block (for "added/updated/removed" reports and for keeping a
  * starting environment's last address): only ona's own Host entries, never a section the user wrote inside
- * the block. With an origin, that origin's part and the entries written before installs had parts.
+ * the block. With an origin, that origin's part and the legacy entries it claims (splitLegacy, with
+ * `listed`).
  */
 export function readBlockEnvironments(text: string, options: BlockOptions = {}): SshEnvironment[] {
   const parsed = parseBlock(text, options.file)
   if (!parsed) return []
-  return parsed.parts
-    .filter((p) => options.origin === undefined || p.origin === undefined || p.origin === options.origin)
-    .flatMap((p) => p.entries.map((e) => ({...e.environment})))
+  if (options.origin === undefined) return parsed.parts.flatMap((p) => p.entries.map((e) => ({...e.environment})))
+  const own = parsed.parts.filter((p) => p.origin === options.origin).flatMap((p) => p.entries)
+  return [...own, ...splitLegacy(parsed, options.origin, options.listed).claimed].map((e) => ({...e.environment}))
 }

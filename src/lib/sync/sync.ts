@@ -195,17 +195,19 @@ export async function applyListing(ctx: Context, listing: ListEnvironmentsResult
   let kept: KeptEnvironment[] = []
   let pending: PendingEnvironment[] = []
   let planWarnings: Warning[] = []
+  // Entries of an earlier ona's block (no origin lines) that this install lists become its own.
+  const listed = new Set([...listing.environments.map((e) => e.id.toLowerCase()), ...listing.problems.map((p) => p.environmentId.toLowerCase())])
   const result = await syncBlockInFile(
     file,
     (current) => {
-      previous = readBlockEnvironments(current, {file, origin: options.origin})
+      previous = readBlockEnvironments(current, {file, origin: options.origin, listed})
       const plan = planBlock(listing.environments, previous, listing.problems, {keepStopped: resolveOnConnect})
       kept = plan.kept
       pending = plan.pending
       planWarnings = plan.warnings
       return plan.desired
     },
-    {dryRun: options.dryRun, keepReplaced: options.keepReplaced, rebase: options.rebase, entry, origin: options.origin, overrides: false},
+    {dryRun: options.dryRun, keepReplaced: options.keepReplaced, rebase: options.rebase, entry, origin: options.origin, listed, overrides: false},
   )
   const tree = await checkTree(ctx, result.file.realPath, result.file.after, result.written)
   let includeAdded: string | undefined
