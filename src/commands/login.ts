@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
-import {apiUrlFlag} from '../flags.js'
+import {apiUrlFlag, timeoutFlag} from '../flags.js'
 import {resolveApiUrl} from '../lib/api/base-url.js'
 import {login, type LoginResult} from '../lib/auth/session.js'
 import {createContext} from '../lib/context.js'
@@ -23,11 +23,12 @@ ONA_KEYRING=off) it goes to credentials.json in the ona config directory, mode 0
   static override flags = {
     'token-stdin': Flags.boolean({description: 'read the token from standard input'}),
     'api-url': apiUrlFlag,
+    timeout: timeoutFlag,
   }
 
   async run(): Promise<LoginResult> {
     const {flags} = await this.parse(Login)
-    const ctx = createContext({io: this.io})
+    const ctx = createContext({io: this.io, oneShot: {timeout: flags.timeout, json: this.jsonEnabled()}})
     return login(ctx, {apiUrl: resolveApiUrl(flags['api-url'], ctx.env), tokenStdin: flags['token-stdin']})
   }
 }

@@ -1,5 +1,5 @@
 import {BaseCommand} from '../base-command.js'
-import {apiUrlFlag} from '../flags.js'
+import {apiUrlFlag, timeoutFlag} from '../flags.js'
 import {resolveApiUrl} from '../lib/api/base-url.js'
 import {logout, type LogoutResult} from '../lib/auth/session.js'
 import {createContext} from '../lib/context.js'
@@ -9,11 +9,11 @@ export default class Logout extends BaseCommand {
   static override description = 'Removes the token for the API host from the OS keychain and from the token file, wherever it is.'
   static override examples = ['<%= config.bin %> logout', '<%= config.bin %> logout --api-url https://ona.example.com/api']
   static override enableJsonFlag = true
-  static override flags = {'api-url': apiUrlFlag}
+  static override flags = {'api-url': apiUrlFlag, timeout: timeoutFlag}
 
   async run(): Promise<LogoutResult> {
     const {flags} = await this.parse(Logout)
-    const ctx = createContext({io: this.io})
+    const ctx = createContext({io: this.io, oneShot: {timeout: flags.timeout, json: this.jsonEnabled()}})
     return logout(ctx, {apiUrl: resolveApiUrl(flags['api-url'], ctx.env)})
   }
 }

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
-import {apiUrlFlag} from '../flags.js'
+import {apiUrlFlag, syncTimeoutFlag} from '../flags.js'
 import {resolveApiUrl} from '../lib/api/base-url.js'
 import {createContext} from '../lib/context.js'
 import type {SyncResult} from '../lib/sync/sync.js'
@@ -12,7 +12,7 @@ export default class SshSync extends BaseCommand {
     'Lists your environments and rewrites one managed block of the SSH config with a <id>.gitpod.environment / <id>.gitpod.remote Host alias for each running one. Every byte outside the block stays as it was. A failed API call never changes the file.'
 
   // oclif renders the exclusive flags as `[--watch |  |  | ...]`; the modes, said plainly:
-  static override usage = ['ssh-sync [--api-url <url>] [--ssh-config <path>] [--dry-run | --check | --remove | --watch [--interval <seconds>]] [--json]']
+  static override usage = ['ssh-sync [--api-url <url>] [--ssh-config <path>] [--dry-run | --check | --remove | --watch [--interval <seconds>]] [--timeout <duration>] [--json]']
 
   static override examples = [
     '<%= config.bin %> ssh-sync',
@@ -48,6 +48,7 @@ export default class SshSync extends BaseCommand {
     'no-resolve-on-connect': Flags.boolean({summary: 'write plain entries again (saved for this API)'}),
     'identity-file': Flags.string({summary: 'use this existing private key (its .pub is registered) instead of ona\'s own; saved; empty to go back', helpValue: '<path>'}),
     service: Flags.boolean({summary: 'watch mode as run by `ona service`: after `ona ssh-sync --remove`, end instead of putting the block back', hidden: true}),
+    timeout: syncTimeoutFlag,
     interval: Flags.integer({summary: 'watch mode: seconds between full listings (safety net)', default: 300, min: 10, helpValue: '<seconds>'}),
   }
 
@@ -57,7 +58,8 @@ export default class SshSync extends BaseCommand {
       const {OnaError} = await import('../lib/errors.js')
       throw new OnaError('ERR_USAGE', '--all only goes with --remove', {hint: 'Run `ona ssh-sync --remove --all` to take the whole managed block out.'})
     }
-    const ctx = createContext({io: this.io, sshConfig: flags['ssh-config']})
+    // Watch mode runs until interrupted: only the one-shot forms get the overall deadline.
+    const ctx = createContext({io: this.io, sshConfig: flags['ssh-config'], ...(flags.watch ? {} : {oneShot: {timeout: flags.timeout, json: this.jsonEnabled()}})})
     const apiUrl = resolveApiUrl(flags['api-url'], ctx.env)
     const {syncSshConfig, formatSyncResult, connect} = await import('../lib/sync/sync.js')
     const resolveOnConnect = flags['resolve-on-connect'] ? true : flags['no-resolve-on-connect'] ? false : undefined

@@ -41,14 +41,19 @@ then runs \`ssh <id>.gitpod.environment\` with any arguments after \`--\` and ex
     path: Flags.string({summary: 'with --ide vscode: the remote folder to open', helpValue: '<path>'}),
     runner: Flags.string({summary: 'runner kind: enterprise runners need no gateway check', options: ['standard', 'enterprise'], default: 'standard'}),
     'skip-preflight': Flags.boolean({summary: 'connect without the network check'}),
-    timeout: Flags.integer({summary: 'per-check timeout of the network check, in milliseconds', default: 3000, min: 1}),
+    'preflight-timeout': Flags.integer({summary: 'per-check timeout of the network check, in milliseconds', default: 3000, min: 1, helpValue: '<ms>'}),
     'no-start': Flags.boolean({summary: 'fail instead of starting a stopped environment'}),
     'start-timeout': Flags.integer({summary: 'how long to wait for the environment to start and accept the key, in seconds', default: 600, min: 1, helpValue: '<seconds>'}),
+    timeout: Flags.string({
+      summary: 'give up after this long, not counting the start wait: 30s, 2m, 90 (seconds), 0 for never (default 60s, or ONA_TIMEOUT)',
+      description: 'Bounds everything before ssh runs except waiting for a stopped environment to start and accept the key, which --start-timeout bounds: at most the two added up.',
+      helpValue: '<duration>',
+    }),
   }
 
   async run(): Promise<void> {
     const {args, argv, flags} = await this.parse(Ssh)
-    const ctx = createContext({io: this.io, sshConfig: flags['ssh-config']})
+    const ctx = createContext({io: this.io, sshConfig: flags['ssh-config'], oneShot: {timeout: flags.timeout, json: this.jsonEnabled()}})
     const {sshConnect} = await import('../lib/ssh/connect.js')
     const code = await sshConnect(ctx, {
       ...(args.environment === undefined ? {} : {target: args.environment}),
@@ -60,7 +65,7 @@ then runs \`ssh <id>.gitpod.environment\` with any arguments after \`--\` and ex
       ...(flags.path ? {path: flags.path} : {}),
       runner: flags.runner as 'standard' | 'enterprise',
       skipPreflight: flags['skip-preflight'],
-      timeoutMs: flags.timeout,
+      timeoutMs: flags['preflight-timeout'],
     })
     process.exitCode = code
   }

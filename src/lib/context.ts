@@ -6,9 +6,11 @@
  */
 import os from 'node:os'
 
+import {createDeadline, resolveTimeout, type Deadline} from './deadline.js'
 import {processIOStreams, type IOStreams} from './io.js'
 import {resolvePaths, type Paths} from './paths.js'
 import type {Platform} from './platform/platform.js'
+import type {StatusLine} from './status-line.js'
 
 export interface Clock {
   now(): number
@@ -21,6 +23,15 @@ export interface Context {
   clock: Clock
   /** The OS rules in effect (platform/): tests pass `platform: 'win32'` or `'darwin'` to run those branches. */
   platform: Platform
+  /**
+   * The overall deadline of a one-shot command (`--timeout`, deadline.ts); absent in watch mode and the
+   * service, and in tests that do not ask for one.
+   */
+  deadline?: Deadline
+  /** The terminal's "waiting for ..." line (status-line.ts); absent off a terminal and with --json. */
+  status?: StatusLine
+  /** Whether a person is at the terminal (stderr is one): the macOS keychain prompt is waited for then. */
+  interactive?: boolean
 }
 
 export const systemClock: Clock = {now: () => Date.now()}
@@ -34,16 +45,79 @@ export interface ContextOptions {
   platform?: NodeJS.Platform
   /** The account's home as the OS reports it (default `os.homedir()`). */
   homedir?: string
+  /**
+   * A one-shot command: its `--timeout` value (undefined when not given: ONA_TIMEOUT, else 60 s) becomes
+   * `ctx.deadline`. Left out (watch mode, the service), there is no deadline.
+   */
+  oneShot?: {timeout: string | undefined; json?: boolean}
+  /** Whether a person answers at stderr's terminal (default: whether io.err is a TTY). */
+  interactive?: boolean
+  /** A status line to use instead of the terminal's (tests). */
+  status?: StatusLine
 }
 
 export function createContext(options: ContextOptions = {}): Context {
   const env = options.env ?? process.env
   const platform: Platform = {name: options.platform ?? process.platform, homedir: options.homedir ?? os.homedir(), env}
+  let io = options.io ?? processIOStreams()
+  const errTTY = Boolean((io.err as {isTTY?: boolean}).isTTY)
+  const interactive = options.interactive ?? errTTY
+  let status = options.status
+  let deadline: Deadline | undefined
+  if (options.oneShot) {
+    const {budgetMs, source} = resolveTimeout(options.oneShot.timeout, env)
+    if (budgetMs !== undefined) deadline = createDeadline(budgetMs, {source})
+    if (!status && errTTY && !options.oneShot.json && env.TERM !== 'dumb') status = lazyStatusLine(io.err)
+  }
+  if (status) io = clearingFirst(io, status)
   return {
     env,
     platform,
     paths: resolvePaths(platform, {sshConfig: options.sshConfig}),
-    io: options.io ?? processIOStreams(),
+    io,
     clock: options.clock ?? systemClock,
+    interactive,
+    ...(deadline ? {deadline} : {}),
+    ...(status ? {status} : {}),
+  }
+}
+
+/** The status line, its module loaded by the first wait: a command that never waits never loads it. */
+function lazyStatusLine(err: IOStreams['err']): StatusLine {
+  let line: StatusLine | undefined
+  let loading: Promise<StatusLine> | undefined
+  const load = () => (loading ??= import('./status-line.js').then(({createStatusLine}) => (line = createStatusLine(err))))
+  return {
+    begin(text) {
+      if (line) return line.begin(text)
+      // The module arrives within a tick or two, long before the line may show; updates meanwhile are kept.
+      let current = text
+      let handle: ReturnType<StatusLine['begin']> | undefined
+      let ended = false
+      void load().then((l) => {
+        if (!ended) handle = l.begin(current)
+      })
+      return {
+        update(next) {
+          current = next
+          handle?.update(next)
+        },
+        done() {
+          ended = true
+          handle?.done()
+        },
+      }
+    },
+    clear: () => line?.clear(),
+  }
+}
+
+/** Human lines clear the status line first, so it never sits in front of them. */
+function clearingFirst(io: IOStreams, status: StatusLine): IOStreams {
+  return {
+    ...io,
+    info: (line) => (status.clear(), io.info(line)),
+    warn: (line) => (status.clear(), io.warn(line)),
+    print: (line) => (status.clear(), io.print(line)),
   }
 }

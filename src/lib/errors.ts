@@ -35,6 +35,8 @@ export const ERROR_CODES = {
   ERR_PERMISSION_DENIED: {exit: EXIT.AUTH, hint: 'Your token lacks permission for this call; check its scope or your organisation role.'},
   ERR_TOKEN_FILE_PERMISSIONS: {exit: EXIT.AUTH, hint: 'Run `chmod 600` on the token file (it must not be readable by group or others), or run `ona login` again.'},
   ERR_KEYCHAIN: {exit: EXIT.ERROR, hint: 'The OS keychain failed; `ona` can keep the token in a private file instead (run `ona login` again).'},
+  // Each platform gets its own hint (macOS: an access prompt nobody answered); see auth/token-store.ts.
+  ERR_KEYCHAIN_TIMEOUT: {exit: EXIT.ERROR, hint: 'The OS keychain did not answer; run the command again in a terminal, or set ONA_KEYRING=off and run `ona login` to keep the token in a private file.'},
   ERR_TOKEN_EMPTY: {exit: EXIT.USAGE, hint: 'Pass a personal access token on standard input: `ona login --token-stdin < token.txt`.'},
 
   // Management-plane API
@@ -44,6 +46,8 @@ export const ERROR_CODES = {
   ERR_API_BAD_RESPONSE: {exit: EXIT.ERROR, hint: 'The management plane sent a response `ona` does not understand; check --api-url, or update `ona`.'},
   ERR_API_REQUEST: {exit: EXIT.ERROR, hint: 'The management plane rejected the request; update `ona` or report it.'},
   ERR_API_TIMEOUT: {exit: EXIT.ERROR, hint: 'The management plane did not answer in time; check your network (`ona preflight`) or proxy settings.'},
+  // The overall deadline of a one-shot command (--timeout / ONA_TIMEOUT, see deadline.ts): nothing was written.
+  ERR_DEADLINE_EXCEEDED: {exit: EXIT.ERROR, hint: 'Raise --timeout (or ONA_TIMEOUT; 0 means no deadline), check the network and proxy with `ona preflight`, or try again later.'},
   ERR_INSECURE_HTTP: {exit: EXIT.USAGE, hint: 'Use an https:// API URL, or set ONA_ALLOW_INSECURE_HTTP=1 to send the token over plain http anyway.'},
   ERR_API_URL: {exit: EXIT.USAGE, hint: 'Give an http(s) URL such as https://app.ona.com/api with --api-url or ONA_API_URL.'},
   ERR_PROXY: {exit: EXIT.ERROR, hint: 'Check HTTPS_PROXY / NO_PROXY; `ona preflight` tests the proxy path.'},
@@ -64,7 +68,7 @@ export const ERROR_CODES = {
   ERR_ENVIRONMENT_NOT_FOUND: {exit: EXIT.ERROR, hint: 'Check the id or name; `ona environment list` shows your environments.'},
   ERR_ENVIRONMENT_AMBIGUOUS: {exit: EXIT.USAGE, hint: 'Give more of the id, or the full id; `ona environment list` shows them.'},
   ERR_ENVIRONMENT_NOT_RUNNING: {exit: EXIT.ERROR, hint: 'Start it (leave out --no-start), or wait until it is running.'},
-  ERR_ENVIRONMENT_START_TIMEOUT: {exit: EXIT.ERROR, hint: 'The environment is still starting; try again in a moment, or raise --timeout.'},
+  ERR_ENVIRONMENT_START_TIMEOUT: {exit: EXIT.ERROR, hint: 'The environment is still starting; try again in a moment, or raise --start-timeout.'},
   ERR_CANCELLED: {exit: EXIT.USAGE, hint: 'Nothing was undone: a started environment keeps running, and the SSH config was left consistent.'},
   ERR_KEY_NOT_ACCEPTED: {exit: EXIT.ERROR, hint: 'The environment did not accept the SSH key; run `ona ssh` again, or check the environment\'s logs.'},
   ERR_INTERNAL: {exit: EXIT.ERROR, hint: 'This is a bug in `ona`; please report it with the command you ran.'},

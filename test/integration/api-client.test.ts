@@ -9,6 +9,7 @@ import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
 import {createApiClient, type ApiClientOptions} from '../../src/lib/api/client.js'
 import {watchEventsWithReconnect, type WatchUpdate} from '../../src/lib/api/watch.js'
+import {createDeadline} from '../../src/lib/deadline.js'
 import {OnaError} from '../../src/lib/errors.js'
 import {startSimulator, type SeedEnvironment, type Simulator} from '../../src/lib/simulator/server.js'
 
@@ -296,6 +297,67 @@ describe('faults', () => {
       expect(text).not.toContain(token)
       sim.clearFaults()
     }
+  })
+})
+
+describe('the overall deadline', () => {
+  it('gives an attempt only the time left: a 30 s attempt timeout is cut at the 400 ms deadline', async () => {
+    sim.injectFault({type: 'stall'}, {times: Number.POSITIVE_INFINITY})
+    const api = await client({timeoutMs: 30_000, deadline: createDeadline(400)})
+    const started = Date.now()
+    const error = await rejection(api.getAuthenticatedIdentity())
+    expect(error.code).toBe('ERR_DEADLINE_EXCEEDED')
+    expect(error.message).toBe(`GetAuthenticatedIdentity on ${new URL(sim.url).origin} did not answer within 400ms (--timeout)`)
+    expect(Date.now() - started).toBeLessThan(10_000)
+    expect(sim.rpcCount('GetAuthenticatedIdentity')).toBe(1)
+  })
+
+  it('starts no attempt once the deadline has passed, and keeps an earlier different failure in the message', async () => {
+    sim.injectFault({type: 'http', status: 503}, {times: 1})
+    sim.injectFault({type: 'stall'}, {times: Number.POSITIVE_INFINITY})
+    const api = await client({timeoutMs: 30_000, backoff: {baseMs: 5, maxMs: 5}, deadline: createDeadline(500)})
+    const error = await rejection(api.getAuthenticatedIdentity())
+    expect(error.code).toBe('ERR_DEADLINE_EXCEEDED')
+    expect(error.message).toMatch(/did not answer within 500ms \(--timeout\); the attempt before failed: the management plane is unavailable/)
+    expect(error.details).toMatchObject({attempt: 2, previous: 'ERR_API_UNAVAILABLE'})
+    // 503, then the stall the deadline cut: never a third attempt.
+    expect(sim.rpcCount('GetAuthenticatedIdentity')).toBe(2)
+  })
+
+  it('does not sleep a backoff that would end past the deadline', async () => {
+    sim.injectFault({type: 'http', status: 503}, {times: Number.POSITIVE_INFINITY})
+    const api = await client({backoff: {baseMs: 5000, maxMs: 5000, jitter: 0}, deadline: createDeadline(1000)})
+    const started = Date.now()
+    const error = await rejection(api.getAuthenticatedIdentity())
+    expect(Date.now() - started).toBeLessThan(4000)
+    expect(error.code).toBe('ERR_API_UNAVAILABLE')
+    expect(error.message).toMatch(/\(gave up after 1 attempt: --timeout 1s leaves no time for another\)$/)
+    expect(sim.rpcCount('GetAuthenticatedIdentity')).toBe(1)
+  })
+
+  it('a per-call deadline (the start wait) replaces the client one', async () => {
+    sim.injectFault({type: 'stall'}, {times: Number.POSITIVE_INFINITY})
+    const api = await client({timeoutMs: 30_000, deadline: createDeadline(60_000)})
+    const error = await rejection(api.getAuthenticatedIdentity({deadline: createDeadline(300, {flag: '--start-timeout'})}))
+    expect(error.message).toMatch(/within 300ms \(--start-timeout\)$/)
+    expect(error.hint).toMatch(/^Raise --start-timeout/)
+  })
+
+  it('tells onWait about each attempt and the retry wait, and that it is over', async () => {
+    sim.injectFault({type: 'http', status: 503}, {times: 2})
+    const seen: string[] = []
+    const api = await client({
+      backoff: {baseMs: 5, maxMs: 5, jitter: 0},
+      onWait: (w) => {
+        seen.push(`begin ${w.rpc} ${w.attempt}/${w.attempts}`)
+        return {update: (u) => void seen.push(`${u.attempt}/${u.attempts}${u.retryInMs === undefined ? '' : ` in ${u.retryInMs}`}`), done: () => void seen.push('done')}
+      },
+    })
+    await api.getAuthenticatedIdentity()
+    expect(seen).toEqual(['begin GetAuthenticatedIdentity 1/4', '2/4 in 5', '2/4', '3/4 in 5', '3/4', 'done'])
+    seen.length = 0
+    await api.getAuthenticatedIdentity({quiet: true})
+    expect(seen).toEqual([])
   })
 })
 

@@ -1,5 +1,5 @@
 import {BaseCommand} from '../../base-command.js'
-import {apiUrlFlag} from '../../flags.js'
+import {apiUrlFlag, timeoutFlag} from '../../flags.js'
 import {resolveApiUrl} from '../../lib/api/base-url.js'
 import {createContext} from '../../lib/context.js'
 import type {EnvironmentRow} from '../../lib/environments/list.js'
@@ -11,11 +11,12 @@ export default class EnvironmentList extends BaseCommand {
   static override enableJsonFlag = true
   static override flags = {
     'api-url': apiUrlFlag,
+    timeout: timeoutFlag,
   }
 
   async run(): Promise<EnvironmentRow[]> {
     const {flags} = await this.parse(EnvironmentList)
-    const ctx = createContext({io: this.io})
+    const ctx = createContext({io: this.io, oneShot: {timeout: flags.timeout, json: this.jsonEnabled()}})
     const {listEnvironmentRows, formatEnvironmentRows} = await import('../../lib/environments/list.js')
     const rows = await listEnvironmentRows(ctx, {apiUrl: resolveApiUrl(flags['api-url'], ctx.env)})
     if (!this.jsonEnabled()) for (const line of formatEnvironmentRows(rows)) this.io.print(line)

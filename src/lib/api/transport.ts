@@ -9,12 +9,14 @@
 import type {Agent as HttpAgent} from 'node:http'
 import type {Agent as HttpsAgent} from 'node:https'
 
+import type {Deadline} from '../deadline.js'
 import {OnaError, isOnaError} from '../errors.js'
 import {proxyForUrl} from '../net/no-proxy.js'
 import {redact, redactBearer} from '../redact.js'
 import {defaultUserAgent} from '../version.js'
 import {insecureHttpRefusal, normalizeApiUrl} from './base-url.js'
 import {backoffDelay, parseRetryAfter, sleep, type BackoffOptions} from './backoff.js'
+import {formatDuration} from '../deadline.js'
 import {connectCodeForStatus, connectError, isRetryableStatus, networkError, parseConnectErrorBody} from './errors.js'
 
 export interface ApiClientOptions {
@@ -42,12 +44,40 @@ export interface ApiClientOptions {
    */
   debug?: (line: string) => void
   random?: () => number
+  /**
+   * The command's overall deadline (deadline.ts): no attempt outlives it (each is given the lesser of
+   * `timeoutMs` and the time left), no retry is waited for past it, and hitting it fails the call with
+   * ERR_DEADLINE_EXCEEDED naming the RPC and the API. Absent (watch mode, the service): attempts alone bound.
+   */
+  deadline?: Deadline
+  /** Told when a unary call starts waiting, about each attempt and retry, and when it is over (the terminal status line). */
+  onWait?: (wait: ApiWait) => WaitHandle
+}
+
+/** What a unary call is waiting for, for a status line ("waiting for app.ona.com (ListEnvironments, attempt 2 of 4)"). */
+export interface ApiWait {
+  host: string
+  rpc: string
+  /** 1-based. */
+  attempt: number
+  attempts: number
+  /** Set while sleeping before the next attempt. */
+  retryInMs?: number
+}
+
+export interface WaitHandle {
+  update(wait: ApiWait): void
+  done(): void
 }
 
 export interface CallOptions {
   signal?: AbortSignal
   /** Retries of this call (default: the client's). Watch mode passes 0: it has one shared retry of its own. */
   retries?: number
+  /** Overrides the client's deadline for this call (the start wait of `ona ssh` has its own, `--start-timeout`). */
+  deadline?: Deadline
+  /** No onWait reports for this call (a progress display of its own already shows the wait). */
+  quiet?: boolean
 }
 
 export const SERVICE = 'gitpod.v1'
@@ -93,6 +123,7 @@ export async function createTransport(options: ApiClientOptions): Promise<Transp
   const userAgent = options.userAgent ?? defaultUserAgent()
   const secrets = [options.token]
   const host = new URL(baseUrl).host
+  const origin = new URL(baseUrl).origin
 
   const debug = options.debug ? (line: string) => options.debug?.(redactBearer(redact(line, secrets))) : undefined
 
@@ -158,61 +189,97 @@ export async function createTransport(options: ApiClientOptions): Promise<Transp
     let lastError: OnaError | undefined
     const via = agents ? ` via ${agents.proxy}` : ''
     const limit = Math.max(0, callOptions.retries ?? retries)
-    for (let attempt = 0; attempt <= limit; attempt++) {
-      callOptions.signal?.throwIfAborted()
-      let retryDelay: number | undefined
-      const started = Date.now()
-      try {
-        const response = await http.postText(url, {
-          body: JSON.stringify(body),
-          headers: headers('application/json', 'application/json'),
-          timeoutMs,
-          ...(agents ? {agent: agentFor(url, agents)} : {}),
-          ...(callOptions.signal ? {signal: callOptions.signal} : {}),
-        })
-        const status = response.statusCode
-        debug?.(`POST ${url.pathname} -> ${status} in ${Date.now() - started} ms${via} (attempt ${attempt + 1})`)
-        if (status >= 200 && status < 300) {
-          try {
-            return JSON.parse(response.text)
-          } catch {
-            const type = String(response.headers['content-type'] ?? 'none')
-            throw new OnaError('ERR_API_BAD_RESPONSE', `${rpc} answered HTTP ${status} with a body that is not JSON (content-type ${redact(type, secrets)})`, {
+    const deadline = callOptions.deadline ?? options.deadline
+    const waitInfo = (attempt: number, retryInMs?: number): ApiWait => ({host, rpc, attempt: attempt + 1, attempts: limit + 1, ...(retryInMs === undefined ? {} : {retryInMs})})
+    let wait: WaitHandle | undefined
+    try {
+      return await attempts()
+    } finally {
+      wait?.done()
+    }
+
+    /** The typed error for a call the deadline cut short; an earlier, different failure is kept in the message. */
+    function deadlineError(d: Deadline, attempt: number): OnaError {
+      const error = d.error(`${rpc} on ${origin} did not answer`, {rpc, origin, attempt: attempt + 1, attempts: limit + 1, ...(lastError ? {previous: lastError.code} : {})})
+      if (!lastError || lastError.code === 'ERR_API_TIMEOUT') return error
+      return new OnaError(error.code, `${error.message}; the attempt before failed: ${lastError.message}`, {hint: error.hint, details: error.details})
+    }
+
+    async function attempts(): Promise<unknown> {
+      for (let attempt = 0; attempt <= limit; attempt++) {
+        callOptions.signal?.throwIfAborted()
+        let retryDelay: number | undefined
+        const started = Date.now()
+        const left = deadline ? deadline.remaining() : Number.POSITIVE_INFINITY
+        if (deadline && left <= 0) throw deadlineError(deadline, attempt)
+        // The attempt ends with the deadline at the latest; its timeout then means the deadline, not the attempt.
+        const attemptMs = Math.min(timeoutMs, left)
+        if (wait) wait.update(waitInfo(attempt))
+        else if (!callOptions.quiet) wait = options.onWait?.(waitInfo(attempt))
+        try {
+          const response = await http.postText(url, {
+            body: JSON.stringify(body),
+            headers: headers('application/json', 'application/json'),
+            timeoutMs: attemptMs,
+            ...(agents ? {agent: agentFor(url, agents)} : {}),
+            ...(callOptions.signal ? {signal: callOptions.signal} : {}),
+          })
+          const status = response.statusCode
+          debug?.(`POST ${url.pathname} -> ${status} in ${Date.now() - started} ms${via} (attempt ${attempt + 1})`)
+          if (status >= 200 && status < 300) {
+            try {
+              return JSON.parse(response.text)
+            } catch {
+              const type = String(response.headers['content-type'] ?? 'none')
+              throw new OnaError('ERR_API_BAD_RESPONSE', `${rpc} answered HTTP ${status} with a body that is not JSON (content-type ${redact(type, secrets)})`, {
+                details: {rpc, status},
+              })
+            }
+          }
+          if (status >= 300 && status < 400) {
+            throw new OnaError('ERR_API_BAD_RESPONSE', `${rpc} answered with a redirect (HTTP ${status}); ona does not follow redirects with a token`, {
               details: {rpc, status},
             })
           }
+          const parsed = parseConnectErrorBody(response.text)
+          lastError = connectError(rpc, parsed.code ?? connectCodeForStatus(status), parsed.message && redact(parsed.message, secrets), status)
+          if (!isRetryableStatus(status)) throw lastError
+          const retryAfter = parseRetryAfter(response.headers['retry-after'], Date.now())
+          if (retryAfter !== undefined) {
+            if (retryAfter > maxRetryAfterMs) {
+              throw connectError(rpc, parsed.code ?? connectCodeForStatus(status), `asked to retry after ${Math.ceil(retryAfter / 1000)} s`, status)
+            }
+            retryDelay = retryAfter
+          }
+        } catch (error) {
+          if (callOptions.signal?.aborted) throw callOptions.signal.reason
+          if (isOnaError(error)) throw error
+          const failure = describeFailure(rpc, error, agents)
+          debug?.(`POST ${url.pathname} failed after ${Date.now() - started} ms${via} (attempt ${attempt + 1}): ${failure.code}`)
+          if (deadline && attemptMs < timeoutMs && failure.code === 'ERR_API_TIMEOUT') throw deadlineError(deadline, attempt)
+          lastError = failure
+          // A proxy that refuses the tunnel will refuse it again; an untrusted certificate stays untrusted.
+          if (lastError.code === 'ERR_PROXY' && lastError.details?.proxyStatus !== undefined) throw lastError
+          if (lastError.code === 'ERR_API_TLS') throw lastError
         }
-        if (status >= 300 && status < 400) {
-          throw new OnaError('ERR_API_BAD_RESPONSE', `${rpc} answered with a redirect (HTTP ${status}); ona does not follow redirects with a token`, {
-            details: {rpc, status},
+        if (attempt === limit) break
+        const delayMs = retryDelay ?? backoffDelay(attempt + 1, backoff, random)
+        if (deadline && delayMs >= deadline.remaining()) {
+          // Sleeping would end past the deadline: no attempt could follow it, so stop with what went wrong.
+          const final = lastError ?? new OnaError('ERR_INTERNAL', `${rpc} failed without an error`)
+          const tried = `${attempt + 1} attempt${attempt === 0 ? '' : 's'}`
+          throw new OnaError(final.code, `${final.message} (gave up after ${tried}: ${deadline.source} ${formatDuration(deadline.budgetMs)} leaves no time for another)`, {
+            hint: final.hint,
+            details: {...final.details, timeoutMs: deadline.budgetMs},
           })
         }
-        const parsed = parseConnectErrorBody(response.text)
-        lastError = connectError(rpc, parsed.code ?? connectCodeForStatus(status), parsed.message && redact(parsed.message, secrets), status)
-        if (!isRetryableStatus(status)) throw lastError
-        const retryAfter = parseRetryAfter(response.headers['retry-after'], Date.now())
-        if (retryAfter !== undefined) {
-          if (retryAfter > maxRetryAfterMs) {
-            throw connectError(rpc, parsed.code ?? connectCodeForStatus(status), `asked to retry after ${Math.ceil(retryAfter / 1000)} s`, status)
-          }
-          retryDelay = retryAfter
-        }
-      } catch (error) {
-        if (callOptions.signal?.aborted) throw callOptions.signal.reason
-        if (isOnaError(error)) throw error
-        lastError = describeFailure(rpc, error, agents)
-        debug?.(`POST ${url.pathname} failed after ${Date.now() - started} ms${via} (attempt ${attempt + 1}): ${lastError.code}`)
-        // A proxy that refuses the tunnel will refuse it again; an untrusted certificate stays untrusted.
-        if (lastError.code === 'ERR_PROXY' && lastError.details?.proxyStatus !== undefined) throw lastError
-        if (lastError.code === 'ERR_API_TLS') throw lastError
+        options.onRetry?.({rpc, attempt: attempt + 1, delayMs, reason: lastError?.message ?? 'unknown'})
+        wait?.update(waitInfo(attempt + 1, delayMs))
+        await sleep(delayMs, callOptions.signal)
       }
-      if (attempt === limit) break
-      const delayMs = retryDelay ?? backoffDelay(attempt + 1, backoff, random)
-      options.onRetry?.({rpc, attempt: attempt + 1, delayMs, reason: lastError?.message ?? 'unknown'})
-      await sleep(delayMs, callOptions.signal)
+      const final = lastError ?? new OnaError('ERR_INTERNAL', `${rpc} failed without an error`)
+      throw new OnaError(final.code, `${final.message} (gave up after ${limit + 1} attempt${limit === 0 ? '' : 's'})`, {hint: final.hint, details: final.details})
     }
-    const final = lastError ?? new OnaError('ERR_INTERNAL', `${rpc} failed without an error`)
-    throw new OnaError(final.code, `${final.message} (gave up after ${limit + 1} attempt${limit === 0 ? '' : 's'})`, {hint: final.hint, details: final.details})
   }
 
   return {baseUrl, host, options, timeoutMs, secrets, http, schema, call, agentsFor, headers, describeFailure, ...(debug ? {debug} : {})}

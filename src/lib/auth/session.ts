@@ -4,7 +4,7 @@
  * ever contains the token.
  */
 import type {Context} from '../context.js'
-import {createApiClient} from '../api/client.js'
+import {createApiClient, type ApiClientOptions} from '../api/client.js'
 import {apiHostKey, insecureHttpRefusal} from '../api/base-url.js'
 import type {Identity} from '../api/types.js'
 import {checkToken, promptHidden, readTokenFromStream, type TokenInput} from './prompt.js'
@@ -37,6 +37,12 @@ export interface LoginResult {
   input: 'stdin' | 'prompt' | 'env'
 }
 
+/** The client options that tie API calls to the command: its deadline, and the terminal's status line. */
+export async function waitOptions(ctx: Context): Promise<Pick<ApiClientOptions, 'deadline' | 'onWait'>> {
+  const onWait = ctx.status ? (await import('../status-line.js')).apiWaitReporter(ctx.status) : undefined
+  return {...(ctx.deadline ? {deadline: ctx.deadline} : {}), ...(onWait ? {onWait} : {})}
+}
+
 /** `ONA_DEBUG=1`: one line per request on stderr (never headers or bodies). */
 export function debugSink(ctx: Context): ((line: string) => void) | undefined {
   const value = ctx.env.ONA_DEBUG
@@ -54,6 +60,7 @@ async function verify(ctx: Context, options: SessionOptions, token: string): Pro
     retries: 2,
     env: ctx.env,
     ...(debug ? {debug} : {}),
+    ...(await waitOptions(ctx)),
   })
   return api.getAuthenticatedIdentity()
 }
@@ -77,11 +84,13 @@ export async function login(ctx: Context, options: LoginOptions): Promise<LoginR
   const fromEnv = envToken(ctx.env)
   let token: string
   let input: LoginResult['input']
+  // Time spent typing or pasting is the user's: the deadline bounds the waits on the system only.
+  const userTime = <T>(fn: () => Promise<T>) => (ctx.deadline ? ctx.deadline.paused(fn) : fn())
   if (options.tokenStdin) {
-    token = await readTokenFromStream(stdin)
+    token = await userTime(() => readTokenFromStream(stdin))
     input = 'stdin'
   } else if (stdin.isTTY && typeof stdin.setRawMode === 'function') {
-    token = await promptHidden(`Paste a personal access token for ${apiHostKey(options.apiUrl)} (input is hidden): `, stdin, ctx.io.err)
+    token = await userTime(() => promptHidden(`Paste a personal access token for ${apiHostKey(options.apiUrl)} (input is hidden): `, stdin, ctx.io.err))
     input = 'prompt'
   } else if (fromEnv) {
     token = checkToken(fromEnv.token)

@@ -6,6 +6,7 @@
 import type {ApiClient} from '../api/client.js'
 import type {Environment} from '../api/types.js'
 import type {Context} from '../context.js'
+import {createDeadline} from '../deadline.js'
 import {OnaError, isOnaError} from '../errors.js'
 import {machineKey, type MachineKey} from '../keys/machine-key.js'
 import {readSettings} from '../settings.js'
@@ -25,7 +26,10 @@ export async function findEnvironment(client: ApiClient, input: string, options:
 export interface PrepareOptions {
   /** Start it when stopped (default true). */
   start?: boolean
+  /** Bound on the whole wait, its API calls included (default 10 minutes); the command's deadline is paused meanwhile. */
   timeoutMs?: number
+  /** The flag that sets timeoutMs, for the hint of a wait that runs out (default `--start-timeout`). */
+  timeoutFlag?: string
   /** Progress on this stream (stderr): a spinner when it is a terminal, plain lines otherwise. */
   progressTo?: NodeJS.WritableStream & {isTTY?: boolean}
   /** Abort on SIGINT (and SIGTERM) while waiting; the environment is left as it is. Default true. */
@@ -52,21 +56,25 @@ export async function prepareConnection(ctx: Context, client: ApiClient, environ
   }
   const signals: NodeJS.Signals[] = options.interruptible === false ? [] : ['SIGINT', 'SIGTERM']
   for (const s of signals) process.on(s, interrupt)
-  try {
-    return {
-      ...(await waitUntilReady(client, environment, {
-        start: options.start ?? true,
-        timeoutMs: options.timeoutMs,
-        signal: controller.signal,
-        key,
-        pollMs: options.pollMs,
-        onProgress: (p) => {
-          if (p.step !== 'waiting-for-key' && p.step !== 'registering-key') phase = p.phase
-          reporter?.onProgress(p)
-        },
-      })),
+  // The start wait has its own bound: its API calls are held to it, and the command's --timeout stops
+  // counting meanwhile (ona ssh waits at most --timeout plus --start-timeout before ssh runs).
+  const timeoutMs = options.timeoutMs ?? 600_000
+  const waitDeadline = createDeadline(timeoutMs, {flag: options.timeoutFlag ?? '--start-timeout'})
+  const wait = () =>
+    waitUntilReady(client, environment, {
+      start: options.start ?? true,
+      timeoutMs,
+      deadline: waitDeadline,
+      signal: controller.signal,
       key,
-    }
+      pollMs: options.pollMs,
+      onProgress: (p) => {
+        if (p.step !== 'waiting-for-key' && p.step !== 'registering-key') phase = p.phase
+        reporter?.onProgress(p)
+      },
+    })
+  try {
+    return {...(await (ctx.deadline ? ctx.deadline.paused(wait) : wait())), key}
   } catch (error) {
     if (controller.signal.aborted && !isOnaError(error)) throw controller.signal.reason
     throw error

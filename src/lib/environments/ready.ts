@@ -8,6 +8,7 @@
 import type {ApiClient} from '../api/client.js'
 import {sleep} from '../api/backoff.js'
 import type {Environment} from '../api/types.js'
+import type {Deadline} from '../deadline.js'
 import {OnaError, type Warning} from '../errors.js'
 import type {MachineKey} from '../keys/machine-key.js'
 import {ensureKeyRegistered, keyPhase} from './keys.js'
@@ -28,6 +29,11 @@ export interface ReadyOptions {
   start?: boolean
   /** Overall bound. Default 10 minutes. */
   timeoutMs?: number
+  /**
+   * The same bound as a deadline for the wait's API calls (no call outlives it); without it, each call
+   * is bounded by its attempts alone.
+   */
+  deadline?: Deadline
   signal?: AbortSignal
   onProgress?: (progress: ReadyProgress) => void
   /** Register this key and wait until the environment reports it READY. */
@@ -59,12 +65,14 @@ export async function waitUntilReady(client: ApiClient, initial: Environment, op
   const deadline = started + (options.timeoutMs ?? 600_000)
   const pollMs = options.pollMs ?? 500
   const signal = options.signal
+  // The spinner says what the wait is for: the terminal's status line would draw over it.
+  const calls = {signal, quiet: true, ...(options.deadline ? {deadline: options.deadline} : {})}
   const warnings: Warning[] = []
   let env = initial
   let didStart = false
   const report = (step: ReadyStep, phase: string) => options.onProgress?.({environmentId: env.id, step, phase, elapsedMs: now() - started})
   const refresh = async () => {
-    env = (await client.getEnvironment(env.id, {signal})).environment
+    env = (await client.getEnvironment(env.id, calls)).environment
   }
   const wait = async (what: string) => {
     if (now() >= deadline) {
@@ -86,7 +94,7 @@ export async function waitUntilReady(client: ApiClient, initial: Environment, op
       }
       if (STOPPED.has(env.phase)) {
         report('starting', env.phase)
-        await client.startEnvironment(env.id, {signal})
+        await client.startEnvironment(env.id, calls)
         didStart = true
         await refresh()
         continue
@@ -98,7 +106,7 @@ export async function waitUntilReady(client: ApiClient, initial: Environment, op
 
   if (options.key) {
     report('registering-key', env.phase)
-    const registration = await ensureKeyRegistered(client, env, options.key, {signal})
+    const registration = await ensureKeyRegistered(client, env, options.key, calls)
     if (registration.warning) warnings.push(registration.warning)
     if (registration.status !== 'denied') {
       if (registration.status === 'registered') await refresh()

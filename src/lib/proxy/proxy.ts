@@ -28,7 +28,7 @@ export interface ProxyOptions {
 }
 
 /** API failures that mean "cannot ask right now", where the last known address is the best answer. */
-const UNREACHABLE = new Set(['ERR_API_UNAVAILABLE', 'ERR_API_TIMEOUT', 'ERR_PROXY', 'ERR_API_TLS', 'ERR_API_RATE_LIMITED', 'ERR_API_BAD_RESPONSE', 'ERR_NOT_LOGGED_IN', 'ERR_AUTH_EXPIRED', 'ERR_KEYCHAIN'])
+const UNREACHABLE = new Set(['ERR_API_UNAVAILABLE', 'ERR_API_TIMEOUT', 'ERR_PROXY', 'ERR_API_TLS', 'ERR_API_RATE_LIMITED', 'ERR_API_BAD_RESPONSE', 'ERR_NOT_LOGGED_IN', 'ERR_AUTH_EXPIRED', 'ERR_KEYCHAIN', 'ERR_KEYCHAIN_TIMEOUT', 'ERR_DEADLINE_EXCEEDED'])
 
 async function blockAddress(ctx: Context, id: string): Promise<SshAddress | undefined> {
   try {
@@ -58,7 +58,7 @@ export async function resolveProxyTarget(ctx: Context, options: ProxyOptions): P
     const [{connect, syncSshConfig}, {prepareConnection, markActive}] = await Promise.all([import('../sync/sync.js'), import('../environments/index.js')])
     const client = await connect(ctx, options.apiUrl)
     const {environment} = await client.getEnvironment(options.environmentId)
-    const ready = await prepareConnection(ctx, client, environment, {...(options.timeoutMs ? {timeoutMs: options.timeoutMs} : {}), progressTo: process.stderr})
+    const ready = await prepareConnection(ctx, client, environment, {...(options.timeoutMs ? {timeoutMs: options.timeoutMs} : {}), timeoutFlag: '--timeout', progressTo: process.stderr})
     for (const w of ready.warnings) note(`warning: ${w.message}`)
     const address = ready.environment.ssh!
     if (!known || known.host !== address.host || known.port !== address.port || known.user !== address.user) {

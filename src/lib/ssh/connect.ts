@@ -130,7 +130,7 @@ export interface SshConnectOptions {
   timeoutMs?: number
   /** Refuse a stopped environment instead of starting it. */
   noStart?: boolean
-  /** Bound on starting and waiting for the key. Default 10 minutes. */
+  /** Bound on starting and waiting for the key. Default 10 minutes. ctx.deadline (--timeout) bounds the rest, and is paused meanwhile. */
   startTimeoutMs?: number
   /** Whether stdin and stderr are a terminal (the picker needs both). Default: the process's. */
   interactive?: boolean
@@ -197,7 +197,9 @@ export async function sshConnect(ctx: Context, options: SshConnectOptions): Prom
     throw new OnaError('ERR_USAGE', 'no environment given', {hint: 'Name one: `ona ssh <id, id prefix or name>`; `ona environment list` shows them. Without an argument, `ona ssh` offers a picker on a terminal.'})
   }
   if (!options.skipPreflight) {
-    const result = await quickPreflight(ctx, {apiUrl: options.apiUrl, ...(options.ide ? {ide: options.ide} : {}), ...(options.runner ? {runner: options.runner} : {}), ...(options.timeoutMs ? {timeoutMs: options.timeoutMs} : {})})
+    // Its checks run at once, each within the per-check timeout: the deadline caps that timeout.
+    const perCheck = Math.max(1, Math.min(options.timeoutMs ?? 3000, ctx.deadline?.remaining() ?? Number.POSITIVE_INFINITY))
+    const result = await quickPreflight(ctx, {apiUrl: options.apiUrl, ...(options.ide ? {ide: options.ide} : {}), ...(options.runner ? {runner: options.runner} : {}), timeoutMs: perCheck})
     if (!result.ok && result.report) throw preflightError(result.report)
   }
   const [{applyListing, connect, originOf}, environments] = await Promise.all([import('../sync/sync.js'), import('../environments/index.js')])
@@ -206,7 +208,9 @@ export async function sshConnect(ctx: Context, options: SshConnectOptions): Prom
   let chosen
   if (options.target === undefined) {
     const {pickEnvironment} = await import('../environments/picker.js')
-    chosen = await pickEnvironment(listing.environments, process.stdin, ctx.io.err)
+    // The user's time at the picker does not count against the deadline.
+    const pick = () => pickEnvironment(listing.environments, process.stdin, ctx.io.err)
+    chosen = await (ctx.deadline ? ctx.deadline.paused(pick) : pick())
   } else {
     chosen = environments.resolveEnvironment(listing.environments, options.target)
   }
