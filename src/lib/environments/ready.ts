@@ -62,7 +62,8 @@ const GONE = new Set(['ENVIRONMENT_PHASE_DELETING', 'ENVIRONMENT_PHASE_DELETED']
 export async function waitUntilReady(client: ApiClient, initial: Environment, options: ReadyOptions = {}): Promise<ReadyResult> {
   const now = options.now ?? Date.now
   const started = now()
-  const deadline = started + (options.timeoutMs ?? 600_000)
+  // One clock with the calls' deadline when there is one, so the loop and its calls run out together.
+  const deadline = options.deadline ? started + options.deadline.remaining() : started + (options.timeoutMs ?? 600_000)
   const pollMs = options.pollMs ?? 500
   const signal = options.signal
   // The spinner says what the wait is for: the terminal's status line would draw over it.
@@ -75,12 +76,15 @@ export async function waitUntilReady(client: ApiClient, initial: Environment, op
     env = (await client.getEnvironment(env.id, calls)).environment
   }
   const wait = async (what: string) => {
-    if (now() >= deadline) {
-      throw new OnaError('ERR_ENVIRONMENT_START_TIMEOUT', `environment ${describeEnvironment(env)} was not ready after ${Math.round((now() - started) / 1000)} s (${what})`, {
+    const timedOut = () =>
+      new OnaError('ERR_ENVIRONMENT_START_TIMEOUT', `environment ${describeEnvironment(env)} was not ready after ${Math.round((now() - started) / 1000)} s (${what})`, {
         details: {environmentId: env.id, phase: env.phase},
       })
-    }
+    if (now() >= deadline) throw timedOut()
     await sleep(Math.min(pollMs, Math.max(0, deadline - now())), signal)
+    // A poll sent with (almost) no time left would be cut at once by the calls' deadline: the wait is
+    // simply over. One already under way when time runs out is the API not answering (ERR_DEADLINE_EXCEEDED).
+    if (options.deadline && deadline - now() < 50) throw timedOut()
     await refresh()
   }
 
