@@ -42,8 +42,8 @@ afterEach(async () => {
 const env = () => baseEnv(home, {ONA_API_URL: sim.url, ONA_TOKEN: sim.token, ONA_KEYRING: 'off'})
 const has = (part: string) => async () => (await readFile(config, 'utf8')).includes(part)
 
-function watcher(args: string[] = []) {
-  const child = spawn(process.execPath, [binRun, 'ssh-sync', '--watch', ...args], {env: env(), stdio: ['ignore', 'pipe', 'pipe']})
+function watcher(args: string[] = [], childEnv: NodeJS.ProcessEnv = env()) {
+  const child = spawn(process.execPath, [binRun, 'ssh-sync', '--watch', ...args], {env: childEnv, stdio: ['ignore', 'pipe', 'pipe']})
   children.add(child)
   const out = {stdout: '', stderr: ''}
   child.stdout.setEncoding('utf8').on('data', (c: string) => (out.stdout += c))
@@ -56,7 +56,7 @@ function watcher(args: string[] = []) {
 }
 
 async function lockPaths() {
-  return watchPaths(createContext({env: baseEnv(home)}))
+  return watchPaths(createContext({env: baseEnv(home)}), new URL(sim.url).origin)
 }
 
 describe('a running watcher and the other commands', () => {
@@ -143,6 +143,77 @@ describe('a running watcher and the other commands', () => {
     expect(existsSync(lockPath)).toBe(false)
     expect(existsSync(socketPath)).toBe(false)
   }, 40_000)
+})
+
+describe('two installs, each with its own watcher on one file', () => {
+  const OTHER = '0299aa00-0000-7000-8000-00000000000b'
+  let simB: Simulator
+  beforeEach(async () => {
+    simB = await startSimulator({seed: [{id: OTHER, phase: 'ENVIRONMENT_PHASE_RUNNING', ssh: {user: 'enterprise', host: '127.0.0.51', port: 22}}]})
+  })
+  afterEach(async () => {
+    for (const child of children) child.kill('SIGKILL')
+    await simB.close()
+  })
+  const envB = () => baseEnv(home, {ONA_API_URL: simB.url, ONA_TOKEN: simB.token, ONA_KEYRING: 'off'})
+  const watching = (w: ReturnType<typeof watcher>) => async () => w.out.stdout.includes('watching')
+
+  it('run side by side; --remove for A stops only A\'s watcher and B\'s keeps its part current', async () => {
+    // Before: the lock was per file, so B's watcher was refused while A's ran.
+    const a = watcher()
+    await waitFor(has('HostName 127.0.0.11'), 15_000, 'A\'s first sync')
+    const b = watcher([], envB())
+    await waitFor(has('HostName 127.0.0.51'), 15_000, 'B\'s first sync')
+    expect(b.out.stderr).toBe('')
+    // The same (file, origin) twice is still refused, naming the holder.
+    const second = await runCli(['ssh-sync', '--watch'], {env: envB(), timeoutMs: 20_000})
+    expect(second.code).not.toBe(0)
+    expect(second.stderr).toContain(`pid ${b.child.pid}`)
+    expect(second.stderr).toContain(`already keeps ${config} current for ${new URL(simB.url).origin}`)
+    // Each watcher writes its own part; the other's write does not make it fight back.
+    await waitFor(async () => simB.openStreams() > 0 && sim.openStreams() > 0, 10_000, 'both event streams')
+    simB.setSshAddress(OTHER, {host: '127.0.0.52', port: 22})
+    await waitFor(has('HostName 127.0.0.52', 'HostName 127.0.0.11'), 10_000, 'B\'s new address beside A\'s part')
+    sim.setSshAddress(A, {host: '127.0.0.71', port: 2222})
+    await waitFor(has('HostName 127.0.0.52', 'HostName 127.0.0.71'), 10_000, 'A\'s new address beside B\'s part')
+
+    const removeA = await runCli(['ssh-sync', '--remove'], {env: env()})
+    expect(removeA.code).toBe(0)
+    expect(removeA.stdout).toContain(`stopped the running \`ona ssh-sync --watch\` (pid ${a.child.pid})`)
+    expect(removeA.stdout).not.toContain(`pid ${b.child.pid}`)
+    expect(await a.exited).toBe(0)
+    // B's watcher still runs and still writes its part; A's aliases stay out.
+    simB.setSshAddress(OTHER, {host: '127.0.0.53', port: 22})
+    await waitFor(has('HostName 127.0.0.53'), 10_000, 'B\'s watcher writing after A\'s --remove')
+    expect(await readFile(config, 'utf8')).not.toContain('127.0.0.71')
+    const status = JSON.parse((await runCli(['service', 'status', '--json', '--api-url', simB.url], {env: envB()})).stdout) as {running: boolean; pid?: number; removedAt?: string}
+    expect(status).toMatchObject({running: true, pid: b.child.pid})
+    expect(status.removedAt).toBeUndefined()
+    const statusA = JSON.parse((await runCli(['service', 'status', '--json'], {env: env()})).stdout) as {running: boolean; removedAt?: string}
+    expect(statusA).toMatchObject({running: false, removedAt: expect.any(String)})
+    b.child.kill('SIGTERM')
+    expect(await b.exited).toBe(0)
+  }, 90_000)
+
+  it('--remove --all stops every watcher of the file, and neither install\'s service puts its part back', async () => {
+    const a = watcher()
+    const b = watcher([], envB())
+    await waitFor(watching(a), 15_000, 'A\'s watcher')
+    await waitFor(watching(b), 15_000, 'B\'s watcher')
+    await waitFor(has('HostName 127.0.0.11', 'HostName 127.0.0.51'), 15_000, 'both parts')
+    const removed = await runCli(['ssh-sync', '--remove', '--all', '--json'], {env: env()})
+    expect(removed.code).toBe(0)
+    const data = JSON.parse(removed.stdout) as {watchers?: Array<{pid: number; action: string}>}
+    expect(data.watchers?.map((w) => w.pid).sort()).toEqual([a.child.pid, b.child.pid].sort())
+    expect([await a.exited, await b.exited]).toEqual([0, 0])
+    expect(await readFile(config, 'utf8')).toBe('Host mine\n  Port 2200\n')
+    // B's service at the next login does not put B's part back; after a plain sync of A, A's would.
+    expect((await runCli(['ssh-sync'], {env: env()})).code).toBe(0)
+    const service = watcher(['--service'], envB())
+    expect(await service.exited).toBe(0)
+    expect(service.out.stdout).toContain('the service does not put it back')
+    expect(await readFile(config, 'utf8')).not.toContain('127.0.0.51')
+  }, 90_000)
 })
 
 describe('the service after `ona ssh-sync --remove`', () => {

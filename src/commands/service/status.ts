@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
+import {apiUrlFlag} from '../../flags.js'
 import {createContext} from '../../lib/context.js'
 import type {ServiceStatusResult} from '../../lib/service/index.js'
 
@@ -10,6 +11,7 @@ export default class ServiceStatus extends BaseCommand {
   static override examples = ['<%= config.bin %> service status', '<%= config.bin %> service status --json']
   static override enableJsonFlag = true
   static override flags = {
+    'api-url': apiUrlFlag,
     'ssh-config': Flags.string({summary: 'SSH config file whose watcher to ask about (default ~/.ssh/config)', helpValue: '<path>'}),
   }
 
@@ -17,7 +19,7 @@ export default class ServiceStatus extends BaseCommand {
     const {flags} = await this.parse(ServiceStatus)
     const ctx = createContext({io: this.io, sshConfig: flags['ssh-config']})
     const {serviceStatus, formatServiceStatus} = await import('../../lib/service/index.js')
-    const result = await serviceStatus(ctx)
+    const result = await serviceStatus(ctx, {apiUrl: flags['api-url']})
     if (!this.jsonEnabled()) for (const line of formatServiceStatus(result, ctx.paths.home)) this.io.print(line)
     return result
   }

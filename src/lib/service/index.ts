@@ -179,7 +179,10 @@ export async function serviceStatus(ctx: Context, options: ServiceOptions = {}):
   const {def} = await definitionFor(ctx, {...options, dryRun: true})
   const installed = await fs.stat(def.file).then(() => true, () => false)
   const {removedAt} = await import('../sync/watch-lock.js')
-  const [live, status, removed] = await Promise.all([runningWatcher(ctx), readWatcherStatus(ctx), removedAt(ctx)])
+  // The watcher of one install (API origin): each install's watcher keeps its own status.
+  const {resolveApiUrl} = await import('../api/base-url.js')
+  const origin = new URL(resolveApiUrl(options.apiUrl, ctx.env)).origin
+  const [live, status, removed] = await Promise.all([runningWatcher(ctx, origin), readWatcherStatus(ctx, origin), removedAt(ctx, origin)])
   const s: WatcherStatus = status ?? {}
   return {
     kind: def.kind,

@@ -105,6 +105,8 @@ export interface SyncResult {
    * (`--remove`: it would put the block back otherwise) or follows (a sync, e.g. with new settings).
    */
   watcher?: {pid: number; action: 'stopped' | 'told-to-stop' | 'follows'}
+  /** `--remove --all` that stopped several watchers (one per install): all of them, `watcher` the first. */
+  watchers?: Array<{pid: number; action: 'stopped' | 'told-to-stop' | 'follows'}>
   /** Watch mode only (keepReplaced): the file the rename replaced, still open, and the text written. */
   replaced?: ReplacedFile
   after?: string
@@ -267,11 +269,10 @@ export async function syncSshConfig(ctx: Context, options: SyncOptions & {apiUrl
   const result = await applyListing(ctx, listing, {...withOrigin, client})
   if (!options.dryRun) {
     // A running watcher rewrites the block under the settings this command may have just changed.
-    const {tellWatcher} = await import('./watch-lock.js')
-    const {recordRemoved} = await import('./watch-lock.js')
-    // The block is wanted again: a service may keep it current from now on.
-    await recordRemoved(ctx, false)
-    const watcher = await tellWatcher(ctx, {action: 'resync', reason: 'ona ssh-sync ran (settings may have changed)'})
+    const {tellWatcher, recordRemoved} = await import('./watch-lock.js')
+    // This install's aliases are wanted again: its service may keep them current from now on.
+    await recordRemoved(ctx, withOrigin.origin, false)
+    const watcher = await tellWatcher(ctx, withOrigin.origin, {action: 'resync', reason: 'ona ssh-sync ran (settings may have changed)'})
     if (watcher) result.watcher = {pid: watcher.pid, action: 'follows'}
   }
   return result
@@ -308,17 +309,19 @@ async function verifyWithSsh(ctx: Context, tree: TreeReport, text: string, writt
   return {warnings: result.warnings, note: result.skipped, checked: result.checked}
 }
 
-async function removeFromConfig(ctx: Context, options: SyncOptions): Promise<SyncResult> {
+async function removeFromConfig(ctx: Context, options: SyncOptions & {origin: string}): Promise<SyncResult> {
   const file = ctx.paths.sshConfig
   // A running watcher would put the block back within seconds: it is stopped first (it finishes a write in
   // progress and writes nothing after), then the block is taken out.
-  let watcher: SyncResult['watcher']
+  // Only this install's watcher (another install's keeps its own part current); with --all, every one.
+  let watchers: Array<NonNullable<SyncResult['watcher']>> = []
   if (!options.dryRun) {
-    const {tellWatcher, recordRemoved} = await import('./watch-lock.js')
-    // Recorded first: a service started later (the next login) must not put the block back either.
-    await recordRemoved(ctx, true)
-    const answer = await tellWatcher(ctx, {action: 'stop', reason: 'the block was removed by `ona ssh-sync --remove`'})
-    if (answer) watcher = {pid: answer.pid, action: answer.state === 'stopped' ? 'stopped' : 'told-to-stop'}
+    const {tellWatcher, stopAllWatchers, recordRemoved} = await import('./watch-lock.js')
+    // Recorded first: a service started later (the next login) must not put the aliases back either.
+    await recordRemoved(ctx, options.origin, true, {all: options.all})
+    const message = {action: 'stop', reason: 'the block was removed by `ona ssh-sync --remove`'} as const
+    const answers = options.all ? await stopAllWatchers(ctx, message) : [await tellWatcher(ctx, options.origin, message)]
+    watchers = answers.filter((a) => a !== undefined).map((a) => ({pid: a.pid, action: a.state === 'stopped' ? 'stopped' : 'told-to-stop'}))
   }
   const origin = options.all ? undefined : options.origin
   const result = await removeBlockFromFile(file, {dryRun: options.dryRun, origin})
@@ -343,7 +346,8 @@ async function removeFromConfig(ctx: Context, options: SyncOptions): Promise<Syn
     diff: options.dryRun ? await unifiedDiff(file, result.before, result.after) : undefined,
     resolveOnConnect: false,
     keys: {registered: [], failed: []},
-    ...(watcher ? {watcher} : {}),
+    ...(watchers[0] ? {watcher: watchers[0]} : {}),
+    ...(watchers.length > 1 ? {watchers} : {}),
   }
 }
 
@@ -374,8 +378,10 @@ export function formatSyncResult(result: SyncResult, home?: string): string[] {
     lines.push(`key      registered on ${result.keys.registered.length} environment${result.keys.registered.length === 1 ? '' : 's'} (${result.keys.fingerprint})`)
   }
   for (const p of result.pending) lines.push(`waiting  ${p.alias}  (${p.phase.replace('ENVIRONMENT_PHASE_', '').toLowerCase()}: no SSH address yet)`)
-  if (result.watcher?.action === 'stopped') lines.push(`stopped the running \`ona ssh-sync --watch\` (pid ${result.watcher.pid}) so that it does not put the block back`)
-  if (result.watcher?.action === 'told-to-stop') lines.push(`told the running \`ona ssh-sync --watch\` (pid ${result.watcher.pid}) to stop; it writes nothing more`)
+  for (const watcher of result.watchers ?? (result.watcher ? [result.watcher] : [])) {
+    if (watcher.action === 'stopped') lines.push(`stopped the running \`ona ssh-sync --watch\` (pid ${watcher.pid}) so that it does not put the block back`)
+    if (watcher.action === 'told-to-stop') lines.push(`told the running \`ona ssh-sync --watch\` (pid ${watcher.pid}) to stop; it writes nothing more`)
+  }
   if (result.includeAdded) lines.push(`${result.includeAdded}: ${verb === '' ? 'added' : 'would add'} \`${result.includeLine}\` at the top, so ssh reads ${shown}`)
   if (result.removedBlock) lines.push(`${shown}: the ona block ${verb}removed`)
   else if (result.removedOrigin !== undefined && result.changed) lines.push(`${shown}: the aliases of ${result.removedOrigin} ${verb}removed (other installs' aliases stay)`)

@@ -1,8 +1,12 @@
 /**
- * One watcher per SSH config, and a way for other `ona` commands to talk to it.
+ * One watcher per (SSH config, API origin), and a way for other `ona` commands to talk to it.
+ *
+ * Each install owns its part of the block, so two installs may each keep one file current: their writes
+ * are serialised by the config's write lock (fs/safe-write.ts), and each rewrites only its own part. A
+ * second watcher for the same file and origin is refused.
  *
  * The running watcher listens on a local socket (a Unix domain socket in the state dir, a named pipe on
- * Windows) whose name is derived from the config's real path. Liveness is "does it answer", not "is the pid
+ * Windows) whose name is derived from the config's real path and the origin. Liveness is "does it answer", not "is the pid
  * alive": a pid reused by an unrelated process after a crash or a SIGKILL does not answer, so its lock is
  * taken over; a lock left by a watcher killed without a chance to clean up is taken over the same way.
  * The lock file beside the socket only names the holder (pid, start time) for messages and `ona service
@@ -38,6 +42,7 @@ export interface WatcherStatus {
   lastErrorAt?: string
   environments?: number
   sshConfig?: string
+  origin?: string
 }
 
 export interface WatchLock {
@@ -63,10 +68,21 @@ export interface WatchPaths {
   removedPath: string
 }
 
-/** Where the watcher of this SSH config keeps its lock, socket and status. */
-export async function watchPaths(ctx: Context): Promise<WatchPaths> {
+const digest = (text: string, length: number) => createHash('sha256').update(text).digest('hex').slice(0, length)
+
+/** The state files' common prefix for one SSH config: `watch-<hash of its real path>`. */
+async function fileKey(ctx: Context): Promise<string> {
   const {realPath} = await resolveTarget(ctx.paths.sshConfig)
-  const key = createHash('sha256').update(realPath).digest('hex').slice(0, 16)
+  return `watch-${digest(realPath, 16)}`
+}
+
+/** Where the watcher of this SSH config for this API origin keeps its lock, socket and status. */
+export async function watchPaths(ctx: Context, origin: string): Promise<WatchPaths> {
+  return pathsFor(ctx, `${await fileKey(ctx)}-${digest(origin, 8)}`)
+}
+
+function pathsFor(ctx: Context, name: string): WatchPaths {
+  const key = name.slice('watch-'.length)
   const lockPath = path.join(ctx.paths.stateDir, `watch-${key}.lock`)
   const statusPath = path.join(ctx.paths.stateDir, `watch-${key}.status.json`)
   let socketPath: string
@@ -125,11 +141,14 @@ function sendOnce(socketPath: string, message: ControlMessage, timeoutMs: number
 }
 
 /**
- * Tells the watcher of this config (if one runs) to stop or to resync. For `stop`, waits until it released
- * its lock (it answers then), so the caller can change the file without the watcher undoing it.
+ * Tells the watcher of this config for `origin` (if one runs) to stop or to resync. For `stop`, waits until
+ * it released its lock (it answers then), so the caller can change the file without the watcher undoing it.
  */
-export async function tellWatcher(ctx: Context, message: ControlMessage): Promise<{pid: number; state: string} | undefined> {
-  const paths = await watchPaths(ctx)
+export async function tellWatcher(ctx: Context, origin: string, message: ControlMessage): Promise<{pid: number; state: string} | undefined> {
+  return tellAt(await watchPaths(ctx, origin), message)
+}
+
+async function tellAt(paths: WatchPaths, message: ControlMessage): Promise<{pid: number; state: string} | undefined> {
   const answer = await sendToWatcher(paths, message, message.action === 'stop' ? 10_000 : 3000)
   if (answer?.ok && typeof answer.pid === 'number') return {pid: answer.pid, state: answer.state ?? 'running'}
   if (answer?.state !== 'no-answer') return undefined
@@ -137,34 +156,84 @@ export async function tellWatcher(ctx: Context, message: ControlMessage): Promis
   return {pid: holder.pid ?? 0, state: 'no-answer'}
 }
 
-/** The watcher holding the lock, if one answers. */
-export async function runningWatcher(ctx: Context): Promise<{pid: number; paths: WatchPaths} | undefined> {
-  const paths = await watchPaths(ctx)
+/**
+ * Stops every watcher of this config, whatever origin it serves (`--remove --all`): each one found by its
+ * lock file in the state dir, which names its origin. Answers in the order the watchers answered.
+ */
+export async function stopAllWatchers(ctx: Context, message: ControlMessage): Promise<Array<{pid: number; state: string; origin: string}>> {
+  const prefix = `${await fileKey(ctx)}-`
+  const names = await fs.readdir(ctx.paths.stateDir).catch(() => [] as string[])
+  const origins = new Set<string>()
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith('.lock')) continue
+    const holder = parse(await fs.readFile(path.join(ctx.paths.stateDir, name), 'utf8').catch(() => ''))
+    if (typeof holder.origin === 'string') origins.add(holder.origin)
+  }
+  const answers = await Promise.all([...origins].map(async (origin) => {
+    const answer = await tellWatcher(ctx, origin, message)
+    return answer ? {...answer, origin} : undefined
+  }))
+  return answers.filter((a) => a !== undefined)
+}
+
+/** The watcher holding the lock for `origin`, if one answers. */
+export async function runningWatcher(ctx: Context, origin: string): Promise<{pid: number; paths: WatchPaths} | undefined> {
+  const paths = await watchPaths(ctx, origin)
   const answer = await sendToWatcher(paths, {action: 'ping'}, 1500)
   return answer?.ok && typeof answer.pid === 'number' ? {pid: answer.pid, paths} : undefined
 }
 
-/** `ona ssh-sync --remove` records that the user took the block out (a plain sync forgets it again). */
-export async function recordRemoved(ctx: Context, removed: boolean): Promise<void> {
-  const {removedPath} = await watchPaths(ctx)
-  if (!removed) return fs.rm(removedPath, {force: true})
+/**
+ * `ona ssh-sync --remove` records that the user took the block out: for one origin, or (`all`, from
+ * `--remove --all`) for every origin, in a file-level record. A plain sync of an origin forgets it for that
+ * origin only: it is added to the file-level record's exceptions, so another install's service still does
+ * not put its part back.
+ */
+export async function recordRemoved(ctx: Context, origin: string, removed: boolean, options: {all?: boolean} = {}): Promise<void> {
+  const {removedPath} = await watchPaths(ctx, origin)
+  const allPath = pathsFor(ctx, await fileKey(ctx)).removedPath
+  if (!removed) {
+    await fs.rm(removedPath, {force: true})
+    const all = await readRemoved(allPath)
+    if (all && !all.except.includes(origin)) await writeRemoved(allPath, {...all, except: [...all.except, origin]})
+    return
+  }
   await fs.mkdir(path.dirname(removedPath), {recursive: true, mode: 0o700})
-  await fs.writeFile(removedPath, JSON.stringify({at: new Date().toISOString(), pid: process.pid}), {mode: 0o600})
+  await writeRemoved(options.all ? allPath : removedPath, {at: new Date().toISOString(), pid: process.pid, except: []})
 }
 
-/** When the block was removed by `ona ssh-sync --remove` (and not brought back since), if it was. */
-export async function removedAt(ctx: Context): Promise<string | undefined> {
-  const {removedPath} = await watchPaths(ctx)
+interface RemovedRecord {
+  at: string
+  pid?: number
+  /** File-level record only: origins synced again since (their service may write again). */
+  except: string[]
+}
+
+async function readRemoved(file: string): Promise<RemovedRecord | undefined> {
   try {
-    const parsed = JSON.parse(await fs.readFile(removedPath, 'utf8')) as {at?: unknown}
-    return typeof parsed.at === 'string' ? parsed.at : 'an earlier time'
+    const parsed = JSON.parse(await fs.readFile(file, 'utf8')) as {at?: unknown; except?: unknown}
+    return {at: typeof parsed.at === 'string' ? parsed.at : 'an earlier time', except: Array.isArray(parsed.except) ? parsed.except.filter((e): e is string => typeof e === 'string') : []}
   } catch {
     return undefined
   }
 }
 
-export async function readWatcherStatus(ctx: Context): Promise<WatcherStatus | undefined> {
-  const {statusPath} = await watchPaths(ctx)
+async function writeRemoved(file: string, record: RemovedRecord): Promise<void> {
+  const temp = `${file}.${process.pid}.tmp`
+  await fs.writeFile(temp, JSON.stringify(record), {mode: 0o600})
+  await fs.rename(temp, file)
+}
+
+/** When `origin`'s aliases were removed by `ona ssh-sync --remove` (and not brought back since), if they were. */
+export async function removedAt(ctx: Context, origin: string): Promise<string | undefined> {
+  const own = await readRemoved((await watchPaths(ctx, origin)).removedPath)
+  if (own) return own.at
+  const all = await readRemoved(pathsFor(ctx, await fileKey(ctx)).removedPath)
+  return all && !all.except.includes(origin) ? all.at : undefined
+}
+
+export async function readWatcherStatus(ctx: Context, origin: string): Promise<WatcherStatus | undefined> {
+  const {statusPath} = await watchPaths(ctx, origin)
   try {
     return JSON.parse(await fs.readFile(statusPath, 'utf8')) as WatcherStatus
   } catch {
@@ -176,11 +245,11 @@ export async function readWatcherStatus(ctx: Context): Promise<WatcherStatus | u
  * Takes the lock or throws ERR_WATCH_RUNNING naming the live holder. A holder that does not answer on its
  * socket is dead (or a reused pid): its lock and socket are removed and taken over.
  */
-export async function acquireWatchLock(ctx: Context): Promise<WatchLock> {
-  const paths = await watchPaths(ctx)
+export async function acquireWatchLock(ctx: Context, origin: string): Promise<WatchLock> {
+  const paths = await watchPaths(ctx, origin)
   await fs.mkdir(ctx.paths.stateDir, {recursive: true, mode: 0o700})
   const token = randomBytes(8).toString('hex')
-  const mine = JSON.stringify({pid: process.pid, token, startedAt: new Date().toISOString(), config: ctx.paths.sshConfig, host: os.hostname()})
+  const mine = JSON.stringify({pid: process.pid, token, startedAt: new Date().toISOString(), config: ctx.paths.sshConfig, origin, host: os.hostname()})
   for (let attempt = 0; attempt < 5; attempt++) {
     const temp = `${paths.lockPath}.${process.pid}.${token}.tmp`
     await fs.writeFile(temp, mine, {mode: 0o600})
@@ -193,14 +262,14 @@ export async function acquireWatchLock(ctx: Context): Promise<WatchLock> {
     } finally {
       await fs.rm(temp, {force: true})
     }
-    if (linked) return listen(ctx, paths, mine)
+    if (linked) return listen(ctx, paths, mine, origin)
     const raw = await fs.readFile(paths.lockPath, 'utf8').catch(() => '')
     const holder = parse(raw)
     const answer = await sendToWatcher(paths, {action: 'ping'}, 1500)
     if (answer?.ok) {
       const pid = answer.pid ?? holder.pid
-      throw new OnaError('ERR_WATCH_RUNNING', `another \`ona ssh-sync --watch\`${pid ? ` (pid ${pid})` : ''} already keeps ${ctx.paths.sshConfig} current`, {
-        details: {pid, lockPath: paths.lockPath},
+      throw new OnaError('ERR_WATCH_RUNNING', `another \`ona ssh-sync --watch\`${pid ? ` (pid ${pid})` : ''} already keeps ${ctx.paths.sshConfig} current for ${origin}`, {
+        details: {pid, lockPath: paths.lockPath, origin},
       })
     }
     // A fresh lock whose holder has not opened its socket yet is given a moment before it is judged dead.
@@ -213,18 +282,18 @@ export async function acquireWatchLock(ctx: Context): Promise<WatchLock> {
     const again = await fs.readFile(paths.lockPath, 'utf8').catch(() => undefined)
     if (again === raw) await fs.rm(paths.lockPath, {force: true})
   }
-  throw new OnaError('ERR_WATCH_RUNNING', `could not take the watch lock for ${ctx.paths.sshConfig}`, {details: {lockPath: paths.lockPath}})
+  throw new OnaError('ERR_WATCH_RUNNING', `could not take the watch lock for ${ctx.paths.sshConfig} (${origin})`, {details: {lockPath: paths.lockPath, origin}})
 }
 
-function parse(raw: string): {pid?: number} {
+function parse(raw: string): {pid?: number; origin?: unknown} {
   try {
-    return JSON.parse(raw) as {pid?: number}
+    return JSON.parse(raw) as {pid?: number; origin?: unknown}
   } catch {
     return {}
   }
 }
 
-async function listen(ctx: Context, paths: WatchPaths, mine: string): Promise<WatchLock> {
+async function listen(ctx: Context, paths: WatchPaths, mine: string, origin: string): Promise<WatchLock> {
   const handlers: Array<(message: ControlMessage) => void> = []
   let stopping = false
   let releasing: Promise<void> | undefined
@@ -273,7 +342,7 @@ async function listen(ctx: Context, paths: WatchPaths, mine: string): Promise<Wa
     await listenOn(paths.fallbackSocketPath)
   }
   server.unref()
-  let status: WatcherStatus = {pid: process.pid, sshConfig: ctx.paths.sshConfig}
+  let status: WatcherStatus = {pid: process.pid, sshConfig: ctx.paths.sshConfig, origin}
   let statusWrite: Promise<void> = Promise.resolve()
   return {
     onControl: (handler) => void handlers.push(handler),

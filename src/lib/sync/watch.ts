@@ -81,7 +81,9 @@ const FATAL_CODES = new Set(['ERR_AUTH_EXPIRED', 'ERR_PERMISSION_DENIED', 'ERR_N
 
 /** Runs until the signal aborts (resolves) or a fatal error (auth) happens (rejects). */
 export async function watchSshConfig(ctx: Context, options: WatchOptions): Promise<void> {
-  const lock = await acquireWatchLock(ctx)
+  // One watcher per (file, origin): another install may keep its own part of the same file current.
+  const origin = originOf(options.client.baseUrl)
+  const lock = await acquireWatchLock(ctx, origin)
   const reporter = options.reporter ?? createWatchReporter(ctx)
   const {client} = options
   const ledger = new EnvironmentLedger()
@@ -121,14 +123,14 @@ export async function watchSshConfig(ctx: Context, options: WatchOptions): Promi
   const {realPath} = await resolveTarget(ctx.paths.sshConfig)
   const quietMs = options.fileDebounceMs ?? 2000
   const {removedAt, recordRemoved} = await import('./watch-lock.js')
-  const removed = await removedAt(ctx)
+  const removed = await removedAt(ctx, origin)
   if (removed !== undefined && options.service) {
     reporter.emit({type: 'stopped', message: `the block was removed by \`ona ssh-sync --remove\` (${removed}); the service does not put it back (\`ona ssh-sync\` brings it back, \`ona service uninstall\` removes the service)`})
     await lock.release()
     options.signal.removeEventListener('abort', onAbort)
     return
   }
-  if (removed !== undefined) await recordRemoved(ctx, false)
+  if (removed !== undefined) await recordRemoved(ctx, origin, false)
 
   // ---- writing the file ------------------------------------------------------------------------------
   // The text of our last write: a program that wrote into the file we replaced is re-applied on top of it
@@ -166,7 +168,7 @@ export async function watchSshConfig(ctx: Context, options: WatchOptions): Promi
           if (lock.stopping()) throw new StoppedByCommand()
           return orphan === undefined ? current : rebaseOnto(current, orphan, lastWritten, ctx.paths.sshConfig)
         },
-        origin: originOf(options.client.baseUrl),
+        origin,
       })
       if (result.changed) {
         lastWritten = result.after
