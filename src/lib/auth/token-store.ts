@@ -14,14 +14,21 @@ import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import type {Context} from '../context.js'
+import {formatDuration} from '../deadline.js'
 import {OnaError} from '../errors.js'
 import {apiHostKey} from '../api/base-url.js'
+import {isMac, isWindows, type Platform} from '../platform/platform.js'
 import {renameWithRetry} from '../platform/rename.js'
 
 /** The keychain account name under each service; one token per API host. */
 export const KEYCHAIN_ACCOUNT = 'personal-access-token'
 export const TOKEN_FILE_NAME = 'credentials.json'
 const DEFAULT_KEYCHAIN_TIMEOUT_MS = 5000
+/**
+ * On a macOS terminal, a keychain helper still busy after this long is taken to be behind an access
+ * prompt (macOS asks again for each new node binary): the user is told once to answer it.
+ */
+export const KEYCHAIN_PROMPT_NOTICE_MS = 2000
 
 /** `ona:app.ona.com`: one service per API host so several installs can coexist. */
 export function keychainService(apiUrl: string): string {
@@ -56,8 +63,8 @@ function workerPath(): string {
  * On Linux the Secret Service lives on the D-Bus session bus; libdbus finds it through
  * DBUS_SESSION_BUS_ADDRESS or `$XDG_RUNTIME_DIR/bus`. With neither, skip the helper process entirely.
  */
-function sessionBusMissing(env: NodeJS.ProcessEnv): string | undefined {
-  if (process.platform !== 'linux') return undefined
+function sessionBusMissing(platform: Platform, env: NodeJS.ProcessEnv): string | undefined {
+  if (platform.name !== 'linux') return undefined
   if (env.DBUS_SESSION_BUS_ADDRESS) return undefined
   if (env.XDG_RUNTIME_DIR && existsSync(path.join(env.XDG_RUNTIME_DIR, 'bus'))) return undefined
   return 'no D-Bus session bus, so no Secret Service (DBUS_SESSION_BUS_ADDRESS is unset)'
@@ -68,21 +75,50 @@ function firstLine(error: unknown): string {
 }
 
 /**
+ * How long a keychain operation may take. Normally the keychain's own short bound (5 s,
+ * `ONA_KEYRING_TIMEOUT_MS`); on a macOS terminal, as long as the command's deadline allows, since the
+ * keychain may be waiting for the user to answer its access prompt. Never past the command's deadline.
+ */
+export function keychainWait(ctx: Pick<Context, 'env' | 'platform' | 'interactive' | 'deadline'>): {timeoutMs: number; prompt: boolean} {
+  const left = ctx.deadline?.remaining() ?? Number.POSITIVE_INFINITY
+  const prompt = isMac(ctx.platform) && ctx.interactive === true
+  return {timeoutMs: prompt ? left : Math.min(keychainTimeoutMs(ctx.env), left), prompt}
+}
+
+/**
+ * The error for a keychain that did not answer and no token file to fall back on: its own code, never
+ * "not logged in", with what to do on this platform.
+ */
+export function keychainTimeoutError(ctx: Pick<Context, 'platform'>, detail: string): OnaError {
+  const file = 'or set ONA_KEYRING=off and run `ona login` to keep the token in a private file instead'
+  const hint = isMac(ctx.platform)
+    ? `macOS asks again for access to ona's keychain item after node is upgraded or moved: run the command in a terminal and answer the prompt (Always Allow stops it asking; ona waits for it there, up to --timeout), ${file}.`
+    : isWindows(ctx.platform)
+      ? `Windows Credential Manager did not answer; try again, ${file}.`
+      : `The Secret Service (gnome-keyring, KWallet) did not answer; unlock it, ${file}.`
+  return new OnaError('ERR_KEYCHAIN_TIMEOUT', detail, {hint, details: {platform: ctx.platform.name}})
+}
+
+/**
  * Runs one keychain operation in a child process with a deadline (see keychain-worker.ts for why a
  * process). The token travels on stdin, never on the command line.
  */
 async function withKeychain<T>(ctx: Context, apiUrl: string, request: {op: 'get' | 'set' | 'delete'; token?: string}): Promise<KeychainResult<T>> {
   if (keychainDisabled(ctx.env)) return {ok: false, reason: 'disabled', detail: 'ONA_KEYRING is off'}
-  const noBus = sessionBusMissing(ctx.env)
+  const noBus = sessionBusMissing(ctx.platform, ctx.env)
   if (noBus) return {ok: false, reason: 'unavailable', detail: noBus}
-  const timeoutMs = keychainTimeoutMs(ctx.env)
+  const {timeoutMs, prompt} = keychainWait(ctx)
   const {spawn} = await import('node:child_process')
+  const waiting = prompt ? undefined : ctx.status?.begin('waiting for the OS keychain...')
   return new Promise((resolve) => {
     let settled = false
+    let notice: NodeJS.Timeout | undefined
     const finish = (result: KeychainResult<T>) => {
       if (settled) return
       settled = true
       clearTimeout(timer)
+      clearTimeout(notice)
+      waiting?.done()
       resolve(result)
     }
     const child = spawn(process.execPath, [workerPath()], {
@@ -90,10 +126,22 @@ async function withKeychain<T>(ctx: Context, apiUrl: string, request: {op: 'get'
       env: ctx.env,
       windowsHide: true,
     })
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      finish({ok: false, reason: 'timeout', detail: `the OS keychain did not answer within ${Math.round(timeoutMs / 100) / 10} s`})
-    }, timeoutMs)
+    const within = prompt
+      ? `within ${formatDuration(timeoutMs)}${ctx.deadline ? ` (${ctx.deadline.source})` : ''}: its access prompt was not answered`
+      : `within ${Math.round(timeoutMs / 100) / 10} s`
+    // No deadline at all (`--timeout 0`) on a macOS terminal: wait for the prompt as long as the user does.
+    const timer = Number.isFinite(timeoutMs)
+      ? setTimeout(() => {
+          child.kill('SIGKILL')
+          finish({ok: false, reason: 'timeout', detail: `the ${prompt ? 'macOS' : 'OS'} keychain did not answer ${within}`})
+        }, timeoutMs)
+      : undefined
+    if (prompt && timeoutMs > KEYCHAIN_PROMPT_NOTICE_MS) {
+      notice = setTimeout(() => {
+        const limit = Number.isFinite(timeoutMs) ? ` (ona waits up to ${formatDuration(timeoutMs)})` : ''
+        ctx.io.info(`macOS is asking for access to ona's keychain item ${keychainService(apiUrl)}: answer the prompt on your screen (Always Allow stops it asking again)${limit}`)
+      }, KEYCHAIN_PROMPT_NOTICE_MS)
+    }
     let out = ''
     child.stdout.setEncoding('utf8')
     child.stdout.on('data', (chunk: string) => {

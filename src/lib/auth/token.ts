@@ -2,7 +2,7 @@
 import type {Context} from '../context.js'
 import {OnaError} from '../errors.js'
 import {apiHostKey} from '../api/base-url.js'
-import {fileGet, keychainGet} from './token-store.js'
+import {fileGet, keychainGet, keychainTimeoutError} from './token-store.js'
 
 export type TokenSource = 'env' | 'keychain' | 'file'
 
@@ -28,9 +28,14 @@ export async function resolveToken(ctx: Context, apiUrl: string): Promise<{token
   if (fromEnv) return {token: fromEnv.token, source: 'env', variable: fromEnv.variable}
   const keychain = await keychainGet(ctx, apiUrl)
   if (keychain.ok && keychain.value) return {token: keychain.value, source: 'keychain'}
-  if (!keychain.ok && keychain.reason === 'timeout') ctx.io.warn(`${keychain.detail}; looking in the token file instead`)
+  const timedOut = !keychain.ok && keychain.reason === 'timeout'
   const fromFile = await fileGet(ctx, apiUrl)
-  if (fromFile) return {token: fromFile, source: 'file'}
+  if (fromFile) {
+    if (timedOut) ctx.io.warn(`${keychain.detail}; using the token file instead`)
+    return {token: fromFile, source: 'file'}
+  }
+  // A keychain that did not answer may well hold the token: "not logged in" would send the user the wrong way.
+  if (timedOut) throw keychainTimeoutError(ctx, keychain.detail)
   throw new OnaError('ERR_NOT_LOGGED_IN', `not logged in to ${apiHostKey(apiUrl)}`, {
     hint: `Run \`ona login${apiUrl === 'https://app.ona.com/api' ? '' : ` --api-url ${apiUrl}`}\` (or set ONA_TOKEN) first.`,
   })
