@@ -43,6 +43,8 @@ export interface VerifyOptions {
   concurrency?: number
   timeoutMs?: number
   budgetMs?: number
+  /** Stops the run (watch mode ending): processes in flight are killed, nothing more is started. */
+  signal?: AbortSignal
 }
 
 export interface VerifyResult {
@@ -102,16 +104,17 @@ interface SshG {
   missing?: boolean
 }
 
-function runSshG(ssh: string, args: string[], env: NodeJS.ProcessEnv | undefined, timeoutMs: number): Promise<SshG> {
+function runSshG(ssh: string, args: string[], env: NodeJS.ProcessEnv | undefined, timeoutMs: number, signal?: AbortSignal): Promise<SshG> {
   return new Promise((resolve) => {
     let stdout = ''
     let stderr = ''
-    const child = spawn(ssh, args, {env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe']})
+    const child = spawn(ssh, args, {env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], ...(signal ? {signal, killSignal: 'SIGKILL' as const} : {})})
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
     child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c))
     child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c))
     child.once('error', (error: NodeJS.ErrnoException) => {
       clearTimeout(timer)
+      // An abort also arrives here (AbortError), and 'close' may never follow.
       resolve({code: -1, stdout, stderr: error.message, missing: error.code === 'ENOENT'})
     })
     child.once('close', (code) => {
@@ -161,17 +164,18 @@ export async function verifyAliases(options: VerifyOptions): Promise<VerifyResul
   const queue = [...aliases]
   const worker = async () => {
     for (let alias = queue.shift(); alias !== undefined; alias = queue.shift()) {
-      if (missing) return
+      if (missing || options.signal?.aborted) return
       if (Date.now() > deadline) {
         outOfTime = true
         return
       }
       const args = ['-G', ...(options.configFile ? ['-F', options.configFile] : []), alias]
-      const result = await runSshG(ssh, args, options.env, timeoutMs)
+      const result = await runSshG(ssh, args, options.env, timeoutMs, options.signal)
       if (result.missing) {
         missing = true
         return
       }
+      if (options.signal?.aborted) return
       if (result.code !== 0) {
         warnings.push({code: 'W_SSH_G_FAILED', message: `ssh -G ${alias} failed (exit ${result.code}): ${result.stderr.trim().split('\n')[0] ?? ''}`})
         continue

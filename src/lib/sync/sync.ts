@@ -225,7 +225,7 @@ export async function applyListing(ctx: Context, listing: ListEnvironmentsResult
   let verified: Awaited<ReturnType<typeof verifyWithSsh>> | undefined
   const onDisk = result.file.written || !result.file.changed
   if (options.verify && onDisk && tree.readBySsh && result.written.length > 0) {
-    verified = await verifyWithSsh(ctx, tree, result.file.after, result.written)
+    verified = await verifyWithSsh(ctx, tree, result.file.after, result.written.flatMap((e) => [e.environmentAlias, e.remoteAlias]))
   }
   const changes = diffEnvironments(previous, result.written)
   return {
@@ -296,17 +296,59 @@ async function checkTree(ctx: Context, realPath: string, text: string, written: 
  * The real `ssh -G` for every alias written, when the file on disk holds the wanted text (after a write,
  * or in --check of a current config) and ssh reads it: differences become warnings.
  */
-async function verifyWithSsh(ctx: Context, tree: TreeReport, text: string, written: readonly ValidEnvironment[]): Promise<{warnings: Warning[]; note?: string; checked: number}> {
+async function verifyWithSsh(ctx: Context, tree: TreeReport, text: string, aliases: readonly string[], signal?: AbortSignal): Promise<{warnings: Warning[]; note?: string; checked: number}> {
   const {configFileFor, verifyAliases} = await import('../ssh-config/verify.js')
   const result = await verifyAliases({
     text,
-    aliases: written.flatMap((e) => [e.environmentAlias, e.remoteAlias]),
+    aliases,
+    signal,
     tree: tree.tree,
     configFile: configFileFor(ctx.paths.userSshConfig),
     home: ctx.paths.home,
     env: ctx.env,
   })
   return {warnings: result.warnings, note: result.skipped, checked: result.checked}
+}
+
+/** What one verification of the file on disk found (watch mode reports it as it comes). */
+export interface DiskVerification {
+  /** Aliases ssh -G answered for. */
+  checked: number
+  /** The aliases asked about (both of each environment). */
+  aliases: string[]
+  warnings: Warning[]
+  /** Why nothing (or not everything) was checked: no ssh, a `Match exec`, out of time. */
+  note?: string
+}
+
+/**
+ * `ssh -G` for some of this origin's aliases as the managed file is on disk now (watch mode, after its
+ * writes): `environmentAliases` names environments by their `.gitpod.environment` alias (both of each
+ * one's aliases are checked); undefined checks all of them. Nothing is checked when ssh does not read the
+ * file (the write already warned about that).
+ */
+export async function verifyConfigOnDisk(
+  ctx: Context,
+  options: {origin?: string; environmentAliases?: readonly string[]; signal?: AbortSignal} = {},
+): Promise<DiskVerification> {
+  const [{readFile}, {resolveTarget}, {ENVIRONMENT_SUFFIX, REMOTE_SUFFIX}] = await Promise.all([
+    import('node:fs/promises'),
+    import('../fs/safe-write.js'),
+    import('../ssh-config/validate.js'),
+  ])
+  const file = ctx.paths.sshConfig
+  const {realPath} = await resolveTarget(file)
+  const text = await readFile(realPath).then((b) => b.toString('latin1'), () => '')
+  const tree = await checkTree(ctx, realPath, text, [])
+  if (!tree.readBySsh) return {checked: 0, aliases: [], warnings: []}
+  const wanted = options.environmentAliases === undefined ? undefined : new Set(options.environmentAliases)
+  const aliases = readBlockEnvironments(text, {file, origin: options.origin})
+    .map((e) => `${e.id}${ENVIRONMENT_SUFFIX}`)
+    .filter((alias) => wanted === undefined || wanted.has(alias))
+    .flatMap((alias) => [alias, `${alias.slice(0, -ENVIRONMENT_SUFFIX.length)}${REMOTE_SUFFIX}`])
+  if (aliases.length === 0) return {checked: 0, aliases, warnings: []}
+  const result = await verifyWithSsh(ctx, tree, text, aliases, options.signal)
+  return {checked: result.checked, aliases, warnings: result.warnings, note: result.note}
 }
 
 async function removeFromConfig(ctx: Context, options: SyncOptions & {origin: string}): Promise<SyncResult> {

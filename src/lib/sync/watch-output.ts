@@ -28,6 +28,16 @@ export interface WatchLogEvent {
   code?: string
   sshConfig?: string
   pid?: number
+  /**
+   * Warnings from `ssh -G` (W_SSH_DIFFERS): which option of which alias, what ona wrote, what ssh will use,
+   * and the file and line that set it when known.
+   */
+  option?: string
+  alias?: string
+  expected?: string
+  actual?: string
+  file?: string
+  line?: number
 }
 
 export type IncidentKind = 'stream' | 'api' | 'config' | 'file'

@@ -27,15 +27,16 @@ import path from 'node:path'
 import {backoffDelay, sleep} from '../api/backoff.js'
 import type {ApiClient} from '../api/client.js'
 import type {Context} from '../context.js'
-import {OnaError, isOnaError} from '../errors.js'
+import {OnaError, isOnaError, type Warning} from '../errors.js'
 import {resolveTarget} from '../fs/safe-write.js'
 import {removeManagedBlock} from '../ssh-config/index.js'
-import {applyListing, originOf, type SyncResult} from './sync.js'
+import {applyListing, originOf, verifyConfigOnDisk, type SyncResult} from './sync.js'
 import {ReplacedFileGuard, watchConfigFile, type ConfigFileWatcher} from './watch-file.js'
 import {acquireWatchLock} from './watch-lock.js'
-import {createWatchReporter, type WatchReporter} from './watch-output.js'
+import {createWatchReporter, type WatchLogEvent, type WatchReporter} from './watch-output.js'
 import {FetchQueue} from './watch-queue.js'
 import {EnvironmentLedger} from './watch-state.js'
+import {WriteVerifier, type WriteVerifierOptions} from './watch-verify.js'
 
 export interface WatchOptions {
   client: ApiClient
@@ -75,6 +76,8 @@ export interface WatchOptions {
   service?: boolean
   /** Called once the lock is held, before anything is printed (the command reports here). */
   onStarted?: () => void
+  /** Told after every `ssh -G` check of what was written (tests). */
+  onVerified?: WriteVerifierOptions['onVerified']
 }
 
 const FATAL_CODES = new Set(['ERR_AUTH_EXPIRED', 'ERR_PERMISSION_DENIED', 'ERR_NOT_LOGGED_IN'])
@@ -148,6 +151,14 @@ export async function watchSshConfig(ctx: Context, options: WatchOptions): Promi
     },
   })
   let fileWatcher: ConfigFileWatcher | undefined
+  // What was written is checked with the real `ssh -G` beside the writer, never in its way (watch-verify.ts).
+  const verifier = new WriteVerifier({
+    verify: (environmentAliases, signal) => verifyConfigOnDisk(ctx, {origin, environmentAliases, signal}),
+    report: (w) => reporter.emit({type: 'warning', message: w.message, code: w.code, ...structured(w)}),
+    note: (message) => reporter.emit({type: 'warning', message, code: 'W_VERIFY_SKIPPED'}),
+    onVerified: options.onVerified,
+  })
+  let verifiedOnce = false
 
   // Writes are serialised: one apply at a time, and a request made meanwhile runs once after it.
   const writer = serialised(async (why) => {
@@ -170,6 +181,10 @@ export async function watchSshConfig(ctx: Context, options: WatchOptions): Promi
         },
         origin,
       })
+      // Every alias once, then those a write added or moved.
+      if (!verifiedOnce) verifier.request('all')
+      else if (result.changed) verifier.request([...result.added, ...result.updated].map((c) => c.alias))
+      verifiedOnce = true
       if (result.changed) {
         lastWritten = result.after
         fileWatcher?.wrote(result.writtenStat)
@@ -368,6 +383,7 @@ export async function watchSshConfig(ctx: Context, options: WatchOptions): Promi
     await fileWatcher?.close()
     await writer.idle()
     await lister.idle()
+    await verifier.close()
     await guard.close()
     await lock.status({running: false, stoppedAt: new Date().toISOString(), ...(fatal ? {lastError: fatal.message, lastErrorAt: new Date().toISOString()} : {})}).catch(() => undefined)
     await lock.release()
@@ -434,6 +450,18 @@ async function saveRecovered(realPath: string, text: string): Promise<string> {
   const file = path.join(path.dirname(realPath), `.${path.basename(realPath)}.ona-recovered-${new Date().toISOString().replaceAll(/[:.]/g, '-')}`)
   await fs.writeFile(file, Buffer.from(text, 'latin1'), {mode: 0o600, flag: 'wx'})
   return file
+}
+
+/** The fields of a warning a log collector can match on (W_SSH_DIFFERS: option, alias, values, file:line). */
+function structured(w: Warning): Partial<WatchLogEvent> {
+  const fields: Partial<WatchLogEvent> = {}
+  if (w.option !== undefined) fields.option = w.option
+  if (w.alias !== undefined) fields.alias = w.alias
+  if (w.expected !== undefined) fields.expected = w.expected
+  if (w.actual !== undefined) fields.actual = w.actual
+  if (w.file !== undefined) fields.file = w.file
+  if (w.line !== undefined) fields.line = w.line
+  return fields
 }
 
 function shortPath(ctx: Context): string {

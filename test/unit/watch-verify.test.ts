@@ -1,0 +1,124 @@
+/**
+ * The watcher's ssh -G scheduler (watch-verify.ts) with a verify function the test answers by hand: one
+ * run at a time, requests made meanwhile coalesced into the next run, each problem reported once.
+ */
+import {describe, expect, it} from 'vitest'
+
+import type {Warning} from '../../src/lib/errors.js'
+import type {DiskVerification} from '../../src/lib/sync/sync.js'
+import {problemKey, WriteVerifier} from '../../src/lib/sync/watch-verify.js'
+
+const user = (alias: string, file = '/h/.ssh/config.d/users', line = 2): Warning => ({
+  code: 'W_SSH_DIFFERS',
+  message: `ssh will use User someone for ${alias}, not u as ona wrote (set by ${file}:${line})`,
+  option: 'User',
+  alias,
+  expected: 'u',
+  actual: 'someone',
+  file,
+  line,
+})
+
+function harness() {
+  const calls: Array<{requested: string[] | undefined; answer: (r: Partial<DiskVerification>) => void}> = []
+  const reported: Warning[] = []
+  const notes: string[] = []
+  let inFlight = 0
+  let maxInFlight = 0
+  const verifier = new WriteVerifier({
+    verify: (requested) =>
+      new Promise((resolve) => {
+        inFlight++
+        maxInFlight = Math.max(maxInFlight, inFlight)
+        calls.push({
+          requested,
+          answer: (r) => {
+            inFlight--
+            resolve({checked: 0, aliases: requested ?? [], warnings: [], ...r})
+          },
+        })
+      }),
+    report: (w) => reported.push(w),
+    note: (n) => notes.push(n),
+  })
+  const tick = () => new Promise((resolve) => setTimeout(resolve, 0))
+  return {verifier, calls, reported, notes, tick, maxInFlight: () => maxInFlight}
+}
+
+describe('WriteVerifier', () => {
+  it('runs one check at a time and folds the requests made meanwhile into one next run', async () => {
+    const h = harness()
+    h.verifier.request('all')
+    h.verifier.request(['a'])
+    h.verifier.request(['b', 'a'])
+    await h.tick()
+    expect(h.calls.map((c) => c.requested)).toEqual([undefined])
+    h.calls[0]!.answer({})
+    await h.tick()
+    expect(h.calls.map((c) => c.requested)).toEqual([undefined, ['a', 'b']])
+    h.calls[1]!.answer({})
+    await h.verifier.idle()
+    expect(h.calls).toHaveLength(2)
+    expect(h.maxInFlight()).toBe(1)
+  })
+
+  it('reports a problem once however many aliases and runs show it, and again only after a run saw it gone', async () => {
+    const h = harness()
+    h.verifier.request(['a'])
+    await h.tick()
+    h.calls[0]!.answer({aliases: ['a', 'ar'], warnings: [user('a'), user('ar')]})
+    await h.verifier.idle()
+    h.verifier.request(['b'])
+    await h.tick()
+    h.calls[1]!.answer({aliases: ['b', 'br'], warnings: [user('b'), user('br')]})
+    await h.verifier.idle()
+    expect(h.reported.map((w) => w.alias)).toEqual(['a'])
+    // The line is fixed for a (its check is clean) but b still shows it: not reported again.
+    h.verifier.request(['a'])
+    await h.tick()
+    h.calls[2]!.answer({aliases: ['a', 'ar'], warnings: []})
+    await h.verifier.idle()
+    h.verifier.request(['b'])
+    await h.tick()
+    h.calls[3]!.answer({aliases: ['b', 'br'], warnings: []})
+    await h.verifier.idle()
+    // Every alias clean: the problem is closed; it comes back, it is reported again.
+    h.verifier.request(['a'])
+    await h.tick()
+    h.calls[4]!.answer({aliases: ['a', 'ar'], warnings: [user('a')]})
+    await h.verifier.idle()
+    expect(h.reported.map((w) => w.alias)).toEqual(['a', 'a'])
+  })
+
+  it('says a note once, whatever the counts in it', async () => {
+    const h = harness()
+    for (const [i, note] of ['ssh -G checked 3 of 40 aliases before its time ran out', 'ssh -G checked 7 of 41 aliases before its time ran out'].entries()) {
+      h.verifier.request(['a'])
+      await h.tick()
+      h.calls[i]!.answer({note})
+      await h.verifier.idle()
+    }
+    expect(h.notes).toEqual(['ssh -G checked 3 of 40 aliases before its time ran out'])
+  })
+
+  it('after close() no run starts', async () => {
+    const h = harness()
+    h.verifier.request(['a'])
+    await h.tick()
+    const closed = h.verifier.close()
+    h.verifier.request(['b'])
+    h.calls[0]!.answer({warnings: [user('a')]})
+    await closed
+    expect(h.calls).toHaveLength(1)
+    expect(h.reported).toEqual([])
+  })
+
+  it.each([
+    ['two aliases, one line', user('a'), user('b'), true],
+    ['the same alias, two lines', user('a', '/x', 1), user('a', '/x', 2), false],
+    ['ssh -G failing the same way for two aliases', {code: 'W_SSH_G_FAILED', message: 'ssh -G a failed (exit 255): bad'}, {code: 'W_SSH_G_FAILED', message: 'ssh -G b failed (exit 255): bad'}, true],
+    ['no file:line: one problem per alias', {...user('a'), file: undefined, line: undefined}, {...user('b'), file: undefined, line: undefined}, false],
+  ])('problemKey: %s', (_name, one, two, same) => {
+    expect(problemKey(one) === problemKey(two)).toBe(same)
+  })
+})
