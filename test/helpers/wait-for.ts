@@ -7,3 +7,21 @@ export async function waitFor(condition: () => Promise<boolean>, timeoutMs: numb
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
 }
+
+/**
+ * Waits until `count()` (e.g. the simulator's request log length) has not changed for `quietMs`: the
+ * watcher has handled what it heard (the key-ready events that follow a first sync, a listing) and a
+ * test's next step cannot be folded into that work.
+ */
+export async function waitForQuiet(count: () => number, quietMs: number, timeoutMs: number, what: string): Promise<void> {
+  let last = count()
+  let since = Date.now()
+  await waitFor(async () => {
+    const now = count()
+    if (now !== last) {
+      last = now
+      since = Date.now()
+    }
+    return Date.now() - since >= quietMs
+  }, timeoutMs, what)
+}

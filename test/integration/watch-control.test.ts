@@ -16,7 +16,7 @@ import {startSimulator, type Simulator} from '../../src/lib/simulator/server.js'
 import {BEGIN_MARKER} from '../../src/lib/ssh-config/index.js'
 import {watchPaths} from '../../src/lib/sync/watch-lock.js'
 import {baseEnv, binRun, runCli} from '../helpers/run-cli.js'
-import {waitFor} from '../helpers/wait-for.js'
+import {waitFor, waitForQuiet} from '../helpers/wait-for.js'
 
 const A = '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7'
 
@@ -252,6 +252,9 @@ describe('ona ssh-sync --watch --json', () => {
     // The stream's opening triggers a listing of its own: let it be answered, so the change below is heard
     // as an event (its reason is part of the shape) and not picked up by that listing.
     await waitFor(async () => sim.requests.filter((r) => r.rpc === 'ListEnvironments' && r.status === 200).length >= 2, 10_000, 'the listing on stream open')
+    // The key registered by the first sync turns READY a moment later (an event per environment, each
+    // fetched): a write for one of those would carry the change below under its own reason.
+    await waitForQuiet(() => sim.requests.length, 500, 10_000, 'the key-ready events to be handled')
     sim.setSshAddress(A, {host: '127.0.0.99', port: 2222})
     await waitFor(async () => w.out.stdout.includes('127.0.0.99'), 10_000, 'the change event')
     w.child.kill('SIGTERM')

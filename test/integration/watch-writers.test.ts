@@ -19,7 +19,7 @@ import {BEGIN_MARKER} from '../../src/lib/ssh-config/index.js'
 import {watchSshConfig, type WatchOptions} from '../../src/lib/sync/watch.js'
 import {baseEnv} from '../helpers/run-cli.js'
 import {sshG} from '../helpers/ssh.js'
-import {waitFor as waitForCondition} from '../helpers/wait-for.js'
+import {waitFor as waitForCondition, waitForQuiet} from '../helpers/wait-for.js'
 
 const A = '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7'
 const USER_PART = '# mine\nHost github.com\n  User git\n'
@@ -107,7 +107,9 @@ describe('watch mode and other programs writing the SSH config', () => {
       // writer starts. A write decided the instant before the writer opens the file is the replaced-file
       // guard's case (off here), not the quiet gate's.
       await waitFor(async () => sim.openStreams() > 0 && sim.requests.filter((r) => r.rpc === 'ListEnvironments' && r.status === 200).length >= 2, 5000, 'the listing on stream open')
-      await new Promise((resolve) => setTimeout(resolve, 100))
+      // The key registered by the first sync turns READY a moment later: the events (and the write each
+      // may decide) must be over too.
+      await waitForQuiet(() => sim.requests.length, 500, 10_000, 'the key-ready events to be handled')
       const {ino} = await stat(config)
       const writer = shell(`(printf 'Host a\\n'; sleep 1; printf 'Host b\\n') > config`)
       let replacedWhileWriting = false
