@@ -22,7 +22,10 @@ export default class SshProxy extends BaseCommand {
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(SshProxy)
-    const ctx = createContext({io: this.io, sshConfig: flags['ssh-config']})
+    // ONA_TIMEOUT (60 s by default) bounds asking the API before the connection is carried, so a stalled API
+    // falls back to the block's address instead of holding ssh for minutes; the start wait has --timeout.
+    // No status line: ssh owns the terminal this stderr goes to.
+    const ctx = createContext({io: this.io, sshConfig: flags['ssh-config'], oneShot: {timeout: undefined, statusLine: false}})
     const {runProxy} = await import('../lib/proxy/proxy.js')
     process.exitCode = await runProxy(ctx, {environmentId: args.environment, apiUrl: resolveApiUrl(flags['api-url'], ctx.env), timeoutMs: flags.timeout * 1000})
   }

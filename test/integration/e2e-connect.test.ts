@@ -154,6 +154,24 @@ describe('resolve on connect: plain ssh through the ProxyCommand', () => {
     }
   }, 60_000)
 
+  it('falls back to the block when the API stalls, after ONA_TIMEOUT rather than minutes of retries', async () => {
+    sim.injectFault({type: 'stall'}, {rpc: 'GetEnvironment', times: Infinity})
+    const saved = env
+    env = {...env, ONA_TIMEOUT: '2s'}
+    try {
+      const started = Date.now()
+      const result = await ssh(alias(RUN))
+      expect(result.code).toBe(0)
+      expect(result.stdout.trim()).toBe('connected-42')
+      expect(result.stderr).toMatch(/ona: GetEnvironment on http:\/\/127\.0\.0\.1:\d+ did not answer within 2s \(ONA_TIMEOUT\); connecting to the last known address 127\.0\.0\.43:\d+/)
+      // One 30 s attempt alone was longer than this.
+      expect(Date.now() - started).toBeLessThan(25_000)
+    } finally {
+      env = saved
+      sim.clearFaults()
+    }
+  }, 60_000)
+
   it('--no-resolve-on-connect writes plain entries again', async () => {
     const sync = await runCli(['ssh-sync', '--no-resolve-on-connect'], {env})
     expect(sync.code).toBe(0)

@@ -3,7 +3,7 @@
  * ssh`, the ProxyCommand (`ona ssh-proxy`) and `ona environment list` call it; the sync core uses its key
  * registration. Nothing else talks to StartEnvironment or UpdateEnvironment.
  */
-import type {ApiClient} from '../api/client.js'
+import type {ApiClient, CallOptions} from '../api/client.js'
 import type {Environment} from '../api/types.js'
 import type {Context} from '../context.js'
 import {createDeadline} from '../deadline.js'
@@ -84,7 +84,10 @@ export async function prepareConnection(ctx: Context, client: ApiClient, environ
   }
 }
 
-/** Tells the plane the environment is in use (best effort: a failure here never stops a connection). */
-export async function markActive(client: ApiClient, environmentId: string, now: Date = new Date()): Promise<void> {
-  await client.markEnvironmentActive(environmentId, {source: 'SSH', at: now}).catch(() => undefined)
+/**
+ * Tells the plane the environment is in use (best effort: a failure here never stops a connection).
+ * `callOptions` can give a report a deadline of its own (a long session reports long after the command's).
+ */
+export async function markActive(client: ApiClient, environmentId: string, now: Date = new Date(), callOptions: CallOptions = {}): Promise<void> {
+  await client.markEnvironmentActive(environmentId, {source: 'SSH', at: now}, callOptions).catch(() => undefined)
 }

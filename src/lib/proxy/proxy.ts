@@ -15,6 +15,7 @@ import net from 'node:net'
 import {readFile} from 'node:fs/promises'
 
 import type {Context} from '../context.js'
+import {createDeadline} from '../deadline.js'
 import {OnaError, isOnaError} from '../errors.js'
 import type {SshAddress} from '../api/types.js'
 
@@ -47,6 +48,7 @@ function note(line: string): void {
 
 /** How often a session carried by the proxy tells the plane it is in use (the vendor's rate: 5 minutes). */
 export const ACTIVITY_INTERVAL_MS = 5 * 60_000
+const ACTIVITY_REPORT_TIMEOUT_MS = 60_000
 
 /**
  * Resolves where to connect: the API's current address (environment started, key ready), else the
@@ -68,7 +70,8 @@ export async function resolveProxyTarget(ctx: Context, options: ProxyOptions): P
         note(`could not update ${ctx.paths.sshConfig} (${isOnaError(error) ? error.message : String(error)}); connecting anyway`)
       }
     }
-    const onActive = () => markActive(client, environment.id)
+    // Each report has its own bound: a session outlives the deadline of the resolving above by hours.
+    const onActive = () => markActive(client, environment.id, new Date(), {deadline: createDeadline(ACTIVITY_REPORT_TIMEOUT_MS)})
     void onActive()
     return {...address, onActive}
   } catch (error) {
