@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
 import {createContext} from '../lib/context.js'
-import {REPORT_CATEGORIES, preflight} from '../lib/preflight/preflight.js'
+import {REPORT_CATEGORIES, parsePreflightTimeout, preflight} from '../lib/preflight/preflight.js'
 import type {PreflightReport} from '../lib/preflight/types.js'
 
 export default class Preflight extends BaseCommand {
@@ -13,7 +13,7 @@ Add your own endpoints (SCM, SSO, private registries) in preflight.json in the o
 
   static override examples = [
     '<%= config.bin %> preflight',
-    '<%= config.bin %> preflight --ide vscode --runner enterprise --timeout 3000',
+    '<%= config.bin %> preflight --ide vscode --runner enterprise --timeout 3s',
     '<%= config.bin %> preflight --only aws --region eu-central-1 --account-id 123456789012',
     '<%= config.bin %> preflight --resolver 10.0.0.2',
     '<%= config.bin %> preflight --json',
@@ -24,7 +24,7 @@ Add your own endpoints (SCM, SSO, private registries) in preflight.json in the o
   static override flags = {
     ide: Flags.string({description: 'which IDE endpoints are required', options: ['vscode', 'jetbrains', 'all', 'none'], default: 'all'}),
     runner: Flags.string({description: 'runner kind (enterprise runners need no gateway)', options: ['standard', 'enterprise'], default: 'standard'}),
-    timeout: Flags.integer({description: 'per-check timeout in milliseconds (also bounds the whole run)', default: 5000, min: 1}),
+    timeout: Flags.string({description: 'per-check timeout, e.g. 3s; a plain number is milliseconds (also bounds the whole run)', default: '5000', helpValue: '<duration>'}),
     only: Flags.string({description: 'only this category (repeatable)', options: [...REPORT_CATEGORIES], multiple: true}),
     region: Flags.string({description: 'AWS region for the regional API endpoints, e.g. us-east-1'}),
     'account-id': Flags.string({description: 'AWS account id for the ECR registry endpoint'}),
@@ -35,7 +35,7 @@ Add your own endpoints (SCM, SSO, private registries) in preflight.json in the o
     const {flags} = await this.parse(Preflight)
     const ctx = createContext({io: this.io})
     const report = await preflight(ctx, {
-      timeoutMs: flags.timeout,
+      timeoutMs: parsePreflightTimeout(flags.timeout),
       ide: flags.ide as 'vscode' | 'jetbrains' | 'all' | 'none',
       runner: flags.runner as 'standard' | 'enterprise',
       ...(flags.only ? {only: flags.only} : {}),

@@ -2,7 +2,7 @@ import {describe, expect, it} from 'vitest'
 
 import {OnaError} from '../../src/lib/errors.js'
 import {parseResolverAddress} from '../../src/lib/preflight/dns.js'
-import {normaliseOptions} from '../../src/lib/preflight/preflight.js'
+import {normaliseOptions, parsePreflightTimeout} from '../../src/lib/preflight/preflight.js'
 import {apiEndpoint} from '../../src/lib/ssh/connect.js'
 
 describe('--resolver ip[:port]', () => {
@@ -43,6 +43,22 @@ describe('preflight options', () => {
     ['a short account id', {accountId: '1234'}, /12 digits/],
   ])('rejects %s', (_name, options, message) => {
     expect(() => normaliseOptions(options)).toThrow(message)
+  })
+})
+
+describe('preflight --timeout', () => {
+  it.each([
+    ['3000', 3000],
+    ['3s', 3000],
+    ['500ms', 500],
+    ['1m', 60_000],
+    ['1.5s', 1500],
+  ])('reads %j as %d ms (a plain number stays milliseconds)', (text, ms) => {
+    expect(parsePreflightTimeout(text)).toBe(ms)
+  })
+
+  it.each(['0s', 'none', 'soon', '-1'])('refuses %j as a preflight option error', (text) => {
+    expect(() => parsePreflightTimeout(text)).toThrow(/^--timeout .*: give a per-check timeout between 1ms and 10m/)
   })
 })
 

@@ -3,6 +3,7 @@
  * table (unless --json) and returns the report. The caller turns `report.exitCode` into the exit code.
  */
 import type {Context} from '../context.js'
+import {parseDuration} from '../deadline.js'
 import {OnaError} from '../errors.js'
 import {CATEGORIES, loadCatalog, loadUserEndpoints, userEndpointsPath} from './catalog.js'
 import {hostsFile} from '../platform/platform.js'
@@ -30,11 +31,30 @@ export interface PreflightOptions {
 
 export const DEFAULT_TIMEOUT_MS = 5000
 
+/**
+ * `--timeout` of `ona preflight`: a duration as the other commands take it (`3s`, `500ms`, `1m`), except
+ * that a plain number stays milliseconds, as it always was here (`--timeout 3000` must not become 50 minutes).
+ */
+export function parsePreflightTimeout(text: string): number {
+  const value = text.trim()
+  if (/^\d+$/.test(value)) return Number(value)
+  const refused = new OnaError('ERR_PREFLIGHT_OPTIONS', `--timeout ${text.slice(0, 40)}: give a per-check timeout between 1ms and 10m (3s, 500ms; a plain number is milliseconds)`)
+  let ms: number | undefined
+  try {
+    ms = parseDuration(value)
+  } catch {
+    throw refused
+  }
+  // `0` / `none` mean "no deadline" elsewhere; every preflight check needs one.
+  if (ms === undefined) throw refused
+  return ms
+}
+
 /** Checks and normalises the flags; throws ERR_PREFLIGHT_OPTIONS naming the bad one. */
 export function normaliseOptions(options: PreflightOptions): {timeoutMs: number; only?: ReportCategory[]; servers?: string[]} {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0 || timeoutMs > 600_000) {
-    throw new OnaError('ERR_PREFLIGHT_OPTIONS', `--timeout ${timeoutMs}: give a number of milliseconds between 1 and 600000`)
+    throw new OnaError('ERR_PREFLIGHT_OPTIONS', `--timeout ${timeoutMs}: give a per-check timeout between 1ms and 10m (3s, 500ms; a plain number is milliseconds)`)
   }
   let only: ReportCategory[] | undefined
   if (options.only && options.only.length > 0) {
