@@ -245,7 +245,7 @@ describe.skipIf(!haveKeyring)('OS keychain (gnome-keyring in dbus-run-session)',
     const result = await inKeyringSession(`
       printf '%s' "$TOKEN" | "$NODE" bin/run.js login --token-stdin --json; echo "login=$?"
       if [ -e "$HOME/.config/ona/credentials.json" ]; then echo "file=yes"; else echo "file=no"; fi
-      secret-tool search --all service "ona:${new URL(sim.url).host}" 2>/dev/null | grep -c '^secret = ' | sed 's/^/items=/'
+      secret-tool search --all service "ona:${new URL(sim.url).origin}" 2>/dev/null | grep -c '^secret = ' | sed 's/^/items=/'
       "$NODE" bin/run.js whoami --json; echo "whoami=$?"
       "$NODE" bin/run.js logout --json; echo "logout=$?"
       "$NODE" bin/run.js whoami --json; echo "after=$?"

@@ -90,7 +90,7 @@ describe('a keychain that does not answer (the prompt is never answered)', () =>
     expect(error.message).toMatch(/^the macOS keychain did not answer within 3(\.\d)?s \(--timeout\): its access prompt was not answered$/)
     expect(error.hint).toContain('Always Allow')
     expect(error.exitCode).toBe(1)
-    expect(stderr().match(/macOS is asking for access to ona's keychain item ona:app\.ona\.com: answer the prompt on your screen/g)).toHaveLength(1)
+    expect(stderr().match(/macOS is asking for access to ona's keychain item ona:https:\/\/app\.ona\.com: answer the prompt on your screen/g)).toHaveLength(1)
   })
 
   it('off a terminal on macOS keeps the short bound and reports ERR_KEYCHAIN_TIMEOUT with a hint, not "not logged in"', async () => {

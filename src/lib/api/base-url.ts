@@ -62,7 +62,26 @@ export function insecureHttpRefusal(apiUrl: string, env: NodeJS.ProcessEnv): Ona
   })
 }
 
-/** The host (with a non-default port) that names an API install: keychain service names use it. */
+/** The host (with a non-default port) that names an API install in messages and `--json` output. */
 export function apiHostKey(apiUrl: string): string {
   return new URL(apiUrl).host.toLowerCase()
+}
+
+/**
+ * The origin (scheme, host and port; the scheme's default port left out) that stored tokens are keyed
+ * by: a token stored for https://app.gitpod.io is never offered to http://app.gitpod.io or
+ * https://app.gitpod.io:8443.
+ */
+export function apiOriginKey(apiUrl: string): string {
+  return new URL(apiUrl).origin.toLowerCase()
+}
+
+/**
+ * The host key ona 0.1 stored tokens under, for the one origin such an entry may be read for: https on
+ * the default port. Any other origin gets `undefined` (a legacy `app.gitpod.io` entry may have been
+ * stored for http://app.gitpod.io, and must not reach https, nor the other way round).
+ */
+export function legacyHostKey(apiUrl: string): string | undefined {
+  const url = new URL(apiUrl)
+  return url.protocol === 'https:' && url.port === '' ? url.host.toLowerCase() : undefined
 }

@@ -1,7 +1,7 @@
 /**
  * Runs one keychain operation in a child process. The binding connects to D-Bus synchronously, so a
  * Secret Service that does not answer blocks the whole thread; only a separate process can be given a
- * deadline and killed. Reads `{op, service, account, token?}` as JSON on stdin (never argv: other users
+ * deadline and killed. Reads `{op, service, legacyService?, account, token?}` as JSON on stdin (never argv: other users
  * can read a process's arguments) and writes `{ok, value}` or `{ok: false, error}` on stdout.
  *
  * Self-contained on purpose (no relative imports): tests run it straight from the TypeScript source.
@@ -11,6 +11,8 @@ import {AsyncEntry} from '@napi-rs/keyring'
 interface Request {
   op: 'get' | 'set' | 'delete'
   service: string
+  /** ona 0.1's host-keyed service for the same origin: read and moved on get, removed on set and delete. */
+  legacyService?: string
   account: string
   token?: string
 }
@@ -24,10 +26,24 @@ async function readStdin(): Promise<string> {
 async function run(request: Request): Promise<unknown> {
   // Pinned to the Secret Service on Linux: the binding's default falls back to the kernel keyring,
   // which forgets the token at logout and keeps a copy behind when the Secret Service write fails.
-  const entry = new AsyncEntry(request.service, request.account, {linux: {store: 'secret-service'}})
+  const options = {linux: {store: 'secret-service' as const}}
+  const entry = new AsyncEntry(request.service, request.account, options)
+  const legacy = request.legacyService ? new AsyncEntry(request.legacyService, request.account, options) : undefined
   switch (request.op) {
-    case 'get':
-      return (await entry.getPassword()) ?? null
+    case 'get': {
+      const value = await entry.getPassword()
+      if (value != null || !legacy) return value ?? null
+      const old = await legacy.getPassword()
+      if (old == null) return null
+      // Moved, not copied: the legacy entry goes only once the origin entry reads back.
+      try {
+        await entry.setPassword(old)
+        if ((await entry.getPassword()) === old) await legacy.deletePassword()
+      } catch {
+        // Still usable from the legacy entry; the move is tried again next time.
+      }
+      return old
+    }
     case 'set': {
       const token = request.token ?? ''
       try {
@@ -38,10 +54,14 @@ async function run(request: Request): Promise<unknown> {
         await entry.deletePassword().catch(() => false)
         throw error
       }
+      await legacy?.deletePassword().catch(() => false)
       return null
     }
-    case 'delete':
-      return await entry.deletePassword()
+    case 'delete': {
+      const removed = await entry.deletePassword()
+      const removedLegacy = legacy ? await legacy.deletePassword() : false
+      return removed || removedLegacy
+    }
     default:
       throw new Error('unknown keychain operation')
   }

@@ -3,6 +3,11 @@
  * maintained successor of the archived keytar that installs from the npm registry alone), or a private
  * file when there is no keychain (headless Linux without a Secret Service).
  *
+ * Tokens are keyed by API origin (scheme, host, port): `ona:https://app.ona.com` in the keychain, the
+ * same origin in the file. ona 0.1 keyed them by host (`ona:app.ona.com`); such an entry is read only
+ * for the https origin on the default port of that host and moved to the origin key when it is read,
+ * when a new token is stored, and removed by logout, so nobody has to log in again after the upgrade.
+ *
  * Every keychain call is time-boxed: a Secret Service that is locked, waiting for a prompt nobody can
  * answer, or not answering at all must not hang the CLI. The file is refused when group or others can
  * read it, as ssh refuses such keys.
@@ -16,11 +21,11 @@ import {fileURLToPath} from 'node:url'
 import type {Context} from '../context.js'
 import {formatDuration} from '../deadline.js'
 import {OnaError} from '../errors.js'
-import {apiHostKey} from '../api/base-url.js'
+import {apiOriginKey, legacyHostKey} from '../api/base-url.js'
 import {isMac, isWindows, type Platform} from '../platform/platform.js'
 import {renameWithRetry} from '../platform/rename.js'
 
-/** The keychain account name under each service; one token per API host. */
+/** The keychain account name under each service; one token per API origin. */
 export const KEYCHAIN_ACCOUNT = 'personal-access-token'
 export const TOKEN_FILE_NAME = 'credentials.json'
 const DEFAULT_KEYCHAIN_TIMEOUT_MS = 5000
@@ -30,9 +35,15 @@ const DEFAULT_KEYCHAIN_TIMEOUT_MS = 5000
  */
 export const KEYCHAIN_PROMPT_NOTICE_MS = 2000
 
-/** `ona:app.ona.com`: one service per API host so several installs can coexist. */
+/** `ona:https://app.ona.com`: one service per API origin so several installs can coexist. */
 export function keychainService(apiUrl: string): string {
-  return `ona:${apiHostKey(apiUrl)}`
+  return `ona:${apiOriginKey(apiUrl)}`
+}
+
+/** ona 0.1's host-keyed service (`ona:app.ona.com`), only for the origin it may stand for; see legacyHostKey. */
+export function legacyKeychainService(apiUrl: string): string | undefined {
+  const host = legacyHostKey(apiUrl)
+  return host === undefined ? undefined : `ona:${host}`
 }
 
 export function tokenFilePath(ctx: Context): string {
@@ -157,29 +168,33 @@ async function withKeychain<T>(ctx: Context, apiUrl: string, request: {op: 'get'
       }
     })
     child.stdin.on('error', () => {})
-    child.stdin.end(JSON.stringify({op: request.op, service: keychainService(apiUrl), account: KEYCHAIN_ACCOUNT, token: request.token}))
+    // The worker reads, moves and removes the legacy host-keyed entry in the same process (one spawn).
+    child.stdin.end(JSON.stringify({op: request.op, service: keychainService(apiUrl), legacyService: legacyKeychainService(apiUrl), account: KEYCHAIN_ACCOUNT, token: request.token}))
   })
 }
 
-/** Reads the keychain token for `apiUrl`; `undefined` value when there is none. */
+/**
+ * Reads the keychain token for `apiUrl`'s origin; `undefined` value when there is none. A legacy
+ * host-keyed entry (https, default port only) is returned and moved to the origin key.
+ */
 export async function keychainGet(ctx: Context, apiUrl: string): Promise<KeychainResult<string | undefined>> {
   const result = await withKeychain<string | null>(ctx, apiUrl, {op: 'get'})
   return result.ok ? {ok: true, value: result.value ?? undefined} : result
 }
 
-/** Stores the token and reads it back; a failed write leaves no copy behind. */
+/** Stores the token under the origin and reads it back (a failed write leaves no copy); drops a legacy entry. */
 export function keychainSet(ctx: Context, apiUrl: string, token: string): Promise<KeychainResult<void>> {
   return withKeychain<void>(ctx, apiUrl, {op: 'set', token})
 }
 
-/** Deletes the keychain token; value says whether there was one. */
+/** Deletes the origin's keychain token and its legacy host-keyed entry; value says whether there was one. */
 export function keychainDelete(ctx: Context, apiUrl: string): Promise<KeychainResult<boolean>> {
   return withKeychain<boolean>(ctx, apiUrl, {op: 'delete'})
 }
 
 interface TokenFile {
   version: 1
-  /** API host key -> token. */
+  /** API origin (`https://app.ona.com`) -> token; ona 0.1 wrote host keys (`app.ona.com`), see legacyHostKey. */
   tokens: Record<string, string>
 }
 
@@ -254,8 +269,22 @@ async function writeTokenFile(ctx: Context, data: TokenFile): Promise<void> {
   }
 }
 
+/**
+ * The file's token for `apiUrl`'s origin. A legacy host-keyed token (https, default port only) is
+ * returned and moved to the origin key; a failed move is not an error (it is tried again next time).
+ */
 export async function fileGet(ctx: Context, apiUrl: string): Promise<string | undefined> {
-  return (await readTokenFile(ctx)).tokens[apiHostKey(apiUrl)]
+  const data = await readTokenFile(ctx)
+  const origin = apiOriginKey(apiUrl)
+  const found = data.tokens[origin]
+  if (found !== undefined) return found
+  const legacy = legacyHostKey(apiUrl)
+  const old = legacy === undefined ? undefined : data.tokens[legacy]
+  if (legacy === undefined || old === undefined) return undefined
+  data.tokens[origin] = old
+  delete data.tokens[legacy]
+  await writeTokenFile(ctx, data).catch(() => undefined)
+  return old
 }
 
 export async function fileSet(ctx: Context, apiUrl: string, token: string): Promise<string> {
@@ -267,12 +296,17 @@ export async function fileSet(ctx: Context, apiUrl: string, token: string): Prom
     if (error instanceof OnaError && error.code === 'ERR_TOKEN_FILE_PERMISSIONS') data = emptyFile()
     else throw error
   }
-  data.tokens[apiHostKey(apiUrl)] = token
+  data.tokens[apiOriginKey(apiUrl)] = token
+  const legacy = legacyHostKey(apiUrl)
+  if (legacy !== undefined) delete data.tokens[legacy]
   await writeTokenFile(ctx, data)
   return tokenFilePath(ctx)
 }
 
-/** Removes the host's token from the file (and the file when it becomes empty); true when there was one. */
+/**
+ * Removes the origin's token, and its legacy host-keyed one, from the file (and the file when it
+ * becomes empty); true when there was one.
+ */
 export async function fileDelete(ctx: Context, apiUrl: string): Promise<boolean> {
   let data: TokenFile
   try {
@@ -285,9 +319,9 @@ export async function fileDelete(ctx: Context, apiUrl: string): Promise<boolean>
     }
     throw error
   }
-  const key = apiHostKey(apiUrl)
-  if (!(key in data.tokens)) return false
-  delete data.tokens[key]
+  const keys = [apiOriginKey(apiUrl), legacyHostKey(apiUrl)].filter((key): key is string => key !== undefined && key in data.tokens)
+  if (keys.length === 0) return false
+  for (const key of keys) delete data.tokens[key]
   if (Object.keys(data.tokens).length === 0) await rm(tokenFilePath(ctx), {force: true})
   else await writeTokenFile(ctx, data)
   return true

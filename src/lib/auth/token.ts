@@ -20,7 +20,7 @@ export function envToken(env: NodeJS.ProcessEnv): {token: string; variable: stri
 
 /**
  * The token for `apiUrl`: `ONA_TOKEN` / `GITPOD_TOKEN` / `ONA_API_KEY` / `GITPOD_API_KEY`, then the OS
- * keychain (service `ona:<host>`), then the private file. Throws ERR_NOT_LOGGED_IN when there is none,
+ * keychain (service `ona:<origin>`, e.g. `ona:https://app.ona.com`), then the private file. Throws ERR_NOT_LOGGED_IN when there is none,
  * and ERR_TOKEN_FILE_PERMISSIONS when the only candidate is a file others can read.
  */
 export async function resolveToken(ctx: Context, apiUrl: string): Promise<{token: string; source: TokenSource; variable?: string}> {

@@ -1,0 +1,223 @@
+/**
+ * Stored tokens are keyed by API origin (issue 13): a token stored for https://app.gitpod.io is never
+ * offered to http://app.gitpod.io or https://app.gitpod.io:8443, and ona 0.1's host-keyed entries are
+ * read only for the https origin on the default port, moved to the origin key, and removed by logout.
+ * The file store runs in a real temp dir; the keychain is a real gnome-keyring in dbus-run-session.
+ */
+import {execFileSync} from 'node:child_process'
+import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import {pathToFileURL} from 'node:url'
+
+import {afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
+
+import {createContext, type Context} from '../../src/lib/context.js'
+import {createIOStreams} from '../../src/lib/io.js'
+import {resolveToken} from '../../src/lib/auth/token.js'
+import {fileDelete, fileGet, fileSet, keychainService, legacyKeychainService, tokenFilePath} from '../../src/lib/auth/token-store.js'
+import {baseEnv, builtCli, repoRoot, runCli, runCommand} from '../helpers/run-cli.js'
+import {startSimulator} from '../../src/lib/simulator/server.js'
+import {PassThrough} from 'node:stream'
+
+const TOKEN = 'ona_pat_origin_test_token_0123456789'
+const HTTPS = 'https://app.gitpod.io/api'
+
+let home: string
+let ctx: Context
+
+function makeContext(): Context {
+  const io = createIOStreams({out: new PassThrough(), err: new PassThrough(), isTTY: false, env: {}})
+  return createContext({env: {HOME: home, ONA_KEYRING: 'off'}, homedir: home, io, platform: 'linux'})
+}
+
+function writeRawTokenFile(tokens: Record<string, string>): void {
+  const file = tokenFilePath(ctx)
+  mkdirSync(path.dirname(file), {recursive: true, mode: 0o700})
+  writeFileSync(file, JSON.stringify({version: 1, tokens}), {mode: 0o600})
+}
+
+function storedKeys(): string[] {
+  return Object.keys(JSON.parse(readFileSync(tokenFilePath(ctx), 'utf8')).tokens).sort()
+}
+
+beforeEach(() => {
+  home = mkdtempSync(path.join(os.tmpdir(), 'ona-origin-'))
+  ctx = makeContext()
+})
+afterEach(() => rmSync(home, {recursive: true, force: true}))
+
+describe('keychain service names', () => {
+  it.each([
+    [HTTPS, 'ona:https://app.gitpod.io', 'ona:app.gitpod.io'],
+    ['https://APP.gitpod.io:443/api', 'ona:https://app.gitpod.io', 'ona:app.gitpod.io'],
+    ['http://app.gitpod.io/api', 'ona:http://app.gitpod.io', undefined],
+    ['https://app.gitpod.io:8443/api', 'ona:https://app.gitpod.io:8443', undefined],
+    ['http://127.0.0.1:8080/api', 'ona:http://127.0.0.1:8080', undefined],
+  ])('%s is stored as %s; legacy entry read: %s', (url, service, legacy) => {
+    expect(keychainService(url)).toBe(service)
+    expect(legacyKeychainService(url)).toBe(legacy)
+  })
+})
+
+describe('token file keyed by origin', () => {
+  it.each(['http://app.gitpod.io/api', 'https://app.gitpod.io:8443/api', 'https://gitpod.io/api'])('a token stored for https://app.gitpod.io is not offered to %s', async (other) => {
+    await fileSet(ctx, HTTPS, TOKEN)
+    expect(await fileGet(ctx, other)).toBeUndefined()
+    await expect(resolveToken(ctx, other)).rejects.toMatchObject({code: 'ERR_NOT_LOGGED_IN'})
+    expect(await fileGet(ctx, 'https://APP.gitpod.io:443/api')).toBe(TOKEN)
+  })
+
+  it('keeps a token per origin on the same host side by side', async () => {
+    await fileSet(ctx, HTTPS, 'ona_pat_https')
+    await fileSet(ctx, 'https://app.gitpod.io:8443/api', 'ona_pat_8443')
+    expect(await fileGet(ctx, HTTPS)).toBe('ona_pat_https')
+    expect(await fileGet(ctx, 'https://app.gitpod.io:8443/api')).toBe('ona_pat_8443')
+    expect(storedKeys()).toEqual(['https://app.gitpod.io', 'https://app.gitpod.io:8443'])
+  })
+
+  it('reads a legacy host-keyed token for the https origin on the default port and moves it to the origin key', async () => {
+    writeRawTokenFile({'app.gitpod.io': TOKEN, 'other.example': 'ona_pat_other'})
+    expect(await resolveToken(ctx, HTTPS)).toEqual({token: TOKEN, source: 'file'})
+    expect(storedKeys()).toEqual(['https://app.gitpod.io', 'other.example'])
+    expect(await fileGet(ctx, HTTPS)).toBe(TOKEN)
+  })
+
+  it.each(['http://app.gitpod.io/api', 'https://app.gitpod.io:8443/api'])('never reads a legacy host-keyed token for %s, and leaves it in place', async (url) => {
+    writeRawTokenFile({'app.gitpod.io': TOKEN, 'app.gitpod.io:8443': TOKEN})
+    expect(await fileGet(ctx, url)).toBeUndefined()
+    expect(storedKeys()).toEqual(['app.gitpod.io', 'app.gitpod.io:8443'])
+  })
+
+  it('drops the legacy entry when a new token is stored for the https origin', async () => {
+    writeRawTokenFile({'app.gitpod.io': 'ona_pat_old'})
+    await fileSet(ctx, HTTPS, TOKEN)
+    expect(storedKeys()).toEqual(['https://app.gitpod.io'])
+    expect(await fileGet(ctx, HTTPS)).toBe(TOKEN)
+  })
+
+  it('logout removes the origin entry and the legacy host entry', async () => {
+    writeRawTokenFile({'app.gitpod.io': 'ona_pat_old', 'https://app.gitpod.io': TOKEN, 'https://other.example': 'ona_pat_keep'})
+    expect(await fileDelete(ctx, HTTPS)).toBe(true)
+    expect(storedKeys()).toEqual(['https://other.example'])
+    writeRawTokenFile({'app.gitpod.io': 'ona_pat_old'})
+    expect(await fileDelete(ctx, HTTPS)).toBe(true)
+    expect(await fileGet(ctx, HTTPS)).toBeUndefined()
+  })
+})
+
+describe('through the CLI', () => {
+  beforeAll(() => {
+    if (!builtCli) throw new Error('run `npm run build` first: these tests run bin/run.js')
+  })
+
+  it('a token stored for the simulator over http is not offered to https on the same host and port', async () => {
+    const sim = await startSimulator({})
+    try {
+      const env = baseEnv(home, {ONA_KEYRING: 'off'})
+      const login = await runCli(['login', '--token-stdin', '--api-url', sim.url], {env, input: sim.token})
+      expect(login.code).toBe(0)
+      const httpsUrl = sim.url.replace(/^http:/, 'https:')
+      const whoami = await runCli(['whoami', '--json', '--api-url', httpsUrl], {env})
+      expect(whoami.code).toBe(4)
+      expect(JSON.parse(whoami.stdout).error.code).toBe('ERR_NOT_LOGGED_IN')
+      expect(sim.rpcCount('GetAuthenticatedIdentity')).toBe(1)
+    } finally {
+      await sim.close()
+    }
+  })
+})
+
+function has(command: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${command}`], {stdio: 'ignore'})
+    return true
+  } catch {
+    return false
+  }
+}
+const haveKeyring = has('dbus-run-session') && has('gnome-keyring-daemon') && has('secret-tool')
+
+describe.skipIf(!haveKeyring)('OS keychain keyed by origin (gnome-keyring in dbus-run-session)', () => {
+  beforeAll(() => {
+    if (!builtCli) throw new Error('run `npm run build` first: these tests import dist/')
+  })
+
+  /**
+   * Runs `steps` (a module body with `store`, `worker`, `ctx` and `count(service)` in scope) in a node
+   * process inside a private D-Bus session with an unlocked gnome-keyring; returns the lines it logs.
+   */
+  async function inKeyring(steps: string): Promise<string[]> {
+    const dist = (file: string) => pathToFileURL(path.join(repoRoot, 'dist', 'lib', file)).href
+    const script = path.join(home, 'steps.mjs')
+    writeFileSync(
+      script,
+      `import {execFileSync, spawnSync} from 'node:child_process'
+import {PassThrough} from 'node:stream'
+const store = await import(${JSON.stringify(dist('auth/token-store.js'))})
+const {createContext} = await import(${JSON.stringify(dist('context.js'))})
+const {createIOStreams} = await import(${JSON.stringify(dist('io.js'))})
+const io = createIOStreams({out: new PassThrough(), err: new PassThrough(), isTTY: false, env: {}})
+const ctx = createContext({env: process.env, io})
+const account = store.KEYCHAIN_ACCOUNT
+/** ona 0.1 wrote the token with this very worker under service ona:<host>. */
+function legacySet(service, token) {
+  const r = spawnSync(process.execPath, [${JSON.stringify(path.join(repoRoot, 'dist/lib/auth/keychain-worker.js'))}], {input: JSON.stringify({op: 'set', service, account, token}), encoding: 'utf8'})
+  if (!JSON.parse(r.stdout).ok) throw new Error('legacy set failed: ' + r.stdout)
+}
+function count(service) {
+  try {
+    return execFileSync('secret-tool', ['search', '--all', 'service', service], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']}).split('\\n').filter((l) => l.startsWith('secret = ')).length
+  } catch { return 0 }
+}
+const log = (...parts) => console.log(parts.map((p) => typeof p === 'string' ? p : JSON.stringify(p)).join(' '))
+${steps}
+`,
+    )
+    const result = await runCommand('dbus-run-session', ['--', 'sh', '-c', `printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1\n"$NODE" "$SCRIPT"`], {
+      env: baseEnv(home, {NODE: process.execPath, SCRIPT: script, XDG_RUNTIME_DIR: home}),
+      timeoutMs: 60_000,
+    })
+    // dbus-daemon may complain about its fd limit on stderr; the script's own errors fail the line match.
+    expect(result.code, result.stderr).toBe(0)
+    return result.stdout.trim().split('\n')
+  }
+
+  it('reads a legacy ona:<host> entry only for https on the default port and moves it to ona:<origin>', async () => {
+    const lines = await inKeyring(`
+legacySet('ona:app.gitpod.io', ${JSON.stringify(TOKEN)})
+log('http', (await store.keychainGet(ctx, 'http://app.gitpod.io/api')).value ?? null)
+log('8443', (await store.keychainGet(ctx, 'https://app.gitpod.io:8443/api')).value ?? null)
+log('legacy-before', count('ona:app.gitpod.io'))
+log('https', (await store.keychainGet(ctx, 'https://app.gitpod.io/api')).value ?? null)
+log('legacy-after', count('ona:app.gitpod.io'), 'origin-after', count('ona:https://app.gitpod.io'))
+log('again', (await store.keychainGet(ctx, 'https://app.gitpod.io/api')).value ?? null)
+log('http-after', (await store.keychainGet(ctx, 'http://app.gitpod.io/api')).value ?? null)
+`)
+    expect(lines).toEqual([
+      'http null',
+      '8443 null',
+      'legacy-before 1',
+      `https ${TOKEN}`,
+      'legacy-after 0 origin-after 1',
+      `again ${TOKEN}`,
+      'http-after null',
+    ])
+  })
+
+  it('a new token stored for the origin drops the legacy entry, and logout removes both', async () => {
+    const lines = await inKeyring(`
+legacySet('ona:app.gitpod.io', 'ona_pat_old')
+log('set', (await store.keychainSet(ctx, 'https://app.gitpod.io/api', ${JSON.stringify(TOKEN)})).ok)
+log('after-set', count('ona:app.gitpod.io'), count('ona:https://app.gitpod.io'))
+legacySet('ona:app.gitpod.io', 'ona_pat_old')
+log('delete', (await store.keychainDelete(ctx, 'https://app.gitpod.io/api')).value)
+log('after-delete', count('ona:app.gitpod.io'), count('ona:https://app.gitpod.io'))
+legacySet('ona:app.gitpod.io', 'ona_pat_old')
+log('delete-legacy-only', (await store.keychainDelete(ctx, 'https://app.gitpod.io/api')).value, count('ona:app.gitpod.io'))
+legacySet('ona:app.gitpod.io', 'ona_pat_old')
+log('http-delete', (await store.keychainDelete(ctx, 'http://app.gitpod.io/api')).value, count('ona:app.gitpod.io'))
+`)
+    expect(lines).toEqual(['set true', 'after-set 0 1', 'delete true', 'after-delete 0 0', 'delete-legacy-only true 0', 'http-delete false 1'])
+  })
+})
