@@ -45,6 +45,8 @@ export interface ContextOptions {
   platform?: NodeJS.Platform
   /** The account's home as the OS reports it (default `os.homedir()`). */
   homedir?: string
+  /** The password database for `~user` (default the machine's: platform/passwd.ts). */
+  passwd?: (name: string) => string | undefined
   /**
    * A one-shot command: its `--timeout` value (undefined when not given: ONA_TIMEOUT, else 60 s) becomes
    * `ctx.deadline`. Left out (watch mode, the service), there is no deadline.
@@ -58,7 +60,7 @@ export interface ContextOptions {
 
 export function createContext(options: ContextOptions = {}): Context {
   const env = options.env ?? process.env
-  const platform: Platform = {name: options.platform ?? process.platform, homedir: options.homedir ?? os.homedir(), env}
+  const platform: Platform = {name: options.platform ?? process.platform, homedir: options.homedir ?? os.homedir(), env, ...(options.passwd ? {passwd: options.passwd} : {})}
   let io = options.io ?? processIOStreams()
   const errTTY = Boolean((io.err as {isTTY?: boolean}).isTTY)
   const interactive = options.interactive ?? errTTY

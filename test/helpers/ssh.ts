@@ -2,8 +2,8 @@
  * The real OpenSSH client, driven the way tests need it: `ssh -G` to see what a config resolves to, and a
  * non-interactive `ssh` run against a test sshd with explicit key and known_hosts paths.
  *
- * Paths are always absolute: ssh expands `~` from the passwd entry, not from $HOME, so a scratch HOME does
- * not redirect it.
+ * Paths are always absolute: ssh runs here with the runner's environment, and expands `~` in IdentityFile
+ * and the like from the passwd entry (an Include's `~` from $HOME), so a scratch HOME does not redirect it.
  */
 import {spawn} from 'node:child_process'
 

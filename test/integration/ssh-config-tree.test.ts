@@ -1,7 +1,7 @@
 /**
  * The config tree as OpenSSH reads it, end to end: the built CLI against simulators on 127.0.0.1, a scratch
- * HOME, and the real `ssh -G` confirming every situation the warnings describe. Include paths are absolute
- * because ssh takes `~` from the passwd entry, not from the scratch HOME.
+ * HOME, and the real `ssh -G` confirming every situation the warnings describe. Include paths are absolute:
+ * the tests' own `ssh -G` (helpers/ssh.ts) runs with the runner's HOME, which glob(3) takes `~` from.
  */
 import {mkdir, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
 import os from 'node:os'
@@ -317,5 +317,60 @@ describe('every alias checked with the real ssh -G after the write', () => {
     expect(code).toBe(0)
     expect(data.verified).toBe(0)
     expect(data.warnings.find((w) => w.code === 'W_VERIFY_SKIPPED')?.message).toMatch(/no `.*no-such-ssh` found on PATH/)
+  })
+})
+
+describe('`~user` in the tree, as ssh expands it through the password database', () => {
+  // The user running the tests (root in CI) and a path from their passwd home to this scratch directory:
+  // `~<me>/<that path>` reaches the scratch files whoever runs the tests, and writes nothing in their home.
+  const me = os.userInfo()
+  const viaMe = (file: string) => `~${me.username}/${path.relative(me.homedir, file)}`
+
+  it('an Include of `~<user>/...` above the block is followed: its Host * is named file:line, and the real ssh -G agrees', async () => {
+    const users = path.join(ssh, 'config.d', 'users')
+    await writeFile(users, 'Host *\n  User someone\n')
+    await writeFile(config, `Include ${viaMe(users)}\n\nHost github.com\n  User git\n`)
+    const {code, data} = await sync()
+    expect(code).toBe(0)
+    expect(data.warnings.filter((w) => w.code === 'W_OVERRIDE').map((w) => [w.file, w.line])).toEqual([[users, 2]])
+    const differs = data.warnings.filter((w) => w.code === 'W_SSH_DIFFERS')
+    expect(differs).toHaveLength(6)
+    expect(differs.every((w) => w.file === users && w.line === 2)).toBe(true)
+    expect((await sshG(config, ALIAS)).get('user')).toBe('someone')
+  })
+
+  it('an Include of an unknown `~user` is named file:line; ssh reads nothing for it and goes on', async () => {
+    await writeFile(config, 'Include ~no-such-user-ona/x\nHost github.com\n  User git\n')
+    const {code, data} = await sync()
+    expect(code).toBe(0)
+    expect(data.warnings.filter((w) => w.code === 'W_SSH_CONFIG_TREE')).toEqual([
+      {code: 'W_SSH_CONFIG_TREE', message: `${config}:1: Include ~no-such-user-ona/x: there is no user "no-such-user-ona", so ssh reads nothing for it ("matched no files")`},
+    ])
+    const resolved = await sshG(config, ALIAS)
+    expect(resolved.code).toBe(0)
+    expect(resolved.get('hostname')).toBe('127.0.0.11')
+  })
+
+  it('an IdentityFile of an unknown `~user` above the block: ssh -G prints it, connecting would stop; named file:line', async () => {
+    const users = path.join(ssh, 'config.d', 'users')
+    await writeFile(users, 'Host *.gitpod.remote\n  IdentityFile ~no-such-user-ona/id\n')
+    await writeFile(config, `Include ${viaMe(users)}\nHost github.com\n`)
+    const {data} = await sync()
+    expect((await sshG(config, ALIAS)).all('identityfile')).toContain('~no-such-user-ona/id')
+    const unknown = data.warnings.filter((w) => w.code === 'W_SSH_UNKNOWN_USER')
+    expect(unknown).toHaveLength(3)
+    expect(unknown[0]).toMatchObject({option: 'IdentityFile', actual: '~no-such-user-ona/id', file: users, line: 2})
+    expect(unknown[0]!.message).toMatch(/^ssh .*\.gitpod\.remote will stop with "tilde_expand: No such user no-such-user-ona": IdentityFile ~no-such-user-ona\/id \(set by .*users:2\)/)
+  })
+
+  it('a UserKnownHostsFile of an unknown `~user` makes ssh -G itself fail: the failure names the line', async () => {
+    const users = path.join(ssh, 'config.d', 'users')
+    await writeFile(users, 'Host *.gitpod.remote\n  UserKnownHostsFile ~no-such-user-ona/kh\n')
+    await writeFile(config, `Include ${viaMe(users)}\nHost github.com\n`)
+    const {data} = await sync()
+    const failed = data.warnings.filter((w) => w.code === 'W_SSH_G_FAILED')
+    expect(failed).toHaveLength(3)
+    expect(failed[0]).toMatchObject({file: users, line: 2})
+    expect(failed[0]!.message).toMatch(/No such user no-such-user-ona \(.*users:2 names ~no-such-user-ona\)$/)
   })
 })

@@ -19,6 +19,20 @@ afterEach(async () => {
 const files = (tree: Awaited<ReturnType<typeof readConfigTree>>) => tree.files.map((f) => path.relative(home, f.path))
 
 describe('readConfigTree follows Include as readconf.c does', () => {
+  it('`~user/...` is that user\'s home in the (injected) password database; an unknown user matches nothing and is named file:line', async () => {
+    const alice = path.join(home, 'alice-home')
+    await mkdir(path.join(alice, 'ssh'), {recursive: true})
+    await writeFile(path.join(alice, 'ssh', 'one'), '# one\n')
+    await writeFile(path.join(home, '.ssh', 'config'), 'Include ~alice/ssh/*\nInclude ~nobody-here/x ~alice\n')
+    const asked: string[] = []
+    const userHome = (name: string) => (asked.push(name), name === 'alice' ? alice : undefined)
+    const tree = await readConfigTree({home, systemConfig: null, userHome})
+    expect(files(tree)).toEqual(['.ssh/config', 'alice-home/ssh/one'])
+    expect(asked).toEqual(['alice', 'nobody-here', 'alice'])
+    const config = path.join(home, '.ssh', 'config')
+    expect(tree.problems).toEqual([`${config}:2: Include ~nobody-here/x: there is no user "nobody-here", so ssh reads nothing for it ("matched no files")`])
+  })
+
   it('relative paths live in ~/.ssh, `~/` is the home, several arguments and globs in byte order', async () => {
     await writeFile(path.join(home, '.ssh', 'config'), 'Include conf.d/* ~/extra "conf.d/with space"\nHost x\n')
     for (const name of ['b', 'a', 'B', '.dot', 'with space']) await writeFile(path.join(home, '.ssh', 'conf.d', name), `# ${name}\n`)

@@ -2,3 +2,4 @@
 export * from './platform.js'
 export {renameWithRetry, type RenameRetryOptions} from './rename.js'
 export {findOnPath, planVsCode, quoteForCmd, vscodeRemoteUrl, type LaunchPlan} from './vscode.js'
+export {homeInDscl, homeInPasswd, passwdOf, systemPasswd, type PasswdLookup} from './passwd.js'

@@ -12,6 +12,11 @@ export interface Platform {
   /** The account's home as the OS knows it (`os.homedir()`: the passwd entry, or `%USERPROFILE%`). */
   homedir: string
   env: NodeJS.ProcessEnv
+  /**
+   * The password database for `~user` (a user's home, or undefined for no such user). Undefined: the
+   * machine's (passwd.ts); tests inject their own.
+   */
+  passwd?: (name: string) => string | undefined
 }
 
 export function currentPlatform(env: NodeJS.ProcessEnv = process.env): Platform {

@@ -38,6 +38,8 @@ export interface TreeCheckOptions {
   /** `~/.ssh/config`: what ssh reads without `-F`. */
   userConfig: string
   systemConfig: string | null
+  /** The password database for `~user` in Include lines. */
+  userHome?: (name: string) => string | undefined
 }
 
 /** Reads the tree with the managed file's new text and reports what it means for the block. */
@@ -47,6 +49,7 @@ export async function checkConfigTree(options: TreeCheckOptions): Promise<TreeRe
     userConfig: options.userConfig,
     systemConfig: options.systemConfig,
     texts: new Map([[options.managedRealPath, options.managedText]]),
+    userHome: options.userHome,
   })
   const warnings: Warning[] = tree.problems.map((message) => ({code: 'W_SSH_CONFIG_TREE', message}))
   const places = placesOf(tree, options.managedRealPath)

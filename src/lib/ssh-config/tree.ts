@@ -2,7 +2,8 @@
  * The SSH config as OpenSSH reads it (readconf.c, OpenSSH 9.2): the user config (`~/.ssh/config`, or the
  * `-F` file), every `Include` inlined where it appears, then the system config (`/etc/ssh/ssh_config`).
  *
- * - `Include` takes several arguments; each is a glob(3) pattern with GLOB_TILDE, expanded in lexical (byte)
+ * - `Include` takes several arguments; each is a glob(3) pattern with GLOB_TILDE (`~` is $HOME, `~user` that
+ *   user's home in the password database, an unknown user matches nothing), expanded in lexical (byte)
  *   order. Wildcards never match a name starting with '.'. A relative path is taken in `~/.ssh` for the user
  *   config and in `/etc/ssh` for the system one (where `~` is an error). A pattern matching nothing is fine.
  * - An included file inherits the Host/Match state of the Include line: before its own first Host/Match it
@@ -74,6 +75,11 @@ export interface ReadTreeOptions {
   systemConfig?: string | null
   /** Texts to use instead of what is on disk, by real path (the managed file as it is about to be written). */
   texts?: ReadonlyMap<string, string>
+  /**
+   * The password database for `~user` (a home, or undefined for no such user: that Include matches
+   * nothing, as in ssh, and is named in `problems`). Without it `~user` matches nothing.
+   */
+  userHome?: (name: string) => string | undefined
 }
 
 /** Reads the whole tree. Files that do not exist or cannot be read are skipped, as ssh does. */
@@ -128,7 +134,13 @@ async function readFileInto(tree: ConfigTree, options: ReadTreeOptions, file: st
         continue
       }
       const pattern = path.isAbsolute(arg) || arg.startsWith('~') ? arg : `${state.system ? SYSTEM_DIR : '~/.ssh'}/${arg}`
-      const matches = await glob(expandTilde(pattern, options.home))
+      const expanded = expandTilde(pattern, options.home, options.userHome)
+      if (expanded === undefined) {
+        // glob(3) leaves `~nobody-here/x` as it is, which then matches nothing: ssh goes on without it.
+        tree.problems.push(`${file}:${lineNo}: Include ${arg}: there is no user ${JSON.stringify(tildeUser(pattern))}, so ssh reads nothing for it ("matched no files")`)
+        continue
+      }
+      const matches = await glob(expanded)
       for (const match of matches) {
         await readFileInto(tree, options, match, {
           scope,
@@ -141,11 +153,26 @@ async function readFileInto(tree: ConfigTree, options: ReadTreeOptions, file: st
   }
 }
 
-/** GLOB_TILDE: a leading `~` or `~/` is the home directory (`~user` is left alone: it matches nothing here). */
-export function expandTilde(pattern: string, home: string): string {
+/**
+ * GLOB_TILDE: a leading `~` or `~/` is the home directory ($HOME, as glob(3) takes it), `~user` or
+ * `~user/...` that user's home from the password database. Undefined: there is no such user (or no
+ * database to ask), so the pattern matches nothing.
+ */
+export function expandTilde(pattern: string, home: string, userHome?: (name: string) => string | undefined): string | undefined {
   if (pattern === '~') return home
   if (pattern.startsWith('~/')) return path.join(home, pattern.slice(2))
-  return pattern
+  if (!pattern.startsWith('~')) return pattern
+  const name = tildeUser(pattern)
+  const dir = name === '' ? undefined : userHome?.(name)
+  if (dir === undefined) return undefined
+  const slash = pattern.indexOf('/')
+  return slash === -1 ? dir : path.join(dir, pattern.slice(slash + 1))
+}
+
+/** The user of a `~user/...` pattern. */
+export function tildeUser(pattern: string): string {
+  const slash = pattern.indexOf('/')
+  return pattern.slice(1, slash === -1 ? undefined : slash)
 }
 
 const WILDCARD = /[*?[]/

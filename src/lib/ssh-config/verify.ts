@@ -37,6 +37,8 @@ export interface VerifyOptions {
   /** `-F` file; undefined: ssh's own default (~/.ssh/config of the passwd entry, then the system file). */
   configFile?: string
   home: string
+  /** The password database, for `~user/...` in the paths ssh prints (IdentityFile, CertificateFile). */
+  userHome?: (name: string) => string | undefined
   env?: NodeJS.ProcessEnv
   ssh?: string
   /** Processes at a time (default 4), per-process timeout (default 5 s), whole-run budget (default 20 s). */
@@ -140,10 +142,40 @@ export function parseSshG(raw: string): Map<string, string[]> {
   return options
 }
 
-/** An IdentityFile as ssh -G prints it: `~` expanded with the home it uses. */
-function sameIdentity(printed: string, written: string, home: string): boolean {
-  const expand = (p: string) => (p.startsWith('~/') ? path.join(home, p.slice(2)) : p.replace(/^"|"$/g, ''))
-  return expand(printed) === expand(written) || printed === written
+/** A path as ssh -G prints it (unexpanded): `~/` with the home, `~user/` with that user's home. */
+function expandPath(p: string, home: string, userHome: VerifyOptions['userHome']): string {
+  const plain = p.replace(/^"|"$/g, '')
+  if (plain.startsWith('~/')) return path.join(home, plain.slice(2))
+  const user = /^~([^/]+)(?:\/(.*))?$/.exec(plain)
+  const dir = user ? userHome?.(user[1]!) : undefined
+  return dir === undefined ? plain : path.join(dir, user![2] ?? '')
+}
+
+function sameIdentity(printed: string, written: string, home: string, userHome: VerifyOptions['userHome']): boolean {
+  return printed === written || expandPath(printed, home, userHome) === expandPath(written, home, userHome)
+}
+
+/** Options whose `~user/...` ssh expands when it connects, failing with "No such user" when there is none. */
+const TILDE_PATHS = [
+  ['identityfile', 'IdentityFile'],
+  ['certificatefile', 'CertificateFile'],
+] as const
+
+/** The user of a `~user/...` value that the password database does not know. */
+function unknownUser(value: string, userHome: VerifyOptions['userHome']): string | undefined {
+  const match = /^"?~([^/"]+)/.exec(value)
+  if (!match || !userHome) return undefined
+  return userHome(match[1]!) === undefined ? match[1] : undefined
+}
+
+/** The first line before the block, for `alias`, with an argument naming `~user`: who set a failing path. */
+function whoNamesUser(tree: ConfigTree | undefined, alias: string, user: string): string | undefined {
+  const line = tree?.lines.find((l) => l.directive && scopeApplies(l.scope, alias) !== 'no' && l.directive.keyword !== 'include' && l.directive.args.some((a) => a.startsWith(`~${user}/`) || a === `~${user}`))
+  return line ? `${line.file}:${line.line}` : undefined
+}
+
+function at(where: string | undefined): {file?: string; line?: number} {
+  return where ? {file: where.slice(0, where.lastIndexOf(':')), line: Number(where.slice(where.lastIndexOf(':') + 1))} : {}
 }
 
 /** Runs ssh -G for the aliases and reports every option that is not what ona wrote. */
@@ -177,7 +209,13 @@ export async function verifyAliases(options: VerifyOptions): Promise<VerifyResul
       }
       if (options.signal?.aborted) return
       if (result.code !== 0) {
-        warnings.push({code: 'W_SSH_G_FAILED', message: `ssh -G ${alias} failed (exit ${result.code}): ${result.stderr.trim().split('\n')[0] ?? ''}`})
+        // ssh may first say it allocates no terminal (stdin is not one): the line after it is the reason.
+        const said = result.stderr.trim().split('\n').filter((l) => !/^Pseudo-terminal will not be allocated/.test(l))
+        const first = said[0] ?? ''
+        // "tilde_expand: No such user x" names no line: the tree knows which one it is.
+        const user = /No such user (\S+)/.exec(first)?.[1]
+        const where = user ? whoNamesUser(options.tree, alias, user) : undefined
+        warnings.push({code: 'W_SSH_G_FAILED', message: `ssh -G ${alias} failed (exit ${result.code}): ${first}${where ? ` (${where} names ~${user})` : ''}`, ...at(where)})
         continue
       }
       checked++
@@ -188,7 +226,7 @@ export async function verifyAliases(options: VerifyOptions): Promise<VerifyResul
         if (!written || written.length === 0) continue
         const values = got.get(keyword) ?? []
         const ok = keyword === 'identityfile'
-          ? written.every((w) => values.some((v) => sameIdentity(v, w, options.home)))
+          ? written.every((w) => values.some((v) => sameIdentity(v, w, options.home, options.userHome)))
           : values[0] !== undefined && (keyword === 'hostname' ? values[0].toLowerCase() === written[0]!.toLowerCase() : values[0] === written[0])
         if (ok) continue
         const actual = keyword === 'identityfile' ? values.join(', ') || 'none' : values[0] ?? 'none'
@@ -196,12 +234,28 @@ export async function verifyAliases(options: VerifyOptions): Promise<VerifyResul
         warnings.push({
           code: 'W_SSH_DIFFERS',
           message: `ssh will use ${name} ${actual} for ${alias}, not ${written.join(', ')} as ona wrote${where ? ` (set by ${where})` : ''}`,
-          ...(where ? {file: where.slice(0, where.lastIndexOf(':')), line: Number(where.slice(where.lastIndexOf(':') + 1))} : {}),
+          ...at(where),
           option: name,
           alias,
           expected: written.join(', '),
           actual,
         })
+      }
+      // ssh -G prints these unexpanded; connecting expands them and stops at a user that does not exist.
+      for (const [keyword, name] of TILDE_PATHS) {
+        for (const value of got.get(keyword) ?? []) {
+          const user = unknownUser(value, options.userHome)
+          if (user === undefined) continue
+          const where = whoSets(options.tree, alias, keyword, value)
+          warnings.push({
+            code: 'W_SSH_UNKNOWN_USER',
+            message: `ssh ${alias} will stop with "tilde_expand: No such user ${user}": ${name} ${value}${where ? ` (set by ${where})` : ''} names a user the password database does not know`,
+            ...at(where),
+            option: name,
+            alias,
+            actual: value,
+          })
+        }
       }
     }
   }

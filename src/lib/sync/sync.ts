@@ -280,8 +280,9 @@ export async function syncSshConfig(ctx: Context, options: SyncOptions & {apiUrl
 
 /** The config tree with the managed file as written: overrides from any file, whether ssh reads it, stale blocks. */
 async function checkTree(ctx: Context, realPath: string, text: string, written: readonly ValidEnvironment[]): Promise<TreeReport> {
-  const {checkConfigTree} = await import('../ssh-config/tree-check.js')
+  const [{checkConfigTree}, {passwdOf}] = await Promise.all([import('../ssh-config/tree-check.js'), import('../platform/passwd.js')])
   return checkConfigTree({
+    userHome: passwdOf(ctx.platform),
     home: ctx.paths.home,
     managedFile: ctx.paths.sshConfig,
     managedRealPath: realPath,
@@ -297,8 +298,9 @@ async function checkTree(ctx: Context, realPath: string, text: string, written: 
  * or in --check of a current config) and ssh reads it: differences become warnings.
  */
 async function verifyWithSsh(ctx: Context, tree: TreeReport, text: string, aliases: readonly string[], signal?: AbortSignal): Promise<{warnings: Warning[]; note?: string; checked: number}> {
-  const {configFileFor, verifyAliases} = await import('../ssh-config/verify.js')
+  const [{configFileFor, verifyAliases}, {passwdOf}] = await Promise.all([import('../ssh-config/verify.js'), import('../platform/passwd.js')])
   const result = await verifyAliases({
+    userHome: passwdOf(ctx.platform),
     text,
     aliases,
     signal,

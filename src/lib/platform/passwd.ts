@@ -1,0 +1,79 @@
+/**
+ * `~user` as OpenSSH expands it: the home directory of `user` in the password database (getpwnam), or no
+ * such user. Linux and the BSDs: `getent passwd <user>` when installed (it asks NSS, so LDAP and sssd users
+ * are found), else /etc/passwd. macOS: Directory Services (`dscl`), as /etc/passwd there holds only system
+ * accounts. Windows: only the current user (OpenSSH for Windows knows no other).
+ *
+ * Tests inject their own database through `Platform.passwd` (see platform.ts).
+ */
+import {spawnSync} from 'node:child_process'
+import {readFileSync} from 'node:fs'
+import os from 'node:os'
+
+import type {Platform} from './platform.js'
+
+/** A user's home directory, or undefined when there is no such user. */
+export type PasswdLookup = (name: string) => string | undefined
+
+/** The home of `name` in passwd(5) text (`name:pw:uid:gid:gecos:home:shell`), first entry wins. */
+export function homeInPasswd(text: string, name: string): string | undefined {
+  for (const line of text.split('\n')) {
+    const fields = line.replace(/\r$/, '').split(':')
+    if (fields.length >= 7 && fields[0] === name && fields[5] !== '') return fields[5]
+  }
+  return undefined
+}
+
+/** `NFSHomeDirectory: /Users/x` from `dscl . -read /Users/x NFSHomeDirectory`. */
+export function homeInDscl(output: string): string | undefined {
+  const match = /^NFSHomeDirectory:\s*(\S.*?)\s*$/m.exec(output)
+  return match?.[1]
+}
+
+/** A name OpenSSH would look up: no `/`, nothing a shell or option parser could take (it goes to argv). */
+const USER_NAME = /^[A-Za-z0-9._][A-Za-z0-9._-]*\$?$/
+
+function run(command: string, args: string[]): string | undefined {
+  const result = spawnSync(command, args, {encoding: 'utf8', timeout: 2000, stdio: ['ignore', 'pipe', 'ignore']})
+  return result.error || result.status !== 0 ? undefined : result.stdout
+}
+
+/** The password database of the machine `p` describes, with the current user answered without a process. */
+export function systemPasswd(p: Platform): PasswdLookup {
+  const cache = new Map<string, string | undefined>()
+  return (name) => {
+    if (cache.has(name)) return cache.get(name)
+    let home: string | undefined
+    const me = safeUserInfo()
+    if (me && me.username === name) home = me.homedir
+    else if (!USER_NAME.test(name) || p.name === 'win32') home = undefined
+    else if (p.name === 'darwin') home = homeInDscl(run('dscl', ['.', '-read', `/Users/${name}`, 'NFSHomeDirectory']) ?? '')
+    else {
+      const entry = run('getent', ['passwd', name])
+      home = entry === undefined ? homeInPasswd(readText('/etc/passwd'), name) : homeInPasswd(entry, name)
+    }
+    cache.set(name, home)
+    return home
+  }
+}
+
+function safeUserInfo(): {username: string; homedir: string} | undefined {
+  try {
+    return os.userInfo()
+  } catch {
+    return undefined
+  }
+}
+
+function readText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8')
+  } catch {
+    return ''
+  }
+}
+
+/** The lookup in effect for `p`: the injected one, else the machine's. */
+export function passwdOf(p: Platform): PasswdLookup {
+  return p.passwd ?? systemPasswd(p)
+}
