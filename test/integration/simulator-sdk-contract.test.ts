@@ -32,8 +32,12 @@ async function watchIds(controller: AbortController): Promise<{events: string[];
       // aborted
     }
   })()
-  const deadline = Date.now() + 5000
-  while (sim.openStreams() === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
+  // Events sent before the stream is open are not replayed: without it the count below could not be met.
+  const deadline = Date.now() + 10_000
+  while (sim.openStreams() === 0) {
+    if (Date.now() > deadline) throw new Error('the event stream did not open within 10 s')
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
   return {events, ready}
 }
 let sim: Simulator
@@ -161,11 +165,16 @@ describe('@gitpod/sdk against the simulator', () => {
   it('StartEnvironment goes STARTING without an address, then RUNNING with one, announcing each step', async () => {
     const controller = new AbortController()
     const {events, ready} = await watchIds(controller)
+    // The intermediate phases are held while the test reads them: on a loaded machine a read can take
+    // longer than the 700 ms STARTING lasts (here every read is answered 1 s late, as under load).
+    let release = sim.holdTransitions()
+    sim.injectFault({type: 'slow', delayMs: 1000}, {rpc: 'GetEnvironment'})
     await expect(sdk().environments.start({environmentId: 'mine-stopped'})).resolves.toEqual({})
     const starting = (await sdk().environments.retrieve({environmentId: 'mine-stopped'})).environment
     expect(starting?.status?.phase).toBe('ENVIRONMENT_PHASE_STARTING')
     expect(starting?.status?.environmentUrls).toBeUndefined()
     expect(starting?.spec?.desiredPhase).toBe('ENVIRONMENT_PHASE_RUNNING')
+    release()
     const running = await until(
       () => sdk().environments.retrieve({environmentId: 'mine-stopped'}),
       (r) => r.environment?.status?.phase === 'ENVIRONMENT_PHASE_RUNNING',
@@ -174,8 +183,11 @@ describe('@gitpod/sdk against the simulator', () => {
     expect(running.environment?.status?.environmentUrls?.ssh?.url).toBe('ssh://gitpod_devcontainer@127.0.4.1:2201')
     expect(BigInt(running.environment!.status!.statusVersion!)).toBe(3n)
 
+    release = sim.holdTransitions()
+    sim.injectFault({type: 'slow', delayMs: 1000}, {rpc: 'GetEnvironment'})
     await sdk().environments.stop({environmentId: 'mine-stopped'})
     expect((await sdk().environments.retrieve({environmentId: 'mine-stopped'})).environment?.status?.phase).toBe('ENVIRONMENT_PHASE_STOPPING')
+    release()
     const stopped = await until(
       () => sdk().environments.retrieve({environmentId: 'mine-stopped'}),
       (r) => r.environment?.status?.phase === 'ENVIRONMENT_PHASE_STOPPED',

@@ -59,6 +59,8 @@ export interface EnvironmentStore {
   bump(env: EnvState): void
   /** Runs `step` after `ms` unless the simulator closes first. */
   later(ms: number, step: () => void): void
+  /** Holds every delayed step (phase changes, key READY) until the returned function releases them. */
+  hold(): () => void
   writeAuthorizedKeys(env: EnvState): void
   close(): void
 }
@@ -133,8 +135,14 @@ export function createEnvironmentStore(options: {
     emit('RESOURCE_OPERATION_UPDATE_STATUS', env.id)
   }
 
+  // While held, delayed steps wait here; released, each runs `ms` after the release.
+  let held: Array<{ms: number; step: () => void}> | undefined
   function later(ms: number, step: () => void): void {
     if (closed) return
+    if (held) {
+      held.push({ms, step})
+      return
+    }
     const timer = setTimeout(() => {
       timers.delete(timer)
       if (!closed) step()
@@ -281,6 +289,14 @@ export function createEnvironmentStore(options: {
     handle,
     bump,
     later,
+    hold() {
+      held ??= []
+      return () => {
+        const queued = held ?? []
+        held = undefined
+        for (const {ms, step} of queued) later(ms, step)
+      }
+    },
     writeAuthorizedKeys,
     close() {
       closed = true

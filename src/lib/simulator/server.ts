@@ -121,6 +121,12 @@ export interface Simulator {
   environmentIds(): string[]
   injectFault(fault: Fault, options?: FaultOptions): void
   clearFaults(): void
+  /**
+   * Holds the delayed steps of StartEnvironment, StopEnvironment and new keys (STARTING -> RUNNING, STOPPING
+   * -> STOPPED, CREATING -> READY) until the returned function is called; each then takes its usual delay.
+   * A test that looks at the intermediate phase holds it, rather than racing a timer on a loaded machine.
+   */
+  holdTransitions(): () => void
   /** Destroys every open WatchEvents connection mid-stream (a dropped connection). */
   dropStreams(): void
   /** Number of WatchEvents connections currently open. */
@@ -366,6 +372,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       for (const socket of sockets) socket.destroy()
       await new Promise<void>((resolve) => server.close(() => resolve()))
     },
+    holdTransitions: () => store.hold(),
     addEnvironment(seed) {
       store.add(seed)
       emitEvent('RESOURCE_OPERATION_CREATE', seed.id)
