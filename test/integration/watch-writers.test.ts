@@ -126,6 +126,45 @@ describe('watch mode and other programs writing the SSH config', () => {
     }
   }, 20_000)
 
+  it('regression: a writer that starts while a write is under way (after its quiet check) is not replaced mid-write', async () => {
+    // The quiet gate used to be checked once, before the write's own work; a program that began writing
+    // in between (on a loaded machine that is easily a few hundred ms) had its half-written file replaced.
+    // The hook starts the writer at exactly that moment, so this does not depend on timing.
+    let armed = false
+    let writer: Promise<number | null> | undefined
+    const stop = startWatch({
+      fileDebounceMs: 1500,
+      replacedGuardMs: 0,
+      beforeWrite: async () => {
+        if (!armed) return
+        armed = false
+        writer = shell(`(printf 'Host a\\n'; sleep 1; printf 'Host b\\n') > config`)
+        await waitFor(async () => (await text()) === 'Host a\n', 5000, 'the writer to be half way')
+      },
+    })
+    try {
+      await waitFor(has(BEGIN_MARKER), 5000, 'the first sync')
+      await waitFor(async () => sim.openStreams() > 0, 5000, 'the event stream')
+      const {ino} = await stat(config)
+      armed = true
+      sim.setSshAddress(A, {host: '127.0.0.72', port: 2222})
+      await waitFor(async () => writer !== undefined, 5000, 'a write pass for the new address')
+      let replacedWhileWriting = false
+      let writing = true
+      void writer!.then(() => (writing = false))
+      while (writing) {
+        if ((await stat(config)).ino !== ino) replacedWhileWriting = true
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+      expect(replacedWhileWriting).toBe(false)
+      // Once the writer is done and the file quiet, the block goes back in, with the new address.
+      await waitFor(has('Host a\nHost b\n', BEGIN_MARKER, 'HostName 127.0.0.72'), 8000, 'the block on top of what the writer wrote')
+      expect((await sshG(config, `${A}.gitpod.remote`)).get('hostname')).toBe('127.0.0.72')
+    } finally {
+      await stop()
+    }
+  }, 30_000)
+
   it('an appender holding the file open while an address changes keeps every line', async () => {
     const stop = startWatch()
     try {

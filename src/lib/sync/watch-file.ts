@@ -12,6 +12,7 @@
  * Costs nothing when idle: chokidar (inotify, FSEvents, ReadDirectoryChangesW) for the path, and a poll of
  * an open handle only for `guardMs` after a write of ours.
  */
+import {statSync} from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 
@@ -26,6 +27,11 @@ export interface FileIdentity {
 export interface ConfigFileWatcher {
   /** How long to wait before the file has been quiet for `quietMs` (0: now). */
   msUntilQuiet(): Promise<number>
+  /**
+   * The same answer, synchronously, for the check under the write lock just before the splice: a program
+   * may have started writing since msUntilQuiet() said yes (the write's own work takes a while).
+   */
+  quietNow(): boolean
   /** Records a write of ours, so its events and mtime do not count as another program's activity. */
   wrote(identity: FileIdentity | undefined): void
   close(): Promise<void>
@@ -62,12 +68,16 @@ export async function watchConfigFile(options: ConfigFileWatchOptions): Promise<
     const stat = await fs.stat(realPath).catch(() => undefined)
     return stat ? {ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs} : undefined
   }
-  const msUntilQuiet = async () => {
-    const stat = await statNow()
+  const leftFor = (stat: FileIdentity | undefined) => {
     if (isOurs(stat)) return 0
     const sinceEvent = now() - lastForeignAt
     const sinceWrite = stat ? now() - stat.mtimeMs : Number.POSITIVE_INFINITY
     return Math.max(0, Math.ceil(quietMs - Math.min(sinceEvent, sinceWrite)))
+  }
+  const msUntilQuiet = async () => leftFor(await statNow())
+  const quietNow = () => {
+    const stat = statSync(realPath, {throwIfNoEntry: false})
+    return leftFor(stat ? {ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs} : undefined) === 0
   }
   const schedule = (wait: number) => {
     if (timer) clearTimeout(timer)
@@ -89,6 +99,7 @@ export async function watchConfigFile(options: ConfigFileWatchOptions): Promise<
   await new Promise<void>((resolve) => watcher.once('ready', () => resolve()))
   return {
     msUntilQuiet,
+    quietNow,
     wrote(identity) {
       if (!identity) return
       ours.push(identity)

@@ -78,6 +78,8 @@ export interface WatchOptions {
   onStarted?: () => void
   /** Told after every `ssh -G` check of what was written (tests). */
   onVerified?: WriteVerifierOptions['onVerified']
+  /** Test hook: runs in each write pass after the quiet wait, before the file is read (a writer starts here). */
+  beforeWrite?: () => Promise<void>
 }
 
 const FATAL_CODES = new Set(['ERR_AUTH_EXPIRED', 'ERR_PERMISSION_DENIED', 'ERR_NOT_LOGGED_IN'])
@@ -161,12 +163,13 @@ export async function watchSshConfig(ctx: Context, options: WatchOptions): Promi
   let verifiedOnce = false
 
   // Writes are serialised: one apply at a time, and a request made meanwhile runs once after it.
-  const writer = serialised(async (why) => {
+  const writeOnce = async (why: string): Promise<boolean> => {
     // Never replace a file another program is still writing: wait until it has been quiet.
     for (let wait = (await fileWatcher?.msUntilQuiet()) ?? 0; wait > 0 && !stop.signal.aborted; wait = (await fileWatcher?.msUntilQuiet()) ?? 0) {
       await sleep(wait, stop.signal).catch(() => undefined)
     }
     if (stop.signal.aborted || lock.stopping()) return false
+    await options.beforeWrite?.()
     const orphan = pendingRebase
     pendingRebase = undefined
     try {
@@ -177,6 +180,9 @@ export async function watchSshConfig(ctx: Context, options: WatchOptions): Promi
         rebase: (current) => {
           // Checked under the write lock: a `--remove` that asked us to stop wins over this write.
           if (lock.stopping()) throw new StoppedByCommand()
+          // The quiet gate again, under the lock and on every attempt (the re-read before rename retries
+          // here): a program that began writing since the wait above is not replaced mid-write.
+          if (fileWatcher && !fileWatcher.quietNow()) throw new NotQuietYet()
           return orphan === undefined ? current : rebaseOnto(current, orphan, lastWritten, ctx.paths.sshConfig)
         },
         origin,
@@ -204,6 +210,11 @@ export async function watchSshConfig(ctx: Context, options: WatchOptions): Promi
       }
     } catch (error) {
       if (error instanceof StoppedByCommand) return false
+      if (error instanceof NotQuietYet) {
+        // Nothing was written: wait for the writer to be done, then apply to what it wrote.
+        if (orphan !== undefined) pendingRebase ??= orphan
+        return writeOnce(why)
+      }
       if (error instanceof RebaseConflict && orphan !== undefined) {
         const saved = await saveRecovered(realPath, orphan).catch(() => undefined)
         reporter.emit({
@@ -217,7 +228,8 @@ export async function watchSshConfig(ctx: Context, options: WatchOptions): Promi
       } else fail(isOnaError(error) ? error : new OnaError('ERR_INTERNAL', `watch failed: ${(error as Error).message}`, {cause: error}))
     }
     return true
-  }, () => stop.signal.aborted)
+  }
+  const writer = serialised(writeOnce, () => stop.signal.aborted)
   const write = (reason: string): Promise<void> => (!haveListing || stop.signal.aborted ? Promise.resolve() : writer.run(reason))
 
   // ---- the API: one shared retry -----------------------------------------------------------------------
@@ -396,6 +408,7 @@ export async function watchSshConfig(ctx: Context, options: WatchOptions): Promi
 }
 
 class StoppedByCommand extends Error {}
+class NotQuietYet extends Error {}
 class RebaseConflict extends Error {}
 
 /**
