@@ -10,6 +10,7 @@ import {OnaError, isOnaError} from './lib/errors.js'
 import {processIOStreams, type IOStreams} from './lib/io.js'
 import {wantsJson} from './lib/cli/usage.js'
 import {usageErrorFromParse} from './parse-errors.js'
+import {MESSAGE_MAX, printable} from './lib/printable.js'
 
 export abstract class BaseCommand extends Command {
   protected io: IOStreams = processIOStreams()
@@ -35,7 +36,8 @@ export abstract class BaseCommand extends Command {
     if (this.jsonEnabled() || (err.code === 'ERR_USAGE' && wantsJson(this.argv))) {
       this.logJson({error: (err as OnaError).toJSON()})
     } else {
-      this.io.err.write(`error: ${err.message}\nhint: ${err.hint}\n`)
+      // Messages quote server text (error messages, names): printed, they must not forge lines.
+      this.io.err.write(`error: ${printable(err.message, MESSAGE_MAX)}\nhint: ${printable(err.hint, MESSAGE_MAX)}\n`)
     }
     return undefined
   }

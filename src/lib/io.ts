@@ -4,6 +4,7 @@
  * non-TTY output with real streams.
  */
 import type {Writable} from 'node:stream'
+import {MESSAGE_MAX, printable} from './printable.js'
 
 export interface IOStreams {
   out: Writable
@@ -31,7 +32,8 @@ export function createIOStreams(options: {out: Writable; err: Writable; isTTY: b
     isTTY: options.isTTY,
     color,
     info: (line) => void options.err.write(`${line}\n`),
-    warn: (line) => void options.err.write(`${paint('33', 'warning:')} ${line}\n`),
+    // Warnings quote API text (ids, names, server messages); one line each, whatever that text holds.
+    warn: (line) => void options.err.write(`${paint('33', 'warning:')} ${printable(line, MESSAGE_MAX)}\n`),
     print: (line) => void options.out.write(`${line}\n`),
   }
 }

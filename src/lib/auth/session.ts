@@ -11,6 +11,7 @@ import {checkToken, promptHidden, readTokenFromStream, type TokenInput} from './
 import {envToken, resolveToken, type TokenSource} from './token.js'
 import {fileDelete, fileSet, keychainDelete, keychainSet, tokenFilePath} from './token-store.js'
 import {OnaError} from '../errors.js'
+import {printable} from '../printable.js'
 
 export interface SessionOptions {
   apiUrl: string
@@ -66,9 +67,9 @@ async function verify(ctx: Context, options: SessionOptions, token: string): Pro
 }
 
 function describeIdentity(identity: Identity): string {
-  const kind = identity.principal.replace(/^PRINCIPAL_/, '').toLowerCase().replace(/_/g, ' ')
-  const org = identity.organizationId ? ` in organization ${identity.organizationId}` : ''
-  return `${identity.subjectId} (${kind})${org}`
+  const kind = printable(identity.principal.replace(/^PRINCIPAL_/, '').toLowerCase().replace(/_/g, ' '))
+  const org = identity.organizationId ? ` in organization ${printable(identity.organizationId)}` : ''
+  return `${printable(identity.subjectId)} (${kind})${org}`
 }
 
 /**
@@ -199,9 +200,9 @@ export function formatWhoami(result: WhoamiResult): string[] {
   const source = result.tokenSource === 'env' ? `environment (${result.tokenVariable})` : result.tokenSource === 'keychain' ? 'OS keychain' : 'token file'
   return [
     `host:         ${result.host}`,
-    `subject:      ${result.subjectId}`,
-    `principal:    ${result.principal}`,
-    `organization: ${result.organizationId ?? '(none)'}`,
+    `subject:      ${printable(result.subjectId)}`,
+    `principal:    ${printable(result.principal)}`,
+    `organization: ${result.organizationId ? printable(result.organizationId) : '(none)'}`,
     `token from:   ${source}`,
   ]
 }

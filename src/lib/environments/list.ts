@@ -2,6 +2,7 @@
 import type {Context} from '../context.js'
 import {formatAddress, aliasOf} from '../sync/plan.js'
 import {shortPhase} from './resolve.js'
+import {printable} from '../printable.js'
 
 export interface EnvironmentRow {
   id: string
@@ -26,7 +27,8 @@ export async function listEnvironmentRows(ctx: Context, options: {apiUrl: string
 /** A plain table: ID, NAME, PHASE, ALIAS, ADDRESS (header included; `-` for nothing). */
 export function formatEnvironmentRows(rows: readonly EnvironmentRow[]): string[] {
   if (rows.length === 0) return ['no environments']
-  const table = [['ID', 'NAME', 'PHASE', 'ALIAS', 'ADDRESS'], ...rows.map((r) => [r.id, r.name ?? '-', r.phase, r.alias, r.address ?? '-'])]
+  // Every cell is API text: printable (one line, no escapes), and capped so one name cannot stretch the table.
+  const table = [['ID', 'NAME', 'PHASE', 'ALIAS', 'ADDRESS'], ...rows.map((r) => [r.id, r.name ?? '-', r.phase, r.alias, r.address ?? '-'].map((cell) => printable(cell, 80)))]
   const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)))
   return table.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  '))
 }

@@ -5,13 +5,14 @@ import type {Readable, Writable} from 'node:stream'
 import type {Environment} from '../api/types.js'
 import {OnaError} from '../errors.js'
 import {shortPhase} from './resolve.js'
+import {printable} from '../printable.js'
 
 /** Numbered choices on `output`, a number (or an empty line for the first) read from `input`. */
 export async function pickEnvironment(environments: readonly Environment[], input: Readable, output: Writable): Promise<Environment> {
   if (environments.length === 0) throw new OnaError('ERR_ENVIRONMENT_NOT_FOUND', 'you have no environments', {hint: 'Create one in the web app first.'})
   const width = String(environments.length).length
   output.write('Your environments:\n')
-  environments.forEach((env, i) => output.write(`  ${String(i + 1).padStart(width)}) ${env.name ?? '(no name)'}  ${env.id}  ${shortPhase(env.phase)}\n`))
+  environments.forEach((env, i) => output.write(`  ${String(i + 1).padStart(width)}) ${env.name ? printable(env.name, 80) : '(no name)'}  ${printable(env.id)}  ${printable(shortPhase(env.phase))}\n`))
   const rl = createInterface({input, terminal: false})
   // The iterator buffers lines typed (or piped) before they are asked for.
   const lines = rl[Symbol.asyncIterator]()

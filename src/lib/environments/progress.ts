@@ -6,13 +6,14 @@
 import type {Writable} from 'node:stream'
 
 import type {ReadyProgress} from './ready.js'
+import {printable} from '../printable.js'
 
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏']
 const HEARTBEAT_MS = 15_000
 
 /** What one progress event says, in words: `starting (stopped)`, `waiting for the SSH key (creating)`. */
 export function describeProgress(progress: ReadyProgress): string {
-  const phase = progress.phase.replace(/^(ENVIRONMENT|CONTENT)_PHASE_/, '').toLowerCase()
+  const phase = printable(progress.phase.replace(/^(ENVIRONMENT|CONTENT)_PHASE_/, '').toLowerCase())
   switch (progress.step) {
     case 'starting':
       return `starting (${phase})`
@@ -37,7 +38,9 @@ export interface ProgressReporter {
  * `label` names the environment (`0199ec15... (api)`); nothing is printed for an environment that was
  * ready at once (its only event is `ready`).
  */
-export function createProgressReporter(err: Writable & {isTTY?: boolean}, label: string, options: {tty?: boolean; prefix?: string} = {}): ProgressReporter {
+export function createProgressReporter(err: Writable & {isTTY?: boolean}, rawLabel: string, options: {tty?: boolean; prefix?: string} = {}): ProgressReporter {
+  // The label names the environment with API text (id, name): it must not move the cursor or add lines.
+  const label = printable(rawLabel, 120)
   const tty = options.tty ?? Boolean(err.isTTY)
   const prefix = options.prefix ?? 'ona: '
   let last: ReadyProgress | undefined

@@ -4,13 +4,14 @@
  */
 import type {Environment} from '../api/types.js'
 import {OnaError} from '../errors.js'
+import {printable} from '../printable.js'
 
 const SUFFIXES = ['.gitpod.environment', '.gitpod.remote']
 /** A prefix shorter than this is too likely to match by accident ("0" matches every UUIDv7 of a year). */
 export const MIN_PREFIX = 4
 
 export function describeEnvironment(env: Environment): string {
-  return `${env.id}${env.name ? ` (${env.name})` : ''}, ${shortPhase(env.phase)}`
+  return `${printable(env.id)}${env.name ? ` (${printable(env.name, 80)})` : ''}, ${printable(shortPhase(env.phase))}`
 }
 
 export function shortPhase(phase: string): string {
@@ -36,7 +37,8 @@ export function resolveEnvironment(environments: readonly Environment[], input: 
   }
   if (candidates.length === 1) return candidates[0]!
   if (candidates.length > 1) {
-    throw new OnaError('ERR_ENVIRONMENT_AMBIGUOUS', `"${text}" matches ${candidates.length} environments:\n${candidates.map((e) => `  ${describeEnvironment(e)}`).join('\n')}`, {
+    // One line: the error sink prints messages as one printable line (newlines escaped).
+    throw new OnaError('ERR_ENVIRONMENT_AMBIGUOUS', `"${text}" matches ${candidates.length} environments: ${candidates.map((e) => describeEnvironment(e)).join('; ')}`, {
       details: {input: text, candidates: candidates.map((e) => e.id)},
     })
   }

@@ -3,7 +3,11 @@
  * compact table, one row per endpoint grouped by category, and a one-line verdict.
  */
 import type {IOStreams} from '../io.js'
+import {printable} from '../printable.js'
 import type {CheckResult, CheckStatus, EndpointReport, PreflightReport} from './types.js'
+
+/** Long enough for a certificate chain's names; a reply longer than this is cut with an ellipsis. */
+const DETAIL_MAX = 400
 
 const LABEL: Record<CheckStatus, string> = {pass: 'PASS', warn: 'WARN', fail: 'FAIL', skip: 'SKIP', unknown: 'UNKN'}
 const COLOR: Record<CheckStatus, string> = {pass: '32', warn: '33', fail: '31', skip: '2', unknown: '35'}
@@ -45,7 +49,8 @@ function paint(io: IOStreams, status: CheckStatus, text: string): string {
 function rowDetail(endpoint: EndpointReport, checks: CheckResult[]): {detail: string; hint: string | null} {
   const worst = checks.find((c) => c.status === endpoint.status && c.status !== 'pass') ?? checks.filter((c) => c.status === 'pass').at(-1) ?? checks[0]
   if (!worst) return {detail: '', hint: null}
-  return {detail: worst.detail, hint: worst.status === 'pass' ? null : worst.hint}
+  // Details quote remote text (certificate names, a proxy's status line, resolver errors): one plain line each.
+  return {detail: printable(worst.detail, DETAIL_MAX), hint: worst.status === 'pass' || !worst.hint ? null : printable(worst.hint, DETAIL_MAX)}
 }
 
 /** Renders the report as the grouped table plus verdict line (no trailing newline handling needed). */
@@ -62,8 +67,8 @@ export function renderReport(report: PreflightReport, io: IOStreams): string {
   if (global.length > 0) {
     lines.push(CATEGORY_TITLES.proxy ?? 'Proxy')
     for (const check of global) {
-      lines.push(`  ${paint(io, check.status, LABEL[check.status])}  ${check.target.padEnd(40)} ${check.detail}`)
-      if (check.hint && check.status !== 'pass' && check.status !== 'skip') lines.push(`        hint: ${check.hint}`)
+      lines.push(`  ${paint(io, check.status, LABEL[check.status])}  ${printable(check.target).padEnd(40)} ${printable(check.detail, DETAIL_MAX)}`)
+      if (check.hint && check.status !== 'pass' && check.status !== 'skip') lines.push(`        hint: ${printable(check.hint, DETAIL_MAX)}`)
     }
   }
   const categories = [...new Set(report.endpoints.map((e) => e.category))]
@@ -93,7 +98,7 @@ export function renderReport(report: PreflightReport, io: IOStreams): string {
       const names = skipped.map((e) => e.host)
       const shown = names.length > 3 ? `${names.slice(0, 3).join(', ')} and ${names.length - 3} more` : names.join(', ')
       const hint = byEndpoint.get(skipped[0]?.id ?? '')?.[0]?.hint
-      lines.push(`  ${paint(io, 'skip', LABEL.skip)}  ${shown}: ${reason}${hint ? ` (${hint})` : ''}`)
+      lines.push(`  ${paint(io, 'skip', LABEL.skip)}  ${shown}: ${printable(reason, DETAIL_MAX)}${hint ? ` (${printable(hint, DETAIL_MAX)})` : ''}`)
     }
   }
   lines.push('', verdictLine(report, io))

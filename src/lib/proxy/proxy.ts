@@ -18,6 +18,7 @@ import type {Context} from '../context.js'
 import {createDeadline} from '../deadline.js'
 import {OnaError, isOnaError} from '../errors.js'
 import type {SshAddress} from '../api/types.js'
+import {MESSAGE_MAX, printable} from '../printable.js'
 
 export interface ProxyOptions {
   environmentId: string
@@ -43,7 +44,8 @@ async function blockAddress(ctx: Context, id: string): Promise<SshAddress | unde
 }
 
 function note(line: string): void {
-  process.stderr.write(`ona: ${line}\n`)
+  // ssh shows the ProxyCommand's stderr on the user's terminal: API text in it must stay one plain line.
+  process.stderr.write(`ona: ${printable(line, MESSAGE_MAX)}\n`)
 }
 
 /** How often a session carried by the proxy tells the plane it is in use (the vendor's rate: 5 minutes). */

@@ -18,6 +18,7 @@ import {launchdCommands, launchdPlistPath, renderLaunchdPlist} from './launchd.j
 import {SERVICE_NAME, serviceSpec, type ServiceSpec} from './spec.js'
 import {renderSystemdUnit, systemdCommands, systemdUnitPath} from './systemd.js'
 import {renderTaskXml, taskCommands, taskXmlPath} from './task-scheduler.js'
+import {MESSAGE_MAX, printable} from '../printable.js'
 
 export {serviceSpec, type ServiceSpec} from './spec.js'
 
@@ -208,7 +209,7 @@ export function formatServiceStatus(result: ServiceStatusResult, home?: string):
     `service   ${result.installed ? `installed (${tilde(result.file)})` : 'not installed (`ona service install`)'}`,
     `watcher   ${result.running ? `running (pid ${result.pid})` : `not running${result.stoppedAt ? ` (stopped ${result.stoppedAt})` : ''}`}`,
     `last sync ${result.lastSync ?? 'never'}${typeof result.environments === 'number' ? ` (${result.environments} environment${result.environments === 1 ? '' : 's'})` : ''}`,
-    `last error ${result.lastError ? `${result.lastError}${result.lastErrorAt ? ` (${result.lastErrorAt})` : ''}` : 'none'}`,
+    `last error ${result.lastError ? `${printable(result.lastError, MESSAGE_MAX)}${result.lastErrorAt ? ` (${printable(result.lastErrorAt)})` : ''}` : 'none'}`,
     ...(result.removedAt ? [`removed   the block was removed by \`ona ssh-sync --remove\` (${result.removedAt}); the service does not put it back until \`ona ssh-sync\``] : []),
     `logs      ${tilde(result.logs)}`,
   ]

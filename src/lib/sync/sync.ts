@@ -20,6 +20,7 @@ import {readBlockEnvironments, type EntryOptions} from '../ssh-config/index.js'
 import type {StaleBlock, TreeReport} from '../ssh-config/tree-check.js'
 import type {SshEnvironment, ValidEnvironment} from '../ssh-config/validate.js'
 import {diffEnvironments, planBlock, type Change, type KeptEnvironment, type PendingEnvironment, type Update} from './plan.js'
+import {printable} from '../printable.js'
 
 export interface SyncOptions {
   /** Compute and report, write nothing; the result carries a unified diff. */
@@ -407,21 +408,23 @@ export function formatSyncResult(result: SyncResult, home?: string): string[] {
   const shown = tilde(result.sshConfig)
   const lines: string[] = []
   const verb = result.dryRun ? 'would be ' : ''
-  for (const a of result.added) lines.push(`added    ${a.alias}  ${a.address}`)
-  for (const u of result.updated) lines.push(`updated  ${u.alias}  ${u.from} -> ${u.to}`)
-  for (const r of result.removed) lines.push(`removed  ${r.alias}  ${r.address}`)
+  // Aliases, addresses and phases come from the API: each is made printable (the --json result keeps them raw).
+  const p = (text: string) => printable(text)
+  for (const a of result.added) lines.push(`added    ${p(a.alias)}  ${p(a.address)}`)
+  for (const u of result.updated) lines.push(`updated  ${p(u.alias)}  ${p(u.from)} -> ${p(u.to)}`)
+  for (const r of result.removed) lines.push(`removed  ${p(r.alias)}  ${p(r.address)}`)
   for (const k of result.kept) {
     const why =
       k.reason === 'invalid-address' ? 'the API sent an invalid address'
-      : k.reason === 'stopped' ? `it is ${k.phase.replace('ENVIRONMENT_PHASE_', '').toLowerCase()}; ssh starts it through ona`
-      : `it is ${k.phase.replace('ENVIRONMENT_PHASE_', '').toLowerCase()}`
-    lines.push(`kept     ${k.alias}  ${k.address} (last known address: ${why})`)
+      : k.reason === 'stopped' ? `it is ${p(k.phase.replace('ENVIRONMENT_PHASE_', '').toLowerCase())}; ssh starts it through ona`
+      : `it is ${p(k.phase.replace('ENVIRONMENT_PHASE_', '').toLowerCase())}`
+    lines.push(`kept     ${p(k.alias)}  ${p(k.address)} (last known address: ${why})`)
   }
   if (result.keys.created && result.keys.identityFile) lines.push(`created  SSH key ${tilde(result.keys.identityFile)} (${result.keys.fingerprint})`)
   if (result.keys.registered.length > 0) {
     lines.push(`key      registered on ${result.keys.registered.length} environment${result.keys.registered.length === 1 ? '' : 's'} (${result.keys.fingerprint})`)
   }
-  for (const p of result.pending) lines.push(`waiting  ${p.alias}  (${p.phase.replace('ENVIRONMENT_PHASE_', '').toLowerCase()}: no SSH address yet)`)
+  for (const w of result.pending) lines.push(`waiting  ${p(w.alias)}  (${p(w.phase.replace('ENVIRONMENT_PHASE_', '').toLowerCase())}: no SSH address yet)`)
   for (const watcher of result.watchers ?? (result.watcher ? [result.watcher] : [])) {
     if (watcher.action === 'stopped') lines.push(`stopped the running \`ona ssh-sync --watch\` (pid ${watcher.pid}) so that it does not put the block back`)
     if (watcher.action === 'told-to-stop') lines.push(`told the running \`ona ssh-sync --watch\` (pid ${watcher.pid}) to stop; it writes nothing more`)

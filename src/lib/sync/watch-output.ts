@@ -8,6 +8,7 @@
  */
 import type {Context} from '../context.js'
 import {formatSyncResult, type SyncResult} from './sync.js'
+import {MESSAGE_MAX, printable} from '../printable.js'
 
 export type WatchEventType = 'started' | 'change' | 'warning' | 'error' | 'recovered' | 'stopped'
 
@@ -57,7 +58,7 @@ export function createWatchReporter(ctx: Context, options: {json?: boolean; now?
   const open = new Map<IncidentKind, {since: number; repeats: number}>()
   const write = (event: WatchLogEvent) => {
     if (options.json) ctx.io.print(JSON.stringify(event))
-    else ctx.io.print(`${event.time} ${event.type === 'warning' || event.type === 'error' || event.type === 'recovered' ? `${event.type}: ` : ''}${event.message}`)
+    else ctx.io.print(`${event.time} ${event.type === 'warning' || event.type === 'error' || event.type === 'recovered' ? `${event.type}: ` : ''}${printable(event.message, MESSAGE_MAX)}`)
   }
   const emit = (event: Omit<WatchLogEvent, 'time'>) => write({time: new Date(now()).toISOString().replace(/\.\d{3}Z$/, 'Z'), ...event})
   return {
