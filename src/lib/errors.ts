@@ -44,6 +44,7 @@ export const ERROR_CODES = {
   ERR_API_NOT_FOUND: {exit: EXIT.ERROR, hint: 'Check the id; list your environments with `ona ssh-sync --dry-run`.'},
   ERR_API_RATE_LIMITED: {exit: EXIT.ERROR, hint: 'The management plane is rate-limiting this token; wait a minute and try again.'},
   ERR_API_BAD_RESPONSE: {exit: EXIT.ERROR, hint: 'The management plane sent a response `ona` does not understand; check --api-url, or update `ona`.'},
+  ERR_API_RESPONSE_TOO_LARGE: {exit: EXIT.ERROR, hint: 'The reply was cut off unread at the size limit: check that --api-url points at the management plane (not a proxy or web page), and report it if it does.'},
   ERR_API_REQUEST: {exit: EXIT.ERROR, hint: 'The management plane rejected the request; update `ona` or report it.'},
   ERR_API_TIMEOUT: {exit: EXIT.ERROR, hint: 'The management plane did not answer in time; check your network (`ona preflight`) or proxy settings.'},
   // The overall deadline of a one-shot command (--timeout / ONA_TIMEOUT, see deadline.ts): nothing was written.

@@ -64,7 +64,9 @@ describe('decodeConnectEnvelopes', () => {
 
   it('refuses a frame length beyond the limit instead of buffering it', async () => {
     const head = Buffer.from([0, 0x7f, 0xff, 0xff, 0xff])
-    expect((await failure(decodeConnectEnvelopes(chunksOf(head, 5)))).message).toContain('size limit')
+    const error = await failure(decodeConnectEnvelopes(chunksOf(head, 5)))
+    expect(error.code).toBe('ERR_API_RESPONSE_TOO_LARGE')
+    expect(error.message).toContain('larger than 4 MiB')
   })
 
   it('refuses compressed frames that were never negotiated', async () => {

@@ -3,6 +3,7 @@ import {OnaError} from '../errors.js'
 import {redact} from '../redact.js'
 import {parseRetryAfter} from './backoff.js'
 import {connectCodeForStatus, connectError, parseConnectErrorBody} from './errors.js'
+import {MAX_ERROR_BODY_BYTES, readText} from './http.js'
 import {decodeConnectEnvelopes, decodeJsonLines, encodeConnectEnvelope} from './stream.js'
 import {SERVICE, agentFor, type Transport} from './transport.js'
 import type {WatchEvent} from './types.js'
@@ -65,10 +66,8 @@ async function* watchStream(t: Transport, watchOptions: WatchEventsOptions): Asy
     armIdle()
     const status = response.statusCode
     if (status < 200 || status >= 300) {
-      let text = ''
-      for await (const chunk of stream as AsyncIterable<Buffer>) {
-        if (text.length < 65_536) text += chunk.toString('utf8')
-      }
+      // The start of an error reply is the Connect error object; the rest is not read (the socket closes).
+      const text = await readText(stream, MAX_ERROR_BODY_BYTES, 'truncate')
       const parsed = parseConnectErrorBody(text)
       const failure = connectError(rpc, parsed.code ?? connectCodeForStatus(status), parsed.message && redact(parsed.message, t.secrets), status)
       const retryAfterMs = parseRetryAfter(response.headers['retry-after'], Date.now())

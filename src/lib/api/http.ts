@@ -11,6 +11,28 @@
  */
 import type {Agent, IncomingHttpHeaders, IncomingMessage} from 'node:http'
 
+import {OnaError} from '../errors.js'
+
+/**
+ * The most a unary reply may hold: 8 MiB. The largest reply the CLI asks for is one ListEnvironments
+ * page of at most 100 environments; even at a generous 20 KB each that is 2 MB, so 8 MiB leaves 4x room
+ * while keeping the worst case (the text, then its parsed JSON) to some tens of MB, where an 800 MB
+ * reply once took 2.6 GB. Larger is not a reply of this API: the read stops and the socket is closed.
+ */
+export const MAX_RESPONSE_BYTES = 8 * 1024 * 1024
+
+/** Of an error reply (non-2xx) only this much is read: the Connect error object is small. */
+export const MAX_ERROR_BODY_BYTES = 64 * 1024
+
+function mib(bytes: number): string {
+  return `${Math.round((bytes / (1024 * 1024)) * 10) / 10} MiB`
+}
+
+/** The typed error for a reply over `limit` bytes (`what` names the reply: `the reply`, `a stream line`). */
+export function responseTooLarge(limit: number, what = 'the reply', details: Record<string, unknown> = {}): OnaError {
+  return new OnaError('ERR_API_RESPONSE_TOO_LARGE', `${what} is larger than ${mib(limit)}; ona stopped reading it`, {details: {limitBytes: limit, ...details}})
+}
+
 export interface PostOptions {
   body: string | Uint8Array
   headers: Record<string, string>
@@ -18,6 +40,8 @@ export interface PostOptions {
   signal?: AbortSignal
   /** Until the response headers have arrived; the caller owns any deadline after that. */
   timeoutMs: number
+  /** postText: the most a 2xx body may hold (default MAX_RESPONSE_BYTES). */
+  maxBodyBytes?: number
 }
 
 export interface HttpResponse {
@@ -60,15 +84,35 @@ export async function post(url: URL, options: PostOptions): Promise<HttpResponse
   })
 }
 
-/** Reads a whole (small) body as UTF-8 text; at most `limit` bytes are kept. */
-export async function readText(body: IncomingMessage, limit = Number.POSITIVE_INFINITY): Promise<string> {
+/**
+ * Reads a whole body as UTF-8 text, at most `limit` bytes. Past the limit (or when Content-Length
+ * announces more) the body is destroyed, which closes the socket, and nothing more is read:
+ * `overflow: 'throw'` (the default) then fails with ERR_API_RESPONSE_TOO_LARGE, `'truncate'` returns
+ * the first `limit` bytes (for error replies, where the start is what matters).
+ */
+export async function readText(body: IncomingMessage, limit = MAX_RESPONSE_BYTES, overflow: 'throw' | 'truncate' = 'throw'): Promise<string> {
+  const announced = Number(body.headers?.['content-length'])
+  if (overflow === 'throw' && Number.isFinite(announced) && announced > limit) {
+    body.destroy()
+    throw responseTooLarge(limit, 'the reply', {announcedBytes: announced})
+  }
   const chunks: Buffer[] = []
   let size = 0
   for await (const chunk of body as AsyncIterable<Buffer>) {
-    if (size >= limit) continue
+    if (size + chunk.byteLength > limit) {
+      // Leaving the loop destroys the body (and with it the socket): the rest is never read.
+      if (overflow === 'throw') {
+        body.destroy()
+        throw responseTooLarge(limit)
+      }
+      chunks.push(chunk.subarray(0, limit - size))
+      size = limit
+      break
+    }
     chunks.push(chunk)
     size += chunk.byteLength
   }
+  body.destroy()
   return Buffer.concat(chunks).toString('utf8')
 }
 
@@ -90,7 +134,8 @@ export async function postText(url: URL, options: PostOptions): Promise<{statusC
   try {
     options.signal?.throwIfAborted()
     const response = await post(url, {...options, signal: local.signal})
-    const text = await readText(response.body)
+    const ok = response.statusCode >= 200 && response.statusCode < 300
+    const text = ok ? await readText(response.body, options.maxBodyBytes ?? MAX_RESPONSE_BYTES) : await readText(response.body, MAX_ERROR_BODY_BYTES, 'truncate')
     return {statusCode: response.statusCode, headers: response.headers, text}
   } catch (error) {
     // The request was torn down by one of the two signals: say which, not how the socket died.

@@ -6,8 +6,12 @@
  */
 import {OnaError} from '../errors.js'
 import {connectError} from './errors.js'
+import {responseTooLarge} from './http.js'
 
-/** A message larger than this is not an event; refusing it bounds memory against a broken server. */
+/**
+ * A message larger than this is not an event (events carry no payload; a few hundred bytes): refusing it,
+ * and closing the stream, bounds memory against a broken server. The same order as MAX_RESPONSE_BYTES.
+ */
 export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 
 const END_STREAM = 0x02
@@ -54,7 +58,8 @@ export async function* decodeJsonLines(chunks: AsyncIterable<Uint8Array>, rpc = 
       }
       newline = buffer.indexOf('\n')
     }
-    if (buffer.length > MAX_MESSAGE_BYTES) throw malformed(rpc, 'a line exceeds the size limit')
+    // Throwing leaves the caller's for-await, which destroys the response: the rest is never read.
+    if (buffer.length > MAX_MESSAGE_BYTES) throw responseTooLarge(MAX_MESSAGE_BYTES, `a line of the ${rpc} stream`, {rpc})
   }
   buffer += decoder.decode()
   const rest = buffer.trim()
@@ -78,7 +83,7 @@ export async function* decodeConnectEnvelopes(chunks: AsyncIterable<Uint8Array>,
     while (buffer.length >= 5) {
       const flags = buffer[0] ?? 0
       const length = buffer.readUInt32BE(1)
-      if (length > MAX_MESSAGE_BYTES) throw malformed(rpc, `frame of ${length} bytes exceeds the size limit`)
+      if (length > MAX_MESSAGE_BYTES) throw responseTooLarge(MAX_MESSAGE_BYTES, `a frame of the ${rpc} stream (${length} bytes announced)`, {rpc, announcedBytes: length})
       if (buffer.length < 5 + length) break
       const payload = buffer.subarray(5, 5 + length)
       buffer = buffer.subarray(5 + length)

@@ -253,7 +253,11 @@ export async function createTransport(options: ApiClientOptions): Promise<Transp
           }
         } catch (error) {
           if (callOptions.signal?.aborted) throw callOptions.signal.reason
-          if (isOnaError(error)) throw error
+          if (isOnaError(error)) {
+            // Not retried: a reply over the cap is not a passing fault. The message names the call.
+            if (error.code === 'ERR_API_RESPONSE_TOO_LARGE') throw new OnaError(error.code, `${rpc} on ${host}: ${error.message}`, {details: {...error.details, rpc}})
+            throw error
+          }
           const failure = describeFailure(rpc, error, agents)
           debug?.(`POST ${url.pathname} failed after ${Date.now() - started} ms${via} (attempt ${attempt + 1}): ${failure.code}`)
           if (deadline && attemptMs < timeoutMs && failure.code === 'ERR_API_TIMEOUT') throw deadlineError(deadline, attempt)
