@@ -13,6 +13,7 @@ import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
 import {startSimulator, type Simulator} from '../../src/lib/simulator/server.js'
 import {expectGolden, normalise} from '../helpers/golden.js'
+import {startDns} from '../helpers/preflight-net.js'
 import {baseEnv, builtCli, repoRoot, runCli} from '../helpers/run-cli.js'
 
 const A = '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7'
@@ -112,5 +113,27 @@ describe.skipIf(!builtCli)('golden human output (built CLI)', () => {
     // Durations vary in width, so the column padding around them does too.
     const table = shown(r).replaceAll(String(port), '<CLOSED>').replace(/ in \d+\.\d s$/m, ' in <N> s').replace(/ {2,}/g, '  ')
     expectGolden('output/preflight.txt', table)
+  })
+
+  // Regression (issue 13): behind a proxy that refuses connections the row showed the DNS failure (the
+  // direct path, which a proxied network is expected to lack) and hid the refused proxy, the real cause.
+  it('preflight: a refused proxy is what the row shows, with its hint, not the DNS line', async () => {
+    const proxyPort = await closedPort()
+    const dns = await startDns({}, 'nxdomain')
+    try {
+      await mkdir(path.join(home, '.config', 'ona'), {recursive: true})
+      await writeFile(path.join(home, '.config', 'ona', 'preflight.json'), JSON.stringify({endpoints: [{url: 'https://api.behind-proxy.test', purpose: 'reached through the proxy'}]}))
+      const r = await runCli(['preflight', '--only', 'custom', '--timeout', '2000', '--resolver', dns.server], {env: env({HTTPS_PROXY: `http://127.0.0.1:${proxyPort}`})})
+      expect(r.code).toBe(1)
+      const row = r.stdout.split('\n').find((line) => line.includes('api.behind-proxy.test:443')) ?? ''
+      expect(row).toMatch(/dns:fail .*proxy:fail/)
+      expect(row).toContain(`proxy http://127.0.0.1:${proxyPort} refused the connection (ECONNREFUSED)`)
+      expect(row).not.toContain('nxdomain')
+      expect(r.stdout).toContain('hint: Nothing accepts connections at the proxy address')
+      const table = shown(r).replaceAll(String(proxyPort), '<CLOSED>').replaceAll(dns.server, '<RESOLVER>').replace(/ in \d+\.\d s$/m, ' in <N> s').replace(/ {2,}/g, '  ')
+      expectGolden('output/preflight-proxy.txt', table)
+    } finally {
+      await dns.close()
+    }
   })
 })

@@ -264,6 +264,10 @@ export function probeProxy(proxy: string, host: string, port: number, timeoutMs:
     })
     request.once('socket', (socket) => sockets.push(socket))
     request.once('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ECONNREFUSED') {
+        finish({status: 'fail', detail: `proxy ${shown} refused the connection (ECONNREFUSED)`, hint: 'Nothing accepts connections at the proxy address: check the host and port in HTTPS_PROXY / https_proxy, and that the proxy is running.'})
+        return
+      }
       finish({status: 'fail', detail: `cannot reach proxy ${shown}: ${error.code ?? error.message}`, hint: 'Check HTTPS_PROXY / https_proxy: the proxy itself is unreachable.'})
     })
     request.once('connect', (response, tunnel: net.Socket) => {

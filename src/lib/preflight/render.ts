@@ -47,7 +47,11 @@ function paint(io: IOStreams, status: CheckStatus, text: string): string {
 }
 
 function rowDetail(endpoint: EndpointReport, checks: CheckResult[]): {detail: string; hint: string | null} {
-  const worst = checks.find((c) => c.status === endpoint.status && c.status !== 'pass') ?? checks.filter((c) => c.status === 'pass').at(-1) ?? checks[0]
+  // With a proxy configured, the proxy is the path ona's traffic takes: when it fails (refused, unreachable,
+  // CONNECT denied) that is the cause, and a direct DNS or TCP failure beside it is what a proxied network
+  // looks like anyway. Issue 13: the row used to show the DNS line and hide the refused proxy.
+  const proxyFailure = checks.find((c) => c.kind === 'proxy' && c.status === 'fail')
+  const worst = proxyFailure ?? checks.find((c) => c.status === endpoint.status && c.status !== 'pass') ?? checks.filter((c) => c.status === 'pass').at(-1) ?? checks[0]
   if (!worst) return {detail: '', hint: null}
   // Details quote remote text (certificate names, a proxy's status line, resolver errors): one plain line each.
   return {detail: printable(worst.detail, DETAIL_MAX), hint: worst.status === 'pass' || !worst.hint ? null : printable(worst.hint, DETAIL_MAX)}
