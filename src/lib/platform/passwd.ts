@@ -9,6 +9,7 @@
 import {spawnSync} from 'node:child_process'
 import {readFileSync} from 'node:fs'
 import os from 'node:os'
+import path from 'node:path'
 
 import type {Platform} from './platform.js'
 
@@ -76,4 +77,14 @@ function readText(file: string): string {
 /** The lookup in effect for `p`: the injected one, else the machine's. */
 export function passwdOf(p: Platform): PasswdLookup {
   return p.passwd ?? systemPasswd(p)
+}
+
+/**
+ * The user config a plain `ssh` reads: `.ssh/config` in the passwd entry's home (ssh.c takes pw_dir, never
+ * $HOME, so a scratch or sudo'd HOME does not move it).
+ */
+export function sshUserConfig(p: Platform): string {
+  const me = safeUserInfo()
+  const home = (me ? passwdOf(p)(me.username) : undefined) ?? me?.homedir ?? p.homedir
+  return (p.name === 'win32' ? path.win32 : path.posix).join(home, '.ssh', 'config')
 }

@@ -57,9 +57,11 @@ export interface VerifyResult {
   warnings: Warning[]
 }
 
-/** `-F` is needed unless the file is the ~/.ssh/config ssh finds by itself (through the passwd entry). */
-export function configFileFor(userConfig: string): string | undefined {
-  const own = path.join(os.userInfo().homedir, '.ssh', 'config')
+/**
+ * `-F` is needed unless the file is the ~/.ssh/config ssh finds by itself (through the passwd entry:
+ * `own`, default the current user's).
+ */
+export function configFileFor(userConfig: string, own = path.join(os.userInfo().homedir, '.ssh', 'config')): string | undefined {
   return path.resolve(userConfig) === own ? undefined : path.resolve(userConfig)
 }
 

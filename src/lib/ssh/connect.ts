@@ -10,6 +10,7 @@ import path from 'node:path'
 
 import type {Context} from '../context.js'
 import {OnaError} from '../errors.js'
+import {sshUserConfig} from '../platform/passwd.js'
 import {includeLineFor} from '../ssh-config/tree.js'
 import {renameWithRetry} from '../platform/rename.js'
 import type {CatalogEndpoint} from '../preflight/catalog.js'
@@ -144,7 +145,7 @@ export interface SshConnectOptions {
  */
 export function sshConfigArgs(ctx: Context, readBySsh: boolean): {args: string[]; warning?: string} {
   // ssh finds ~/.ssh/config through the passwd entry, not $HOME, so any other file must be named.
-  const own = path.join(os.userInfo().homedir, '.ssh', 'config')
+  const own = sshUserConfig(ctx.platform)
   const config = path.resolve(ctx.paths.sshConfig)
   const userConfig = path.resolve(ctx.paths.userSshConfig)
   if (config === own || (readBySsh && userConfig === own)) return {args: []}
@@ -161,7 +162,7 @@ export function sshArgs(ctx: Context, alias: string, extra: string[], readBySsh 
   return [...sshConfigArgs(ctx, readBySsh).args, alias, ...extra]
 }
 
-function run(command: string, args: string[], missing: OnaError, options: {windowsVerbatimArguments?: boolean} = {}): Promise<number> {
+function run(command: string, args: string[], missing: OnaError, options: {windowsVerbatimArguments?: boolean; env?: NodeJS.ProcessEnv} = {}): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {stdio: 'inherit', ...options})
     // While ssh owns the terminal, Ctrl-C belongs to it; ona waits for it to finish.
@@ -238,7 +239,10 @@ export async function sshConnect(ctx: Context, options: SshConnectOptions): Prom
   }
   const configArgs = sshConfigArgs(ctx, synced.readBySsh)
   if (configArgs.warning) ctx.io.warn(configArgs.warning)
-  return run('ssh', [...configArgs.args, alias, ...(options.args ?? [])], new OnaError('ERR_SSH_NOT_FOUND', 'ssh is not on PATH'))
+  // ONA_SSH: the OpenSSH client to run (the same one the ssh -G check uses), default `ssh` on PATH.
+  const ssh = ctx.env.ONA_SSH || 'ssh'
+  // ssh sees the environment ona was given (its HOME is where an Include's `~` points).
+  return run(ssh, [...configArgs.args, alias, ...(options.args ?? [])], new OnaError('ERR_SSH_NOT_FOUND', `${ssh} is not on PATH`), {env: ctx.env})
 }
 
 async function aliasInBlock(ctx: Context, id: string): Promise<boolean> {

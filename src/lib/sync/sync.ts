@@ -299,14 +299,14 @@ async function checkTree(ctx: Context, realPath: string, text: string, written: 
  * or in --check of a current config) and ssh reads it: differences become warnings.
  */
 async function verifyWithSsh(ctx: Context, tree: TreeReport, text: string, aliases: readonly string[], signal?: AbortSignal): Promise<{warnings: Warning[]; note?: string; checked: number}> {
-  const [{configFileFor, verifyAliases}, {passwdOf}] = await Promise.all([import('../ssh-config/verify.js'), import('../platform/passwd.js')])
+  const [{configFileFor, verifyAliases}, {passwdOf, sshUserConfig}] = await Promise.all([import('../ssh-config/verify.js'), import('../platform/passwd.js')])
   const result = await verifyAliases({
     userHome: passwdOf(ctx.platform),
     text,
     aliases,
     signal,
     tree: tree.tree,
-    configFile: configFileFor(ctx.paths.userSshConfig),
+    configFile: configFileFor(ctx.paths.userSshConfig, sshUserConfig(ctx.platform)),
     home: ctx.paths.home,
     env: ctx.env,
   })
