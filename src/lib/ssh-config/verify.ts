@@ -7,6 +7,10 @@
  * - Batched: a few ssh processes at a time, each killed after a few seconds, the whole run bounded.
  * - `ssh -G` runs `Match exec` commands; when the tree has one, nothing is run and a note says why.
  * - No ssh installed: a note, nothing else.
+ * - `~user/...`: ssh -G prints IdentityFile and CertificateFile unexpanded, and ssh expands them only when it
+ *   connects, stopping at a user the password database does not know; such a path is a W_SSH_UNKNOWN_USER
+ *   warning, and an ssh -G that fails on one (UserKnownHostsFile) names the line.
+ * - Watch mode runs this beside its writer (sync/watch-verify.ts); ssh-sync and --check after the write.
  */
 import {spawn} from 'node:child_process'
 import os from 'node:os'
