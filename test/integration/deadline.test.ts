@@ -3,6 +3,7 @@
  * CLI against the simulator on 127.0.0.1. Regression: a stalled API used to hang a one-shot command for
  * about 123 s (4 attempts of 30 s and the backoff between them) without a word.
  */
+import {spawn} from 'node:child_process'
 import {mkdir, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -11,7 +12,8 @@ import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
 import {startSimulator, type Simulator} from '../../src/lib/simulator/server.js'
 import {BEGIN_MARKER} from '../../src/lib/ssh-config/index.js'
-import {baseEnv, runCli} from '../helpers/run-cli.js'
+import {baseEnv, binRun, runCli} from '../helpers/run-cli.js'
+import {waitFor} from '../helpers/wait-for.js'
 
 const A = '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7'
 /** One attempt of the old policy alone was 30 s; a run cut at 2 s must end far below it, even on a loaded machine. */
@@ -83,6 +85,16 @@ describe('--timeout against a stalled management plane', () => {
     expect(await readFile(config)).toEqual(before)
   })
 
+  it('stops the whole sync when key registration runs out of time: nothing is written, not a warning and a new block', async () => {
+    const before = await readFile(config)
+    sim.injectFault({type: 'stall'}, {rpc: 'UpdateEnvironment', times: Number.POSITIVE_INFINITY})
+    const result = await runCli(['ssh-sync', '--timeout', '2s'], {env, timeoutMs: 60_000})
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain(`error: UpdateEnvironment on ${origin()} did not answer within 2s (--timeout)`)
+    expect(result.stdout).toBe('')
+    expect(await readFile(config)).toEqual(before)
+  })
+
   it('reads ONA_TIMEOUT when --timeout is not given', async () => {
     sim.injectFault({type: 'stall'}, {times: Number.POSITIVE_INFINITY})
     const result = await runCli(['environment', 'list', '--json'], {env: {...env, ONA_TIMEOUT: '1s'}, timeoutMs: 60_000})
@@ -134,6 +146,25 @@ describe('--timeout and retries', () => {
     const cut = await runCli(['environment', 'list', '--timeout', '1s', '--json'], {env, timeoutMs: 60_000})
     expect(JSON.parse(cut.stdout).error.code).toBe('ERR_DEADLINE_EXCEEDED')
   })
+})
+
+describe('watch mode', () => {
+  it('is not under ONA_TIMEOUT: a first reply later than it still makes the first sync', async () => {
+    sim.injectFault({type: 'late', delayMs: 2500}, {rpc: 'GetAuthenticatedIdentity'})
+    const child = spawn(process.execPath, [binRun, 'ssh-sync', '--watch'], {env: {...env, ONA_TIMEOUT: '1s'}, stdio: ['ignore', 'pipe', 'pipe']})
+    let out = ''
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c))
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (out += c))
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+    try {
+      await waitFor(async () => (await readFile(config, 'utf8')).includes(BEGIN_MARKER), 20_000, 'the first sync')
+      expect(out).not.toContain('ERR_DEADLINE_EXCEEDED')
+      expect(out).not.toContain('did not answer within')
+    } finally {
+      child.kill('SIGTERM')
+      await exited
+    }
+  }, 40_000)
 })
 
 describe('--timeout usage', () => {
