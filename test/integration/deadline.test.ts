@@ -148,6 +148,35 @@ describe('--timeout and retries', () => {
   })
 })
 
+describe('ona ssh: --timeout and --start-timeout', () => {
+  it('does not count the start wait against --timeout: a start longer than it still connects', async () => {
+    await sim.close()
+    sim = await startSimulator({seed: path.resolve('fixtures/environments.json'), delays: {startMs: 2500}})
+    env = baseEnv(home, {ONA_API_URL: sim.url, ONA_TOKEN: sim.token, ONA_KEYRING: 'off'})
+    const stopped = '0199ec15-c3d8-7a66-b2f1-6e0d4f9a5b24'
+    const result = await runCli(['ssh', stopped, '--skip-preflight', '--timeout', '1500ms', '--', '-G'], {env, timeoutMs: 60_000})
+    expect(result.stderr).not.toContain('did not answer within')
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain(`hostkeyalias ${stopped}.gitpod.environment`)
+    expect(sim.rpcCount('StartEnvironment')).toBe(1)
+    // Sent after the wait under --timeout's clock: it reached the plane, so that clock had not run out.
+    expect(sim.lastActivity(stopped)?.source).toBe('SSH')
+  })
+
+  it('bounds the start wait and its calls by --start-timeout, naming that flag', async () => {
+    const stopped = '0199ec15-c3d8-7a66-b2f1-6e0d4f9a5b24'
+    sim.injectFault({type: 'stall'}, {rpc: 'StartEnvironment', times: Number.POSITIVE_INFINITY})
+    const result = await runCli(['ssh', stopped, '--skip-preflight', '--start-timeout', '2', '--json', '--', '-G'], {env, timeoutMs: 60_000})
+    expect(result.code).toBe(1)
+    expect(result.ms).toBeLessThan(WELL_BEFORE_MS)
+    expect(JSON.parse(result.stdout).error).toMatchObject({
+      code: 'ERR_DEADLINE_EXCEEDED',
+      message: `StartEnvironment on ${origin()} did not answer within 2s (--start-timeout)`,
+      hint: expect.stringMatching(/^Raise --start-timeout/),
+    })
+  })
+})
+
 describe('watch mode', () => {
   it('is not under ONA_TIMEOUT: a first reply later than it still makes the first sync', async () => {
     sim.injectFault({type: 'late', delayMs: 2500}, {rpc: 'GetAuthenticatedIdentity'})
