@@ -121,6 +121,8 @@ describe('through the CLI', () => {
       const whoami = await runCli(['whoami', '--json', '--api-url', httpsUrl], {env})
       expect(whoami.code).toBe(4)
       expect(JSON.parse(whoami.stdout).error.code).toBe('ERR_NOT_LOGGED_IN')
+      // Tokens are per origin, so the message names the origin that has none (not just the host).
+      expect(JSON.parse(whoami.stdout).error.message).toBe(`not logged in to ${new URL(httpsUrl).origin}`)
       expect(sim.rpcCount('GetAuthenticatedIdentity')).toBe(1)
     } finally {
       await sim.close()

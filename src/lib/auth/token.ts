@@ -1,7 +1,7 @@
 /** Finding the token to use, in one documented order. */
 import type {Context} from '../context.js'
 import {OnaError} from '../errors.js'
-import {apiHostKey} from '../api/base-url.js'
+import {apiOriginKey} from '../api/base-url.js'
 import {fileGet, keychainGet, keychainTimeoutError} from './token-store.js'
 
 export type TokenSource = 'env' | 'keychain' | 'file'
@@ -36,7 +36,7 @@ export async function resolveToken(ctx: Context, apiUrl: string): Promise<{token
   }
   // A keychain that did not answer may well hold the token: "not logged in" would send the user the wrong way.
   if (timedOut) throw keychainTimeoutError(ctx, keychain.detail)
-  throw new OnaError('ERR_NOT_LOGGED_IN', `not logged in to ${apiHostKey(apiUrl)}`, {
+  throw new OnaError('ERR_NOT_LOGGED_IN', `not logged in to ${apiOriginKey(apiUrl)}`, {
     hint: `Run \`ona login${apiUrl === 'https://app.ona.com/api' ? '' : ` --api-url ${apiUrl}`}\` (or set ONA_TOKEN) first.`,
   })
 }
