@@ -69,6 +69,20 @@ describe('the picker', () => {
     expect(shown).toContain('"7" is not one of the numbers above')
   })
 
+  // Regression (issue 13): names and ids from the API went to the terminal raw.
+  it('shows names, ids and phases with their control characters made visible, one line per environment', async () => {
+    const input = new PassThrough()
+    const output = new PassThrough()
+    let shown = ''
+    output.on('data', (c: Buffer) => (shown += c.toString()))
+    const evil = [{id: 'c-3\u001b[2J', name: 'x\u001b[1;1Hfake: ok\n\u202e', phase: 'ENVIRONMENT_PHASE_RUNNING\r', statusVersion: 1n}]
+    const picked = pickEnvironment(evil, input, output)
+    input.write('1\n')
+    expect((await picked).id).toBe('c-3\u001b[2J')
+    expect(shown).not.toMatch(/[\u001b\r\u202e]/)
+    expect(shown).toContain('  1) x\\e[1;1Hfake: ok\\n\\u202e  c-3\\e[2J  running\\r\n')
+  })
+
   it('ends as cancelled when the input ends', async () => {
     const input = new PassThrough()
     const picked = pickEnvironment(environments, input, new PassThrough())

@@ -48,3 +48,15 @@ describe('progress on stderr', () => {
     expect(capture(true, [events.at(-1)!])).toBe('')
   })
 })
+
+describe('API text in progress lines (issue 13)', () => {
+  it('a name and a phase carrying escapes and newlines stay on ona\'s own line, escapes visible', () => {
+    const err = new PassThrough()
+    let text = ''
+    err.on('data', (c: Buffer) => (text += c.toString()))
+    const reporter = createProgressReporter(err, '0199ec15 (api\u001b[2J\u001b[1;1Hfake: ok\n)', {tty: false})
+    reporter.onProgress({environmentId: 'e', step: 'starting', phase: 'ENVIRONMENT_PHASE_STARTING\nfake: ok\u202e', elapsedMs: 0})
+    reporter.done()
+    expect(text).toBe('ona: 0199ec15 (api\\e[2J\\e[1;1Hfake: ok\\n): starting (starting\\nfake: ok\\u202e), 0 s\n')
+  })
+})
