@@ -2,6 +2,7 @@
  * Watch mode checks what it wrote with the real `ssh -G`: a watcher against the simulator on 127.0.0.1, a
  * real config tree in a scratch HOME (`Include config.d/*` above the block), and the OpenSSH client.
  */
+import {spawn} from 'node:child_process'
 import {chmod, mkdir, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -16,7 +17,7 @@ import {startSimulator, type Simulator} from '../../src/lib/simulator/server.js'
 import type {DiskVerification} from '../../src/lib/sync/sync.js'
 import {watchSshConfig, type WatchOptions} from '../../src/lib/sync/watch.js'
 import {createWatchReporter, type WatchLogEvent} from '../../src/lib/sync/watch-output.js'
-import {baseEnv} from '../helpers/run-cli.js'
+import {baseEnv, binRun} from '../helpers/run-cli.js'
 import {SSH_PATH} from '../helpers/ssh.js'
 import {waitFor} from '../helpers/wait-for.js'
 
@@ -171,4 +172,21 @@ describe('watch mode checks its writes with the real ssh -G', () => {
       expect(Date.now() - started).toBeLessThan(4000)
     }
   })
+
+  it('the built CLI: `ona ssh-sync --watch --json` prints the ssh -G warning as one structured line', async () => {
+    await writeFile(users, 'Host *\n  User someone\n')
+    const env = baseEnv(home, {ONA_API_URL: sim.url, ONA_TOKEN: sim.token, ONA_KEYRING: 'off', ONA_SSH: SSH_PATH})
+    const child = spawn(process.execPath, [binRun, 'ssh-sync', '--watch', '--json'], {env, stdio: ['ignore', 'pipe', 'pipe']})
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c))
+    child.stderr.setEncoding('utf8').on('data', () => undefined)
+    try {
+      await waitFor(async () => differs().length > 0, 20_000, 'the ssh -G warning line')
+      expect(differs()[0]).toMatchObject({type: 'warning', code: 'W_SSH_DIFFERS', option: 'User', actual: 'someone', expected: 'gitpod_devcontainer', file: users, line: 2})
+    } finally {
+      child.kill('SIGTERM')
+      expect(await exited).toBe(0)
+    }
+    expect(differs()).toHaveLength(1)
+  }, 40_000)
 })
