@@ -170,6 +170,9 @@ describe('watch mode and other programs writing the SSH config', () => {
     try {
       await waitFor(has(BEGIN_MARKER), 5000, 'the first sync')
       await waitFor(async () => sim.openStreams() > 0, 5000, 'the event stream')
+      // The key-ready events after the first sync (a fetch and a write pass each) are over before the
+      // appender starts, so the only write it meets is the one for the address change below.
+      await waitForQuiet(() => sim.requests.length, 500, 10_000, 'the key-ready events to be handled')
       // The appender writes its second entry only once the watcher has replaced the file (the inode
       // changed), so that entry always goes into the replaced file, however slow the machine is.
       const writer = shell(
@@ -188,7 +191,7 @@ describe('watch mode and other programs writing the SSH config', () => {
     } finally {
       await stop()
     }
-  }, 20_000)
+  }, 60_000)
 
   it('a vim-style write (temp file renamed over the config) without the block gets the block back and keeps the edit', async () => {
     const stop = startWatch()

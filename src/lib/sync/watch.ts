@@ -279,6 +279,9 @@ export async function watchSshConfig(ctx: Context, options: WatchOptions): Promi
       try {
         const me = await subjectId()
         const {environment, problems} = await client.getEnvironment(id, {signal: stop.signal, retries: 0})
+        // The API answered now, not when the write below is done: a later failure is a new incident only
+        // if it comes after this answer, never because this write took a while.
+        apiAnswered()
         if (ledger.update(environment, problems, me) === 'applied') await write(`event for ${id}`)
       } catch (error) {
         if (stop.signal.aborted) return
@@ -288,7 +291,6 @@ export async function watchSshConfig(ctx: Context, options: WatchOptions): Promi
         }
         throw error
       }
-      apiAnswered()
     },
     onFailure: apiFailed,
   })
