@@ -25,7 +25,7 @@ export default class SshProxy extends BaseCommand {
     // ONA_TIMEOUT (60 s by default) bounds asking the API before the connection is carried, so a stalled API
     // falls back to the block's address instead of holding ssh for minutes; the start wait has --timeout.
     // No status line: ssh owns the terminal this stderr goes to.
-    const ctx = createContext({io: this.io, sshConfig: flags['ssh-config'], oneShot: {timeout: undefined, statusLine: false}})
+    const ctx = createContext({io: this.io, sshConfig: flags['ssh-config'], oneShot: {timeout: undefined, statusLine: false, hasFlag: false}})
     const {runProxy} = await import('../lib/proxy/proxy.js')
     process.exitCode = await runProxy(ctx, {environmentId: args.environment, apiUrl: resolveApiUrl(flags['api-url'], ctx.env), timeoutMs: flags.timeout * 1000})
   }

@@ -51,7 +51,7 @@ export interface ContextOptions {
    * A one-shot command: its `--timeout` value (undefined when not given: ONA_TIMEOUT, else 60 s) becomes
    * `ctx.deadline`. Left out (watch mode, the service), there is no deadline.
    */
-  oneShot?: {timeout: string | undefined; json?: boolean; statusLine?: boolean}
+  oneShot?: {timeout: string | undefined; json?: boolean; statusLine?: boolean; /** False for a command without a --timeout flag (only ONA_TIMEOUT sets it). */ hasFlag?: boolean}
   /** Whether a person answers at stderr's terminal (default: whether io.err is a TTY). */
   interactive?: boolean
   /** A status line to use instead of the terminal's (tests). */
@@ -67,7 +67,7 @@ export function createContext(options: ContextOptions = {}): Context {
   let status = options.status
   let deadline: Deadline | undefined
   if (options.oneShot) {
-    const {budgetMs, source} = resolveTimeout(options.oneShot.timeout, env)
+    const {budgetMs, source} = resolveTimeout(options.oneShot.timeout, env, {hasFlag: options.oneShot.hasFlag})
     if (budgetMs !== undefined) deadline = createDeadline(budgetMs, {source})
     if (!status && errTTY && !options.oneShot.json && options.oneShot.statusLine !== false && env.TERM !== 'dumb') status = lazyStatusLine(io.err)
   }

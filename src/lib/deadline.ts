@@ -62,11 +62,12 @@ export function parseDuration(text: string, source = '--timeout'): number | unde
  * The budget of a one-shot command: the flag when given, else `ONA_TIMEOUT`, else 60 s, and where it came
  * from. An undefined budget means no deadline (`0` or `none`).
  */
-export function resolveTimeout(flag: string | undefined, env: NodeJS.ProcessEnv): {budgetMs: number | undefined; source: string} {
+export function resolveTimeout(flag: string | undefined, env: NodeJS.ProcessEnv, options: {hasFlag?: boolean} = {}): {budgetMs: number | undefined; source: string} {
   if (flag !== undefined) return {budgetMs: parseDuration(flag, '--timeout'), source: '--timeout'}
   const fromEnv = env[TIMEOUT_ENV]
   if (fromEnv !== undefined && fromEnv.trim() !== '') return {budgetMs: parseDuration(fromEnv, TIMEOUT_ENV), source: TIMEOUT_ENV}
-  return {budgetMs: DEFAULT_TIMEOUT_MS, source: 'default --timeout'}
+  // A command without the flag (the ProxyCommand) names the variable that would change it.
+  return {budgetMs: DEFAULT_TIMEOUT_MS, source: options.hasFlag === false ? `default ${TIMEOUT_ENV}` : 'default --timeout'}
 }
 
 /** `60s`, `1m30s`, `1.5s`: how a budget is named in messages. */

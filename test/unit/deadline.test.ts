@@ -54,6 +54,10 @@ describe('resolveTimeout', () => {
   ])('%s', (_name, flag, env, expected) => {
     expect(resolveTimeout(flag, env)).toEqual(expected)
   })
+
+  it('names the variable, not a flag it does not have, for the ProxyCommand', () => {
+    expect(resolveTimeout(undefined, {}, {hasFlag: false})).toEqual({budgetMs: 60_000, source: 'default ONA_TIMEOUT'})
+  })
 })
 
 describe('formatDuration', () => {
