@@ -124,6 +124,8 @@ describe('calls for connecting', () => {
 
   it('registers an SSH key and reads it back from spec and status, then removes it by id', async () => {
     const api = await client()
+    // CREATING lasts 200 ms: held while it is read, so a loaded machine does not see READY already.
+    sim.holdTransitions()
     await api.updateSshPublicKeys(ID, [{id: 'ona-key', value: KEY}])
     expect(sim.requests.at(-1)!.body).toEqual({environmentId: ID, spec: {sshPublicKeys: [{id: 'ona-key', value: KEY}]}})
     const {environment} = await api.getEnvironment(ID)
@@ -136,6 +138,8 @@ describe('calls for connecting', () => {
 
   it('starts, stops and marks active with the bodies the API defines', async () => {
     const api = await client()
+    // STOPPING lasts 200 ms: held while it is read (the simulator closes with the test).
+    sim.holdTransitions()
     await api.stopEnvironment(ID)
     expect((await api.getEnvironment(ID)).environment.phase).toBe('ENVIRONMENT_PHASE_STOPPING')
     await api.startEnvironment(ID)
