@@ -329,6 +329,16 @@ describe('a block written before installs had parts is shared out without loss (
     expect(partOf(result.text)).toMatchObject({b1: B, a1: '(legacy)'})
   })
 
+  it('a legacy copy of an alias another install\'s part already holds is not kept as a second Host entry', () => {
+    // A hand-merged block: b1 above the origin lines and again in B's part.
+    const text = `${block(...hostLines('b1', '10.0.0.2'), `# ona origin ${B}`, ...hostLines('b1', '10.2.2.1')).join('\n')}\n`
+    const result = applyBlock(text, [env('a1')], {origin: A, listed: new Set(['a1'])})
+    expect(aliases(result.text).filter((a) => a === 'b1.gitpod.environment')).toHaveLength(1)
+    expect(partOf(result.text)).toEqual({a1: A, b1: B})
+    expect(result.text).toContain('HostName 10.2.2.1')
+    expect(result.unclaimed).toEqual([])
+  })
+
   it('without an origin (one install manages the whole block) the legacy entries are replaced as before', () => {
     expect(partOf(applyBlock(legacy, [env('a1')]).text)).toEqual({a1: '(legacy)'})
   })

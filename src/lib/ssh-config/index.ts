@@ -67,10 +67,12 @@ export interface LegacySplit {
  */
 export function splitLegacy(parsed: ParsedBlock | undefined, origin: string, listed: ReadonlySet<string> = new Set(), writing: ReadonlySet<string> = new Set()): LegacySplit {
   const split: LegacySplit = {claimed: [], byOrigin: new Map(), unclaimed: []}
+  // An alias an origin's part already holds is that origin's (a legacy copy of it would be a second Host).
+  const holder = new Map((parsed?.parts ?? []).filter((p) => p.origin !== undefined).flatMap((p) => p.entries.map((e) => [e.alias, p.origin!] as const)))
   for (const entry of parsed?.parts.find((p) => p.origin === undefined)?.entries ?? []) {
-    const named = entryProxyOrigin(entry)
-    if (listed.has(entry.environment.id.toLowerCase()) || writing.has(entry.alias) || named === origin) split.claimed.push(entry)
-    else if (named !== undefined) split.byOrigin.set(named, [...(split.byOrigin.get(named) ?? []), entry])
+    const owner = holder.get(entry.alias) ?? entryProxyOrigin(entry)
+    if (listed.has(entry.environment.id.toLowerCase()) || writing.has(entry.alias) || owner === origin) split.claimed.push(entry)
+    else if (owner !== undefined) split.byOrigin.set(owner, [...(split.byOrigin.get(owner) ?? []), entry])
     else split.unclaimed.push(entry)
   }
   return split
