@@ -6,7 +6,7 @@ import {createContext} from '../lib/context.js'
 
 export default class Logout extends BaseCommand {
   static override summary = 'remove the stored token'
-  static override description = 'Removes the token for the API host from the OS keychain and from the token file, wherever it is.'
+  static override description = 'Removes the token for the API origin (and the one ona 0.1 stored for its host) from the OS keychain and from the token file, wherever it is.'
   static override examples = ['<%= config.bin %> logout', '<%= config.bin %> logout --api-url https://ona.example.com/api']
   static override enableJsonFlag = true
   static override flags = {'api-url': apiUrlFlag, timeout: timeoutFlag}

@@ -92,7 +92,7 @@ describe('file store (ONA_KEYRING=off)', () => {
     await cli(['login', '--token-stdin'], off, sim.token)
     const logout = await cli(['logout', '--json'], off)
     expect(logout.code).toBe(0)
-    expect(JSON.parse(logout.stdout)).toEqual({host: new URL(sim.url).host, removed: ['file']})
+    expect(JSON.parse(logout.stdout)).toEqual({host: new URL(sim.url).host, origin: new URL(sim.url).origin, removed: ['file'], legacyRemoved: [], legacyKey: new URL(sim.url).host})
     expect(existsSync(tokenFile())).toBe(false)
     const whoami = await cli(['whoami'], off)
     expect(whoami.code).toBe(4)
@@ -128,7 +128,7 @@ describe('file store (ONA_KEYRING=off)', () => {
   it('logs out with nothing stored as a no-op that still exits 0', async () => {
     const logout = await cli(['logout', '--json'], off)
     expect(logout.code).toBe(0)
-    expect(JSON.parse(logout.stdout)).toEqual({host: new URL(sim.url).host, removed: []})
+    expect(JSON.parse(logout.stdout)).toEqual({host: new URL(sim.url).host, origin: new URL(sim.url).origin, removed: [], legacyRemoved: [], legacyKey: new URL(sim.url).host})
   })
 
   it('refuses a token file that group or others can read, as ssh does for keys', async () => {
@@ -226,6 +226,49 @@ describe('no usable keychain', () => {
       silent.close()
       rmSync(dir, {recursive: true, force: true})
     }
+  })
+})
+
+describe('logout when the keychain does not answer', () => {
+  /** A D-Bus socket that accepts and never answers: every keychain call times out. */
+  async function withSilentBus<T>(fn: (env: Record<string, string>) => Promise<T>): Promise<T> {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ona-bus-'))
+    const socketPath = path.join(dir, 'bus')
+    const silent = net.createServer((socket) => socket.on('data', () => {}))
+    await new Promise<void>((resolve) => silent.listen(socketPath, resolve))
+    try {
+      return await fn({DBUS_SESSION_BUS_ADDRESS: `unix:path=${socketPath}`, ONA_KEYRING_TIMEOUT_MS: '1000'})
+    } finally {
+      silent.close()
+      rmSync(dir, {recursive: true, force: true})
+    }
+  }
+
+  // Regression: it warned "a token may remain there", then said "No stored token ...; nothing to do." and exited 0.
+  it('with nothing in the file, fails with ERR_KEYCHAIN_TIMEOUT instead of "nothing to do"', async () => {
+    await withSilentBus(async (env) => {
+      const logout = await cli(['logout'], env)
+      expect(logout.code).not.toBe(0)
+      expect(logout.stderr).toContain('did not answer within 1 s')
+      expect(logout.stderr).toContain(`a token for ${new URL(sim.url).origin} may remain there`)
+      expect(logout.stderr).toContain('The Secret Service (gnome-keyring, KWallet) did not answer')
+      expect(logout.stderr).not.toContain('nothing to do')
+      const json = await cli(['logout', '--json'], env)
+      expect(json.code).toBe(logout.code)
+      expect(JSON.parse(json.stdout).error.code).toBe('ERR_KEYCHAIN_TIMEOUT')
+    })
+  })
+
+  it('with the token in the file, removes it, says so, and warns that the keychain did not answer', async () => {
+    expect((await cli(['login', '--token-stdin'], {ONA_KEYRING: 'off'}, sim.token)).code).toBe(0)
+    await withSilentBus(async (env) => {
+      const logout = await cli(['logout', '--json'], env)
+      expect(logout.code).toBe(0)
+      expect(JSON.parse(logout.stdout)).toMatchObject({origin: new URL(sim.url).origin, removed: ['file']})
+      expect(logout.stderr).toContain(`Logged out of ${new URL(sim.url).origin}: token removed from ${tokenFile()}.`)
+      expect(logout.stderr).toMatch(/did not answer within 1 s; a token for \S+ may remain in the OS keychain: run `ona logout` again when it answers/)
+      expect(existsSync(tokenFile())).toBe(false)
+    })
   })
 })
 

@@ -69,8 +69,9 @@ describe.skipIf(!hasScript())('interactive login on a terminal', () => {
   it('asks with a hidden prompt, never echoes the token, and stores it after verifying', async () => {
     const {code, screen} = await loginOnTerminal(`${sim.token}\r`)
     expect(code).toBe(0)
-    expect(screen).toContain('input is hidden')
-    expect(screen).toContain(`Logged in to ${new URL(sim.url).host} as ${sim.subject.id}`)
+    // Tokens are stored per origin: the prompt and the result name the origin, not just the host.
+    expect(screen).toContain(`Paste a personal access token for ${new URL(sim.url).origin} (input is hidden)`)
+    expect(screen).toContain(`Logged in to ${new URL(sim.url).origin} as ${sim.subject.id}`)
     expect(screen).not.toContain(sim.token)
     expect(screen).not.toContain(sim.token.slice(0, 12))
     expect(statSync(path.join(home, '.config', 'ona', 'credentials.json')).mode & 0o777).toBe(0o600)

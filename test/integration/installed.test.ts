@@ -83,7 +83,7 @@ describe.skipIf(!prefix)('the installed package (npm pack + npm install -g into 
 
   it('logs in, syncs, checks, connects through real ssh, runs a preflight, and logs out', async () => {
     const login = await ona(['login', '--token-stdin'], sim.token)
-    expect(login.stderr).toContain('Logged in to 127.0.0.1')
+    expect(login.stderr).toContain('Logged in to http://127.0.0.1:')
     expect(login.code).toBe(0)
 
     const whoami = await ona(['whoami', '--json'])
@@ -110,6 +110,6 @@ describe.skipIf(!prefix)('the installed package (npm pack + npm install -g into 
     expect(await readFile(path.join(home, '.ssh', 'config'), 'utf8')).not.toContain('gitpod.environment')
     const logout = await ona(['logout'])
     expect(logout.code).toBe(0)
-    expect(logout.stderr).toContain('Logged out of 127.0.0.1')
+    expect(logout.stderr).toContain('Logged out of http://127.0.0.1:')
   })
 })

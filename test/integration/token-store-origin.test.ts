@@ -98,17 +98,53 @@ describe('token file keyed by origin', () => {
 
   it('logout removes the origin entry and the legacy host entry', async () => {
     writeRawTokenFile({'app.gitpod.io': 'ona_pat_old', 'https://app.gitpod.io': TOKEN, 'https://other.example': 'ona_pat_keep'})
-    expect(await fileDelete(ctx, HTTPS)).toBe(true)
+    expect(await fileDelete(ctx, HTTPS)).toEqual({origin: true, legacy: true})
     expect(storedKeys()).toEqual(['https://other.example'])
     writeRawTokenFile({'app.gitpod.io': 'ona_pat_old'})
-    expect(await fileDelete(ctx, HTTPS)).toBe(true)
+    expect(await fileDelete(ctx, HTTPS)).toEqual({origin: false, legacy: true})
     expect(await fileGet(ctx, HTTPS)).toBeUndefined()
+  })
+
+  // Regression: 0.1 keyed by `new URL(url).host`, so a non-default port or an http install left an entry
+  // that is (rightly) never read, and that logout and a new login used to leave behind for ever.
+  it.each([
+    ['https://ona.example.com:8443/api', 'ona.example.com:8443'],
+    ['http://ona.example.com/api', 'ona.example.com'],
+    ['http://127.0.0.1:8080/api', '127.0.0.1:8080'],
+  ])('logout for %s removes the %s entry 0.1 stored for it, and only that one', async (url, legacy) => {
+    writeRawTokenFile({[legacy]: 'ona_pat_old', 'ona.example.com:9443': 'ona_pat_keep', 'https://other.example': 'ona_pat_keep'})
+    expect(await fileDelete(ctx, url)).toEqual({origin: false, legacy: true})
+    expect(storedKeys()).toEqual(['https://other.example', 'ona.example.com:9443'])
+    expect(await fileGet(ctx, url)).toBeUndefined()
+  })
+
+  it.each([
+    ['https://ona.example.com:8443/api', 'ona.example.com:8443', 'https://ona.example.com:8443'],
+    ['http://ona.example.com/api', 'ona.example.com', 'http://ona.example.com'],
+  ])('a new token stored for %s replaces the %s entry 0.1 stored for it', async (url, legacy, origin) => {
+    writeRawTokenFile({[legacy]: 'ona_pat_old', 'https://other.example': 'ona_pat_keep'})
+    await fileSet(ctx, url, TOKEN)
+    expect(storedKeys()).toEqual([origin, 'https://other.example'])
+    expect(await fileGet(ctx, url)).toBe(TOKEN)
   })
 })
 
 describe('through the CLI', () => {
   beforeAll(() => {
     if (!builtCli) throw new Error('run `npm run build` first: these tests run bin/run.js')
+  })
+
+  it('ona logout for https://host:8443 removes the host:8443 token 0.1 left in the file, and says so', async () => {
+    writeRawTokenFile({'ona.example.com:8443': 'ona_pat_old', 'https://other.example': 'ona_pat_keep'})
+    const env = baseEnv(home, {ONA_KEYRING: 'off'})
+    const logout = await runCli(['logout', '--api-url', 'https://ona.example.com:8443/api'], {env})
+    expect(logout.code).toBe(0)
+    expect(logout.stderr.trim()).toBe(`Logged out of https://ona.example.com:8443: ona 0.1's token for ona.example.com:8443 removed from ${tokenFilePath(ctx)}.`)
+    expect(storedKeys()).toEqual(['https://other.example'])
+    const again = await runCli(['logout', '--json', '--api-url', 'https://ona.example.com:8443/api'], {env})
+    expect(again.code).toBe(0)
+    expect(again.stderr.trim()).toBe('No stored token for https://ona.example.com:8443; nothing to do.')
+    expect(JSON.parse(again.stdout)).toMatchObject({origin: 'https://ona.example.com:8443', removed: [], legacyRemoved: [], legacyKey: 'ona.example.com:8443'})
   })
 
   it('a token stored for the simulator over http is not offered to https on the same host and port', async () => {
@@ -220,6 +256,45 @@ log('delete-legacy-only', (await store.keychainDelete(ctx, 'https://app.gitpod.i
 legacySet('ona:app.gitpod.io', 'ona_pat_old')
 log('http-delete', (await store.keychainDelete(ctx, 'http://app.gitpod.io/api')).value, count('ona:app.gitpod.io'))
 `)
-    expect(lines).toEqual(['set true', 'after-set 0 1', 'delete true', 'after-delete 0 0', 'delete-legacy-only true 0', 'http-delete false 1'])
+    expect(lines).toEqual([
+      'set true',
+      'after-set 0 1',
+      'delete {"origin":true,"legacy":true}',
+      'after-delete 0 0',
+      'delete-legacy-only {"origin":false,"legacy":true} 0',
+      // 0.1 keyed http://app.gitpod.io by host too: logout of the http origin removes that entry (never reads it).
+      'http-delete {"origin":false,"legacy":true} 0',
+    ])
+  })
+
+  // Regression: ona:<host>:<port> (what 0.1 stored for a non-default port) was never read, and never removed.
+  it('logout and a new login for a non-default port remove the ona:<host>:<port> entry 0.1 stored, without reading it', async () => {
+    const lines = await inKeyring(`
+const url = 'https://ona.example.com:8443/api'
+legacySet('ona:ona.example.com:8443', 'ona_pat_old')
+legacySet('ona:ona.example.com:9443', 'ona_pat_keep')
+log('get', (await store.keychainGet(ctx, url)).value ?? null)
+log('delete', (await store.keychainDelete(ctx, url)).value)
+log('after-delete', count('ona:ona.example.com:8443'), count('ona:ona.example.com:9443'))
+legacySet('ona:ona.example.com:8443', 'ona_pat_old')
+log('set', (await store.keychainSet(ctx, url, ${JSON.stringify(TOKEN)})).ok)
+log('after-set', count('ona:ona.example.com:8443'), count('ona:https://ona.example.com:8443'), (await store.keychainGet(ctx, url)).value)
+`)
+    expect(lines).toEqual(['get null', 'delete {"origin":false,"legacy":true}', 'after-delete 0 1', 'set true', `after-set 0 1 ${TOKEN}`])
+  })
+
+  it('ona logout for https://host:8443 says it removed the entry 0.1 stored for host:8443', async () => {
+    const lines = await inKeyring(`
+legacySet('ona:ona.example.com:8443', 'ona_pat_old')
+const r = spawnSync(process.execPath, [${JSON.stringify(path.join(repoRoot, 'bin/run.js'))}, 'logout', '--api-url', 'https://ona.example.com:8443/api'], {encoding: 'utf8'})
+log('code', r.status)
+log(r.stderr.trim())
+log('left', count('ona:ona.example.com:8443'))
+`)
+    expect(lines).toEqual([
+      'code 0',
+      "Logged out of https://ona.example.com:8443: ona 0.1's token for ona.example.com:8443 removed from the OS keychain (ona:ona.example.com:8443).",
+      'left 0',
+    ])
   })
 })

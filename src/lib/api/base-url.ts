@@ -85,3 +85,12 @@ export function legacyHostKey(apiUrl: string): string | undefined {
   const url = new URL(apiUrl)
   return url.protocol === 'https:' && url.port === '' ? url.host.toLowerCase() : undefined
 }
+
+/**
+ * The key ona 0.1 stored a token for `apiUrl` under (`new URL(url).host`: the host, with a non-default
+ * port, whatever the scheme). For REMOVING only: logout and a new login delete it so no old token is
+ * stranded. Never read it for any origin but the one legacyHostKey names.
+ */
+export function legacyStoredHostKey(apiUrl: string): string {
+  return new URL(apiUrl).host.toLowerCase()
+}

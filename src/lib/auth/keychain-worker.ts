@@ -1,8 +1,8 @@
 /**
  * Runs one keychain operation in a child process. The binding connects to D-Bus synchronously, so a
  * Secret Service that does not answer blocks the whole thread; only a separate process can be given a
- * deadline and killed. Reads `{op, service, legacyService?, account, token?}` as JSON on stdin (never argv: other users
- * can read a process's arguments) and writes `{ok, value}` or `{ok: false, error}` on stdout.
+ * deadline and killed. Reads `{op, service, legacyService?, oldService?, account, token?}` as JSON on stdin (never
+ * argv: other users can read a process's arguments) and writes `{ok, value}` or `{ok: false, error}` on stdout.
  *
  * Self-contained on purpose (no relative imports): tests run it straight from the TypeScript source.
  */
@@ -11,8 +11,13 @@ import {AsyncEntry} from '@napi-rs/keyring'
 interface Request {
   op: 'get' | 'set' | 'delete'
   service: string
-  /** ona 0.1's host-keyed service for the same origin: read and moved on get, removed on set and delete. */
+  /** ona 0.1's host-keyed service, only for the origin it may be read for: read and moved on get. */
   legacyService?: string
+  /**
+   * The service ona 0.1 would have used for this origin, whatever the scheme and port (`ona:host:8443`):
+   * removed on set and delete, never read.
+   */
+  oldService?: string
   account: string
   token?: string
 }
@@ -29,6 +34,7 @@ async function run(request: Request): Promise<unknown> {
   const options = {linux: {store: 'secret-service' as const}}
   const entry = new AsyncEntry(request.service, request.account, options)
   const legacy = request.legacyService ? new AsyncEntry(request.legacyService, request.account, options) : undefined
+  const old = request.oldService ? new AsyncEntry(request.oldService, request.account, options) : undefined
   switch (request.op) {
     case 'get': {
       const value = await entry.getPassword()
@@ -54,13 +60,13 @@ async function run(request: Request): Promise<unknown> {
         await entry.deletePassword().catch(() => false)
         throw error
       }
-      await legacy?.deletePassword().catch(() => false)
+      await old?.deletePassword().catch(() => false)
       return null
     }
     case 'delete': {
-      const removed = await entry.deletePassword()
-      const removedLegacy = legacy ? await legacy.deletePassword() : false
-      return removed || removedLegacy
+      const origin = await entry.deletePassword()
+      const legacyRemoved = old ? await old.deletePassword() : false
+      return {origin, legacy: legacyRemoved}
     }
     default:
       throw new Error('unknown keychain operation')

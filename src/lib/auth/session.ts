@@ -5,11 +5,11 @@
  */
 import type {Context} from '../context.js'
 import {createApiClient, type ApiClientOptions} from '../api/client.js'
-import {apiHostKey, insecureHttpRefusal} from '../api/base-url.js'
+import {apiHostKey, apiOriginKey, insecureHttpRefusal, legacyStoredHostKey} from '../api/base-url.js'
 import type {Identity} from '../api/types.js'
 import {checkToken, promptHidden, readTokenFromStream, type TokenInput} from './prompt.js'
 import {envToken, resolveToken, type TokenSource} from './token.js'
-import {fileDelete, fileSet, keychainDelete, keychainSet, tokenFilePath} from './token-store.js'
+import {fileDelete, fileSet, keychainDelete, keychainSet, keychainTimeoutError, oldKeychainService, tokenFilePath} from './token-store.js'
 import {OnaError} from '../errors.js'
 import {printable} from '../printable.js'
 
@@ -91,7 +91,7 @@ export async function login(ctx: Context, options: LoginOptions): Promise<LoginR
     token = await userTime(() => readTokenFromStream(stdin))
     input = 'stdin'
   } else if (stdin.isTTY && typeof stdin.setRawMode === 'function') {
-    token = await userTime(() => promptHidden(`Paste a personal access token for ${apiHostKey(options.apiUrl)} (input is hidden): `, stdin, ctx.io.err))
+    token = await userTime(() => promptHidden(`Paste a personal access token for ${apiOriginKey(options.apiUrl)} (input is hidden): `, stdin, ctx.io.err))
     input = 'prompt'
   } else if (fromEnv) {
     token = checkToken(fromEnv.token)
@@ -125,7 +125,7 @@ export async function login(ctx: Context, options: LoginOptions): Promise<LoginR
   const stored = await keychainSet(ctx, options.apiUrl, token)
   if (stored.ok) {
     // A stale copy in the file would come back after a logout that only cleared the keychain.
-    await fileDelete(ctx, options.apiUrl).catch(() => false)
+    await fileDelete(ctx, options.apiUrl).catch(() => undefined)
   } else {
     result.storage = 'file'
     result.tokenFile = await fileSet(ctx, options.apiUrl, token)
@@ -134,7 +134,7 @@ export async function login(ctx: Context, options: LoginOptions): Promise<LoginR
     }
   }
 
-  ctx.io.info(`Logged in to ${host} as ${describeIdentity(identity)}; token stored in ${result.storage === 'keychain' ? 'the OS keychain' : result.tokenFile}.`)
+  ctx.io.info(`Logged in to ${apiOriginKey(options.apiUrl)} as ${describeIdentity(identity)}; token stored in ${result.storage === 'keychain' ? 'the OS keychain' : result.tokenFile}.`)
   if (fromEnv && input !== 'env') {
     ctx.io.warn(`${fromEnv.variable} is set in your environment and takes precedence over the stored token`)
   }
@@ -143,23 +143,51 @@ export async function login(ctx: Context, options: LoginOptions): Promise<LoginR
 
 export interface LogoutResult {
   host: string
+  /** The API origin whose token was removed (tokens are stored per origin). */
+  origin: string
   /** Stores the token was removed from (empty when there was nothing to remove). */
   removed: Array<'keychain' | 'file'>
+  /**
+   * Stores ona 0.1's token for this origin (keyed by host[:port], `legacyKey`) was removed from; such a
+   * token is only ever read for https on the default port, so elsewhere logout is what removes it.
+   */
+  legacyRemoved: Array<'keychain' | 'file'>
+  legacyKey: string
   /** A token variable that still authenticates after logout. */
   envVariable?: string
 }
 
-/** Removes the host's token from the keychain and the file, wherever it is. */
+/**
+ * Removes the origin's token, and the one ona 0.1 would have stored for it, from the keychain and the
+ * file, wherever they are. A keychain that does not answer is an error (ERR_KEYCHAIN_TIMEOUT) unless a
+ * token was removed from the file: then the file was where ona kept it (a login that reached the
+ * keychain removes the file's copy), so that is reported and the keychain problem is a warning.
+ */
 export async function logout(ctx: Context, options: SessionOptions): Promise<LogoutResult> {
   const host = apiHostKey(options.apiUrl)
+  const origin = apiOriginKey(options.apiUrl)
+  const legacyKey = legacyStoredHostKey(options.apiUrl)
   const removed: LogoutResult['removed'] = []
+  const legacyRemoved: LogoutResult['legacyRemoved'] = []
   const fromKeychain = await keychainDelete(ctx, options.apiUrl)
-  if (fromKeychain.ok && fromKeychain.value) removed.push('keychain')
-  if (!fromKeychain.ok && fromKeychain.reason === 'timeout') ctx.io.warn(`${fromKeychain.detail}; a token may remain there`)
-  if (await fileDelete(ctx, options.apiUrl)) removed.push('file')
-  const result: LogoutResult = {host, removed}
-  if (removed.length === 0) ctx.io.info(`No stored token for ${host}; nothing to do.`)
-  else ctx.io.info(`Logged out of ${host}: token removed from ${removed.map((r) => (r === 'keychain' ? 'the OS keychain' : tokenFilePath(ctx))).join(' and ')}.`)
+  if (fromKeychain.ok && fromKeychain.value.origin) removed.push('keychain')
+  if (fromKeychain.ok && fromKeychain.value.legacy) legacyRemoved.push('keychain')
+  const fromFile = await fileDelete(ctx, options.apiUrl)
+  if (fromFile.origin) removed.push('file')
+  if (fromFile.legacy) legacyRemoved.push('file')
+  const timedOut = !fromKeychain.ok && fromKeychain.reason === 'timeout' ? fromKeychain.detail : undefined
+  if (timedOut !== undefined && removed.length === 0 && legacyRemoved.length === 0) {
+    throw keychainTimeoutError(ctx, `${timedOut}; nothing was removed, and a token for ${origin} may remain there`)
+  }
+  const result: LogoutResult = {host, origin, removed, legacyRemoved, legacyKey}
+  const where = (stores: Array<'keychain' | 'file'>, key: string) =>
+    stores.map((r) => (r === 'keychain' ? `the OS keychain (${key})` : tokenFilePath(ctx))).join(' and ')
+  const parts: string[] = []
+  if (removed.length > 0) parts.push(`token removed from ${removed.map((r) => (r === 'keychain' ? 'the OS keychain' : tokenFilePath(ctx))).join(' and ')}`)
+  if (legacyRemoved.length > 0) parts.push(`ona 0.1's token for ${legacyKey} removed from ${where(legacyRemoved, oldKeychainService(options.apiUrl))}`)
+  if (parts.length === 0) ctx.io.info(`No stored token for ${origin}; nothing to do.`)
+  else ctx.io.info(`Logged out of ${origin}: ${parts.join('; ')}.`)
+  if (timedOut !== undefined) ctx.io.warn(`${timedOut}; a token for ${origin} may remain in the OS keychain: run \`ona logout\` again when it answers`)
   const fromEnv = envToken(ctx.env)
   if (fromEnv) {
     result.envVariable = fromEnv.variable

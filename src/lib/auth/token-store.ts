@@ -4,9 +4,11 @@
  * file when there is no keychain (headless Linux without a Secret Service).
  *
  * Tokens are keyed by API origin (scheme, host, port): `ona:https://app.ona.com` in the keychain, the
- * same origin in the file. ona 0.1 keyed them by host (`ona:app.ona.com`); such an entry is read only
- * for the https origin on the default port of that host and moved to the origin key when it is read,
- * when a new token is stored, and removed by logout, so nobody has to log in again after the upgrade.
+ * same origin in the file. ona 0.1 keyed them by host (`ona:app.ona.com`, `ona:host:8443`); such an entry
+ * is READ only for the https origin on the default port of that host (and moved to the origin key when
+ * read), so an https install on the default port needs no new login after the upgrade. Logout and a new
+ * login REMOVE the host[:port] entry 0.1 would have used for the origin, whatever its scheme and port,
+ * so no old token is left behind.
  *
  * Every keychain call is time-boxed: a Secret Service that is locked, waiting for a prompt nobody can
  * answer, or not answering at all must not hang the CLI. The file is refused when group or others can
@@ -21,7 +23,7 @@ import {fileURLToPath} from 'node:url'
 import type {Context} from '../context.js'
 import {formatDuration} from '../deadline.js'
 import {OnaError} from '../errors.js'
-import {apiOriginKey, legacyHostKey} from '../api/base-url.js'
+import {apiOriginKey, legacyHostKey, legacyStoredHostKey} from '../api/base-url.js'
 import {isMac, isWindows, type Platform} from '../platform/platform.js'
 import {renameWithRetry} from '../platform/rename.js'
 
@@ -44,6 +46,17 @@ export function keychainService(apiUrl: string): string {
 export function legacyKeychainService(apiUrl: string): string | undefined {
   const host = legacyHostKey(apiUrl)
   return host === undefined ? undefined : `ona:${host}`
+}
+
+/** The service ona 0.1 would have stored `apiUrl`'s token under (`ona:host:8443`): removed, never read. */
+export function oldKeychainService(apiUrl: string): string {
+  return `ona:${legacyStoredHostKey(apiUrl)}`
+}
+
+/** What a delete removed: the origin's entry, and ona 0.1's host-keyed entry for that origin. */
+export interface Removed {
+  origin: boolean
+  legacy: boolean
 }
 
 export function tokenFilePath(ctx: Context): string {
@@ -169,7 +182,9 @@ async function withKeychain<T>(ctx: Context, apiUrl: string, request: {op: 'get'
     })
     child.stdin.on('error', () => {})
     // The worker reads, moves and removes the legacy host-keyed entry in the same process (one spawn).
-    child.stdin.end(JSON.stringify({op: request.op, service: keychainService(apiUrl), legacyService: legacyKeychainService(apiUrl), account: KEYCHAIN_ACCOUNT, token: request.token}))
+    child.stdin.end(
+      JSON.stringify({op: request.op, service: keychainService(apiUrl), legacyService: legacyKeychainService(apiUrl), oldService: oldKeychainService(apiUrl), account: KEYCHAIN_ACCOUNT, token: request.token}),
+    )
   })
 }
 
@@ -182,14 +197,17 @@ export async function keychainGet(ctx: Context, apiUrl: string): Promise<Keychai
   return result.ok ? {ok: true, value: result.value ?? undefined} : result
 }
 
-/** Stores the token under the origin and reads it back (a failed write leaves no copy); drops a legacy entry. */
+/** Stores the token under the origin and reads it back (a failed write leaves no copy); drops ona 0.1's entry for it. */
 export function keychainSet(ctx: Context, apiUrl: string, token: string): Promise<KeychainResult<void>> {
   return withKeychain<void>(ctx, apiUrl, {op: 'set', token})
 }
 
-/** Deletes the origin's keychain token and its legacy host-keyed entry; value says whether there was one. */
-export function keychainDelete(ctx: Context, apiUrl: string): Promise<KeychainResult<boolean>> {
-  return withKeychain<boolean>(ctx, apiUrl, {op: 'delete'})
+/**
+ * Deletes the origin's keychain token and the entry ona 0.1 would have stored for it (`ona:host[:port]`,
+ * whatever the scheme); value says which there were.
+ */
+export function keychainDelete(ctx: Context, apiUrl: string): Promise<KeychainResult<Removed>> {
+  return withKeychain<Removed>(ctx, apiUrl, {op: 'delete'})
 }
 
 interface TokenFile {
@@ -297,17 +315,17 @@ export async function fileSet(ctx: Context, apiUrl: string, token: string): Prom
     else throw error
   }
   data.tokens[apiOriginKey(apiUrl)] = token
-  const legacy = legacyHostKey(apiUrl)
-  if (legacy !== undefined) delete data.tokens[legacy]
+  // The origin's token replaces whatever ona 0.1 stored for it (host[:port], any scheme).
+  delete data.tokens[legacyStoredHostKey(apiUrl)]
   await writeTokenFile(ctx, data)
   return tokenFilePath(ctx)
 }
 
 /**
- * Removes the origin's token, and its legacy host-keyed one, from the file (and the file when it
- * becomes empty); true when there was one.
+ * Removes the origin's token, and the host[:port] one ona 0.1 would have stored for that origin (whatever
+ * the scheme), from the file (and the file when it becomes empty); says which there were.
  */
-export async function fileDelete(ctx: Context, apiUrl: string): Promise<boolean> {
+export async function fileDelete(ctx: Context, apiUrl: string): Promise<Removed> {
   let data: TokenFile
   try {
     data = await readTokenFile(ctx)
@@ -315,14 +333,17 @@ export async function fileDelete(ctx: Context, apiUrl: string): Promise<boolean>
     if (error instanceof OnaError && error.code === 'ERR_TOKEN_FILE_PERMISSIONS') {
       // Logging out must work even when the file is unusable: remove it.
       await rm(tokenFilePath(ctx), {force: true})
-      return true
+      return {origin: true, legacy: false}
     }
     throw error
   }
-  const keys = [apiOriginKey(apiUrl), legacyHostKey(apiUrl)].filter((key): key is string => key !== undefined && key in data.tokens)
-  if (keys.length === 0) return false
-  for (const key of keys) delete data.tokens[key]
+  const originKey = apiOriginKey(apiUrl)
+  const oldKey = legacyStoredHostKey(apiUrl)
+  const removed: Removed = {origin: originKey in data.tokens, legacy: oldKey in data.tokens}
+  if (!removed.origin && !removed.legacy) return removed
+  delete data.tokens[originKey]
+  delete data.tokens[oldKey]
   if (Object.keys(data.tokens).length === 0) await rm(tokenFilePath(ctx), {force: true})
   else await writeTokenFile(ctx, data)
-  return true
+  return removed
 }
