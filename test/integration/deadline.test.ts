@@ -131,7 +131,9 @@ describe('--timeout and retries', () => {
     const result = await runCli(['environment', 'list', '--timeout', '1s', '--json'], {env, timeoutMs: 60_000})
     expect(result.code).toBe(1)
     const error = JSON.parse(result.stdout).error
-    expect(error.code).toBe('ERR_API_UNAVAILABLE')
+    // The deadline stopped it (the code --timeout promises), the real failure is in the message and details.
+    expect(error.code).toBe('ERR_DEADLINE_EXCEEDED')
+    expect(error.details).toMatchObject({previous: 'ERR_API_UNAVAILABLE'})
     // How many fit depends on the jitter (backoffs of 250-500 ms, then 500-1000 ms): 1 to 3, never all 4.
     expect(error.message).toMatch(/\(gave up after [123] attempts?: --timeout 1s leaves no time for another\)$/)
     // Fewer than the 4 attempts the policy allows: the deadline stopped it.

@@ -269,12 +269,15 @@ export async function createTransport(options: ApiClientOptions): Promise<Transp
         if (attempt === limit) break
         const delayMs = retryDelay ?? backoffDelay(attempt + 1, backoff, random)
         if (deadline && delayMs >= deadline.remaining()) {
-          // Sleeping would end past the deadline: no attempt could follow it, so stop with what went wrong.
+          // Sleeping would end past the deadline: no attempt could follow it. That is the deadline's doing
+          // (ERR_DEADLINE_EXCEEDED, as --timeout promises, and what stops a sync before it writes), with what
+          // went wrong on the last attempt in the message and as `previous`.
           const final = lastError ?? new OnaError('ERR_INTERNAL', `${rpc} failed without an error`)
           const tried = `${attempt + 1} attempt${attempt === 0 ? '' : 's'}`
-          throw new OnaError(final.code, `${final.message} (gave up after ${tried}: ${deadline.source} ${formatDuration(deadline.budgetMs)} leaves no time for another)`, {
-            hint: final.hint,
-            details: {...final.details, timeoutMs: deadline.budgetMs},
+          const cut = deadline.error(`${rpc} on ${origin} did not succeed`, {rpc, origin, attempt: attempt + 1, attempts: limit + 1, previous: final.code})
+          throw new OnaError(cut.code, `${final.message} (gave up after ${tried}: ${deadline.source} ${formatDuration(deadline.budgetMs)} leaves no time for another)`, {
+            hint: cut.hint,
+            details: {...final.details, ...cut.details},
           })
         }
         options.onRetry?.({rpc, attempt: attempt + 1, delayMs, reason: lastError?.message ?? 'unknown'})

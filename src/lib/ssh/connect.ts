@@ -104,10 +104,14 @@ export async function quickPreflight(ctx: Context, options: QuickPreflightOption
   return {ok, fromCache: false, report}
 }
 
-/** Turns a failed quick preflight into the error `ona ssh` stops with: the first failure and its hint. */
+/**
+ * Turns a failed quick preflight into the error `ona ssh` stops with: the cause and its hint. A failed proxy
+ * check is the cause when there is one (the proxy is the path ona's traffic takes; a direct DNS failure beside
+ * it is what a proxied network looks like), as in the `ona preflight` table; else the first failure.
+ */
 export function preflightError(report: PreflightReport): OnaError {
   const failed = report.checks.filter((c) => c.required && c.status === 'fail')
-  const first = failed[0]
+  const first = failed.find((c) => c.kind === 'proxy') ?? failed[0]
   const message = first
     ? `cannot connect: ${first.target} failed its ${first.kind} check (${first.detail})${failed.length > 1 ? ` and ${failed.length - 1} more check(s) failed` : ''}`
     : 'cannot connect: the preflight failed'
