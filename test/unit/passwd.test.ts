@@ -6,7 +6,7 @@ import os from 'node:os'
 
 import {describe, expect, it} from 'vitest'
 
-import {homeInDscl, homeInPasswd, passwdOf, systemPasswd} from '../../src/lib/platform/passwd.js'
+import {homeInDscl, homeInPasswd, isLookupName, passwdOf, systemPasswd} from '../../src/lib/platform/passwd.js'
 import type {Platform} from '../../src/lib/platform/platform.js'
 
 const PASSWD = ['root:x:0:0:root:/root:/bin/bash', '# a comment', 'alice:x:1000:1000:Alice,,,:/home/alice:/bin/zsh', 'alice:x:1001:1001::/elsewhere:/bin/sh', 'nohome:x:5:5:::/bin/sh', 'short:x:1'].join('\n')
@@ -47,6 +47,21 @@ describe('the password database', () => {
     expect(systemPasswd(linux)('no-such-user-ona-test')).toBeUndefined()
     expect(systemPasswd(linux)('-x')).toBeUndefined()
     expect(systemPasswd(linux)('a/b')).toBeUndefined()
+  })
+
+  it.each([
+    ['an sssd fully qualified name', 'alice@corp.example', true],
+    ['a winbind name', 'CORP\\bob', true],
+    ['a non-ASCII name', 'jürgen', true],
+    ['a machine account', 'host$', true],
+    ['empty', '', false],
+    ['a leading dash (an option to getent)', '-x', false],
+    ['a slash', 'a/b', false],
+    ['the passwd field separator', 'a:b', false],
+    ['a newline', 'a\nb', false],
+  ])('regression: which names are asked about: %s', (_what, name, asked) => {
+    // Before, only [A-Za-z0-9._-] names were asked, and sssd or winbind users OpenSSH finds were "no such user".
+    expect(isLookupName(name)).toBe(asked)
   })
 
   it('Windows knows only the current user; an injected database wins over the machine\'s', () => {

@@ -323,6 +323,26 @@ describe('a block written before installs had parts is shared out without loss (
     expect(result.warnings.map((w) => w.code)).toEqual(['W_UNCLAIMED'])
   })
 
+  it('regression: two sections for one origin are one part: a sync or --remove by another install keeps both', () => {
+    const C = 'https://c.example.test'
+    const text = `Host x\n${block(`# ona origin ${B}`, ...hostLines('b1', '10.0.0.2'), `# ona origin ${C}`, ...hostLines('c1', '10.0.0.4'), `# ona origin ${B}`, ...hostLines('b2', '10.0.0.3')).join('\n')}\n`
+    // Before: the second B section replaced the first, and b1 was deleted by A's sync and by A's --remove.
+    expect(partOf(applyBlock(text, [env('a1')], {origin: A}).text)).toEqual({a1: A, b1: B, b2: B, c1: C})
+    expect(partOf(removeManagedBlock(text, {origin: A}).text)).toEqual({b1: B, b2: B, c1: C})
+    // B's own sync sees both sections as its part: b2 gone from its listing goes, b1 stays, one B line.
+    const synced = applyBlock(text, [env('b1', '10.0.0.2')], {origin: B}).text
+    expect(partOf(synced)).toEqual({b1: B, c1: C})
+    expect(synced.split('\n').filter((l) => l === `# ona origin ${B}`)).toHaveLength(1)
+  })
+
+  it('a hand-written origin line in another case is the same origin', () => {
+    const text = `${block('# ona origin HTTPS://ONA.Corp.test:8443', ...hostLines('b1', '10.0.0.2')).join('\n')}\n`
+    const result = applyBlock(text, [env('b1', '10.9.9.9')], {origin: B})
+    expect(result.warnings.filter((w) => w.message.includes('already in the block'))).toEqual([])
+    expect(partOf(result.text)).toEqual({b1: B})
+    expect(result.text).toContain('HostName 10.9.9.9')
+  })
+
   it('a legacy entry whose alias the install writes now is claimed even without a listing (no duplicate Host)', () => {
     const result = applyBlock(legacy, [env('b1', '10.2.2.1')], {origin: B})
     expect(aliases(result.text).filter((a) => a === 'b1.gitpod.environment')).toHaveLength(1)

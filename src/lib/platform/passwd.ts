@@ -31,8 +31,20 @@ export function homeInDscl(output: string): string | undefined {
   return match?.[1]
 }
 
-/** A name OpenSSH would look up: no `/`, nothing a shell or option parser could take (it goes to argv). */
-const USER_NAME = /^[A-Za-z0-9._][A-Za-z0-9._-]*\$?$/
+/**
+ * A name worth asking the database about. getpwnam takes any string, and NSS knows names like
+ * `alice@corp.example` (sssd), `CORP\\bob` (winbind) or non-ASCII ones, so only what cannot be a user name
+ * or could be taken for an option is refused: empty, a leading `-`, `/`, `:` (the passwd field separator),
+ * NUL and line breaks. It goes to argv, never to a shell.
+ */
+const USER_NAME = /^[^-/:\0\r\n][^/:\0\r\n]*$/
+export const isLookupName = (name: string): boolean => USER_NAME.test(name)
+
+/**
+ * One answer per user for the whole process: a lookup may start a process (getent, dscl) that waits on a
+ * slow NSS for up to 2 s, synchronously, and watch mode checks the tree after every write.
+ */
+const answers = new Map<string, string | undefined>()
 
 function run(command: string, args: string[]): string | undefined {
   const result = spawnSync(command, args, {encoding: 'utf8', timeout: 2000, stdio: ['ignore', 'pipe', 'ignore']})
@@ -41,9 +53,9 @@ function run(command: string, args: string[]): string | undefined {
 
 /** The password database of the machine `p` describes, with the current user answered without a process. */
 export function systemPasswd(p: Platform): PasswdLookup {
-  const cache = new Map<string, string | undefined>()
   return (name) => {
-    if (cache.has(name)) return cache.get(name)
+    const key = `${p.name}\0${name}`
+    if (answers.has(key)) return answers.get(key)
     let home: string | undefined
     const me = safeUserInfo()
     if (me && me.username === name) home = me.homedir
@@ -53,7 +65,7 @@ export function systemPasswd(p: Platform): PasswdLookup {
       const entry = run('getent', ['passwd', name])
       home = entry === undefined ? homeInPasswd(readText('/etc/passwd'), name) : homeInPasswd(entry, name)
     }
-    cache.set(name, home)
+    answers.set(key, home)
     return home
   }
 }

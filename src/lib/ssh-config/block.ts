@@ -218,6 +218,16 @@ function readEntry(alias: string, lines: readonly string[]): SshEnvironment {
   return environment
 }
 
+/** An origin line as written by hand (`HTTPS://Host.test:443`) names the same origin ona writes. */
+function normalOrigin(written: string): string {
+  try {
+    const origin = new URL(written).origin
+    return origin === 'null' ? written : origin
+  } catch {
+    return written
+  }
+}
+
 /**
  * Reads the block into its installs' parts. Only ona's own Host entries belong to a part; any other Host or
  * Match section (with the comments just above it) and any directive before the first Host are collected
@@ -239,14 +249,24 @@ export function parseBlock(text: string, file?: string): ParsedBlock | undefined
   }
   const closePart = () => {
     closeEntry()
-    if (part.origin !== undefined || part.entries.length > 0) parts.push(part)
+    if (part.origin === undefined && part.entries.length === 0) return
+    // Two sections for one origin (a hand-merged block, two blocks joined): one part, in order, the first
+    // copy of an alias kept (the one ssh reads). Kept apart, the later section would replace the earlier one
+    // wherever parts are looked up by origin, and its aliases would be lost.
+    const same = parts.find((p) => p.origin === part.origin)
+    if (!same) {
+      parts.push(part)
+      return
+    }
+    const have = new Set(same.entries.map((e) => e.alias))
+    same.entries.push(...part.entries.filter((e) => !have.has(e.alias)))
   }
   for (const line of lines) {
     const trimmed = line.content.trim()
     const origin = ORIGIN_LINE.exec(trimmed)
     if (origin) {
       closePart()
-      part = {origin: origin[1]!, entries: []}
+      part = {origin: normalOrigin(origin[1]!), entries: []}
       outside = undefined
       pending = []
       continue

@@ -116,10 +116,17 @@ function runSshG(ssh: string, args: string[], env: NodeJS.ProcessEnv | undefined
   return new Promise((resolve) => {
     let stdout = ''
     let stderr = ''
-    const child = spawn(ssh, args, {env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], ...(signal ? {signal, killSignal: 'SIGKILL' as const} : {})})
+    let child: ReturnType<typeof spawn>
+    try {
+      child = spawn(ssh, args, {env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], ...(signal ? {signal, killSignal: 'SIGKILL' as const} : {})})
+    } catch (error) {
+      // spawn throws at once for an argument it cannot use (an empty or NUL-holding path): no ssh to run.
+      resolve({code: -1, stdout, stderr: (error as Error).message, missing: true})
+      return
+    }
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c))
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c))
+    child.stdout!.setEncoding('utf8').on('data', (c: string) => (stdout += c))
+    child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c))
     child.once('error', (error: NodeJS.ErrnoException) => {
       clearTimeout(timer)
       // An abort also arrives here (AbortError), and 'close' may never follow.
@@ -192,7 +199,8 @@ export async function verifyAliases(options: VerifyOptions): Promise<VerifyResul
   }
   const wanted = writtenValues(options.text)
   const aliases = options.aliases.filter((a) => wanted.has(a))
-  const ssh = options.ssh ?? options.env?.ONA_SSH ?? 'ssh'
+  // An empty ONA_SSH is unset, as `ona ssh` reads it.
+  const ssh = options.ssh || options.env?.ONA_SSH || 'ssh'
   const timeoutMs = options.timeoutMs ?? 5000
   const deadline = Date.now() + (options.budgetMs ?? 20_000)
   const warnings: Warning[] = []
