@@ -55,8 +55,13 @@ export function parseDuration(text: string, source = '--timeout'): number | unde
       hint: 'Give a duration like 30s, 2m, 1m30s or a number of seconds; 0 or none means no deadline.',
     })
   }
-  return ms === 0 ? undefined : Math.max(1, Math.round(ms))
+  // Node timers hold at most 2^31-1 ms (about 24.8 days); a longer one fires at once. Longer is "never" in
+  // practice for a one-shot command, so it is capped rather than refused.
+  return ms === 0 ? undefined : Math.min(MAX_TIMER_MS, Math.max(1, Math.round(ms)))
 }
+
+/** The longest delay a Node timer keeps (setTimeout fires after 1 ms beyond it). */
+export const MAX_TIMER_MS = 2 ** 31 - 1
 
 /**
  * The budget of a one-shot command: the flag when given, else `ONA_TIMEOUT`, else 60 s, and where it came

@@ -154,10 +154,10 @@ describe('--timeout and retries', () => {
 describe('ona ssh: --timeout and --start-timeout', () => {
   it('does not count the start wait against --timeout: a start longer than it still connects', async () => {
     await sim.close()
-    sim = await startSimulator({seed: path.resolve('fixtures/environments.json'), delays: {startMs: 2500}})
+    sim = await startSimulator({seed: path.resolve('fixtures/environments.json'), delays: {startMs: 5000}})
     env = baseEnv(home, {ONA_API_URL: sim.url, ONA_TOKEN: sim.token, ONA_KEYRING: 'off'})
     const stopped = '0199ec15-c3d8-7a66-b2f1-6e0d4f9a5b24'
-    const result = await runCli(['ssh', stopped, '--skip-preflight', '--timeout', '1500ms', '--', '-G'], {env, timeoutMs: 60_000})
+    const result = await runCli(['ssh', stopped, '--skip-preflight', '--timeout', '4s', '--', '-G'], {env, timeoutMs: 60_000})
     expect(result.stderr).not.toContain('did not answer within')
     expect(result.code).toBe(0)
     expect(result.stdout).toContain(`hostkeyalias ${stopped}.gitpod.environment`)

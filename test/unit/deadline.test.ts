@@ -39,6 +39,11 @@ describe('parseDuration', () => {
     expect((error as OnaError).message).toMatch(/^ONA_TIMEOUT must be a duration/)
   })
 
+  it('regression: a duration past what a Node timer holds is capped, not a timer that fires at once', () => {
+    expect(parseDuration('1000h')).toBe(2 ** 31 - 1)
+    expect(createDeadline(parseDuration('1000h')!).remaining()).toBeGreaterThan(24 * 86_400_000)
+  })
+
   it('never reads a tiny duration as none (1ms stays a deadline)', () => {
     expect(parseDuration('0.0001')).toBe(1)
   })

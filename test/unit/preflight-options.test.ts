@@ -53,11 +53,14 @@ describe('preflight --timeout', () => {
     ['500ms', 500],
     ['1m', 60_000],
     ['1.5s', 1500],
+    // Regression: a decimal went through parseDuration and became seconds (2.0 -> 2000 ms, 2 -> 2 ms).
+    ['2.0', 2],
+    ['1500.4', 1500],
   ])('reads %j as %d ms (a plain number stays milliseconds)', (text, ms) => {
     expect(parsePreflightTimeout(text)).toBe(ms)
   })
 
-  it.each(['0s', 'none', 'soon', '-1'])('refuses %j as a preflight option error', (text) => {
+  it.each(['0s', 'none', 'soon', '-1', '0.2'])('refuses %j as a preflight option error', (text) => {
     expect(() => parsePreflightTimeout(text)).toThrow(/^--timeout .*: give a per-check timeout between 1ms and 10m/)
   })
 })

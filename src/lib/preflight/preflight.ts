@@ -37,8 +37,13 @@ export const DEFAULT_TIMEOUT_MS = 5000
  */
 export function parsePreflightTimeout(text: string): number {
   const value = text.trim()
-  if (/^\d+$/.test(value)) return Number(value)
+  // Any plain number, a decimal too, is milliseconds (as before durations were accepted): `1.5` is not 1.5 s.
   const refused = new OnaError('ERR_PREFLIGHT_OPTIONS', `--timeout ${text.slice(0, 40)}: give a per-check timeout between 1ms and 10m (3s, 500ms; a plain number is milliseconds)`)
+  if (/^\d+(\.\d+)?$/.test(value)) {
+    const ms = Math.round(Number(value))
+    if (ms >= 1) return ms
+    throw refused
+  }
   let ms: number | undefined
   try {
     ms = parseDuration(value)
