@@ -155,7 +155,8 @@ describe('watch mode checks its writes with the real ssh -G', () => {
   it('a hung ssh never holds up the next write, and stopping the watcher kills it', async () => {
     // `exec`: the process verify.ts kills is the sleep itself, nothing is left behind.
     const slow = path.join(home, 'slow-ssh')
-    await writeFile(slow, '#!/bin/sh\nexec sleep 30\n')
+    const pids = path.join(home, 'slow-ssh.pids')
+    await writeFile(slow, `#!/bin/sh\necho $$ >> '${pids}'\nexec sleep 30\n`)
     await chmod(slow, 0o755)
     const ctx = makeCtx({ONA_SSH: slow})
     const watch = startWatch(ctx)
@@ -171,6 +172,18 @@ describe('watch mode checks its writes with the real ssh -G', () => {
       await watch.stop()
       expect(Date.now() - started).toBeLessThan(4000)
     }
+    // Every ssh -G it started is gone (a kill that only resolved the promise would leave `sleep 30` running).
+    const started = (await readFile(pids, 'utf8')).trim().split('\n').map(Number)
+    expect(started.length).toBeGreaterThan(0)
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0)
+        return true
+      } catch {
+        return false
+      }
+    }
+    await waitFor(async () => started.every((pid) => !alive(pid)), 3000, 'every ssh -G process to be gone')
   })
 
   it('the built CLI: `ona ssh-sync --watch --json` prints the ssh -G warning as one structured line', async () => {
