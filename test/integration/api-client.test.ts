@@ -10,8 +10,8 @@ import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {createApiClient, type ApiClientOptions} from '../../src/lib/api/client.js'
 import {watchEventsWithReconnect, type WatchUpdate} from '../../src/lib/api/watch.js'
 import {createDeadline} from '../../src/lib/deadline.js'
-import {OnaError} from '../../src/lib/errors.js'
 import {startSimulator, type SeedEnvironment, type Simulator} from '../../src/lib/simulator/server.js'
+import {onaFailure as rejection} from '../helpers/tools.js'
 
 const fixture = fileURLToPath(new URL('../../fixtures/environments.json', import.meta.url))
 const OTHER_USER = '7a1c9e42-0b3d-4f5e-8a6b-1c2d3e4f5a6b'
@@ -30,15 +30,6 @@ function client(overrides: Partial<ApiClientOptions> = {}) {
   })
 }
 
-async function rejection(promise: Promise<unknown>): Promise<OnaError> {
-  try {
-    await promise
-  } catch (error) {
-    expect(error).toBeInstanceOf(OnaError)
-    return error as OnaError
-  }
-  throw new Error('expected the call to fail')
-}
 
 beforeEach(async () => {
   sim = await startSimulator({seed: fixture})

@@ -15,9 +15,9 @@ import {createProxy} from 'proxy'
 import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 
 import {createApiClient} from '../../src/lib/api/client.js'
-import {OnaError} from '../../src/lib/errors.js'
 import {startSimulator, type Simulator} from '../../src/lib/simulator/server.js'
 import {baseEnv, builtCli, runCli} from '../helpers/run-cli.js'
+import {onaFailure as failure} from '../helpers/tools.js'
 
 interface TestProxy {
   url: string
@@ -60,15 +60,6 @@ function api(env: NodeJS.ProcessEnv, retries = 1) {
   return createApiClient({baseUrl: sim.url, token: sim.token, env, retries, backoff: {baseMs: 5, maxMs: 10}, timeoutMs: 3000})
 }
 
-async function failure(promise: Promise<unknown>): Promise<OnaError> {
-  try {
-    await promise
-  } catch (error) {
-    expect(error).toBeInstanceOf(OnaError)
-    return error as OnaError
-  }
-  throw new Error('expected a failure')
-}
 
 beforeEach(async () => {
   sim = await startSimulator()

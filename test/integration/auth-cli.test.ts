@@ -3,7 +3,6 @@
  * 127.0.0.1, a scratch HOME, and for the keychain path a real gnome-keyring inside dbus-run-session.
  * Every captured output is grepped for the token.
  */
-import {execFileSync} from 'node:child_process'
 import {chmodSync, existsSync, mkdtempSync, rmSync, statSync} from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
@@ -13,15 +12,8 @@ import {afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 
 import {startSimulator, type Simulator} from '../../src/lib/simulator/server.js'
 import {baseEnv, builtCli, runCli, runCommand, type CliResult} from '../helpers/run-cli.js'
+import {hasCommand as has} from '../helpers/tools.js'
 
-function has(command: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${command}`], {stdio: 'ignore'})
-    return true
-  } catch {
-    return false
-  }
-}
 const haveKeyring = has('dbus-run-session') && has('gnome-keyring-daemon')
 
 let sim: Simulator

@@ -12,8 +12,8 @@ import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {baseEnv, builtCli, runCli} from '../helpers/run-cli.js'
+import {hasCommand as has} from '../helpers/tools.js'
 
-const has = (shell: string) => spawnSync('sh', ['-c', `command -v ${shell}`]).status === 0
 const scripts: Record<string, string> = {}
 let dir: string
 

@@ -6,7 +6,7 @@
  * seconds). Regression: after a node upgrade the prompt outlived the 5 s keychain timeout and the user was
  * told "not logged in".
  */
-import {spawn, spawnSync} from 'node:child_process'
+import {spawn} from 'node:child_process'
 import {mkdtemp, rm} from 'node:fs/promises'
 import net from 'node:net'
 import os from 'node:os'
@@ -18,13 +18,12 @@ import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {resolveToken} from '../../src/lib/auth/token.js'
 import {keychainGet, keychainSet} from '../../src/lib/auth/token-store.js'
 import {createContext} from '../../src/lib/context.js'
-import {OnaError} from '../../src/lib/errors.js'
 import {createIOStreams} from '../../src/lib/io.js'
 import {startSimulator, type Simulator} from '../../src/lib/simulator/server.js'
 import {baseEnv, runCli} from '../helpers/run-cli.js'
+import {hasCommand as has, onaFailure as failure} from '../helpers/tools.js'
 
 const API = 'https://app.ona.com/api'
-const has = (command: string) => spawnSync('sh', ['-c', `command -v ${command}`]).status === 0
 const haveKeyring = has('dbus-run-session') && has('gnome-keyring-daemon')
 if (!haveKeyring) console.warn('keychain-prompt.test.ts: dbus-run-session or gnome-keyring-daemon is missing; the slow-but-answering keychain test is skipped')
 
@@ -67,15 +66,6 @@ function context(options: {bus: string; platform: NodeJS.Platform; interactive: 
   return {ctx, stderr: () => text}
 }
 
-async function failure(promise: Promise<unknown>): Promise<OnaError> {
-  try {
-    await promise
-  } catch (error) {
-    expect(error).toBeInstanceOf(OnaError)
-    return error as OnaError
-  }
-  throw new Error('expected a failure')
-}
 
 describe('a keychain that does not answer (the prompt is never answered)', () => {
   it('on a macOS terminal waits past the keychain timeout up to the command deadline, says once that macOS is asking, then fails as a keychain timeout', async () => {

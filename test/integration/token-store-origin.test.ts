@@ -17,6 +17,7 @@ import {createIOStreams} from '../../src/lib/io.js'
 import {resolveToken} from '../../src/lib/auth/token.js'
 import {fileDelete, fileGet, fileSet, keychainService, legacyKeychainService, tokenFilePath} from '../../src/lib/auth/token-store.js'
 import {baseEnv, builtCli, repoRoot, runCli, runCommand} from '../helpers/run-cli.js'
+import {hasCommand as has} from '../helpers/tools.js'
 import {startSimulator} from '../../src/lib/simulator/server.js'
 import {PassThrough} from 'node:stream'
 
@@ -166,14 +167,6 @@ describe('through the CLI', () => {
   })
 })
 
-function has(command: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${command}`], {stdio: 'ignore'})
-    return true
-  } catch {
-    return false
-  }
-}
 const haveKeyring = has('dbus-run-session') && has('gnome-keyring-daemon') && has('secret-tool')
 
 describe.skipIf(!haveKeyring)('OS keychain keyed by origin (gnome-keyring in dbus-run-session)', () => {

@@ -1,7 +1,8 @@
 /**
  * Watch mode against the simulator's fault injection: stale and late replies, delete then a late reply,
- * a burst of events against a failing server (bounded requests, no listener leak), and stream health
- * (a stalled stream noticed quickly, backoff reset after a healthy period, one warning per incident).
+ * a burst of events against a failing server (bounded requests, no listener leak), stream health
+ * (a stalled stream noticed quickly, backoff reset after a healthy period, one warning per incident), and
+ * start-up (a change between the first listing and the stream opening is not lost).
  */
 import {mkdir, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
 import os from 'node:os'
@@ -272,6 +273,24 @@ describe('watch mode and the health of the event stream', () => {
     } finally {
       abort.abort()
       await loop.catch(() => undefined)
+    }
+  }, 20_000)
+})
+
+describe('watch mode start-up', () => {
+  it('regression: an address that moves between the first listing and the stream opening reaches the file', async () => {
+    // The stream's request is held for 1.5 s before the server subscribes it: the window a slow network opens.
+    sim.injectFault({type: 'slow', delayMs: 1500}, {rpc: 'WatchEvents'})
+    // The periodic listing is an hour away: only the listing on stream open can bring the change in.
+    const stop = startWatch({intervalMs: 3_600_000})
+    try {
+      await waitFor(has('HostName 127.0.0.11'), 5000, 'the first sync')
+      expect(sim.openStreams()).toBe(0)
+      sim.setSshAddress(A, {host: '127.0.0.77', port: 2222})
+      await waitFor(async () => sim.openStreams() > 0, 5000, 'the event stream')
+      await waitFor(has('HostName 127.0.0.77'), 5000, 'the address that moved before the stream opened')
+    } finally {
+      await stop()
     }
   }, 20_000)
 })
