@@ -218,14 +218,19 @@ function readEntry(alias: string, lines: readonly string[]): SshEnvironment {
   return environment
 }
 
+/** The origin of a URL written in the block (an origin line, a ProxyCommand's --api-url); undefined when it has none. */
+function urlOrigin(text: string): string | undefined {
+  try {
+    const origin = new URL(text).origin
+    return origin === 'null' ? undefined : origin
+  } catch {
+    return undefined
+  }
+}
+
 /** An origin line as written by hand (`HTTPS://Host.test:443`) names the same origin ona writes. */
 function normalOrigin(written: string): string {
-  try {
-    const origin = new URL(written).origin
-    return origin === 'null' ? written : origin
-  } catch {
-    return written
-  }
+  return urlOrigin(written) ?? written
 }
 
 /**
@@ -346,13 +351,7 @@ export function entryProxyOrigin(entry: BlockEntry): string | undefined {
     if (directive?.keyword !== 'proxycommand') continue
     const at = directive.args.indexOf('--api-url')
     const url = at === -1 ? undefined : directive.args[at + 1]
-    if (url === undefined) return undefined
-    try {
-      const origin = new URL(url.replace(/^"|"$/g, '')).origin
-      return origin === 'null' ? undefined : origin
-    } catch {
-      return undefined
-    }
+    return url === undefined ? undefined : urlOrigin(url.replace(/^"|"$/g, ''))
   }
   return undefined
 }
