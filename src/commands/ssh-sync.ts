@@ -69,10 +69,10 @@ export default class SshSync extends BaseCommand {
     }
 
     if (flags.watch) {
-      // Before the watcher's own work: a small young generation and no optimising tiers (watch-runtime.ts).
-      const {applyWatcherRuntimeFlags} = await import('../lib/sync/watch-runtime.js')
+      // Before the watcher's own work: a small young generation and no optimising tiers (watch/runtime.ts).
+      const {applyWatcherRuntimeFlags} = await import('../lib/watch/runtime.js')
       applyWatcherRuntimeFlags()
-      const {watchSshConfig} = await import('../lib/sync/watch.js')
+      const {watchSshConfig} = await import('../lib/watch/watch.js')
       const client = await connect(ctx, apiUrl)
       const abort = new AbortController()
       const stop = () => abort.abort()
@@ -80,7 +80,7 @@ export default class SshSync extends BaseCommand {
       const {shutdownSignals} = await import('../lib/platform/platform.js')
       const signals = shutdownSignals(ctx.platform)
       for (const signal of signals) process.once(signal, stop)
-      const {createWatchReporter} = await import('../lib/sync/watch-output.js')
+      const {createWatchReporter} = await import('../lib/watch/output.js')
       const json = this.jsonEnabled()
       // Nothing is printed before the lock is held: a refused second watcher says only why.
       const reporter = createWatchReporter(ctx, {json})

@@ -56,7 +56,7 @@ describe('service definitions (golden files)', () => {
   it('each platform names absolute node and ona paths, restarts on failure, and logs where the platform keeps logs', () => {
     const [linux, , mac, windows] = platforms.map((p) => definition(p))
     expect(linux!.file).toBe('/home/alice/.config/systemd/user/ona-watch.service')
-    // Node's memory flags for a watcher that never stops go before the launcher (sync/watch-runtime.ts).
+    // Node's memory flags for a watcher that never stops go before the launcher (watch/runtime.ts).
     expect(linux!.content).toContain(`ExecStart="${NODE}" "--max-semi-space-size=1" "--lite-mode" "${SCRIPT}" "ssh-sync" "--watch"`)
     expect(mac!.content).toContain('<string>--lite-mode</string>')
     expect(windows!.content).toContain('&quot;--max-semi-space-size=1&quot; &quot;--lite-mode&quot;')

@@ -14,7 +14,7 @@ import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {createContext} from '../../src/lib/context.js'
 import {startSimulator, type Simulator} from '../../src/lib/simulator/server.js'
 import {BEGIN_MARKER} from '../../src/lib/ssh-config/index.js'
-import {watchPaths} from '../../src/lib/sync/watch-lock.js'
+import {watchPaths} from '../../src/lib/watch/lock.js'
 import {baseEnv, binRun, runCli} from '../helpers/run-cli.js'
 import {waitFor, waitForQuiet} from '../helpers/wait-for.js'
 

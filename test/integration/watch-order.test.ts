@@ -17,7 +17,7 @@ import {createContext, type Context} from '../../src/lib/context.js'
 import {createIOStreams} from '../../src/lib/io.js'
 import {startSimulator, type Simulator} from '../../src/lib/simulator/server.js'
 import {BEGIN_MARKER} from '../../src/lib/ssh-config/index.js'
-import {watchSshConfig, type WatchOptions} from '../../src/lib/sync/watch.js'
+import {watchSshConfig, type WatchOptions} from '../../src/lib/watch/watch.js'
 import {baseEnv} from '../helpers/run-cli.js'
 import {waitFor as waitForCondition, waitForQuiet} from '../helpers/wait-for.js'
 

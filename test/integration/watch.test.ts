@@ -16,7 +16,7 @@ import {OnaError} from '../../src/lib/errors.js'
 import {createIOStreams} from '../../src/lib/io.js'
 import {startSimulator, type Simulator} from '../../src/lib/simulator/server.js'
 import {BEGIN_MARKER, END_MARKER} from '../../src/lib/ssh-config/index.js'
-import {watchSshConfig, type WatchOptions} from '../../src/lib/sync/watch.js'
+import {watchSshConfig, type WatchOptions} from '../../src/lib/watch/watch.js'
 import {baseEnv, binRun} from '../helpers/run-cli.js'
 import {waitFor} from '../helpers/wait-for.js'
 

@@ -4,7 +4,7 @@ import {describe, expect, it} from 'vitest'
 
 import {createContext} from '../../src/lib/context.js'
 import {createIOStreams} from '../../src/lib/io.js'
-import {createWatchReporter, formatDuration} from '../../src/lib/sync/watch-output.js'
+import {createWatchReporter, formatDuration} from '../../src/lib/watch/output.js'
 
 function reporter(json: boolean) {
   let out = ''

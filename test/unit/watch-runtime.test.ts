@@ -3,7 +3,7 @@ import {spawnSync} from 'node:child_process'
 
 import {describe, expect, it} from 'vitest'
 
-import {applyWatcherRuntimeFlags, WATCH_NODE_FLAGS} from '../../src/lib/sync/watch-runtime.js'
+import {applyWatcherRuntimeFlags, WATCH_NODE_FLAGS} from '../../src/lib/watch/runtime.js'
 
 describe('watcher runtime flags', () => {
   it('are flags this node accepts on its command line, and they shrink the young generation', () => {

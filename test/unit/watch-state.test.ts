@@ -1,8 +1,8 @@
 import {describe, expect, it} from 'vitest'
 
 import type {Environment} from '../../src/lib/api/types.js'
-import {FetchQueue} from '../../src/lib/sync/watch-queue.js'
-import {EnvironmentLedger} from '../../src/lib/sync/watch-state.js'
+import {FetchQueue} from '../../src/lib/watch/queue.js'
+import {EnvironmentLedger} from '../../src/lib/watch/state.js'
 
 const ME = 'me'
 const env = (id: string, version: number, host = '10.0.0.1', extra: Partial<Environment> = {}): Environment => ({

@@ -6,7 +6,7 @@ import {describe, expect, it} from 'vitest'
 
 import type {Warning} from '../../src/lib/errors.js'
 import type {DiskVerification} from '../../src/lib/sync/sync.js'
-import {problemKey, WriteVerifier} from '../../src/lib/sync/watch-verify.js'
+import {problemKey, WriteVerifier} from '../../src/lib/watch/verify.js'
 
 const user = (alias: string, file = '/h/.ssh/config.d/users', line = 2): Warning => ({
   code: 'W_SSH_DIFFERS',

@@ -13,7 +13,7 @@ import path from 'node:path'
 import type {Context} from '../context.js'
 import {OnaError} from '../errors.js'
 import {isMac, isWindows} from '../platform/platform.js'
-import {readWatcherStatus, runningWatcher, type WatcherStatus} from '../sync/watch-lock.js'
+import {readWatcherStatus, runningWatcher, type WatcherStatus} from '../watch/lock.js'
 import {launchdCommands, launchdPlistPath, renderLaunchdPlist} from './launchd.js'
 import {SERVICE_NAME, serviceSpec, type ServiceSpec} from './spec.js'
 import {renderSystemdUnit, systemdCommands, systemdUnitPath} from './systemd.js'
@@ -179,7 +179,7 @@ export interface ServiceStatusResult {
 export async function serviceStatus(ctx: Context, options: ServiceOptions = {}): Promise<ServiceStatusResult> {
   const {def} = await definitionFor(ctx, {...options, dryRun: true})
   const installed = await fs.stat(def.file).then(() => true, () => false)
-  const {removedAt} = await import('../sync/watch-lock.js')
+  const {removedAt} = await import('../watch/lock.js')
   // The watcher of one install (API origin): each install's watcher keeps its own status.
   const {resolveApiUrl} = await import('../api/base-url.js')
   const origin = new URL(resolveApiUrl(options.apiUrl, ctx.env)).origin

@@ -5,13 +5,13 @@
  */
 import type {Context} from '../context.js'
 import {isMac, isWindows, pathFor} from '../platform/platform.js'
-import {WATCH_NODE_FLAGS} from '../sync/watch-runtime.js'
+import {WATCH_NODE_FLAGS} from '../watch/runtime.js'
 
 export interface ServiceSpec {
   platform: Context['platform']
   /** Absolute path of the node binary that runs ona now. */
   node: string
-  /** Node's own flags before the launcher: the watcher's memory settings (sync/watch-runtime.ts). */
+  /** Node's own flags before the launcher: the watcher's memory settings (watch/runtime.ts). */
   nodeFlags: readonly string[]
   /** Absolute path of ona's launcher (bin/run.js). */
   script: string

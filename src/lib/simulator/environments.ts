@@ -6,7 +6,7 @@
  */
 import {writeFileSync} from 'node:fs'
 
-import type {SeedEnvironment, SimulatorSubject} from './server.js'
+import type {SeedEnvironment, SimulatorSubject} from './types.js'
 
 export interface EnvState {
   id: string

@@ -4,7 +4,7 @@
  */
 import type {IncomingMessage, ServerResponse} from 'node:http'
 
-import type {Fault, RequestLogEntry, SimulatorSubject} from './server.js'
+import type {Fault, RequestLogEntry, SimulatorSubject} from './types.js'
 
 interface WatchStream {
   res: ServerResponse

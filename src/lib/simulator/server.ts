@@ -15,65 +15,9 @@ import type {Socket} from 'node:net'
 import {createEnvironmentStore, isRunningPhase, sshUrl, type Delays} from './environments.js'
 import {createEventHub} from './events.js'
 
-export interface SeedEnvironment {
-  id: string
-  name?: string
-  /** Defaults to the simulator's user. */
-  creatorId?: string
-  organizationId?: string
-  phase?: string
-  statusVersion?: number | string
-  /** An SSH address, or a raw `status.environmentUrls.ssh.url` string (to serve a malformed one). */
-  ssh?: {user?: string; host: string; port?: number} | string
-  /** Keys already registered (and READY) on the environment. */
-  sshPublicKeys?: Array<{id: string; value: string}>
-}
+import type {Fault, FaultOptions, RequestLogEntry, SeedEnvironment, SimulatorSubject} from './types.js'
 
-export interface SimulatorSubject {
-  id: string
-  principal?: string
-  organizationId?: string
-}
-
-export type Fault =
-  /** Answer with this status and a Connect error body (and Retry-After when given). */
-  | {type: 'http'; status: number; code?: string; message?: string; retryAfter?: number | string}
-  /** Wait before answering normally. */
-  | {type: 'slow'; delayMs: number}
-  /** Answer from the state as it is now, but deliver it after `delayMs` (a stale, late reply). */
-  | {type: 'late'; delayMs: number}
-  /** Answer 200 with a body (or stream message) that is not JSON. */
-  | {type: 'malformed-json'}
-  /** Answer 200 with JSON of the wrong shape (e.g. a number where a string belongs). */
-  | {type: 'wrong-shape'}
-  /** Destroy the connection without answering. */
-  | {type: 'drop'}
-  /** Send the response headers (and, for unary calls, half a body), then nothing, ever. */
-  | {type: 'stall'}
-
-export interface FaultOptions {
-  /** Only calls of this method (e.g. `ListEnvironments`, `WatchEvents`); default every method. */
-  rpc?: string
-  /** How many matching calls it affects. Default 1; `Infinity` until clearFaults(). */
-  times?: number
-  /** Let this many matching calls through untouched first (e.g. fail only the second page of a listing). */
-  after?: number
-}
-
-export interface RequestLogEntry {
-  /** e.g. `ListEnvironments`. */
-  rpc: string
-  path: string
-  query: Record<string, string>
-  /** Headers without `authorization` (the log may be printed by a failing test). */
-  headers: Record<string, string | string[] | undefined>
-  /** Whether the bearer token was the valid one, another one, or absent. */
-  auth: 'valid' | 'invalid' | 'missing'
-  body: unknown
-  status?: number
-  fault?: Fault['type']
-  at: number
-}
+export type {Fault, FaultOptions, RequestLogEntry, SeedEnvironment, SimulatorSubject} from './types.js'
 
 export interface SimulatorOptions {
   port?: number

@@ -10,7 +10,7 @@
  * - `~user/...`: ssh -G prints IdentityFile and CertificateFile unexpanded, and ssh expands them only when it
  *   connects, stopping at a user the password database does not know; such a path is a W_SSH_UNKNOWN_USER
  *   warning, and an ssh -G that fails on one (UserKnownHostsFile) names the line.
- * - Watch mode runs this beside its writer (sync/watch-verify.ts); ssh-sync and --check after the write.
+ * - Watch mode runs this beside its writer (watch/verify.ts); ssh-sync and --check after the write.
  */
 import {spawn} from 'node:child_process'
 import os from 'node:os'

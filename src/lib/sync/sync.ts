@@ -270,7 +270,7 @@ export async function syncSshConfig(ctx: Context, options: SyncOptions & {apiUrl
   const result = await applyListing(ctx, listing, {...withOrigin, client})
   if (!options.dryRun) {
     // A running watcher rewrites the block under the settings this command may have just changed.
-    const {tellWatcher, recordRemoved} = await import('./watch-lock.js')
+    const {tellWatcher, recordRemoved} = await import('../watch/lock.js')
     // This install's aliases are wanted again: its service may keep them current from now on.
     await recordRemoved(ctx, withOrigin.origin, false)
     const watcher = await tellWatcher(ctx, withOrigin.origin, {action: 'resync', reason: 'ona ssh-sync ran (settings may have changed)'})
@@ -361,7 +361,7 @@ async function removeFromConfig(ctx: Context, options: SyncOptions & {origin: st
   // Only this install's watcher (another install's keeps its own part current); with --all, every one.
   let watchers: Array<NonNullable<SyncResult['watcher']>> = []
   if (!options.dryRun) {
-    const {tellWatcher, stopAllWatchers, recordRemoved} = await import('./watch-lock.js')
+    const {tellWatcher, stopAllWatchers, recordRemoved} = await import('../watch/lock.js')
     // Recorded first: a service started later (the next login) must not put the aliases back either.
     await recordRemoved(ctx, options.origin, true, {all: options.all})
     const message = {action: 'stop', reason: 'the block was removed by `ona ssh-sync --remove`'} as const

@@ -7,7 +7,7 @@
  * printed, so a watcher left running through an outage writes two lines, not two thousand.
  */
 import type {Context} from '../context.js'
-import {formatSyncResult, type SyncResult} from './sync.js'
+import {formatSyncResult, type SyncResult} from '../sync/sync.js'
 import {MESSAGE_MAX, printable} from '../printable.js'
 
 export type WatchEventType = 'started' | 'change' | 'warning' | 'error' | 'recovered' | 'stopped'

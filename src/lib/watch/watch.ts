@@ -3,8 +3,8 @@
  *
  * - API: one WatchEvents stream (reconnected with backoff by watchEventsWithReconnect). Every connection,
  *   the first included, triggers a full listing; every environment event a GetEnvironment of that environment, through a
- *   bounded, coalescing queue (watch-queue.ts). What is believed about each environment is ordered by
- *   statusVersion, with tombstones for deleted ones (watch-state.ts), so a late or stale answer never
+ *   bounded, coalescing queue (queue.ts). What is believed about each environment is ordered by
+ *   statusVersion, with tombstones for deleted ones (state.ts), so a late or stale answer never
  *   undoes a newer one. A periodic full listing is the safety net.
  * - Failures: one shared retry for the whole API (a full listing with backoff), whatever failed (a fetch,
  *   a listing); the last good block stays. An expired token ends the watch with the login hint.
@@ -15,9 +15,9 @@
  * - File: the SSH config's directory is watched with chokidar; when the block was removed or edited by
  *   someone else, it is restored after a quiet period (an editor mid-save is not fought: malformed markers
  *   are left alone until they are whole again). Our own writes produce no change, so they cause no write.
- *   Nothing another program writes is lost: see watch-file.ts (quiet gate, replaced-file guard).
- * - Output: watch-output.ts (one timestamped line, or JSON object, per change or incident, on stdout).
- * - One watcher per config: watch-lock.ts.
+ *   Nothing another program writes is lost: see file.ts (quiet gate, replaced-file guard).
+ * - Output: output.ts (one timestamped line, or JSON object, per change or incident, on stdout).
+ * - One watcher per config: lock.ts.
  * - Idle cost: no polling of the file, timers only; memory is one map of the environments.
  */
 import {setMaxListeners} from 'node:events'
@@ -30,13 +30,13 @@ import type {Context} from '../context.js'
 import {OnaError, isOnaError, type Warning} from '../errors.js'
 import {resolveTarget} from '../fs/safe-write.js'
 import {removeManagedBlock} from '../ssh-config/index.js'
-import {applyListing, originOf, verifyConfigOnDisk, type SyncResult} from './sync.js'
-import {ReplacedFileGuard, watchConfigFile, type ConfigFileWatcher} from './watch-file.js'
-import {acquireWatchLock} from './watch-lock.js'
-import {createWatchReporter, type WatchLogEvent, type WatchReporter} from './watch-output.js'
-import {FetchQueue} from './watch-queue.js'
-import {EnvironmentLedger} from './watch-state.js'
-import {WriteVerifier, type WriteVerifierOptions} from './watch-verify.js'
+import {applyListing, originOf, verifyConfigOnDisk, type SyncResult} from '../sync/sync.js'
+import {ReplacedFileGuard, watchConfigFile, type ConfigFileWatcher} from './file.js'
+import {acquireWatchLock} from './lock.js'
+import {createWatchReporter, type WatchLogEvent, type WatchReporter} from './output.js'
+import {FetchQueue} from './queue.js'
+import {EnvironmentLedger} from './state.js'
+import {WriteVerifier, type WriteVerifierOptions} from './verify.js'
 
 export interface WatchOptions {
   client: ApiClient
@@ -127,7 +127,7 @@ export async function watchSshConfig(ctx: Context, options: WatchOptions): Promi
 
   const {realPath} = await resolveTarget(ctx.paths.sshConfig)
   const quietMs = options.fileDebounceMs ?? 2000
-  const {removedAt, recordRemoved} = await import('./watch-lock.js')
+  const {removedAt, recordRemoved} = await import('./lock.js')
   const removed = await removedAt(ctx, origin)
   if (removed !== undefined && options.service) {
     reporter.emit({type: 'stopped', message: `the block was removed by \`ona ssh-sync --remove\` (${removed}); the service does not put it back (\`ona ssh-sync\` brings it back, \`ona service uninstall\` removes the service)`})
@@ -153,7 +153,7 @@ export async function watchSshConfig(ctx: Context, options: WatchOptions): Promi
     },
   })
   let fileWatcher: ConfigFileWatcher | undefined
-  // What was written is checked with the real `ssh -G` beside the writer, never in its way (watch-verify.ts).
+  // What was written is checked with the real `ssh -G` beside the writer, never in its way (verify.ts).
   const verifier = new WriteVerifier({
     verify: (environmentAliases, signal) => verifyConfigOnDisk(ctx, {origin, environmentAliases, signal}),
     report: (w) => reporter.emit({type: 'warning', message: w.message, code: w.code, ...structured(w)}),

@@ -11,7 +11,7 @@
  *   reported again if it comes back. A note (no ssh installed, a `Match exec`) is said once.
  */
 import type {Warning} from '../errors.js'
-import type {DiskVerification} from './sync.js'
+import type {DiskVerification} from '../sync/sync.js'
 
 export interface WriteVerifierOptions {
   /** One verification: `environmentAliases` undefined checks every alias (sync.ts verifyConfigOnDisk). */
