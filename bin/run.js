@@ -30,6 +30,24 @@ if (tooOld) {
   process.exit(1)
 }
 
+// A closed stdout or stderr (`ona | head -1`) is a clean end, not a crash: the rest of the output has
+// nowhere to go, so further writes are dropped and the command finishes (its exit code stands). Anyone
+// waiting for 'drain' (oclif's flush, the fast path's) is released: on a destroyed stream it never comes,
+// and Node would end with "unsettled top-level await" and exit 13.
+function quietOnEpipe(stream) {
+  stream.on('error', (error) => {
+    if (!error || error.code !== 'EPIPE') throw error
+    stream.write = (_chunk, encoding, callback) => {
+      const done = typeof encoding === 'function' ? encoding : callback
+      if (typeof done === 'function') process.nextTick(done)
+      return true
+    }
+    stream.emit('drain')
+  })
+}
+quietOnEpipe(process.stdout)
+quietOnEpipe(process.stderr)
+
 // Caches compiled code of every module loaded after this line (oclif, the commands). Never the default
 // shared directory in the OS temp dir: another local user could plant entries there. A private per-user
 // directory (0700, owned by us, not a symlink) or no cache at all.

@@ -53,13 +53,14 @@ then runs \`ssh <id>.gitpod.environment\` with any arguments after \`--\` and ex
 
   async run(): Promise<void> {
     const {args, argv, flags} = await this.parse(Ssh)
+    const {target, sshArgs} = splitSshArgv(this.argv, argv as string[], args.environment)
     const ctx = createContext({io: this.io, sshConfig: flags['ssh-config'], oneShot: {timeout: flags.timeout, json: this.jsonEnabled()}})
     const {sshConnect} = await import('../lib/ssh/connect.js')
     const code = await sshConnect(ctx, {
-      ...(args.environment === undefined ? {} : {target: args.environment}),
+      ...(target === undefined ? {} : {target}),
       noStart: flags['no-start'],
       startTimeoutMs: flags['start-timeout'] * 1000,
-      args: extraArgs(this.argv, argv as string[]),
+      args: sshArgs,
       apiUrl: resolveApiUrl(flags['api-url'], ctx.env),
       ...(flags.ide === 'vscode' ? {ide: 'vscode' as const} : {}),
       ...(flags.path ? {path: flags.path} : {}),
@@ -72,13 +73,15 @@ then runs \`ssh <id>.gitpod.environment\` with any arguments after \`--\` and ex
 }
 
 /**
- * The arguments for ssh: everything after `--` exactly as typed (oclif's non-strict argv reorders
- * option values there, e.g. `-o A -o B` comes back as `-o -o A B`), else what follows the id.
+ * The environment and the arguments for ssh. `--` ends ona's own arguments: everything after it goes to ssh
+ * exactly as typed (oclif's non-strict argv reorders option values there, e.g. `-o A -o B` comes back as
+ * `-o -o A B`), and the environment can only come before it (`ona ssh -- true` on no terminal is "no
+ * environment given", not an environment named `true`). Without `--`, what follows the id goes to ssh.
  */
-function extraArgs(raw: string[], parsed: string[]): string[] {
+function splitSshArgv(raw: string[], parsed: string[], environment: string | undefined): {target?: string; sshArgs: string[]} {
   const dashes = raw.indexOf('--')
-  if (dashes === -1) return parsed.slice(1)
-  // `ona ssh -- <id> args`: the id itself comes after `--` and is not an ssh argument.
-  const idAfterDashes = parsed.length > 0 && !raw.slice(0, dashes).includes(parsed[0]!)
-  return raw.slice(dashes + 1 + (idAfterDashes ? 1 : 0))
+  if (dashes === -1) return {...(environment === undefined ? {} : {target: environment}), sshArgs: parsed.slice(1)}
+  const before = raw.slice(0, dashes)
+  const target = environment !== undefined && before.includes(environment) ? environment : undefined
+  return {...(target === undefined ? {} : {target}), sshArgs: raw.slice(dashes + 1)}
 }

@@ -1,6 +1,6 @@
 /**
  * oclif calls this when the words typed name no command: a short usage error with a suggestion for a
- * typo, never the words themselves otherwise (they may be a token: `ona login <token>`). Exit 2.
+ * typo or a synonym (`sync`), never a word that looks like a secret (`ona <token>`). Exit 2.
  */
 import type {Hook} from '@oclif/core'
 
@@ -10,7 +10,7 @@ const hook: Hook<'command_not_found'> = async function (options) {
   const ids = options.config.commands.filter((c) => !c.hidden).map((c) => c.id.replaceAll(':', ' '))
   const words = options.id.split(':').filter((w) => w !== '')
   const error = commandNotFound(words, [...ids, 'help', 'version'])
-  writeError(error, {stdout: (t) => void process.stdout.write(t), stderr: (t) => void process.stderr.write(t)}, wantsJson(options.argv ?? []))
+  writeError(error, {stdout: (t) => void process.stdout.write(t), stderr: (t) => void process.stderr.write(t)}, wantsJson([...words, ...(options.argv ?? [])]))
   process.exitCode = error.exitCode
   return error.code
 }

@@ -4,6 +4,7 @@
  * JSON error with --json, never echoing a value that could be a secret. Human output is locked in golden
  * files (test/golden/, UPDATE_GOLDEN=1 regenerates them); commands added later get theirs automatically.
  */
+import {spawn} from 'node:child_process'
 import {readFileSync} from 'node:fs'
 import {mkdtemp, rm} from 'node:fs/promises'
 import os from 'node:os'
@@ -12,7 +13,7 @@ import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {expectGolden, normalise} from '../helpers/golden.js'
-import {baseEnv, builtCli, repoRoot, runCli} from '../helpers/run-cli.js'
+import {baseEnv, binRun, builtCli, repoRoot, runCli} from '../helpers/run-cli.js'
 
 const manifest = builtCli ? (JSON.parse(readFileSync(path.join(repoRoot, 'oclif.manifest.json'), 'utf8')) as {commands: Record<string, {hidden?: boolean}>}) : {commands: {}}
 const ids = Object.keys(manifest.commands).sort()
@@ -100,6 +101,12 @@ describe.skipIf(!builtCli)('usage errors (built CLI)', () => {
     ['empty-ssh-config', ['ssh-sync', '--ssh-config', '']],
     ['unexpected-argument', ['whoami', SECRET]],
     ['completion-unknown-shell', ['completion', 'tcsh']],
+    ['synonym-sync', ['sync']],
+    ['synonym-status', ['status']],
+    ['synonym-logs', ['logs']],
+    ['synonym-uninstall', ['uninstall']],
+    ['unknown-command-word', ['deploy-everything']],
+    ['flags-without-command', ['--bogus']],
   ]
 
   it.each(cases)('%s: a short error and hint, exit 2, no secret echoed', async (name, args) => {
@@ -124,10 +131,42 @@ describe.skipIf(!builtCli)('usage errors (built CLI)', () => {
     expect(result.stdout).not.toContain(SECRET)
   })
 
-  it('suggests a real command for a typo and says nothing of words that are not close to one', async () => {
+  it('suggests a real command for a typo or a synonym, names other words, and withholds what looks like a secret', async () => {
     expect((await ona(['ssh-synk'])).stderr).toContain('did you mean `ona ssh-sync`?')
+    expect((await ona(['sync'])).stderr).toContain('did you mean `ona ssh-sync`?')
+    expect((await ona(['status'])).stderr).toContain('did you mean `ona service status`?')
+    expect((await ona(['uninstall'])).stderr).toContain('ona ssh-sync --remove')
     const far = await ona(['deploy-everything'])
-    expect(far.stderr).not.toContain('deploy-everything')
+    expect(far.stderr).toContain('unknown command "deploy-everything"')
     expect(far.stderr).toContain('ona help')
+    const secret = await ona([SECRET])
+    expect(secret.stderr).not.toContain(SECRET)
+    expect(secret.stderr).toContain('not shown')
+  })
+
+  it('answers `ona version --json` with the version as data, and `ona --json` with a JSON usage error', async () => {
+    const pjson = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {name: string; version: string}
+    const version = await ona(['version', '--json'])
+    expect(version).toMatchObject({code: 0, stderr: ''})
+    expect(JSON.parse(version.stdout)).toEqual({name: pjson.name, version: pjson.version, node: process.version, platform: process.platform, arch: process.arch, userAgent: expect.stringMatching(/^ona-ssh\/\d+\.\d+\.\d+ /)})
+    const bare = await ona(['--json'])
+    expect(bare.code).toBe(2)
+    expect(bare.stderr).toBe('')
+    expect(JSON.parse(bare.stdout)).toMatchObject({error: {code: 'ERR_USAGE', message: 'no command given (--json goes after one)'}})
+  })
+
+  it.each([
+    ['bare `ona` through oclif', [], {ONA_STARTUP_FAST_PATH: '0'}],
+    ['bare `ona` with the fast path', [], {}],
+    ['`ona completion bash` through oclif', ['completion', 'bash'], {ONA_STARTUP_FAST_PATH: '0'}],
+  ])('ends cleanly when stdout is closed before it writes (%s): exit 0, no Node warning', async (_name, args, extra) => {
+    const child = spawn(process.execPath, [binRun, ...args], {env: baseEnv(home, {ONA_KEYRING: 'off', ...extra}), stdio: ['ignore', 'pipe', 'pipe']})
+    // What `ona | head -1` does once head has its line: the reading end goes away.
+    child.stdout.destroy()
+    let stderr = ''
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)))
+    expect(stderr).toBe('')
+    expect(code).toBe(0)
   })
 })

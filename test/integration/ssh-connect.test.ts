@@ -90,15 +90,26 @@ describe('ona ssh (built CLI, real ssh)', () => {
   })
 
   it('rejects an id that could smuggle options or hosts into ssh', async () => {
-    // After `--` oclif takes it as the environment, so it reaches resolution (before `--` oclif refuses the
-    // flag). Only an alias built from an API id that passed validation ever reaches ssh.
+    // After `--` a word is ssh's, never the environment: with no environment and no terminal that is a usage
+    // error, and nothing reaches ssh (before `--` oclif refuses the flag). Only an alias built from an API id
+    // that passed validation ever reaches ssh.
     const result = await runCli(['ssh', '--skip-preflight', '--', '-oProxyCommand=evil'], {env})
-    expect(result.code).toBe(1)
-    expect(result.stderr).toMatch(/no environment of yours has the id or name "-oProxyCommand=evil"/)
+    expect(result.code).toBe(2)
+    expect(result.stderr).toMatch(/^error: no environment given/)
     expect(result.stdout).toBe('')
     const injected = await runCli(['ssh', 'a b', '--skip-preflight'], {env})
     expect(injected.code).toBe(1)
     expect(injected.stderr).toMatch(/no environment of yours has the id or name "a b"/)
+  })
+
+  it('takes nothing after `--` as the environment (`ona ssh -- true` with no terminal is a usage error)', async () => {
+    const result = await runCli(['ssh', '--', 'true'], {env})
+    expect(result.code).toBe(2)
+    expect(result.stderr).toMatch(/^error: no environment given\nhint: /)
+    // The environment before `--`, ssh's arguments after it.
+    const named = await runCli(['ssh', A, '--skip-preflight', '--', '-G'], {env})
+    expect(named.code).toBe(0)
+    expect(named.stdout).toMatch(new RegExp(`^host ${A}\\.gitpod\\.environment$`, 'm'))
   })
 
   it('--ide vscode opens `code --remote ssh-remote+<alias> <path>` instead of a shell', async () => {

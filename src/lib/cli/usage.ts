@@ -64,11 +64,65 @@ const LOGIN_TOKEN_HINT =
   'Pass the token on standard input (`ona login --token-stdin < token.txt`) or at the hidden prompt of `ona login`; a token typed on the command line stays in your shell history.'
 
 /**
+ * Whether a word typed where a command was expected looks like a secret (a token pasted in the wrong
+ * place) rather than a word: a known token prefix, a JWT, or a long run that mixes letter cases and digits
+ * the way random strings do. Words, typos and ids (`deploy-everything`, `0199ec15-59d3`) are not.
+ */
+export function looksSecret(word: string): boolean {
+  if (/^(ona_|gitpod_|ghp_|gho_|ghs_|github_pat_|glpat-|xox[abp]-|sk-|AKIA|eyJ)/i.test(word)) return true
+  if (word.length >= 64) return true
+  // Runs between separators: a random string has a long one that mixes classes.
+  return word.split(/[-_.:/@+=]+/).some((run) => {
+    if (run.length < 16) return false
+    const classes = [/[a-z]/, /[A-Z]/, /\d/].filter((re) => re.test(run)).length
+    return classes >= 2 || run.length >= 32
+  })
+}
+
+/**
+ * Words people type for a command ona spells another way, with what to run instead. A value without a
+ * space is a command to suggest; `uninstall` has no one command, so its hint lists the steps.
+ */
+const SYNONYMS: Record<string, {command?: string; hint?: string}> = {
+  sync: {command: 'ssh-sync'},
+  watch: {command: 'ssh-sync --watch'},
+  status: {command: 'service status'},
+  logs: {command: 'service status', hint: '`ona service status` says where the watcher logs (`journalctl --user -u ona-watch` on Linux).'},
+  log: {command: 'service status', hint: '`ona service status` says where the watcher logs (`journalctl --user -u ona-watch` on Linux).'},
+  install: {command: 'service install'},
+  start: {command: 'service install', hint: '`ona service install` runs the watcher at login; `ona ssh <env>` starts a stopped environment.'},
+  stop: {command: 'service uninstall', hint: '`ona service uninstall` stops the watcher service; Ctrl-C stops `ona ssh-sync --watch`.'},
+  list: {command: 'environment list'},
+  ls: {command: 'environment list'},
+  envs: {command: 'environment list'},
+  environments: {command: 'environment list'},
+  connect: {command: 'ssh'},
+  signin: {command: 'login'},
+  auth: {command: 'login'},
+  signout: {command: 'logout'},
+  logoff: {command: 'logout'},
+  check: {command: 'preflight'},
+  uninstall: {
+    hint: 'ona has no uninstall command: run `ona ssh-sync --remove`, `ona service uninstall` (if installed) and `ona logout`, then `npm uninstall -g ona-ssh` (README: "Install, upgrade, uninstall").',
+  },
+  remove: {command: 'ssh-sync --remove'},
+}
+
+const NO_COMMAND_HINT = 'Put flags after a command, e.g. `ona whoami --json`; `ona help` lists the commands.'
+
+/**
  * The error for words oclif could not match to a command. `commandIds` are the visible ids with spaces
- * (`environment list`). A word is echoed only when it is close to a real command (a typo): anything else
- * could be a token pasted in the wrong place (`ona login <token>`), so it is never printed.
+ * (`environment list`). A typo of a command or a common synonym (`sync`, `status`) gets a suggestion; any
+ * other word is echoed unless it looks like a secret (a token pasted in the wrong place, `ona <token>`).
+ * Arguments after a real command are never echoed (`ona login <token>`).
  */
 export function commandNotFound(words: readonly string[], commandIds: readonly string[]): OnaError {
+  // Flags where a command belongs (`ona --json`, `ona --bogus`): no command was given.
+  if (words.length > 0 && words[0]!.startsWith('-')) {
+    const name = words[0]!.replace(/=.*$/s, '')
+    const known = name === '--json' || name === '--help' || name === '--version'
+    return usageError(known ? `no command given (${name} goes after one)` : 'no command given', NO_COMMAND_HINT, {})
+  }
   // The longest run of words that is a command: the rest are arguments it does not take.
   for (let n = words.length - 1; n > 0; n--) {
     const id = words.slice(0, n).join(' ')
@@ -81,10 +135,18 @@ export function commandNotFound(words: readonly string[], commandIds: readonly s
     )
   }
   const typed = words.join(' ')
+  const synonym = words.length === 1 ? SYNONYMS[words[0]!.toLowerCase()] : undefined
+  if (synonym?.command) {
+    const runIt = `Run \`ona ${synonym.command.split(' --')[0]} --help\`, or \`ona help\` for every command.`
+    return usageError(`unknown command "${printable(typed)}"; did you mean \`ona ${synonym.command}\`?`, synonym.hint ?? runIt, {suggestion: synonym.command})
+  }
+  if (synonym?.hint) return usageError(`unknown command "${printable(typed)}"`, synonym.hint, {})
   const firstWords = [...new Set(commandIds.map((id) => id.split(' ')[0]!))]
-  const guess = suggest(typed, commandIds) ?? (words[0] === undefined ? undefined : suggest(words[0], firstWords))
+  const secret = words.some(looksSecret)
+  const guess = secret ? undefined : (suggest(typed, commandIds) ?? (words[0] === undefined ? undefined : suggest(words[0], firstWords)))
   if (guess) {
     return usageError(`unknown command "${printable(typed)}"; did you mean \`ona ${guess}\`?`, `Run \`ona ${guess} --help\`, or \`ona help\` for every command.`, {suggestion: guess})
   }
-  return usageError('unknown command (not shown, as it could be a secret)', 'Run `ona help` for the list of commands.')
+  if (secret || typed === '') return usageError('unknown command (not shown, as it could be a secret)', 'Run `ona help` for the list of commands.')
+  return usageError(`unknown command "${printable(typed)}"`, 'Run `ona help` for the list of commands.')
 }
