@@ -24,7 +24,7 @@ Add your own endpoints (SCM, SSO, private registries) in preflight.json in the o
   static override flags = {
     ide: Flags.string({description: 'which IDE endpoints are required', options: ['vscode', 'jetbrains', 'all', 'none'], default: 'all'}),
     runner: Flags.string({description: 'runner kind (enterprise runners need no gateway)', options: ['standard', 'enterprise'], default: 'standard'}),
-    timeout: Flags.string({description: 'per-check timeout, e.g. 3s; a plain number is milliseconds (also bounds the whole run)', default: '5000', helpValue: '<duration>'}),
+    timeout: Flags.string({description: 'per-check timeout: 5s, 500ms, 1m or plain seconds (also bounds the whole run)', default: '5s', helpValue: '<duration>'}),
     only: Flags.string({description: 'only this category (repeatable)', options: [...REPORT_CATEGORIES], multiple: true}),
     region: Flags.string({description: 'AWS region for the regional API endpoints, e.g. us-east-1'}),
     'account-id': Flags.string({description: 'AWS account id for the ECR registry endpoint'}),
@@ -35,7 +35,7 @@ Add your own endpoints (SCM, SSO, private registries) in preflight.json in the o
     const {flags} = await this.parse(Preflight)
     const ctx = createContext({io: this.io})
     const report = await preflight(ctx, {
-      timeoutMs: parsePreflightTimeout(flags.timeout),
+      timeoutMs: parsePreflightTimeout(flags.timeout, (note) => ctx.io.warn(note)),
       ide: flags.ide as 'vscode' | 'jetbrains' | 'all' | 'none',
       runner: flags.runner as 'standard' | 'enterprise',
       ...(flags.only ? {only: flags.only} : {}),

@@ -49,7 +49,7 @@ export default class SshSync extends BaseCommand {
     'identity-file': Flags.string({summary: 'use this existing private key (its .pub is registered) instead of ona\'s own; saved; empty to go back', helpValue: '<path>'}),
     service: Flags.boolean({summary: 'watch mode as run by `ona service`: after `ona ssh-sync --remove`, end instead of putting the block back', hidden: true}),
     timeout: syncTimeoutFlag,
-    interval: Flags.integer({summary: 'watch mode: seconds between full listings (safety net)', default: 300, min: 10, helpValue: '<seconds>'}),
+    interval: Flags.string({summary: 'watch mode: time between full listings (safety net): 5m, 90s or plain seconds, at least 10s', default: '5m', helpValue: '<duration>'}),
   }
 
   async run(): Promise<SyncResult | undefined> {
@@ -58,6 +58,8 @@ export default class SshSync extends BaseCommand {
       const {OnaError} = await import('../lib/errors.js')
       throw new OnaError('ERR_USAGE', '--all only goes with --remove', {hint: 'Run `ona ssh-sync --remove --all` to take the whole managed block out.'})
     }
+    const {parseTimeFlag} = await import('../lib/deadline.js')
+    const intervalMs = parseTimeFlag(flags.interval, '--interval', {minMs: 10_000}).ms
     // Watch mode runs until interrupted: only the one-shot forms get the overall deadline.
     const ctx = createContext({io: this.io, sshConfig: flags['ssh-config'], ...(flags.watch ? {} : {oneShot: {timeout: flags.timeout, json: this.jsonEnabled()}})})
     const apiUrl = resolveApiUrl(flags['api-url'], ctx.env)
@@ -85,7 +87,7 @@ export default class SshSync extends BaseCommand {
       // Nothing is printed before the lock is held: a refused second watcher says only why.
       const reporter = createWatchReporter(ctx, {json})
       try {
-        await watchSshConfig(ctx, {client, signal: abort.signal, intervalMs: flags.interval * 1000, reporter, service: flags.service})
+        await watchSshConfig(ctx, {client, signal: abort.signal, intervalMs, reporter, service: flags.service})
       } catch (error) {
         const {isOnaError} = await import('../lib/errors.js')
         // Once the watcher ran, its own error event (line or JSON object) has been printed on stdout.

@@ -4,6 +4,7 @@ import {BaseCommand} from '../base-command.js'
 import {apiUrlFlag} from '../flags.js'
 import {resolveApiUrl} from '../lib/api/base-url.js'
 import {createContext} from '../lib/context.js'
+import {parseTimeFlag} from '../lib/deadline.js'
 
 export default class Ssh extends BaseCommand {
   static override summary = 'connect to an environment over SSH, starting it when it is stopped'
@@ -41,9 +42,9 @@ then runs \`ssh <id>.gitpod.environment\` with any arguments after \`--\` and ex
     path: Flags.string({summary: 'with --ide vscode: the remote folder to open', helpValue: '<path>'}),
     runner: Flags.string({summary: 'runner kind: enterprise runners need no gateway check', options: ['standard', 'enterprise'], default: 'standard'}),
     'skip-preflight': Flags.boolean({summary: 'connect without the network check'}),
-    'preflight-timeout': Flags.integer({summary: 'per-check timeout of the network check, in milliseconds', default: 3000, min: 1, helpValue: '<ms>'}),
+    'preflight-timeout': Flags.string({summary: 'per-check timeout of the network check: 3s, 500ms or plain seconds', default: '3s', helpValue: '<duration>'}),
     'no-start': Flags.boolean({summary: 'fail instead of starting a stopped environment'}),
-    'start-timeout': Flags.integer({summary: 'how long to wait for the environment to start and accept the key, in seconds', default: 600, min: 1, helpValue: '<seconds>'}),
+    'start-timeout': Flags.string({summary: 'how long to wait for the environment to start and accept the key: 10m, 90s or plain seconds', default: '10m', helpValue: '<duration>'}),
     timeout: Flags.string({
       summary: 'give up after this long, not counting the start wait: 30s, 2m, 90 (seconds), 0 for never (default 60s, or ONA_TIMEOUT)',
       description: 'Bounds everything before ssh runs except waiting for a stopped environment to start and accept the key, which --start-timeout bounds: at most the two added up.',
@@ -55,18 +56,21 @@ then runs \`ssh <id>.gitpod.environment\` with any arguments after \`--\` and ex
     const {args, argv, flags} = await this.parse(Ssh)
     const {target, sshArgs} = splitSshArgv(this.argv, argv as string[], args.environment)
     const ctx = createContext({io: this.io, sshConfig: flags['ssh-config'], oneShot: {timeout: flags.timeout, json: this.jsonEnabled()}})
+    const preflightTimeout = parseTimeFlag(flags['preflight-timeout'], '--preflight-timeout', {maxMs: 600_000, legacyMs: true})
+    if (preflightTimeout.note) ctx.io.warn(preflightTimeout.note)
+    const startTimeout = parseTimeFlag(flags['start-timeout'], '--start-timeout', {minMs: 1000})
     const {sshConnect} = await import('../lib/ssh/connect.js')
     const code = await sshConnect(ctx, {
       ...(target === undefined ? {} : {target}),
       noStart: flags['no-start'],
-      startTimeoutMs: flags['start-timeout'] * 1000,
+      startTimeoutMs: startTimeout.ms,
       args: sshArgs,
       apiUrl: resolveApiUrl(flags['api-url'], ctx.env),
       ...(flags.ide === 'vscode' ? {ide: 'vscode' as const} : {}),
       ...(flags.path ? {path: flags.path} : {}),
       runner: flags.runner as 'standard' | 'enterprise',
       skipPreflight: flags['skip-preflight'],
-      timeoutMs: flags['preflight-timeout'],
+      timeoutMs: preflightTimeout.ms,
     })
     process.exitCode = code
   }

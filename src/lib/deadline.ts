@@ -8,6 +8,7 @@
  * `ona ssh-sync`). A wait that is bounded by something else (the user typing at a prompt, an environment
  * starting under `--start-timeout`) runs `paused()`: the clock stops meanwhile.
  */
+import {looksSecret, printable} from './cli/usage.js'
 import {OnaError} from './errors.js'
 
 /** The default budget of a one-shot command. */
@@ -58,6 +59,51 @@ export function parseDuration(text: string, source = '--timeout'): number | unde
   // Node timers hold at most 2^31-1 ms (about 24.8 days); a longer one fires at once. Longer is "never" in
   // practice for a one-shot command, so it is capped rather than refused.
   return ms === 0 ? undefined : Math.min(MAX_TIMER_MS, Math.max(1, Math.round(ms)))
+}
+
+/** A time flag's value in milliseconds, and a note to print when it was given in an old form. */
+export interface TimeFlagValue {
+  ms: number
+  note?: string
+}
+
+/**
+ * Reads a time flag in the one syntax every flag shares: a number with `ms`, `s` or `m` (`500ms`, `3s`,
+ * `2m`, `1m30s`), or a plain number of seconds. `legacyMs` is for the flags that took plain milliseconds
+ * before (`ona preflight --timeout`, `ona ssh --preflight-timeout`): there a plain number of 100 or more can
+ * only be the old form (100 s and more per check is no timeout anyone meant), so it is still read as
+ * milliseconds, with a deprecation note; below 100 it is seconds. Out of `[minMs, maxMs]`, or not a
+ * duration: a usage error naming the flag.
+ */
+export function parseTimeFlag(text: string, flag: string, options: {minMs?: number; maxMs?: number; legacyMs?: boolean} = {}): TimeFlagValue {
+  const minMs = options.minMs ?? 1
+  const maxMs = options.maxMs ?? MAX_TIMER_MS
+  const value = text.trim().toLowerCase()
+  const range = maxMs === MAX_TIMER_MS ? `of at least ${formatDuration(minMs)}` : `between ${formatDuration(minMs)} and ${formatDuration(maxMs)}`
+  // The value is named only when it cannot be a token typed in the wrong place.
+  const shown = text.length <= 16 && !looksSecret(text) ? ` ${printable(text)}` : ''
+  const refused = new OnaError('ERR_USAGE', `${flag}${shown}: give a duration ${range}, such as 3s, 500ms or 2m (a plain number is seconds)`, {
+    hint: `Write the unit: \`${flag} 30s\`, \`${flag} 500ms\`, \`${flag} 2m\`.`,
+  })
+  let ms: number | undefined
+  let note: string | undefined
+  if (/^\d+(\.\d+)?$/.test(value)) {
+    const number = Number(value)
+    if (options.legacyMs && number >= 100) {
+      ms = number
+      const rounded = Math.round(number)
+      note = `${flag} ${value}: a plain number means seconds now, as on every time flag; read as ${rounded}ms as before (write ${rounded}ms or ${formatDuration(rounded)})`
+    } else {
+      ms = number * 1000
+    }
+  } else if (/^(\d+(\.\d+)?(ms|s|m))+$/.test(value)) {
+    ms = 0
+    for (const [, amount, unit] of value.matchAll(/(\d+(?:\.\d+)?)(ms|s|m)/g)) ms += Number(amount) * UNITS[unit!]!
+  }
+  if (ms === undefined || !Number.isFinite(ms)) throw refused
+  const rounded = Math.round(ms)
+  if (rounded < minMs || rounded > maxMs) throw refused
+  return {ms: rounded, ...(note ? {note} : {})}
 }
 
 /** The longest delay a Node timer keeps (setTimeout fires after 1 ms beyond it). */

@@ -59,7 +59,7 @@ export const ERROR_CODES = {
   ERR_WATCH_RUNNING: {exit: EXIT.ERROR, hint: 'Another `ona ssh-sync --watch` already keeps this SSH config current; stop it first.'},
   ERR_PREFLIGHT_FAILED: {exit: EXIT.ERROR, hint: 'Run `ona preflight` for the full report.'},
   ERR_PREFLIGHT_CONFIG: {exit: EXIT.USAGE, hint: 'Fix the named entry in preflight.json (each needs a "url", or a "host" with optional "port" and "protocol").'},
-  ERR_PREFLIGHT_OPTIONS: {exit: EXIT.USAGE, hint: 'Check the preflight flags: --resolver takes ip[:port], --timeout a duration such as 3s or 500ms (a plain number is milliseconds).'},
+  ERR_PREFLIGHT_OPTIONS: {exit: EXIT.USAGE, hint: 'Check the preflight flags: --resolver takes ip[:port], --timeout a duration such as 3s or 500ms (a plain number is seconds).'},
   ERR_SSH_NOT_FOUND: {exit: EXIT.ERROR, hint: 'Install the OpenSSH client (`ssh`) and make sure it is on PATH.'},
   ERR_SERVICE: {exit: EXIT.ERROR, hint: 'Run `ona service status`; the service file is named in the message (`ona service install --no-start` writes it without starting it).'},
   ERR_SETTINGS: {exit: EXIT.ERROR, hint: 'Fix or delete ona\'s settings.json (it is rewritten by `ona ssh-sync --resolve-on-connect` / `--identity-file`).'},

@@ -108,7 +108,7 @@ describe.skipIf(!builtCli)('golden human output (built CLI)', () => {
       path.join(home, '.config', 'ona', 'preflight.json'),
       JSON.stringify({endpoints: [{url: sim.url.replace(/\/api$/, ''), purpose: 'the simulator'}, {host: '127.0.0.1', port, protocol: 'tcp', purpose: 'nothing listens here'}]}),
     )
-    const r = await runCli(['preflight', '--only', 'custom', '--timeout', '2000'], {env: env()})
+    const r = await runCli(['preflight', '--only', 'custom', '--timeout', '2s'], {env: env()})
     expect(r.code).toBe(1)
     // Durations vary in width, so the column padding around them does too.
     const table = shown(r).replaceAll(String(port), '<CLOSED>').replace(/ in \d+\.\d s$/m, ' in <N> s').replace(/ {2,}/g, '  ')
@@ -123,7 +123,7 @@ describe.skipIf(!builtCli)('golden human output (built CLI)', () => {
     try {
       await mkdir(path.join(home, '.config', 'ona'), {recursive: true})
       await writeFile(path.join(home, '.config', 'ona', 'preflight.json'), JSON.stringify({endpoints: [{url: 'https://api.behind-proxy.test', purpose: 'reached through the proxy'}]}))
-      const r = await runCli(['preflight', '--only', 'custom', '--timeout', '2000', '--resolver', dns.server], {env: env({HTTPS_PROXY: `http://127.0.0.1:${proxyPort}`})})
+      const r = await runCli(['preflight', '--only', 'custom', '--timeout', '2s', '--resolver', dns.server], {env: env({HTTPS_PROXY: `http://127.0.0.1:${proxyPort}`})})
       expect(r.code).toBe(1)
       const row = r.stdout.split('\n').find((line) => line.includes('api.behind-proxy.test:443')) ?? ''
       expect(row).toMatch(/dns:fail .*proxy:fail/)

@@ -102,7 +102,7 @@ describe.skipIf(!prefix)('the installed package (npm pack + npm install -g into 
     expect(ssh.stdout).toMatch(/^hostname 127\.0\.0\.11$/m)
 
     await writeFile(path.join(home, '.config', 'ona', 'preflight.json'), JSON.stringify({endpoints: [{url: sim.url, purpose: 'the simulator'}]}))
-    const preflight = await ona(['preflight', '--only', 'custom', '--timeout', '3000', '--json'])
+    const preflight = await ona(['preflight', '--only', 'custom', '--timeout', '3s', '--json'])
     expect(preflight.code).toBe(0)
     expect(JSON.parse(preflight.stdout)).toMatchObject({exitCode: 0})
 

@@ -57,14 +57,14 @@ afterAll(async () => {
 describe('ona preflight (built CLI)', () => {
   it('passes and exits 0 when every endpoint of the user file is reachable, in the table and in --json', async () => {
     writeEndpoints([{url: `https://git.corp.test:${goodPort}`, purpose: 'SCM'}])
-    const table = await runCli(['preflight', '--only', 'custom', '--resolver', dnsServer, '--timeout', '3000'], {env: env()})
+    const table = await runCli(['preflight', '--only', 'custom', '--resolver', dnsServer, '--timeout', '3s'], {env: env()})
     expect(table.stderr).toBe('')
     expect(table.code).toBe(0)
     expect(table.stdout).toContain('Your endpoints')
     expect(table.stdout).toMatch(new RegExp(`PASS  git\\.corp\\.test:${goodPort}`))
     expect(table.stdout).toMatch(/preflight passed/)
 
-    const json = await runCli(['preflight', '--only', 'custom', '--resolver', dnsServer, '--timeout', '3000', '--json'], {env: env()})
+    const json = await runCli(['preflight', '--only', 'custom', '--resolver', dnsServer, '--timeout', '3s', '--json'], {env: env()})
     expect(json.code).toBe(0)
     const report = JSON.parse(json.stdout) as PreflightReport
     expect(report).toMatchObject({schemaVersion: 1, verdict: 'pass', exitCode: 0, resolver: dnsServer, only: ['custom']})
@@ -73,13 +73,15 @@ describe('ona preflight (built CLI)', () => {
 
   it('exits 1 when a required endpoint fails, in the table and in --json alike', async () => {
     writeEndpoints([{url: `https://git.corp.test:${goodPort}`}, {url: `https://old.corp.test:${expiredPort}`, id: 'old'}])
+    // The old form (plain milliseconds) still works, with a deprecation note on stderr.
     const table = await runCli(['preflight', '--only', 'custom', '--resolver', dnsServer, '--timeout', '3000'], {env: env()})
+    expect(table.stderr).toBe('warning: --timeout 3000: a plain number means seconds now, as on every time flag; read as 3000ms as before (write 3000ms or 3s)\n')
     expect(table.code).toBe(1)
     expect(table.stdout).toMatch(/FAIL  old\.corp\.test/)
     expect(table.stdout).toMatch(/certificate expired/)
     expect(table.stdout).toMatch(/preflight failed: required checks failed \(custom\.old\/tls\)/)
 
-    const json = await runCli(['preflight', '--only', 'custom', '--resolver', dnsServer, '--timeout', '3000', '--json'], {env: env()})
+    const json = await runCli(['preflight', '--only', 'custom', '--resolver', dnsServer, '--timeout', '3s', '--json'], {env: env()})
     expect(json.code).toBe(1)
     const report = JSON.parse(json.stdout) as PreflightReport
     expect(report.verdict).toBe('fail')
@@ -89,7 +91,7 @@ describe('ona preflight (built CLI)', () => {
   it('the process itself exits within about one timeout when connects and DNS black-hole', async () => {
     writeEndpoints([{url: `https://hole.corp.test:${holePort}`, id: 'hole'}, {url: 'https://mute.corp.test', id: 'mute'}])
     const timeoutMs = 2000
-    const result = await runCli(['preflight', '--only', 'custom', '--resolver', dnsServer, '--timeout', String(timeoutMs), '--json'], {env: env()})
+    const result = await runCli(['preflight', '--only', 'custom', '--resolver', dnsServer, '--timeout', `${timeoutMs}ms`, '--json'], {env: env()})
     expect(result.code).toBe(1)
     const report = JSON.parse(result.stdout) as PreflightReport
     expect(report.checks.find((c) => c.id === 'custom.hole/tcp')?.detail).toMatch(/no answer .* within/)

@@ -102,6 +102,15 @@ describe('ona ssh (built CLI, real ssh)', () => {
     expect(injected.stderr).toMatch(/no environment of yours has the id or name "a b"/)
   })
 
+  it('reads --preflight-timeout and --start-timeout as durations, and an old plain-milliseconds --preflight-timeout with a note', async () => {
+    const result = await runCli(['ssh', A, '--runner', 'enterprise', '--preflight-timeout', '3000', '--start-timeout', '2m', '--', '-G'], {env})
+    expect(result.code).toBe(0)
+    expect(result.stderr).toContain('warning: --preflight-timeout 3000: a plain number means seconds now, as on every time flag; read as 3000ms as before (write 3000ms or 3s)\n')
+    const current = await runCli(['ssh', A, '--runner', 'enterprise', '--preflight-timeout', '2s', '--', '-G'], {env})
+    expect(current.code).toBe(0)
+    expect(current.stderr).not.toContain('--preflight-timeout')
+  })
+
   it('takes nothing after `--` as the environment (`ona ssh -- true` with no terminal is a usage error)', async () => {
     const result = await runCli(['ssh', '--', 'true'], {env})
     expect(result.code).toBe(2)

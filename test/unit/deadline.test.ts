@@ -1,7 +1,7 @@
 /** The overall deadline's pure parts: reading durations, naming them, and a clock that can be paused. */
 import {describe, expect, it} from 'vitest'
 
-import {DEFAULT_TIMEOUT_MS, createDeadline, formatDuration, parseDuration, resolveTimeout} from '../../src/lib/deadline.js'
+import {DEFAULT_TIMEOUT_MS, createDeadline, formatDuration, parseDuration, parseTimeFlag, resolveTimeout} from '../../src/lib/deadline.js'
 import {OnaError} from '../../src/lib/errors.js'
 
 describe('parseDuration', () => {
@@ -136,5 +136,46 @@ describe('createDeadline', () => {
 
   it('points the hint at its own flag (the start wait of ona ssh)', () => {
     expect(createDeadline(1000, {flag: '--start-timeout'}).error('x').hint).toMatch(/^Raise --start-timeout/)
+  })
+})
+
+describe('parseTimeFlag: the one syntax of every time flag', () => {
+  it.each([
+    ['90', 90_000],
+    ['90s', 90_000],
+    ['1500ms', 1500],
+    ['2m', 120_000],
+    ['1m30s', 90_000],
+    [' 10M ', 600_000],
+  ])('reads %j as %d ms (a plain number is seconds)', (text, ms) => {
+    expect(parseTimeFlag(text, '--start-timeout')).toEqual({ms})
+  })
+
+  it('reads an old plain-milliseconds value as milliseconds with a note, where the flag took milliseconds', () => {
+    expect(parseTimeFlag('3000', '--preflight-timeout', {legacyMs: true})).toEqual({ms: 3000, note: expect.stringMatching(/^--preflight-timeout 3000: a plain number means seconds now.*read as 3000ms as before \(write 3000ms or 3s\)$/)})
+    expect(parseTimeFlag('3', '--preflight-timeout', {legacyMs: true})).toEqual({ms: 3000})
+    // Without legacyMs, 3000 is seconds.
+    expect(parseTimeFlag('3000', '--start-timeout')).toEqual({ms: 3_000_000})
+  })
+
+  it.each([
+    ['soon', '--interval', {minMs: 10_000}, /^--interval soon: give a duration of at least 10s/],
+    ['5', '--interval', {minMs: 10_000}, /^--interval 5: give a duration of at least 10s/],
+    ['11m', '--timeout', {maxMs: 600_000}, /^--timeout 11m: give a duration between 1ms and 10m/],
+    ['1h', '--timeout', {}, /^--timeout 1h: give a duration/],
+    ['-1', '--timeout', {}, /^--timeout -1: give a duration/],
+    ['ona_pat_Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MA', '--interval', {}, /^--interval: give a duration/],
+  ])('refuses %j for %s as a usage error (exit 2), never echoing a secret-looking value', (text, flag, options, message) => {
+    let error: unknown
+    try {
+      parseTimeFlag(text, flag, options)
+    } catch (e) {
+      error = e
+    }
+    expect(error).toBeInstanceOf(OnaError)
+    expect((error as OnaError).code).toBe('ERR_USAGE')
+    expect((error as OnaError).exitCode).toBe(2)
+    expect((error as OnaError).message).toMatch(message)
+    expect((error as OnaError).message).not.toContain('ona_pat_')
   })
 })

@@ -48,19 +48,26 @@ describe('preflight options', () => {
 
 describe('preflight --timeout', () => {
   it.each([
-    ['3000', 3000],
-    ['3s', 3000],
-    ['500ms', 500],
-    ['1m', 60_000],
-    ['1.5s', 1500],
-    // Regression: a decimal went through parseDuration and became seconds (2.0 -> 2000 ms, 2 -> 2 ms).
-    ['2.0', 2],
-    ['1500.4', 1500],
-  ])('reads %j as %d ms (a plain number stays milliseconds)', (text, ms) => {
-    expect(parsePreflightTimeout(text)).toBe(ms)
+    ['3s', 3000, false],
+    ['500ms', 500, false],
+    ['1m', 60_000, false],
+    ['1.5s', 1500, false],
+    // One syntax with every other time flag: a plain number is seconds.
+    ['5', 5000, false],
+    ['2.0', 2000, false],
+    ['0.2', 200, false],
+    // The old form (plain milliseconds), as scripts wrote it: still milliseconds, with a note.
+    ['3000', 3000, true],
+    ['100', 100, true],
+    ['1500.4', 1500, true],
+  ])('reads %j as %d ms (old form noted: %s)', (text, ms, noted) => {
+    const notes: string[] = []
+    expect(parsePreflightTimeout(text, (n) => notes.push(n))).toBe(ms)
+    expect(notes.length).toBe(noted ? 1 : 0)
+    if (noted) expect(notes[0]).toMatch(/^--timeout .*: a plain number means seconds now, .*read as \d+ms as before/)
   })
 
-  it.each(['0s', 'none', 'soon', '-1', '0.2'])('refuses %j as a preflight option error', (text) => {
+  it.each(['0s', 'none', 'soon', '-1', '0', '11m', '0.0001'])('refuses %j as a preflight option error', (text) => {
     expect(() => parsePreflightTimeout(text)).toThrow(/^--timeout .*: give a per-check timeout between 1ms and 10m/)
   })
 })

@@ -3,7 +3,7 @@
  * table (unless --json) and returns the report. The caller turns `report.exitCode` into the exit code.
  */
 import type {Context} from '../context.js'
-import {parseDuration} from '../deadline.js'
+import {parseTimeFlag} from '../deadline.js'
 import {OnaError} from '../errors.js'
 import {CATEGORIES, loadCatalog, loadUserEndpoints, userEndpointsPath} from './catalog.js'
 import {hostsFile} from '../platform/platform.js'
@@ -32,34 +32,25 @@ export interface PreflightOptions {
 export const DEFAULT_TIMEOUT_MS = 5000
 
 /**
- * `--timeout` of `ona preflight`: a duration as the other commands take it (`3s`, `500ms`, `1m`), except
- * that a plain number stays milliseconds, as it always was here (`--timeout 3000` must not become 50 minutes).
+ * `--timeout` of `ona preflight`: a duration as every time flag takes it (`3s`, `500ms`, `1m`, a plain number
+ * of seconds), between 1ms and 10m. A plain number of 100 or more is the old form (plain milliseconds:
+ * `--timeout 3000` must not become 50 minutes): still read as milliseconds, and `onNote` is told so.
  */
-export function parsePreflightTimeout(text: string): number {
-  const value = text.trim()
-  // Any plain number, a decimal too, is milliseconds (as before durations were accepted): `1.5` is not 1.5 s.
-  const refused = new OnaError('ERR_PREFLIGHT_OPTIONS', `--timeout ${text.slice(0, 40)}: give a per-check timeout between 1ms and 10m (3s, 500ms; a plain number is milliseconds)`)
-  if (/^\d+(\.\d+)?$/.test(value)) {
-    const ms = Math.round(Number(value))
-    if (ms >= 1) return ms
-    throw refused
-  }
-  let ms: number | undefined
+export function parsePreflightTimeout(text: string, onNote: (note: string) => void = () => {}): number {
   try {
-    ms = parseDuration(value)
+    const {ms, note} = parseTimeFlag(text, '--timeout', {minMs: 1, maxMs: 600_000, legacyMs: true})
+    if (note) onNote(note)
+    return ms
   } catch {
-    throw refused
+    throw new OnaError('ERR_PREFLIGHT_OPTIONS', `--timeout ${text.slice(0, 40)}: give a per-check timeout between 1ms and 10m (3s, 500ms; a plain number is seconds)`)
   }
-  // `0` / `none` mean "no deadline" elsewhere; every preflight check needs one.
-  if (ms === undefined) throw refused
-  return ms
 }
 
 /** Checks and normalises the flags; throws ERR_PREFLIGHT_OPTIONS naming the bad one. */
 export function normaliseOptions(options: PreflightOptions): {timeoutMs: number; only?: ReportCategory[]; servers?: string[]} {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0 || timeoutMs > 600_000) {
-    throw new OnaError('ERR_PREFLIGHT_OPTIONS', `--timeout ${timeoutMs}: give a per-check timeout between 1ms and 10m (3s, 500ms; a plain number is milliseconds)`)
+    throw new OnaError('ERR_PREFLIGHT_OPTIONS', `--timeout ${timeoutMs}: give a per-check timeout between 1ms and 10m (3s, 500ms; a plain number is seconds)`)
   }
   let only: ReportCategory[] | undefined
   if (options.only && options.only.length > 0) {
