@@ -12,7 +12,7 @@ export default class SshSync extends BaseCommand {
     'Lists your environments and rewrites one managed block of the SSH config with a <id>.gitpod.environment / <id>.gitpod.remote Host alias for each running one. Every byte outside the block stays as it was. A failed API call never changes the file.'
 
   // oclif renders the exclusive flags as `[--watch |  |  | ...]`; the modes, said plainly:
-  static override usage = ['ssh-sync [--api-url <url>] [--ssh-config <path>] [--dry-run | --check | --remove | --watch [--interval <seconds>]] [--timeout <duration>] [--json]']
+  static override usage = ['ssh-sync [--api-url <url>] [--ssh-config <path>] [--dry-run | --check | --remove | --watch [--interval <duration>]] [--timeout <duration>] [--json]']
 
   static override examples = [
     '<%= config.bin %> ssh-sync',
