@@ -1,7 +1,9 @@
 /**
- * Making sure the machine's key is registered on an environment: once (the environment's
- * `spec.sshPublicKeys` says whether it is there), only under ona's own key id (a key another tool added
- * is never removed or replaced), and a refusal for lack of permission is a warning, not a failure.
+ * Making sure the machine's key is registered on an environment: when the environment's
+ * `spec.sshPublicKeys` does not hold it, only under ona's own key id (a key another tool added is never
+ * removed or replaced), and a refusal for lack of permission is a warning, not a failure. A registration
+ * is remembered against the record it was made from, so a stale record does not cause a second call, but
+ * a newer one without the key (removed from the environment, or dropped by a restart) registers it again.
  */
 import type {ApiClient, CallOptions} from '../api/client.js'
 import type {Environment} from '../api/types.js'
@@ -27,14 +29,22 @@ export function registeredKeyId(env: Environment, key: Pick<MachineKey, 'publicK
   return keys.find((k) => k.value !== undefined && keyIdentity(k.value) === wanted)?.id
 }
 
-/** Registrations made by this process, so a listing taken before the change does not cause a second call. */
-const done = new Set<string>()
+/**
+ * Registrations made by this process, each with the statusVersion of the record it was made from: a record
+ * no newer than that (a listing taken before the registration took effect) does not cause a second call;
+ * a newer one that still lacks the key does (the key was removed, or the environment restarted without
+ * it). The plane bumps statusVersion with the key's own status, so every record taken after a
+ * registration is newer. Bounded: a watcher left running for weeks keeps at most MAX_REMEMBERED.
+ */
+const done = new Map<string, bigint>()
+const MAX_REMEMBERED = 10_000
 
 export async function ensureKeyRegistered(client: ApiClient, env: Environment, key: MachineKey, options: CallOptions = {}): Promise<KeyRegistration> {
   const present = registeredKeyId(env, key)
   if (present) return {status: 'present', keyId: present}
   const memo = `${client.baseUrl}\0${env.id}\0${keyIdentity(key.publicKey)}`
-  if (done.has(memo)) return {status: 'registered', keyId: key.keyId}
+  const at = done.get(memo)
+  if (at !== undefined && env.statusVersion <= at) return {status: 'registered', keyId: key.keyId}
   try {
     await client.updateSshPublicKeys(env.id, [{id: key.keyId, value: key.publicKey}], options)
   } catch (error) {
@@ -51,7 +61,9 @@ export async function ensureKeyRegistered(client: ApiClient, env: Environment, k
     }
     throw error
   }
-  done.add(memo)
+  done.delete(memo)
+  done.set(memo, env.statusVersion)
+  if (done.size > MAX_REMEMBERED) done.delete(done.keys().next().value!)
   return {status: 'registered', keyId: key.keyId}
 }
 
