@@ -17,15 +17,16 @@ export default class SshProxy extends BaseCommand {
   static override flags = {
     'api-url': apiUrlFlag,
     'ssh-config': Flags.string({summary: 'the SSH config whose block to update when the address moved', helpValue: '<path>'}),
+    'config-dir': Flags.string({summary: "ona's config directory the entry was written with (settings, token file)", helpValue: '<path>'}),
     timeout: Flags.integer({summary: 'seconds to wait for a start and the key', default: 600, min: 1}),
   }
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(SshProxy)
-    // ONA_TIMEOUT (60 s by default) bounds asking the API before the connection is carried, so a stalled API
-    // falls back to the block's address instead of holding ssh for minutes; the start wait has --timeout.
+    // Asking the API has the ProxyCommand's own limit (8 s, or ONA_TIMEOUT; see runProxy), so a stalled API
+    // falls back to the block's address inside an IDE's ConnectTimeout; the start wait has --timeout.
     // No status line: ssh owns the terminal this stderr goes to.
-    const ctx = createContext({io: this.io, sshConfig: flags['ssh-config'], oneShot: {timeout: undefined, statusLine: false, hasFlag: false}})
+    const ctx = createContext({io: this.io, sshConfig: flags['ssh-config'], configDir: flags['config-dir']})
     const {runProxy} = await import('../lib/proxy/proxy.js')
     process.exitCode = await runProxy(ctx, {environmentId: args.environment, apiUrl: resolveApiUrl(flags['api-url'], ctx.env), timeoutMs: flags.timeout * 1000})
   }

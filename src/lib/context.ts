@@ -40,6 +40,8 @@ export interface ContextOptions {
   env?: NodeJS.ProcessEnv
   io?: IOStreams
   sshConfig?: string
+  /** ona's config directory, absolute, instead of the one ONA_CONFIG_DIR / the platform rules give. */
+  configDir?: string
   clock?: Clock
   /** Default `process.platform`. */
   platform?: NodeJS.Platform
@@ -75,7 +77,7 @@ export function createContext(options: ContextOptions = {}): Context {
   return {
     env,
     platform,
-    paths: resolvePaths(platform, {sshConfig: options.sshConfig}),
+    paths: resolvePaths(platform, {sshConfig: options.sshConfig, ...(options.configDir === undefined ? {} : {configDir: options.configDir})}),
     io,
     clock: options.clock ?? systemClock,
     interactive,

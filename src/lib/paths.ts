@@ -22,7 +22,11 @@ export interface Paths {
   systemSshConfig: string | null
 }
 
-export function resolvePaths(platform: Platform, overrides: {sshConfig?: string} = {}): Paths {
+/**
+ * `configDir` overrides the directory the platform rules give (the ProxyCommand is told the one it was
+ * written with: ssh may run it without the variables that chose it).
+ */
+export function resolvePaths(platform: Platform, overrides: {sshConfig?: string; configDir?: string} = {}): Paths {
   const home = homeDir(platform)
   if (overrides.sshConfig !== undefined && overrides.sshConfig.trim() === '') {
     // path.resolve('') is the working directory, which then "is not a regular file".
@@ -33,7 +37,7 @@ export function resolvePaths(platform: Platform, overrides: {sshConfig?: string}
   return {
     home,
     sshConfig: sshConfig === undefined ? defaultSshConfig(platform) : expandHomeFor(platform, sshConfig, home),
-    configDir: configDir(platform),
+    configDir: overrides.configDir ?? configDir(platform),
     stateDir: stateDir(platform),
     userSshConfig: defaultSshConfig(platform),
     systemSshConfig: systemSshConfig(platform),

@@ -113,7 +113,7 @@ describe('resolve on connect: plain ssh through the ProxyCommand', () => {
     const text = await readFile(config, 'utf8')
     expect(text).toContain(`  HostName ${sshdRun.host}\n`)
     expect(text).toContain(`  ProxyCommand ${process.execPath} `)
-    expect(text).toContain(` ssh-proxy ${RUN} --api-url ${sim.url} --ssh-config ${config}\n`)
+    expect(text).toContain(` ssh-proxy ${RUN} --api-url ${sim.url} --ssh-config ${config} --config-dir ${path.join(home, '.config', 'ona')}\n`)
     // The stopped environment keeps an entry: connecting through ona starts it.
     expect(text).toContain(`Host ${alias(STOP)} `)
     expect(JSON.parse(await readFile(path.join(home, '.config', 'ona', 'settings.json'), 'utf8'))).toMatchObject({origins: {[new URL(sim.url).origin]: {resolveOnConnect: true}}})

@@ -56,13 +56,28 @@ describe('path tokens', () => {
     expect(() => validateEntryOptions(options)).toThrow(OnaError)
     expect(() => validateEntryOptions(options)).toThrow(/the API URL/)
   })
+
+  it('refuses to write a ProxyCommand naming a config directory that is not one plain absolute path', () => {
+    const spec = {node: '/usr/bin/node', script: '/opt/ona/bin/run.js', apiUrl: 'https://app.ona.com/api', sshConfig: '/home/me/.ssh/config'}
+    expect(() => validateEntryOptions({proxyCommand: {...spec, configDir: 'ona'}})).toThrow(/the ona config directory "ona" is not an absolute path/)
+    expect(() => validateEntryOptions({proxyCommand: {...spec, configDir: '/home/$USER/ona'}})).toThrow(/the ona config directory/)
+    // Windows: written with forward slashes, which Windows OpenSSH and Node both read.
+    const windows: EntryOptions = {
+      windows: true,
+      proxyCommand: {node: 'C:\\Program Files\\nodejs\\node.exe', script: 'C:\\ona\\bin\\run.js', apiUrl: 'https://app.ona.com/api', sshConfig: 'C:\\Users\\me\\.ssh\\config', configDir: 'C:\\Users\\me\\AppData\\Roaming\\ona'},
+    }
+    expect(() => validateEntryOptions(windows)).not.toThrow()
+    expect(renderEntryOptions({id: ID}, windows)).toEqual([
+      `ProxyCommand "C:/Program Files/nodejs/node.exe" C:/ona/bin/run.js ssh-proxy ${ID} --api-url https://app.ona.com/api --ssh-config C:/Users/me/.ssh/config --config-dir C:/Users/me/AppData/Roaming/ona`,
+    ])
+  })
 })
 
 describe('the rendered entry as readers see it', () => {
   const keyPath = () => path.join(dir, 'my key', 'id_ed25519')
   const options = (): EntryOptions => ({
     identityFile: keyPath(),
-    proxyCommand: {node: path.join(dir, 'node bin', 'node'), script: '/opt/ona/bin/run.js', apiUrl: 'http://127.0.0.1:4010/api', sshConfig: path.join(dir, 'config')},
+    proxyCommand: {node: path.join(dir, 'node bin', 'node'), script: '/opt/ona/bin/run.js', apiUrl: 'http://127.0.0.1:4010/api', sshConfig: path.join(dir, 'config'), configDir: path.join(dir, 'ona config')},
   })
 
   it('ssh -G reads the key path with its space and the ProxyCommand as written', async () => {
@@ -75,7 +90,7 @@ describe('the rendered entry as readers see it', () => {
     expect(resolved.get('identitiesonly')).toBe('yes')
     expect(resolved.get('hostname')).toBe('127.0.0.11')
     expect(resolved.get('hostkeyalias')).toBe(ENV!.environmentAlias)
-    expect(resolved.get('proxycommand')).toBe(`"${path.join(dir, 'node bin', 'node')}" /opt/ona/bin/run.js ssh-proxy ${ID} --api-url http://127.0.0.1:4010/api --ssh-config "${config}"`)
+    expect(resolved.get('proxycommand')).toBe(`"${path.join(dir, 'node bin', 'node')}" /opt/ona/bin/run.js ssh-proxy ${ID} --api-url http://127.0.0.1:4010/api --ssh-config "${config}" --config-dir "${path.join(dir, 'ona config')}"`)
   })
 
   it('the ssh-config library hands an IDE the ProxyCommand as the argv ona means, and the pre-write check agrees', () => {
@@ -86,7 +101,7 @@ describe('the rendered entry as readers see it', () => {
     const section = parsed.find((l) => l.type === SSHConfig.DIRECTIVE) as unknown as {config: Array<{param: string; value: unknown}>}
     const proxy = section.config.find((l) => l.param === 'ProxyCommand')!.value as Array<{val: string}>
     expect(proxy.map((t) => t.val)).toEqual(proxyCommandArgv(ENV!, options().proxyCommand!))
-    expect(proxy.map((t) => t.val)).toEqual([path.join(dir, 'node bin', 'node'), '/opt/ona/bin/run.js', 'ssh-proxy', ID, '--api-url', 'http://127.0.0.1:4010/api', '--ssh-config', path.join(dir, 'config')])
+    expect(proxy.map((t) => t.val)).toEqual([path.join(dir, 'node bin', 'node'), '/opt/ona/bin/run.js', 'ssh-proxy', ID, '--api-url', 'http://127.0.0.1:4010/api', '--ssh-config', path.join(dir, 'config'), '--config-dir', path.join(dir, 'ona config')])
     expect(() => checkRenderedBlock(lines, [ENV!], options())).not.toThrow()
     // The check is not a formality: a block rendered without the options fails against them.
     expect(() => checkRenderedBlock(renderBlockLines([ENV!]), [ENV!], options())).toThrow(/unexpected values/)

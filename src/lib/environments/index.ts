@@ -8,7 +8,7 @@ import type {Environment} from '../api/types.js'
 import type {Context} from '../context.js'
 import {createDeadline} from '../deadline.js'
 import {OnaError, isOnaError} from '../errors.js'
-import {machineKey, type MachineKey} from '../keys/machine-key.js'
+import {machineKey, ownKeyPath, type MachineKey} from '../keys/machine-key.js'
 import {readSettings} from '../settings.js'
 import {createProgressReporter} from './progress.js'
 import {waitUntilReady, type ReadyResult} from './ready.js'
@@ -35,6 +35,18 @@ export interface PrepareOptions {
   /** Abort on SIGINT (and SIGTERM) while waiting; the environment is left as it is. Default true. */
   interruptible?: boolean
   pollMs?: number
+  /**
+   * The private key to register (its `.pub`): the one the caller's SSH config entry names, so a connection
+   * never registers a key other than the one ssh will offer. Default: the settings' identity file, else
+   * ona's own key (created when missing).
+   */
+  identityFile?: string
+  /**
+   * Hold the whole wait to the command's deadline (ctx.deadline) instead of pausing it under timeoutMs: for
+   * an environment that is already running, whose caller has a fallback when time runs out (the
+   * ProxyCommand connects to the last known address).
+   */
+  withinDeadline?: boolean
 }
 
 /**
@@ -43,8 +55,11 @@ export interface PrepareOptions {
  * nothing.
  */
 export async function prepareConnection(ctx: Context, client: ApiClient, environment: Environment, options: PrepareOptions = {}): Promise<ReadyResult & {key: MachineKey}> {
-  const settings = await readSettings(ctx)
-  const key = await machineKey(ctx, {identityFile: settings.identityFile})
+  const identityFile = options.identityFile ?? (await readSettings(ctx)).identityFile
+  // ona's own key by its path is ona's own key: created again at that path when it went missing.
+  // (Compared with forward slashes: that is how an entry names a path for Windows OpenSSH.)
+  const own = identityFile === undefined || identityFile.replace(/\\/g, '/') === ownKeyPath(ctx).replace(/\\/g, '/')
+  const key = await machineKey(ctx, own ? {} : {identityFile})
   const label = `${environment.id.slice(0, 8)}${environment.name ? ` (${environment.name})` : ''}`
   const reporter = options.progressTo ? createProgressReporter(options.progressTo as never, label) : undefined
   const controller = new AbortController()
@@ -58,8 +73,9 @@ export async function prepareConnection(ctx: Context, client: ApiClient, environ
   for (const s of signals) process.on(s, interrupt)
   // The start wait has its own bound: its API calls are held to it, and the command's --timeout stops
   // counting meanwhile (ona ssh waits at most --timeout plus --start-timeout before ssh runs).
-  const timeoutMs = options.timeoutMs ?? 600_000
-  const waitDeadline = createDeadline(timeoutMs, {flag: options.timeoutFlag ?? '--start-timeout'})
+  const held = options.withinDeadline && ctx.deadline ? ctx.deadline : undefined
+  const timeoutMs = held ? held.remaining() : (options.timeoutMs ?? 600_000)
+  const waitDeadline = held ?? createDeadline(timeoutMs, {flag: options.timeoutFlag ?? '--start-timeout'})
   const wait = () =>
     waitUntilReady(client, environment, {
       start: options.start ?? true,
@@ -74,7 +90,7 @@ export async function prepareConnection(ctx: Context, client: ApiClient, environ
       },
     })
   try {
-    return {...(await (ctx.deadline ? ctx.deadline.paused(wait) : wait())), key}
+    return {...(await (ctx.deadline && !held ? ctx.deadline.paused(wait) : wait())), key}
   } catch (error) {
     if (controller.signal.aborted && !isOnaError(error)) throw controller.signal.reason
     throw error

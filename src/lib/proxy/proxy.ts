@@ -3,19 +3,24 @@
  * on stdin/stdout and shows its stderr (so does VS Code), so:
  *
  * 1. ask the API for the environment's current address; start it when it is stopped (progress on stderr);
- *    make sure the machine's key is registered and READY;
- * 2. when the address moved from what the block says, update the block through the sync core (the same
- *    listing, planning and safe write as `ona ssh-sync`), so IDE host lists and `ssh -G` stay true;
+ *    make sure the key the entry names is registered and READY;
+ * 2. when the address moved from what the block says, write it into this environment's entry only
+ *    (sync/entry-address.ts), so IDE host lists and `ssh -G` stay true;
  * 3. carry the connection: stdin to a TCP connection to the address, the connection to stdout.
  *
- * When the API cannot be reached, it connects to the address in the block instead, saying so on stderr.
+ * Everything it needs comes from its own argv (API URL, SSH config, ona's config directory) and from the
+ * entry (the key), never from the environment ssh happened to be started with.
+ *
+ * Asking the API is held to a limit that fits inside the ConnectTimeout IDEs give ssh (VS Code: 15 s, which
+ * OpenSSH applies to the banner exchange, through a ProxyCommand too): PROXY_API_TIMEOUT_MS, or
+ * ONA_TIMEOUT. When the API cannot be reached within it, the proxy connects to the address in the block,
+ * saying so on stderr. Starting a stopped environment has its own, longer wait (`--timeout`).
  * stdout carries nothing but the connection.
  */
 import net from 'node:net'
-import {readFile} from 'node:fs/promises'
 
 import type {Context} from '../context.js'
-import {createDeadline} from '../deadline.js'
+import {createDeadline, parseDuration, TIMEOUT_ENV, type Deadline} from '../deadline.js'
 import {OnaError, isOnaError} from '../errors.js'
 import type {SshAddress} from '../api/types.js'
 import {MESSAGE_MAX, printable} from '../printable.js'
@@ -23,25 +28,36 @@ import {MESSAGE_MAX, printable} from '../printable.js'
 export interface ProxyOptions {
   environmentId: string
   apiUrl: string
-  /** Bound on starting and key readiness. Default 10 minutes. */
+  /** Bound on starting a stopped environment and its key readiness. Default 10 minutes. */
   timeoutMs?: number
   stdin?: NodeJS.ReadableStream
   stdout?: NodeJS.WritableStream
 }
 
-/** API failures that mean "cannot ask right now", where the last known address is the best answer. */
+/**
+ * How long the ProxyCommand asks the API before it falls back to the last known address: well inside the
+ * 15 s VS Code Remote-SSH gives ssh (`remote.SSH.connectTimeout`), leaving time to connect and exchange
+ * banners. ONA_TIMEOUT overrides it.
+ */
+export const PROXY_API_TIMEOUT_MS = 8000
+
+/** The ProxyCommand's deadline for asking the API: ONA_TIMEOUT when set (0/none: none), else PROXY_API_TIMEOUT_MS. */
+export function proxyApiDeadline(env: NodeJS.ProcessEnv): Deadline | undefined {
+  const fromEnv = env[TIMEOUT_ENV]
+  if (fromEnv !== undefined && fromEnv.trim() !== '') {
+    const budgetMs = parseDuration(fromEnv, TIMEOUT_ENV)
+    return budgetMs === undefined ? undefined : createDeadline(budgetMs, {source: TIMEOUT_ENV})
+  }
+  return createDeadline(PROXY_API_TIMEOUT_MS, {source: `the ProxyCommand's limit; ${TIMEOUT_ENV} changes it`})
+}
+
+/**
+ * API failures that mean "cannot ask right now", where the last known address is the best answer. A
+ * running environment whose key was not READY within the limit counts too (ERR_ENVIRONMENT_START_TIMEOUT).
+ */
 const UNREACHABLE = new Set(['ERR_API_UNAVAILABLE', 'ERR_API_TIMEOUT', 'ERR_PROXY', 'ERR_API_TLS', 'ERR_API_RATE_LIMITED', 'ERR_API_BAD_RESPONSE', 'ERR_NOT_LOGGED_IN', 'ERR_AUTH_EXPIRED', 'ERR_KEYCHAIN', 'ERR_KEYCHAIN_TIMEOUT', 'ERR_DEADLINE_EXCEEDED'])
 
-async function blockAddress(ctx: Context, id: string): Promise<SshAddress | undefined> {
-  try {
-    const {readBlockEnvironments} = await import('../ssh-config/index.js')
-    const text = await readFile(ctx.paths.sshConfig, 'utf8')
-    const found = readBlockEnvironments(text, {file: ctx.paths.sshConfig}).find((e) => e.id.toLowerCase() === id.toLowerCase())
-    return found && found.host !== '' ? {host: found.host, port: found.port, user: found.user} : undefined
-  } catch {
-    return undefined
-  }
-}
+const RUNNING = new Set(['ENVIRONMENT_PHASE_RUNNING', 'ENVIRONMENT_PHASE_UPDATING'])
 
 function note(line: string): void {
   // ssh shows the ProxyCommand's stderr on the user's terminal: API text in it must stay one plain line.
@@ -55,19 +71,34 @@ const ACTIVITY_REPORT_TIMEOUT_MS = 60_000
 /**
  * Resolves where to connect: the API's current address (environment started, key ready), else the
  * block's. `onActive` is how the caller reports use later (absent when the API could not be reached).
+ * `ctx.deadline` bounds asking the API (see proxyApiDeadline); the start of a stopped environment is
+ * bounded by `timeoutMs` instead.
  */
 export async function resolveProxyTarget(ctx: Context, options: ProxyOptions): Promise<SshAddress & {onActive?: () => Promise<void>}> {
-  const known = await blockAddress(ctx, options.environmentId)
+  const {readBlockEntryFromFile, updateEntryAddress} = await import('../sync/entry-address.js')
+  const entry = await readBlockEntryFromFile(ctx.paths.sshConfig, options.environmentId)
+  const known = entry?.address
+  let running = false
   try {
-    const [{connect, syncSshConfig}, {prepareConnection, markActive}] = await Promise.all([import('../sync/sync.js'), import('../environments/index.js')])
+    const [{connect, originOf}, {prepareConnection, markActive}] = await Promise.all([import('../sync/sync.js'), import('../environments/index.js')])
     const client = await connect(ctx, options.apiUrl)
     const {environment} = await client.getEnvironment(options.environmentId)
-    const ready = await prepareConnection(ctx, client, environment, {...(options.timeoutMs ? {timeoutMs: options.timeoutMs} : {}), timeoutFlag: '--timeout', progressTo: process.stderr})
+    running = RUNNING.has(environment.phase) && environment.ssh !== undefined
+    const ready = await prepareConnection(ctx, client, environment, {
+      ...(options.timeoutMs ? {timeoutMs: options.timeoutMs} : {}),
+      timeoutFlag: '--timeout',
+      progressTo: process.stderr,
+      // The key ssh will offer: the one the entry names (registering any other would not let ssh in).
+      ...(entry?.identityFile ? {identityFile: entry.identityFile} : {}),
+      // Already running: registering the key is asking the API too, and there is an address to fall back on.
+      withinDeadline: running && known !== undefined,
+    })
     for (const w of ready.warnings) note(`warning: ${w.message}`)
     const address = ready.environment.ssh!
-    if (!known || known.host !== address.host || known.port !== address.port || known.user !== address.user) {
+    if (known && (known.host !== address.host || known.port !== address.port || known.user !== address.user)) {
       try {
-        await syncSshConfig(ctx, {apiUrl: options.apiUrl, client})
+        const outcome = await updateEntryAddress(ctx.paths.sshConfig, {environmentId: environment.id, origin: originOf(options.apiUrl), address})
+        if (outcome.status === 'skipped') note(`${ctx.paths.sshConfig} was not updated: ${outcome.reason}`)
       } catch (error) {
         note(`could not update ${ctx.paths.sshConfig} (${isOnaError(error) ? error.message : String(error)}); connecting anyway`)
       }
@@ -77,7 +108,8 @@ export async function resolveProxyTarget(ctx: Context, options: ProxyOptions): P
     void onActive()
     return {...address, onActive}
   } catch (error) {
-    if (isOnaError(error) && UNREACHABLE.has(error.code) && known) {
+    const gaveUp = isOnaError(error) && (UNREACHABLE.has(error.code) || (running && error.code === 'ERR_ENVIRONMENT_START_TIMEOUT'))
+    if (gaveUp && known) {
       note(`${error.message}; connecting to the last known address ${known.host}:${known.port}`)
       return known
     }
@@ -111,7 +143,11 @@ export async function runProxy(ctx: Context, options: ProxyOptions): Promise<num
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/.test(options.environmentId)) {
     throw new OnaError('ERR_USAGE', `"${options.environmentId}" is not an environment id`)
   }
-  const {onActive, ...address} = await resolveProxyTarget(ctx, options)
+  // Asking the API is held to the ProxyCommand's own limit, whatever a caller's context had.
+  const deadline = proxyApiDeadline(ctx.env)
+  const scoped: Context = {...ctx, ...(deadline ? {deadline} : {})}
+  if (!deadline) delete scoped.deadline
+  const {onActive, ...address} = await resolveProxyTarget(scoped, options)
   // A long session keeps the environment from being stopped for inactivity.
   const timer = onActive ? setInterval(() => void onActive(), ACTIVITY_INTERVAL_MS) : undefined
   timer?.unref()

@@ -20,6 +20,12 @@ export interface ProxyCommandSpec {
   apiUrl: string
   /** The SSH config the block lives in (the proxy updates it when the address moved). */
   sshConfig: string
+  /**
+   * ona's config directory as the writer resolved it (settings, token file, key id). ssh runs the
+   * ProxyCommand with whatever environment it was started with (VS Code from the desktop, cron: no
+   * ONA_CONFIG_DIR or XDG_CONFIG_HOME), so the proxy is told where it is rather than working it out again.
+   */
+  configDir?: string
 }
 
 export interface EntryOptions {
@@ -61,7 +67,17 @@ function checkPlainToken(value: string, what: string): string | undefined {
 
 /** The ProxyCommand's tokens for one environment, as the config line holds them (quoted where needed). */
 export function proxyCommandTokens(env: Pick<ValidEnvironment, 'id'>, spec: ProxyCommandSpec, windows = false): string[] {
-  return [pathToken(spec.node, windows), pathToken(spec.script, windows), 'ssh-proxy', env.id, '--api-url', spec.apiUrl, '--ssh-config', pathToken(spec.sshConfig, windows)]
+  return [
+    pathToken(spec.node, windows),
+    pathToken(spec.script, windows),
+    'ssh-proxy',
+    env.id,
+    '--api-url',
+    spec.apiUrl,
+    '--ssh-config',
+    pathToken(spec.sshConfig, windows),
+    ...(spec.configDir === undefined ? [] : ['--config-dir', pathToken(spec.configDir, windows)]),
+  ]
 }
 
 /** The same tokens as argv (quotes removed), which is what `ssh-config` hands an IDE. */
@@ -82,10 +98,11 @@ export function validateEntryOptions(options: EntryOptions): void {
       checkPathToken(spec.node, 'the node path', windows) ??
       checkPathToken(spec.script, 'the ona path', windows) ??
       checkPathToken(spec.sshConfig, 'the SSH config path', windows) ??
+      (spec.configDir === undefined ? undefined : checkPathToken(spec.configDir, 'the ona config directory', windows)) ??
       checkPlainToken(spec.apiUrl, 'the API URL')
     if (reason) {
       throw new OnaError('ERR_USAGE', `cannot write a ProxyCommand: ${reason}`, {
-        hint: 'Install ona and node at plain paths, or sync without --resolve-on-connect (`ona ssh-sync --no-resolve-on-connect`).',
+        hint: 'Install ona and node at plain paths (and keep ona\'s config directory, ONA_CONFIG_DIR, at one), or sync without --resolve-on-connect (`ona ssh-sync --no-resolve-on-connect`).',
       })
     }
   }

@@ -151,7 +151,7 @@ async function entryOptions(ctx: Context, listing: ListEnvironmentsResult, optio
   const resolveOnConnect = apiUrl !== undefined && resolveOnConnectFor(settings, apiUrl)
   const needed = listing.environments.some((e) => RUNNING.has(e.phase) || ON_THE_WAY.has(e.phase) || (resolveOnConnect && e.phase === 'ENVIRONMENT_PHASE_STOPPED'))
   const windows = isWindows(ctx.platform)
-  const proxy = resolveOnConnect && apiUrl ? {proxyCommand: {node: process.execPath, script: onaLauncher(), apiUrl, sshConfig: ctx.paths.sshConfig}} : {}
+  const proxy = resolveOnConnect && apiUrl ? {proxyCommand: {node: process.execPath, script: onaLauncher(), apiUrl, sshConfig: ctx.paths.sshConfig, configDir: ctx.paths.configDir}} : {}
   if (!needed) return {entry: {windows, ...proxy}, resolveOnConnect}
   if (options.dryRun) return {entry: {windows, identityFile: plannedKeyPath(ctx, settings.identityFile), ...proxy}, resolveOnConnect}
   const key = await machineKey(ctx, {identityFile: settings.identityFile})
