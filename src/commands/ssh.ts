@@ -9,8 +9,9 @@ import {parseTimeFlag} from '../lib/deadline.js'
 export default class Ssh extends BaseCommand {
   static override summary = 'connect to an environment over SSH, starting it when it is stopped'
   static override description = `Finds the environment by id, unique id prefix or name (a picker on a terminal when none is given),
-checks what the connection needs (the API host, the gateway, and the IDE's endpoints with --ide; a pass is
-cached for 5 minutes), starts it when it is stopped (progress on stderr; --no-start refuses instead),
+checks the network (the API, the gateway, the IDE's endpoints with --ide, then the environment's SSH address;
+only a failure on the connection's own path, the API or the SSH address, stops it, others are warnings),
+starts it when it is stopped (progress on stderr; --no-start refuses instead),
 registers ona's SSH key and waits until the environment accepts it, brings the SSH aliases up to date once,
 then runs \`ssh <id>.gitpod.environment\` with any arguments after \`--\` and exits with ssh's exit code.
 --ide vscode opens VS Code on the alias instead.`

@@ -87,7 +87,7 @@ describe('connecting with the key ona registers', () => {
 
   it('`ona ssh <name>` starts a stopped environment, shows progress, waits for the key and connects', async () => {
     const result = await runCli(['ssh', 'old-project', '--skip-preflight', '--', ...strict(), 'echo started-$((6*7))'], {env, timeoutMs: 60_000})
-    expect(result.stderr).toMatch(/ona: c3d8|ona: 0199ec15 \(old-project\): starting \(stopped\), 0 s/)
+    expect(result.stderr).toMatch(/ona: old-project \(0199ec15-c3d8\): starting \(stopped\), 0 s/)
     expect(result.stderr).toMatch(/waiting for the SSH key \(creating\)/)
     expect(result.code).toBe(0)
     expect(result.stdout.trim()).toBe('started-42')
@@ -99,7 +99,7 @@ describe('connecting with the key ona registers', () => {
     sim.stopEnvironment(STOP)
     const refused = await runCli(['ssh', 'old-project', '--skip-preflight', '--no-start'], {env})
     expect(refused.code).toBe(1)
-    expect(refused.stderr).toContain(`environment ${STOP} (old-project), stopped is not running`)
+    expect(refused.stderr).toContain('error: environment old-project (0199ec15-c3d8) is stopped\n')
     const none = await runCli(['ssh', '--skip-preflight'], {env})
     expect(none.code).toBe(2)
     expect(none.stderr).toContain('no environment given')
@@ -138,7 +138,7 @@ describe('resolve on connect: plain ssh through the ProxyCommand', () => {
     const result = await ssh(alias(STOP), 'echo woke-$((6*7))')
     expect(result.code).toBe(0)
     expect(result.stdout.trim()).toBe('woke-42')
-    expect(result.stderr).toMatch(/ona: 0199ec15 \(old-project\): starting/)
+    expect(result.stderr).toMatch(/ona: old-project \(0199ec15-c3d8\): starting/)
     expect(sim.rpcCount('StartEnvironment')).toBe(starts + 1)
   }, 60_000)
 

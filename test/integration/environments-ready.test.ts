@@ -72,7 +72,7 @@ describe('waitUntilReady', () => {
     const error = await waitUntilReady(api, await get(STOPPED), {start: false}).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(OnaError)
     expect((error as OnaError).code).toBe('ERR_ENVIRONMENT_NOT_RUNNING')
-    expect((error as OnaError).message).toContain(`${STOPPED} (old), stopped`)
+    expect((error as OnaError).message).toBe('environment old (0199ec15-c3d8) is stopped')
     expect(sim.rpcCount('StartEnvironment')).toBe(0)
   })
 

@@ -7,6 +7,7 @@
  */
 import {existsSync, readFileSync, readdirSync, statSync} from 'node:fs'
 import {mkdir, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
+import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -96,7 +97,12 @@ describe.skipIf(!prefix)('the installed package (npm pack + npm install -g into 
     expect(await readFile(path.join(home, '.ssh', 'config'), 'utf8')).toContain(`Host ${A}.gitpod.environment`)
     expect((await ona(['ssh-sync', '--check'])).code).toBe(0)
 
+    // ona ssh checks that the environment's SSH address answers with an SSH banner before it runs ssh.
+    const banner = net.createServer((socket) => socket.end('SSH-2.0-ona-test\r\n'))
+    await new Promise<void>((resolve) => banner.listen(0, '127.0.0.11', () => resolve()))
+    sim.setSshAddress(A, {host: '127.0.0.11', port: (banner.address() as net.AddressInfo).port, user: 'gitpod_devcontainer'})
     const ssh = await ona(['ssh', A, '--runner', 'enterprise', '--', '-G'])
+    await new Promise<void>((resolve) => banner.close(() => resolve()))
     expect(ssh.stderr).not.toMatch(/error:/)
     expect(ssh.code).toBe(0)
     expect(ssh.stdout).toMatch(/^hostname 127\.0\.0\.11$/m)

@@ -5,6 +5,7 @@
  */
 import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
+import net from 'node:net'
 import path from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -107,6 +108,29 @@ describe('ona preflight (built CLI)', () => {
     expect(result.code).toBe(2)
     expect(result.stderr).toMatch(/error: .*preflight\.json: endpoints\[1\]: port/)
     expect(result.stderr).toMatch(/hint: Fix the named entry/)
+  })
+
+  it('checks the API in use as the management plane: an enterprise install is not judged by the public ones', async () => {
+    writeEndpoints([])
+    // A management plane that answers, on loopback: the configured API (ONA_API_URL).
+    const api = net.createServer((socket) => socket.end())
+    await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', () => resolve()))
+    const apiUrl = `http://127.0.0.1:${(api.address() as net.AddressInfo).port}/api`
+    try {
+      const result = await runCli(['preflight', '--only', 'management', '--resolver', dnsServer, '--timeout', '3s', '--json'], {env: {...env(), ONA_API_URL: apiUrl}})
+      expect(result.code).toBe(0)
+      const report = JSON.parse(result.stdout) as PreflightReport
+      expect(report.endpoints.map((e) => e.id)).toEqual(['management.api'])
+      expect(report.endpoints[0]).toMatchObject({host: '127.0.0.1', status: 'pass', purpose: `management-plane API (${new URL(apiUrl).origin})`})
+
+      // Asked for, the public planes are checked too (here they do not resolve, so the run fails).
+      const both = await runCli(['preflight', '--only', 'management', '--resolver', dnsServer, '--timeout', '3s', '--api-url', apiUrl, '--public-management', '--json'], {env: env()})
+      const ids = (JSON.parse(both.stdout) as PreflightReport).endpoints.map((e) => e.id).sort()
+      expect(ids).toEqual(['management.api', 'management.app-gitpod-io', 'management.app-ona-com'])
+      expect(both.code).toBe(1)
+    } finally {
+      await new Promise<void>((resolve) => api.close(() => resolve()))
+    }
   })
 
   it('a bad --resolver is a usage error', async () => {

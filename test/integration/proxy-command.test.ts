@@ -176,7 +176,7 @@ describe('the ProxyCommand inside an IDE\'s ConnectTimeout', () => {
     const result = await ssh(alias(STOP), scrubbed({ONA_TIMEOUT: '1s'}), 'echo woke-$((6*7))')
     expect(result.code, result.stderr).toBe(0)
     expect(result.stdout.trim()).toBe('woke-42')
-    expect(result.stderr).toMatch(/ona: 0199ec15 \(old-project\): starting/)
+    expect(result.stderr).toMatch(/ona: old-project \(0199ec15-c3d8\): starting/)
     expect(result.stderr).not.toContain('last known address')
     const keys = (sim.environmentJson(STOP) as {spec: {sshPublicKeys: Array<{value: string}>}}).spec.sshPublicKeys
     expect(keys.map((k) => k.value.trim())).toEqual([(await readFile(path.join(configDir, 'ssh', 'id_ed25519.pub'), 'utf8')).trim()])

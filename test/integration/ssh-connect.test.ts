@@ -8,12 +8,16 @@ import {chmod, mkdir, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
+import {PassThrough} from 'node:stream'
 
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
 import {createContext} from '../../src/lib/context.js'
 import {startSimulator, type Simulator} from '../../src/lib/simulator/server.js'
-import {PREFLIGHT_CACHE_TTL_MS, quickPreflight} from '../../src/lib/ssh/connect.js'
+import {createIOStreams} from '../../src/lib/io.js'
+import {createDnsResolver} from '../../src/lib/preflight/dns.js'
+import {PREFLIGHT_CACHE_TTL_MS, quickPreflight, sshConnect} from '../../src/lib/ssh/connect.js'
+import {startDns} from '../helpers/preflight-net.js'
 import {baseEnv, runCli} from '../helpers/run-cli.js'
 
 const A = '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7'
@@ -38,6 +42,19 @@ afterEach(async () => {
   await rm(home, {recursive: true, force: true})
 })
 
+/** A server that answers like an sshd up to its banner, so `ona ssh`'s path check passes; closed after each test. */
+let banners: net.Server[] = []
+afterEach(async () => {
+  await Promise.all(banners.map((b) => new Promise<void>((resolve) => b.close(() => resolve()))))
+  banners = []
+})
+async function bannerServer(host = '127.0.0.11'): Promise<number> {
+  const server = net.createServer((socket) => socket.end('SSH-2.0-ona-test\r\n'))
+  banners.push(server)
+  await new Promise<void>((resolve) => server.listen(0, host, () => resolve()))
+  return (server.address() as net.AddressInfo).port
+}
+
 /** A port on 127.0.0.1 with nothing listening. */
 async function closedPort(): Promise<number> {
   const server = net.createServer()
@@ -49,12 +66,14 @@ async function closedPort(): Promise<number> {
 
 describe('ona ssh (built CLI, real ssh)', () => {
   it('checks, syncs once, then hands the arguments after -- to ssh on <id>.gitpod.environment', async () => {
+    const port = await bannerServer()
+    sim.setSshAddress(A, {host: '127.0.0.11', port, user: 'gitpod_devcontainer'})
     const result = await runCli(['ssh', A, '--runner', 'enterprise', '--', '-G'], {env})
     expect(result.stderr).not.toMatch(/error:/)
     expect(result.code).toBe(0)
     // ssh -G printed the settings it resolved from the alias ona wrote moments before.
     expect(result.stdout).toMatch(/^hostname 127\.0\.0\.11$/m)
-    expect(result.stdout).toMatch(/^port 2222$/m)
+    expect(result.stdout).toMatch(new RegExp(`^port ${port}$`, 'm'))
     expect(result.stdout).toMatch(/^user gitpod_devcontainer$/m)
     expect(await readFile(config, 'utf8')).toContain(`Host ${A}.gitpod.environment`)
     const listings = sim.requests.filter((r) => r.rpc === 'ListEnvironments')
@@ -103,12 +122,44 @@ describe('ona ssh (built CLI, real ssh)', () => {
   })
 
   it('reads --preflight-timeout and --start-timeout as durations, and an old plain-milliseconds --preflight-timeout with a note', async () => {
+    sim.setSshAddress(A, {host: '127.0.0.11', port: await bannerServer(), user: 'gitpod_devcontainer'})
     const result = await runCli(['ssh', A, '--runner', 'enterprise', '--preflight-timeout', '3000', '--start-timeout', '2m', '--', '-G'], {env})
     expect(result.code).toBe(0)
     expect(result.stderr).toContain('warning: --preflight-timeout 3000: a plain number means seconds now, as on every time flag; read as 3000ms as before (write 3000ms or 3s)\n')
     const current = await runCli(['ssh', A, '--runner', 'enterprise', '--preflight-timeout', '2s', '--', '-G'], {env})
     expect(current.code).toBe(0)
     expect(current.stderr).not.toContain('--preflight-timeout')
+  })
+
+  it("stops when the environment's SSH address does not answer, naming it, before the SSH config is changed", async () => {
+    // The fixture's address, 127.0.0.11:2222, has no sshd.
+    const result = await runCli(['ssh', A, '--runner', 'enterprise', '--', '-G'], {env})
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain('error: cannot connect: the SSH address of api-backend (0199ec15-59d3) does not answer: 127.0.0.11:2222 refused the connection (no sshd listening)\n')
+    expect(result.stderr).toMatch(/hint: .*--skip-preflight/)
+    expect(await readFile(config, 'utf8')).toBe('')
+  })
+
+  it('connects when only endpoints off its path fail: each is a warning with its hint, then one summary line', async () => {
+    // The gateway's names do not resolve on this network (a local DNS server that knows nothing).
+    const dns = await startDns({}, 'nxdomain')
+    sim.setSshAddress(A, {host: '127.0.0.11', port: await bannerServer(), user: 'gitpod_devcontainer'})
+    let stderr = ''
+    const err = new PassThrough().setEncoding('utf8')
+    err.on('data', (chunk: string) => (stderr += chunk))
+    const ctxEnv = {...env, ONA_SSH: 'true'}
+    const ctx = createContext({env: ctxEnv, io: createIOStreams({out: new PassThrough(), err, isTTY: false, env: ctxEnv})})
+    try {
+      const code = await sshConnect(ctx, {target: A, apiUrl: sim.url, runner: 'standard', timeoutMs: 2000, resolver: createDnsResolver([dns.server]), interactive: false})
+      expect(code).toBe(0)
+    } finally {
+      await dns.close()
+    }
+    expect(stderr).toMatch(/^warning: us01\.gitpod\.dev failed its dns check \(nxdomain[^\n]*\)\. The resolver says the name does not exist[^\n]+$/m)
+    expect(stderr).toMatch(/^warning: eu01\.gitpod\.dev failed its dns check \(nxdomain[^\n]*\)$/m)
+    expect(stderr).toMatch(/^warning: \d+ network checks off this connection's path failed \(gateway\); the API and the SSH address of api-backend \(0199ec15-59d3\) answer, so ona connects anyway\. `ona preflight` has the full report\.$/m)
+    expect(stderr).not.toMatch(/error:/)
+    expect(await readFile(config, 'utf8')).toContain(`Host ${A}.gitpod.environment`)
   })
 
   it('takes nothing after `--` as the environment (`ona ssh -- true` with no terminal is a usage error)', async () => {

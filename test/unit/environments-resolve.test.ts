@@ -2,7 +2,7 @@ import {describe, expect, it} from 'vitest'
 
 import type {Environment} from '../../src/lib/api/types.js'
 import {OnaError} from '../../src/lib/errors.js'
-import {resolveEnvironment} from '../../src/lib/environments/resolve.js'
+import {environmentLabel, resolveEnvironment} from '../../src/lib/environments/resolve.js'
 
 const env = (id: string, name?: string, phase = 'ENVIRONMENT_PHASE_RUNNING'): Environment => ({id, phase, statusVersion: 1n, ...(name ? {name} : {})})
 const list = [
@@ -59,5 +59,27 @@ describe('resolveEnvironment', () => {
     }
     expect(['ERR_ENVIRONMENT_NOT_FOUND', 'ERR_USAGE']).toContain(error?.code)
     if (hint) expect(error?.hint).toContain(hint)
+  })
+})
+
+describe('environmentLabel: a name and enough of the id to tell environments apart', () => {
+  it.each([
+    ['a named environment: name and the first two id groups, not the shared prefix alone', env('0199ec15-59d3-7e92-8e22-8cb6c7ba4df7', 'api-backend'), [], 'api-backend (0199ec15-59d3)'],
+    ['an unnamed one: the first two id groups', env('0199ec15-59d3-7e92-8e22-8cb6c7ba4df7'), [], '0199ec15-59d3'],
+    [
+      'a third group when another environment shares the first two',
+      env('0199ec15-59d3-7e92-8e22-8cb6c7ba4df7', 'a'),
+      [env('0199ec15-59d3-7e92-8e22-8cb6c7ba4df7', 'a'), env('0199ec15-59d3-7111-8e22-000000000000', 'b')],
+      'a (0199ec15-59d3-7e92)',
+    ],
+    ['a name with control characters made visible', env('0199ec15-59d3-7e92-8e22-8cb6c7ba4df7', 'x\u001b[2Jy'), [], 'x\\e[2Jy (0199ec15-59d3)'],
+  ])('%s', (_, environment, others, expected) => {
+    expect(environmentLabel(environment, others)).toBe(expected)
+  })
+
+  it('labels each environment of a listing differently, although every id starts 0199ec15', () => {
+    const labels = list.map((e) => environmentLabel(e, list))
+    expect(new Set(labels).size).toBe(list.length)
+    for (const label of labels) expect(label).not.toMatch(/\(0199ec15\)/)
   })
 })

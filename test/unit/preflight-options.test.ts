@@ -2,7 +2,8 @@ import {describe, expect, it} from 'vitest'
 
 import {OnaError} from '../../src/lib/errors.js'
 import {parseResolverAddress} from '../../src/lib/preflight/dns.js'
-import {normaliseOptions, parsePreflightTimeout} from '../../src/lib/preflight/preflight.js'
+import {loadCatalog} from '../../src/lib/preflight/catalog.js'
+import {managementEndpoints, normaliseOptions, parsePreflightTimeout} from '../../src/lib/preflight/preflight.js'
 import {apiEndpoint} from '../../src/lib/ssh/connect.js'
 
 describe('--resolver ip[:port]', () => {
@@ -80,5 +81,23 @@ describe('the API host as the management endpoint of ona ssh', () => {
     ['http://[::1]/api', {host: '::1', port: 80, protocol: 'http'}],
   ])('%s', (url, expected) => {
     expect(apiEndpoint(url)).toMatchObject({id: 'management.api', category: 'management', ...expected})
+  })
+})
+
+describe('which management planes `ona preflight` checks', () => {
+  const ids = (m: Awaited<ReturnType<typeof managementEndpoints>>) => [...m.catalog.endpoints.filter((e) => e.category === 'management').map((e) => e.id), ...m.extra.map((e) => e.id)].sort()
+  it.each([
+    ['the default API: that public plane only', 'https://app.ona.com/api', false, ['management.app-ona-com']],
+    ['the other public plane when it is the one in use', 'https://app.gitpod.io/api', false, ['management.app-gitpod-io']],
+    ['an enterprise install: its own origin only', 'https://ona.corp.example/api', false, ['management.api']],
+    ['an enterprise install, public ones asked for', 'https://ona.corp.example:8443/api', true, ['management.api', 'management.app-gitpod-io', 'management.app-ona-com']],
+    ['the local simulator', 'http://127.0.0.1:8787/api', false, ['management.api']],
+    ['the public plane on another port is another origin', 'https://app.ona.com:8443/api', false, ['management.api']],
+  ])('%s', async (_, apiUrl, publicManagement, expected) => {
+    const catalog = await loadCatalog()
+    const result = managementEndpoints(catalog, apiUrl, publicManagement)
+    expect(ids(result)).toEqual(expected)
+    // Every other category is left as it was.
+    expect(result.catalog.endpoints.filter((e) => e.category !== 'management')).toEqual(catalog.endpoints.filter((e) => e.category !== 'management'))
   })
 })

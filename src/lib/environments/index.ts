@@ -12,9 +12,9 @@ import {machineKey, ownKeyPath, type MachineKey} from '../keys/machine-key.js'
 import {readSettings} from '../settings.js'
 import {createProgressReporter} from './progress.js'
 import {waitUntilReady, type ReadyResult} from './ready.js'
-import {resolveEnvironment, shortPhase} from './resolve.js'
+import {environmentLabel, resolveEnvironment, shortPhase} from './resolve.js'
 
-export {describeEnvironment, resolveEnvironment, shortPhase} from './resolve.js'
+export {describeEnvironment, environmentLabel, resolveEnvironment, shortPhase} from './resolve.js'
 export type {ReadyProgress, ReadyResult} from './ready.js'
 
 /** Lists the caller's environments and finds the one `input` names (id, alias, unique id prefix, name). */
@@ -60,13 +60,13 @@ export async function prepareConnection(ctx: Context, client: ApiClient, environ
   // (Compared with forward slashes: that is how an entry names a path for Windows OpenSSH.)
   const own = identityFile === undefined || identityFile.replace(/\\/g, '/') === ownKeyPath(ctx).replace(/\\/g, '/')
   const key = await machineKey(ctx, own ? {} : {identityFile})
-  const label = `${environment.id.slice(0, 8)}${environment.name ? ` (${environment.name})` : ''}`
+  const label = environmentLabel(environment)
   const reporter = options.progressTo ? createProgressReporter(options.progressTo as never, label) : undefined
   const controller = new AbortController()
   let phase = environment.phase
   const interrupt = () => {
     controller.abort(
-      new OnaError('ERR_CANCELLED', `interrupted while waiting for environment ${environment.id}; it was left ${shortPhase(phase)} and the SSH config was not changed`),
+      new OnaError('ERR_CANCELLED', `interrupted while waiting for environment ${environmentLabel(environment)}; it was left ${shortPhase(phase)} and the SSH config was not changed`),
     )
   }
   const signals: NodeJS.Signals[] = options.interruptible === false ? [] : ['SIGINT', 'SIGTERM']

@@ -12,7 +12,7 @@ import type {Deadline} from '../deadline.js'
 import {OnaError, type Warning} from '../errors.js'
 import type {MachineKey} from '../keys/machine-key.js'
 import {ensureKeyRegistered, keyPhase} from './keys.js'
-import {describeEnvironment, shortPhase} from './resolve.js'
+import {environmentLabel, shortPhase} from './resolve.js'
 
 export type ReadyStep = 'starting' | 'waiting' | 'registering-key' | 'waiting-for-key' | 'ready'
 
@@ -77,7 +77,7 @@ export async function waitUntilReady(client: ApiClient, initial: Environment, op
   }
   const wait = async (what: string) => {
     const timedOut = () =>
-      new OnaError('ERR_ENVIRONMENT_START_TIMEOUT', `environment ${describeEnvironment(env)} was not ready after ${Math.round((now() - started) / 1000)} s (${what})`, {
+      new OnaError('ERR_ENVIRONMENT_START_TIMEOUT', `environment ${environmentLabel(env)} was not ready after ${Math.round((now() - started) / 1000)} s (${what})`, {
         details: {environmentId: env.id, phase: env.phase},
       })
     if (now() >= deadline) throw timedOut()
@@ -90,11 +90,11 @@ export async function waitUntilReady(client: ApiClient, initial: Environment, op
 
   for (;;) {
     signal?.throwIfAborted()
-    if (GONE.has(env.phase)) throw new OnaError('ERR_ENVIRONMENT_NOT_FOUND', `environment ${describeEnvironment(env)} is being deleted`)
+    if (GONE.has(env.phase)) throw new OnaError('ERR_ENVIRONMENT_NOT_FOUND', `environment ${environmentLabel(env)} is being deleted`)
     if (RUNNING.has(env.phase) && env.ssh) break
     if (STOPPED.has(env.phase) || (env.phase === 'ENVIRONMENT_PHASE_STOPPING' && !didStart)) {
       if (options.start === false) {
-        throw new OnaError('ERR_ENVIRONMENT_NOT_RUNNING', `environment ${describeEnvironment(env)} is not running`, {details: {environmentId: env.id, phase: env.phase}})
+        throw new OnaError('ERR_ENVIRONMENT_NOT_RUNNING', `environment ${environmentLabel(env)} is ${shortPhase(env.phase)}`, {details: {environmentId: env.id, phase: env.phase}})
       }
       if (STOPPED.has(env.phase)) {
         report('starting', env.phase)
@@ -119,7 +119,7 @@ export async function waitUntilReady(client: ApiClient, initial: Environment, op
         const phase = keyPhase(env, registration.keyId)
         if (phase === 'CONTENT_PHASE_READY') break
         if (phase === 'CONTENT_PHASE_FAILED') {
-          throw new OnaError('ERR_KEY_NOT_ACCEPTED', `environment ${describeEnvironment(env)} reports ona's SSH key as failed`, {details: {environmentId: env.id, keyId: registration.keyId}})
+          throw new OnaError('ERR_KEY_NOT_ACCEPTED', `environment ${environmentLabel(env)} reports ona's SSH key as failed`, {details: {environmentId: env.id, keyId: registration.keyId}})
         }
         if (phase === undefined) {
           unknownSince ??= now()

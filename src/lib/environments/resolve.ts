@@ -14,6 +14,24 @@ export function describeEnvironment(env: Environment): string {
   return `${printable(env.id)}${env.name ? ` (${printable(env.name, 80)})` : ''}, ${printable(shortPhase(env.phase))}`
 }
 
+/**
+ * How one environment is named in progress lines and errors: its name and enough of its id to tell it apart
+ * and to type it (`ona ssh 0199ec15-59d3`): ids are UUIDv7, whose first 8 characters (a timestamp) most of a
+ * user's environments share, so the first two groups are shown, or more when `others` share those too.
+ */
+export function environmentLabel(env: Environment, others: readonly Environment[] = []): string {
+  const id = env.id.toLowerCase()
+  let short = id
+  for (const length of [13, 18, 23]) {
+    const candidate = id.slice(0, length)
+    if (id.length > length && !others.some((o) => o.id.toLowerCase() !== id && o.id.toLowerCase().startsWith(candidate))) {
+      short = candidate
+      break
+    }
+  }
+  return env.name ? `${printable(env.name, 80)} (${printable(short)})` : printable(short)
+}
+
 export function shortPhase(phase: string): string {
   return phase.replace(/^ENVIRONMENT_PHASE_/, '').toLowerCase()
 }

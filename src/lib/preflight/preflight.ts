@@ -5,7 +5,8 @@
 import type {Context} from '../context.js'
 import {parseTimeFlag} from '../deadline.js'
 import {OnaError} from '../errors.js'
-import {CATEGORIES, loadCatalog, loadUserEndpoints, userEndpointsPath} from './catalog.js'
+import {apiEndpoint} from './api-endpoint.js'
+import {CATEGORIES, loadCatalog, loadUserEndpoints, userEndpointsPath, type Catalog, type CatalogEndpoint} from './catalog.js'
 import {hostsFile} from '../platform/platform.js'
 import {createDnsResolver, parseResolverAddress} from './dns.js'
 import {createProgress, renderReport} from './render.js'
@@ -25,6 +26,13 @@ export interface PreflightOptions {
   resolver?: string
   /** Print nothing (the command prints JSON itself). */
   json?: boolean
+  /**
+   * The API in use (flag, ONA_API_URL...): its origin is checked as the management plane. The vendor's public
+   * planes in the catalog are checked only when one of them is this origin, or with `publicManagement`.
+   * Absent: the catalog's management endpoints, as before.
+   */
+  apiUrl?: string
+  publicManagement?: boolean
   /** For tests: passed through to runPreflight. */
   overrides?: Partial<Pick<RunPreflightOptions, 'onAws' | 'portMap' | 'ca' | 'metadataTarget'>>
 }
@@ -72,10 +80,26 @@ export function normaliseOptions(options: PreflightOptions): {timeoutMs: number;
   return {timeoutMs, ...(only ? {only} : {}), ...(servers ? {servers} : {})}
 }
 
+/**
+ * Which management endpoints `ona preflight` checks: the configured API's origin (an enterprise install's
+ * firewall may block the public planes on purpose, and a failure there says nothing about this install).
+ * A catalog entry that is that origin is kept as it is (with its sources); the others only on request.
+ */
+export function managementEndpoints(catalog: Catalog, apiUrl: string, publicManagement = false): {catalog: Catalog; extra: CatalogEndpoint[]} {
+  const configured = apiEndpoint(apiUrl)
+  const isConfigured = (e: CatalogEndpoint) => e.protocol === configured.protocol && e.host.toLowerCase() === configured.host.toLowerCase() && e.port === configured.port
+  const own = catalog.endpoints.some((e) => e.category === 'management' && isConfigured(e))
+  const endpoints = catalog.endpoints.filter((e) => e.category !== 'management' || publicManagement || isConfigured(e))
+  return {catalog: {...catalog, endpoints}, extra: own ? [] : [configured]}
+}
+
 /** Runs `ona preflight` for a context; prints the table on the context's streams unless `json`. */
 export async function preflight(ctx: Context, options: PreflightOptions = {}): Promise<PreflightReport> {
   const {timeoutMs, only, servers} = normaliseOptions(options)
-  const [catalog, extraEndpoints] = await Promise.all([loadCatalog(), loadUserEndpoints(userEndpointsPath(ctx.paths.configDir))])
+  const [fullCatalog, userEndpoints] = await Promise.all([loadCatalog(), loadUserEndpoints(userEndpointsPath(ctx.paths.configDir))])
+  const management = options.apiUrl === undefined ? {catalog: fullCatalog, extra: []} : managementEndpoints(fullCatalog, options.apiUrl, options.publicManagement)
+  const catalog = management.catalog
+  const extraEndpoints = [...management.extra, ...userEndpoints]
   const progress = options.json ? {onCheck: () => {}, clear: () => {}} : createProgress(ctx.io)
   const report = await runPreflight({
     catalog,

@@ -10,13 +10,14 @@ import path from 'node:path'
 
 import type {Context} from '../context.js'
 import {OnaError} from '../errors.js'
+import {environmentLabel} from '../environments/resolve.js'
 import {sshUserConfig} from '../platform/passwd.js'
 import {includeLineFor} from '../ssh-config/tree.js'
 import {renameWithRetry} from '../platform/rename.js'
-import type {CatalogEndpoint} from '../preflight/catalog.js'
+import {apiEndpoint} from '../preflight/api-endpoint.js'
 import type {DnsResolver} from '../preflight/dns.js'
 import type {RunnerKind} from '../preflight/run.js'
-import type {PreflightReport, ReportCategory} from '../preflight/types.js'
+import type {CheckResult, PreflightReport, ReportCategory} from '../preflight/types.js'
 
 /** How long a passing quick preflight is trusted. Failures are never cached: the next try re-checks. */
 export const PREFLIGHT_CACHE_TTL_MS = 5 * 60 * 1000
@@ -47,24 +48,8 @@ function cacheKey(options: QuickPreflightOptions, env: NodeJS.ProcessEnv): strin
   return JSON.stringify([options.apiUrl, options.ide ?? 'none', options.runner ?? 'standard', proxy])
 }
 
-/** The management plane as the user reaches it: the host and port of the API URL in use. */
-export function apiEndpoint(apiUrl: string): CatalogEndpoint {
-  const url = new URL(apiUrl)
-  const host = url.hostname.replace(/^\[|\]$/g, '')
-  const secure = url.protocol === 'https:'
-  const port = url.port === '' ? (secure ? 443 : 80) : Number(url.port)
-  return {
-    id: 'management.api',
-    category: 'management',
-    protocol: secure ? 'https' : 'http',
-    host,
-    port,
-    purpose: `management-plane API (${url.origin})`,
-    when: {},
-    urls: [url.origin],
-    sources: ['user'],
-  }
-}
+/** The management plane as the user reaches it (also exported here, where `ona ssh`'s callers found it). */
+export {apiEndpoint}
 
 /**
  * What `ona ssh` checks before connecting: the API host, the gateway (standard runners) and the IDE's
@@ -108,9 +93,10 @@ export async function quickPreflight(ctx: Context, options: QuickPreflightOption
  * Turns a failed quick preflight into the error `ona ssh` stops with: the cause and its hint. A failed proxy
  * check is the cause when there is one (the proxy is the path ona's traffic takes; a direct DNS failure beside
  * it is what a proxied network looks like), as in the `ona preflight` table; else the first failure.
+ * `checks` narrows which failures count (default: every required one).
  */
-export function preflightError(report: PreflightReport): OnaError {
-  const failed = report.checks.filter((c) => c.required && c.status === 'fail')
+export function preflightError(report: PreflightReport, checks: readonly CheckResult[] = report.checks): OnaError {
+  const failed = checks.filter((c) => c.required && c.status === 'fail')
   const first = failed.find((c) => c.kind === 'proxy') ?? failed[0]
   const message = first
     ? `cannot connect: ${first.target} failed its ${first.kind} check (${first.detail})${failed.length > 1 ? ` and ${failed.length - 1} more check(s) failed` : ''}`
@@ -119,6 +105,36 @@ export function preflightError(report: PreflightReport): OnaError {
     hint: `${first?.hint ? `${first.hint} ` : ''}Run \`ona preflight\` for the full report, or pass --skip-preflight.`,
     details: {failed: failed.map((c) => c.id)},
   })
+}
+
+/** The endpoint id of the management plane as `ona ssh` reaches it (apiEndpoint). */
+export const API_ENDPOINT_ID = 'management.api'
+
+/**
+ * The failed required checks of a quick preflight, split by whether they are on this connection's own path.
+ * Only the API (which `ona ssh` must ask) is checked here; the environment's SSH address is probed once it is
+ * known (probeSshBanner). `blocking` stops the connection; `other` (the gateway, the IDE's endpoints) are
+ * warnings: ona ssh does not use them itself.
+ */
+export function splitPreflightFailures(report: PreflightReport): {blocking: CheckResult[]; other: CheckResult[]} {
+  const failed = report.checks.filter((c) => c.required && c.status === 'fail')
+  return {blocking: failed.filter((c) => c.endpoint === API_ENDPOINT_ID), other: failed.filter((c) => c.endpoint !== API_ENDPOINT_ID)}
+}
+
+/** One warning line per failure off the connection's path, each hint said once (the first time it applies). */
+export function offPathWarnings(checks: readonly CheckResult[]): string[] {
+  const said = new Set<string>()
+  return checks.map((check) => {
+    const hint = check.hint && !said.has(check.hint) ? `. ${check.hint}` : ''
+    if (check.hint) said.add(check.hint)
+    return `${check.target} failed its ${check.kind} check (${check.detail})${hint}`
+  })
+}
+
+/** The one summary line after the warnings, once the path has been found working. */
+export function offPathSummary(checks: readonly CheckResult[], label: string): string {
+  const categories = [...new Set(checks.map((c) => c.category))].join(', ')
+  return `${checks.length} network check${checks.length === 1 ? '' : 's'} off this connection's path failed (${categories}); the API and the SSH address of ${label} answer, so ona connects anyway. \`ona preflight\` has the full report.`
 }
 
 export interface SshConnectOptions {
@@ -139,6 +155,8 @@ export interface SshConnectOptions {
   startTimeoutMs?: number
   /** Whether stdin and stderr are a terminal (the picker needs both). Default: the process's. */
   interactive?: boolean
+  /** Tests inject the preflight's resolver; the system resolver otherwise. */
+  resolver?: DnsResolver
 }
 
 /**
@@ -201,11 +219,18 @@ export async function sshConnect(ctx: Context, options: SshConnectOptions): Prom
   if (options.target === undefined && !interactive) {
     throw new OnaError('ERR_USAGE', 'no environment given', {hint: 'Name one: `ona ssh <id, id prefix or name>`; `ona environment list` shows them. Without an argument, `ona ssh` offers a picker on a terminal.'})
   }
+  // Its checks run at once, each within the per-check timeout: the deadline caps that timeout.
+  const perCheck = () => Math.max(1, Math.min(options.timeoutMs ?? 3000, ctx.deadline?.remaining() ?? Number.POSITIVE_INFINITY))
+  let offPath: CheckResult[] = []
   if (!options.skipPreflight) {
-    // Its checks run at once, each within the per-check timeout: the deadline caps that timeout.
-    const perCheck = Math.max(1, Math.min(options.timeoutMs ?? 3000, ctx.deadline?.remaining() ?? Number.POSITIVE_INFINITY))
-    const result = await quickPreflight(ctx, {apiUrl: options.apiUrl, ...(options.ide ? {ide: options.ide} : {}), ...(options.runner ? {runner: options.runner} : {}), timeoutMs: perCheck})
-    if (!result.ok && result.report) throw preflightError(result.report)
+    const result = await quickPreflight(ctx, {apiUrl: options.apiUrl, ...(options.ide ? {ide: options.ide} : {}), ...(options.runner ? {runner: options.runner} : {}), ...(options.resolver ? {resolver: options.resolver} : {}), timeoutMs: perCheck()})
+    if (!result.ok && result.report) {
+      // Only this connection's own path stops it; the rest is said, with its hints, and ona goes on.
+      const {blocking, other} = splitPreflightFailures(result.report)
+      if (blocking.length > 0) throw preflightError(result.report, blocking)
+      offPath = other
+      for (const line of offPathWarnings(other)) ctx.io.warn(line)
+    }
   }
   const [{applyListing, connect, originOf}, environments] = await Promise.all([import('../sync/sync.js'), import('../environments/index.js')])
   const client = await connect(ctx, options.apiUrl)
@@ -225,6 +250,20 @@ export async function sshConnect(ctx: Context, options: SshConnectOptions): Prom
     progressTo: ctx.io.err,
   })
   for (const w of ready.warnings) ctx.io.warn(w.message)
+  const label = environmentLabel(ready.environment)
+  if (!options.skipPreflight && ready.environment.ssh) {
+    // The other half of this connection's path: the environment's sshd, as this network reaches it.
+    const {host, port} = ready.environment.ssh
+    const {probeSshBanner} = await import('./banner.js')
+    const probe = await probeSshBanner(host, port, perCheck())
+    if (!probe.ok) {
+      throw new OnaError('ERR_PREFLIGHT_FAILED', `cannot connect: the SSH address of ${label} does not answer: ${probe.detail}`, {
+        hint: `The environment runs, but its sshd is not reachable from this network on port ${port}: a firewall, VPN or security group may block it. Pass --skip-preflight if you reach it some other way (a ProxyJump in your SSH config).`,
+        details: {environmentId: ready.environment.id, address: `${host}:${port}`},
+      })
+    }
+    if (offPath.length > 0) ctx.io.warn(offPathSummary(offPath, label))
+  }
   // The listing from before the start does not have the new address: sync with the environment as it is now.
   const current = listing.environments.map((e) => (e.id === ready.environment.id ? ready.environment : e))
   const synced = await applyListing(ctx, {environments: current, problems: listing.problems}, {client, apiUrl: options.apiUrl, origin: originOf(options.apiUrl)})
