@@ -3,7 +3,7 @@
  * watched by chokidar, and the library's watchSshConfig (plus the built CLI for signals).
  */
 import {spawn} from 'node:child_process'
-import {mkdir, mkdtemp, readFile, rm, stat, writeFile} from 'node:fs/promises'
+import {mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import {PassThrough} from 'node:stream'
@@ -176,6 +176,47 @@ describe('ona ssh-sync --watch', () => {
       offset += 30 * 60_000
       await waitFor(async () => sim.rpcCount('ListEnvironments') > lists, 2000, 'a listing after the jump')
     } finally {
+      await watch.stop()
+    }
+  })
+
+  it('regression: the clock set back triggers a full listing, and the periodic listing goes on', async () => {
+    const watch = startWatch({tickMs: 50, clockJumpMs: 1000, intervalMs: 300})
+    try {
+      await waitFor(configHas(BEGIN_MARKER), 5000, 'the first sync')
+      await waitFor(async () => sim.openStreams() > 0, 5000, 'the event stream')
+      const lists = sim.rpcCount('ListEnvironments')
+      offset -= 3_600_000
+      // Before: "now - last listing" stayed negative for an hour, so nothing was listed until the clock caught up.
+      await waitFor(async () => sim.rpcCount('ListEnvironments') >= lists + 3, 3000, 'listings after the clock was set back')
+    } finally {
+      await watch.stop()
+    }
+  })
+
+  it.each([
+    {name: 'an hour', aheadMs: 3_600_000},
+    {name: '40 days (beyond what a Node timer holds)', aheadMs: 40 * 86_400_000},
+  ])('regression: a config whose mtime lies $name in the future is written at once and later edits are followed, without TimeoutOverflowWarning', async ({aheadMs}) => {
+    const future = new Date(Date.now() + aheadMs)
+    await utimes(config, future, future)
+    const warnings: string[] = []
+    const onWarning = (w: Error) => void warnings.push(w.name)
+    process.on('warning', onWarning)
+    const watch = startWatch({fileDebounceMs: 200})
+    try {
+      await waitFor(configHas('HostName 127.0.0.11'), 5000, 'the first sync')
+      await waitFor(async () => sim.openStreams() > 0, 5000, 'the event stream')
+      // Another program takes the block out and stamps the file in the future again (a synced dotfile).
+      await writeFile(config, `${USER_PART}Host synced\n`)
+      await utimes(config, future, future)
+      await waitFor(configHas(BEGIN_MARKER), 5000, 'the block restored')
+      expect(await readFile(config, 'utf8')).toContain('Host synced\n')
+      sim.setSshAddress(A, {host: '127.0.0.79', port: 2222})
+      await waitFor(configHas('HostName 127.0.0.79'), 5000, 'the new address')
+      expect(warnings).not.toContain('TimeoutOverflowWarning')
+    } finally {
+      process.off('warning', onWarning)
       await watch.stop()
     }
   })

@@ -30,8 +30,13 @@ export function parseRetryAfter(value: string | string[] | undefined, now: numbe
   return Math.max(0, date - now)
 }
 
-/** Sleeps `ms`, or rejects with the signal's reason as soon as it aborts. */
+/**
+ * Sleeps `ms`, or rejects with the signal's reason as soon as it aborts. A delay beyond what a Node timer
+ * holds (about 24.8 days), negative or NaN is capped instead of firing at once (with a TimeoutOverflowWarning,
+ * which a loop around it would turn into a spin).
+ */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  ms = timerDelay(ms)
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
       reject(signal.reason)
@@ -47,4 +52,12 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }
     signal?.addEventListener('abort', onAbort, {once: true})
   })
+}
+
+/** The longest delay a Node timer keeps; setTimeout fires after 1 ms (and warns) beyond it. */
+export const MAX_TIMER_MS = 2 ** 31 - 1
+
+/** A computed delay made safe for setTimeout: 0 for negative or NaN, at most MAX_TIMER_MS. */
+export function timerDelay(ms: number): number {
+  return ms > 0 ? Math.min(ms, MAX_TIMER_MS) : 0
 }

@@ -11,6 +11,13 @@
  *
  * Costs nothing when idle: chokidar (inotify, FSEvents, ReadDirectoryChangesW) for the path, and a poll of
  * an open handle only for `guardMs` after a write of ours.
+ *
+ * Time: "quiet" is measured on the monotonic clock from the last change ona itself saw (an event, or a
+ * stat that differs from the previous one), never as the wall clock minus the file's mtime. An mtime is
+ * only compared with other mtimes; the wall clock is consulted once, for a file never seen before, and
+ * its answer is bounded by `quietMs`. So a config whose mtime lies in the future (dotfiles synced from a
+ * machine whose clock is ahead, NFS, a clock set back) or a clock jump costs at most one quiet period,
+ * and no computed wait is ever longer than `quietMs`.
  */
 import {statSync} from 'node:fs'
 import fs from 'node:fs/promises'
@@ -42,13 +49,41 @@ export interface ConfigFileWatchOptions {
   quietMs: number
   /** Called once the file changed (by someone else) and then stayed quiet for `quietMs`. */
   onChange: () => void
+  /** Monotonic milliseconds (default performance.now): intervals, immune to clock jumps. */
   now?: () => number
+  /** The wall clock (default Date.now), only to place the mtime of a file seen for the first time. */
+  wallNow?: () => number
+}
+
+/** Monotonic milliseconds: does not jump when the wall clock is set, and pauses while the machine sleeps. */
+export const monotonicNow = (): number => performance.now()
+
+/**
+ * How long to wait before a file last seen changing at `changedAt` (monotonic) is quiet: never negative,
+ * never more than `quietMs`, whatever the clocks say.
+ */
+export function quietLeft(changedAt: number, now: number, quietMs: number): number {
+  const since = now - changedAt
+  if (!(since >= 0)) return quietMs
+  return Math.min(quietMs, Math.max(0, Math.ceil(quietMs - since)))
+}
+
+/**
+ * When (on the monotonic clock) a file seen for the first time last changed, from its mtime: at most
+ * `quietMs` ago. An mtime in the future, or a wall clock that is wrong, gives "just now": one quiet
+ * period, never a wait that grows with the clock difference.
+ */
+export function firstSeenChangedAt(mtimeMs: number, wallNow: number, now: number, quietMs: number): number {
+  const age = wallNow - mtimeMs
+  if (!(age >= 0)) return now
+  return now - Math.min(age, quietMs)
 }
 
 /** Watches the directory (editors and `ona` itself replace the file by rename), filtered to the one file. */
 export async function watchConfigFile(options: ConfigFileWatchOptions): Promise<ConfigFileWatcher> {
   const {realPath, quietMs} = options
-  const now = options.now ?? Date.now
+  const now = options.now ?? monotonicNow
+  const wallNow = options.wallNow ?? Date.now
   const dir = path.dirname(realPath)
   const base = path.basename(realPath)
   await fs.mkdir(dir, {recursive: true, mode: 0o700})
@@ -59,26 +94,36 @@ export async function watchConfigFile(options: ConfigFileWatchOptions): Promise<
     ignored: (p: string) => p !== dir && path.basename(p) !== base,
   })
   const ours: FileIdentity[] = []
-  let lastForeignAt = 0
+  // The last foreign change seen, on the monotonic clock: an event, or a stat unlike the one before.
+  let changedAt = Number.NEGATIVE_INFINITY
+  // What the file looked like at the previous look (null: absent; undefined: never looked).
+  let seen: FileIdentity | null | undefined
   let timer: NodeJS.Timeout | undefined
   let closed = false
 
-  const isOurs = (stat: FileIdentity | undefined) => stat !== undefined && ours.some((o) => o.ino === stat.ino && o.size === stat.size && o.mtimeMs === stat.mtimeMs)
-  const statNow = async (): Promise<FileIdentity | undefined> => {
-    const stat = await fs.stat(realPath).catch(() => undefined)
-    return stat ? {ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs} : undefined
+  const same = (a: FileIdentity, b: FileIdentity) => a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs
+  const isOurs = (stat: FileIdentity | undefined) => stat !== undefined && ours.some((o) => same(o, stat))
+  const identity = (stat: {ino: number; size: number; mtimeMs: number} | undefined): FileIdentity | undefined =>
+    stat ? {ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs} : undefined
+  const statNow = async (): Promise<FileIdentity | undefined> => identity(await fs.stat(realPath).catch(() => undefined))
+  /** Records a look at the file: a change since the previous look (not one of ours) restarts the quiet period. */
+  const observe = (stat: FileIdentity | undefined) => {
+    const previous = seen
+    seen = stat ?? null
+    if (isOurs(stat)) return
+    if (previous === undefined) {
+      if (stat) changedAt = Math.max(changedAt, firstSeenChangedAt(stat.mtimeMs, wallNow(), now(), quietMs))
+      return
+    }
+    const changed = previous === null || stat === undefined ? previous !== (stat ?? null) : !same(previous, stat)
+    if (changed) changedAt = now()
   }
   const leftFor = (stat: FileIdentity | undefined) => {
-    if (isOurs(stat)) return 0
-    const sinceEvent = now() - lastForeignAt
-    const sinceWrite = stat ? now() - stat.mtimeMs : Number.POSITIVE_INFINITY
-    return Math.max(0, Math.ceil(quietMs - Math.min(sinceEvent, sinceWrite)))
+    observe(stat)
+    return isOurs(stat) ? 0 : quietLeft(changedAt, now(), quietMs)
   }
   const msUntilQuiet = async () => leftFor(await statNow())
-  const quietNow = () => {
-    const stat = statSync(realPath, {throwIfNoEntry: false})
-    return leftFor(stat ? {ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs} : undefined) === 0
-  }
+  const quietNow = () => leftFor(identity(statSync(realPath, {throwIfNoEntry: false}))) === 0
   const schedule = (wait: number) => {
     if (timer) clearTimeout(timer)
     timer = setTimeout(() => {
@@ -86,12 +131,14 @@ export async function watchConfigFile(options: ConfigFileWatchOptions): Promise<
       if (closed) return
       // Still not quiet (the writer went on): look again later rather than act in the middle of it.
       void msUntilQuiet().then((left) => (left > 0 ? schedule(left) : options.onChange()))
-    }, wait)
+    }, Math.min(Math.max(0, wait), quietMs))
   }
   const onEvent = () => {
     void statNow().then((stat) => {
-      if (closed || isOurs(stat)) return
-      lastForeignAt = now()
+      if (closed) return
+      seen = stat ?? null
+      if (isOurs(stat)) return
+      changedAt = now()
       schedule(quietMs)
     })
   }
@@ -122,6 +169,7 @@ export interface ReplacedFileGuardOptions {
   quietMs: number
   /** Given the whole content of a replaced file another program wrote into after our rename. */
   onWrittenAfterRename: (text: string) => Promise<void>
+  /** Monotonic milliseconds (default performance.now). */
   now?: () => number
 }
 
@@ -132,7 +180,7 @@ export class ReplacedFileGuard {
   private readonly now: () => number
 
   constructor(private readonly options: ReplacedFileGuardOptions) {
-    this.now = options.now ?? Date.now
+    this.now = options.now ?? monotonicNow
   }
 
   /** Takes ownership of the handle (it is closed when the guard period ends or on close()). */

@@ -11,7 +11,8 @@
  * - Stream health: a stream silent for `streamIdleMs` (default 60 s) is reconnected and re-listed, so a
  *   stalled connection costs about a minute, not the 5-minute listing; a stream that stayed up a while
  *   resets the reconnect backoff.
- * - Clock: a wall-clock jump far beyond the tick (the laptop slept) triggers a full listing.
+ * - Clock: a wall-clock jump either way, or a tick far too late (the laptop slept, the clock was set, the
+ *   process was stopped) triggers a full listing; intervals and quiet periods use the monotonic clock.
  * - File: the SSH config's directory is watched with chokidar; when the block was removed or edited by
  *   someone else, it is restored after a quiet period (an editor mid-save is not fought: malformed markers
  *   are left alone until they are whole again). Our own writes produce no change, so they cause no write.
@@ -31,7 +32,7 @@ import {OnaError, isOnaError, type Warning} from '../errors.js'
 import {resolveTarget} from '../fs/safe-write.js'
 import {removeManagedBlock} from '../ssh-config/index.js'
 import {applyListing, originOf, verifyConfigOnDisk, type SyncResult} from '../sync/sync.js'
-import {ReplacedFileGuard, watchConfigFile, type ConfigFileWatcher} from './file.js'
+import {monotonicNow, ReplacedFileGuard, watchConfigFile, type ConfigFileWatcher} from './file.js'
 import {acquireWatchLock} from './lock.js'
 import {createWatchReporter, type WatchLogEvent, type WatchReporter} from './output.js'
 import {FetchQueue} from './queue.js'
@@ -165,8 +166,9 @@ export async function watchSshConfig(ctx: Context, options: WatchOptions): Promi
   // Writes are serialised: one apply at a time, and a request made meanwhile runs once after it.
   const writeOnce = async (why: string): Promise<boolean> => {
     // Never replace a file another program is still writing: wait until it has been quiet.
+    // Each wait is capped at one quiet period (file.ts bounds it too): no clock or mtime can make it longer.
     for (let wait = (await fileWatcher?.msUntilQuiet()) ?? 0; wait > 0 && !stop.signal.aborted; wait = (await fileWatcher?.msUntilQuiet()) ?? 0) {
-      await sleep(wait, stop.signal).catch(() => undefined)
+      await sleep(Math.min(wait, quietMs), stop.signal).catch(() => undefined)
     }
     if (stop.signal.aborted || lock.stopping()) return false
     await options.beforeWrite?.()
@@ -320,13 +322,20 @@ export async function watchSshConfig(ctx: Context, options: WatchOptions): Promi
   const interval = options.intervalMs ?? 5 * 60_000
   const tick = options.tickMs ?? 5000
   const jump = options.clockJumpMs ?? 60_000
-  // The injected clock lets tests jump time as a sleeping laptop does.
-  let lastFull = ctx.clock.now()
-  let lastTick = ctx.clock.now()
+  // Intervals are measured on the monotonic clock, so a wall clock set back an hour does not hold back the
+  // periodic listing for an hour. A jump is the wall clock moving unlike the monotonic one (either way: a
+  // suspend, which the monotonic clock does not count, or a clock set), or a tick that came far too late
+  // (the process was stopped). The injected wall clock lets tests jump time as a sleeping laptop does.
+  let lastFull = monotonicNow()
+  let lastTick = monotonicNow()
+  let lastWall = ctx.clock.now()
   const ticker = setInterval(() => {
-    const now = ctx.clock.now()
-    const slept = now - lastTick > tick + jump
+    const now = monotonicNow()
+    const wall = ctx.clock.now()
+    const drift = wall - lastWall - (now - lastTick)
+    const slept = Math.abs(drift) > jump || now - lastTick > tick + jump
     lastTick = now
+    lastWall = wall
     if (slept || now - lastFull >= interval) {
       lastFull = now
       void fullSync(slept ? 'clock jump (the machine slept)' : 'periodic listing')
