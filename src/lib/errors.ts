@@ -57,6 +57,8 @@ export const ERROR_CODES = {
   // Usage and local state
   ERR_USAGE: {exit: EXIT.USAGE, hint: 'See `ona help`.'},
   ERR_WATCH_RUNNING: {exit: EXIT.ERROR, hint: 'Another `ona ssh-sync --watch` already keeps this SSH config current; stop it first.'},
+  ERR_STATE_DIR_UNSAFE: {exit: EXIT.ERROR, hint: 'Make the directory yours and closed to others (`chmod 700 <dir>`), or point ONA_STATE_DIR at a directory only you can write.'},
+  ERR_WATCH_SOCKET: {exit: EXIT.ERROR, hint: 'Set XDG_RUNTIME_DIR, or ONA_STATE_DIR to a short local directory only you can use (chmod 700), and start the watcher again.'},
   ERR_PREFLIGHT_FAILED: {exit: EXIT.ERROR, hint: 'Run `ona preflight` for the full report.'},
   ERR_PREFLIGHT_CONFIG: {exit: EXIT.USAGE, hint: 'Fix the named entry in preflight.json (each needs a "url", or a "host" with optional "port" and "protocol").'},
   ERR_PREFLIGHT_OPTIONS: {exit: EXIT.USAGE, hint: 'Check the preflight flags: --resolver takes ip[:port], --timeout a duration such as 3s or 500ms (a plain number is seconds).'},

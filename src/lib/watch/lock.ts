@@ -5,12 +5,22 @@
  * are serialised by the config's write lock (fs/safe-write.ts), and each rewrites only its own part. A
  * second watcher for the same file and origin is refused.
  *
- * The running watcher listens on a local socket (a Unix domain socket in the state dir, a named pipe on
- * Windows) whose name is derived from the config's real path and the origin. Liveness is "does it answer", not "is the pid
- * alive": a pid reused by an unrelated process after a crash or a SIGKILL does not answer, so its lock is
- * taken over; a lock left by a watcher killed without a chance to clean up is taken over the same way.
- * The lock file beside the socket only names the holder (pid, start time) for messages and `ona service
- * status`.
+ * Liveness comes from the kernel, not from timing. The running watcher listens on a local socket (a Unix
+ * domain socket, a named pipe on Windows) under a name with a random part, opened before it takes the
+ * lock; the lock file names that socket. A watcher whose socket accepts a connection is alive, however
+ * slowly it answers (stopped with Ctrl-Z, a closed lid, busy writing a 12 MB config): its lock is never
+ * taken over. Only a refused connection (ECONNREFUSED, ENOENT) or a holder process that no longer exists
+ * (pid gone, or reused by a process started at another time) means dead. Since the socket exists before
+ * the lock does, there is no start-up window to wait out.
+ *
+ * Sockets and locks live only in private per-user directories: the lock in the state dir (owned by the
+ * user and writable by nobody else, or the watcher refuses to start), the socket in the state dir when it
+ * is private (0700) and the path fits a socket address (about 104 bytes on macOS, 108 on Linux), else in
+ * `$XDG_RUNTIME_DIR/ona`, else in a fresh 0700 directory of random name in the temp dir; owner and mode
+ * are checked each time. Other commands find the socket through the lock file, never by guessing a name
+ * in a shared directory, so another local user listening somewhere cannot pass for the watcher. On
+ * Windows the pipe name carries 16 random hex digits and is found the same way (the lock lives in
+ * %LOCALAPPDATA%, which only the user can read).
  *
  * Messages are one JSON line each way: `{"action":"stop","reason":...}` (ssh-sync --remove: the watcher
  * stops writing at once, finishes a write in progress, answers, and exits) and `{"action":"resync"}` (a
@@ -25,7 +35,7 @@ import path from 'node:path'
 
 import type {Context} from '../context.js'
 import {OnaError} from '../errors.js'
-import {resolveTarget} from '../fs/safe-write.js'
+import {holderAlive, processStartTime, resolveTarget} from '../fs/safe-write.js'
 
 export interface ControlMessage {
   action: 'stop' | 'resync' | 'ping'
@@ -52,20 +62,32 @@ export interface WatchLock {
   stopping(): boolean
   /** Merges into the status file (best effort). */
   status(patch: WatcherStatus): Promise<void>
+  /** The socket (or pipe) this watcher listens on, as its lock file names it. */
+  readonly socketPath: string
   release(): Promise<void>
 }
 
 export interface WatchPaths {
+  stateDir: string
   lockPath: string
-  socketPath: string
   /**
-   * Used when the state dir cannot hold a socket (a network or FUSE home, WSL's /mnt/c): the temp dir.
-   * Clients try both.
+   * Where an ona from before issue 18 listened (fixed name in the state dir): used only for a lock that
+   * names no socket, written by a watcher still running the old code.
    */
-  fallbackSocketPath?: string
+  legacySocketPath?: string
   statusPath: string
   /** Written by `ona ssh-sync --remove`: the user took the block out; a service must not put it back. */
   removedPath: string
+}
+
+/** What a lock file says about its holder. */
+interface Holder {
+  pid?: number
+  /** The holder's process start time (Linux): a pid reused by another process is not the holder. */
+  started?: string
+  host?: string
+  socket?: string
+  origin?: unknown
 }
 
 const digest = (text: string, length: number) => createHash('sha256').update(text).digest('hex').slice(0, length)
@@ -76,33 +98,74 @@ async function fileKey(ctx: Context): Promise<string> {
   return `watch-${digest(realPath, 16)}`
 }
 
-/** Where the watcher of this SSH config for this API origin keeps its lock, socket and status. */
+/** Where the watcher of this SSH config for this API origin keeps its lock and status. */
 export async function watchPaths(ctx: Context, origin: string): Promise<WatchPaths> {
   return pathsFor(ctx, `${await fileKey(ctx)}-${digest(origin, 8)}`)
 }
 
 function pathsFor(ctx: Context, name: string): WatchPaths {
   const key = name.slice('watch-'.length)
-  const lockPath = path.join(ctx.paths.stateDir, `watch-${key}.lock`)
-  const statusPath = path.join(ctx.paths.stateDir, `watch-${key}.status.json`)
-  let socketPath: string
-  if (ctx.platform.name === 'win32') socketPath = `\\\\.\\pipe\\ona-watch-${key}`
-  else {
-    socketPath = path.join(ctx.paths.stateDir, `watch-${key}.sock`)
-    // sun_path holds about 104 bytes (macOS) to 108 (Linux); a deep home falls back to the temp dir.
-    if (Buffer.byteLength(socketPath) > 100) socketPath = path.join(os.tmpdir(), `ona-${process.getuid?.() ?? 'u'}-watch-${key}.sock`)
-  }
-  const removedPath = path.join(ctx.paths.stateDir, `watch-${key}.removed.json`)
-  const tmpSocket = path.join(os.tmpdir(), `ona-${process.getuid?.() ?? 'u'}-watch-${key}.sock`)
-  const fallbackSocketPath = ctx.platform.name === 'win32' || socketPath === tmpSocket ? undefined : tmpSocket
-  return {lockPath, socketPath, statusPath, removedPath, ...(fallbackSocketPath ? {fallbackSocketPath} : {})}
+  const dir = ctx.paths.stateDir
+  const lockPath = path.join(dir, `watch-${key}.lock`)
+  const statusPath = path.join(dir, `watch-${key}.status.json`)
+  const removedPath = path.join(dir, `watch-${key}.removed.json`)
+  const legacy = ctx.platform.name === 'win32' ? `\\\\.\\pipe\\ona-watch-${key}` : path.join(dir, `watch-${key}.sock`)
+  const legacySocketPath = ctx.platform.name === 'win32' || Buffer.byteLength(legacy) <= 100 ? legacy : undefined
+  return {stateDir: dir, lockPath, statusPath, removedPath, ...(legacySocketPath ? {legacySocketPath} : {})}
 }
 
-/** Sends one message to the running watcher; undefined when none answers (no watcher, or a dead one). */
+/** The longest socket path the platform takes, in bytes without the final NUL (sun_path: 104 on macOS and the BSDs, 108 on Linux). */
+export function socketPathLimit(platform: NodeJS.Platform): number {
+  return platform === 'linux' ? 107 : 103
+}
+
+/** The socket a lock file names (or, for a lock written by an older ona, where that one listened). */
+function socketOf(paths: WatchPaths, holder: Holder): string | undefined {
+  return typeof holder.socket === 'string' && holder.socket !== '' ? holder.socket : paths.legacySocketPath
+}
+
+async function readHolder(paths: WatchPaths): Promise<{raw: string; holder: Holder} | undefined> {
+  const raw = await fs.readFile(paths.lockPath, 'utf8').catch(() => undefined)
+  return raw === undefined ? undefined : {raw, holder: parse(raw)}
+}
+
+/**
+ * Whether something accepts connections at `socketPath`, asked of the kernel: a connection accepted is
+ * alive, whether or not anyone answers on it (a stopped or busy process still has its socket accepted
+ * into the backlog). Only ECONNREFUSED and ENOENT (and a path that is not a socket) mean nobody is there;
+ * anything else, a connection that neither succeeds nor fails in `timeoutMs` included, is not proof of
+ * death and counts as alive.
+ */
+export function probeSocket(socketPath: string, timeoutMs = 5000): Promise<'alive' | 'dead'> {
+  return new Promise((resolve) => {
+    const socket = net.connect(socketPath)
+    const done = (state: 'alive' | 'dead') => {
+      clearTimeout(timer)
+      socket.destroy()
+      resolve(state)
+    }
+    const timer = setTimeout(() => done('alive'), timeoutMs)
+    socket.once('connect', () => done('alive'))
+    socket.once('error', (error: NodeJS.ErrnoException) => done(DEAD_CODES.has(error.code ?? '') ? 'dead' : 'alive'))
+  })
+}
+
+const DEAD_CODES = new Set(['ECONNREFUSED', 'ENOENT', 'ENOTSOCK', 'ENOTDIR'])
+
+/** Whether the holder a lock names is alive: its process exists and its socket accepts connections. */
+async function holderIsAlive(paths: WatchPaths, holder: Holder): Promise<boolean> {
+  if (typeof holder.pid === 'number' && (holder.host === undefined || holder.host === os.hostname()) && !holderAlive(holder.pid, holder.started)) return false
+  const socketPath = socketOf(paths, holder)
+  if (socketPath === undefined) return false
+  return (await probeSocket(socketPath)) === 'alive'
+}
+
+/** Sends one message to the running watcher; undefined when none is there (no lock, or a dead holder). */
 export async function sendToWatcher(paths: WatchPaths, message: ControlMessage, timeoutMs = 3000): Promise<{ok: boolean; pid?: number; state?: string} | undefined> {
-  const answer = await sendOnce(paths.socketPath, message, timeoutMs)
-  if (answer !== undefined || !paths.fallbackSocketPath) return answer
-  return sendOnce(paths.fallbackSocketPath, message, timeoutMs)
+  const lock = await readHolder(paths)
+  const socketPath = lock ? socketOf(paths, lock.holder) : undefined
+  if (socketPath === undefined) return undefined
+  return sendOnce(socketPath, message, timeoutMs)
 }
 
 function sendOnce(socketPath: string, message: ControlMessage, timeoutMs: number): Promise<{ok: boolean; pid?: number; state?: string} | undefined> {
@@ -176,11 +239,15 @@ export async function stopAllWatchers(ctx: Context, message: ControlMessage): Pr
   return answers.filter((a) => a !== undefined)
 }
 
-/** The watcher holding the lock for `origin`, if one answers. */
+/**
+ * The watcher holding the lock for `origin`, if it is alive (its socket accepts a connection: a watcher
+ * that is stopped or busy still counts as running).
+ */
 export async function runningWatcher(ctx: Context, origin: string): Promise<{pid: number; paths: WatchPaths} | undefined> {
   const paths = await watchPaths(ctx, origin)
-  const answer = await sendToWatcher(paths, {action: 'ping'}, 1500)
-  return answer?.ok && typeof answer.pid === 'number' ? {pid: answer.pid, paths} : undefined
+  const lock = await readHolder(paths)
+  if (!lock || typeof lock.holder.pid !== 'number' || !(await holderIsAlive(paths, lock.holder))) return undefined
+  return {pid: lock.holder.pid, paths}
 }
 
 /**
@@ -242,61 +309,220 @@ export async function readWatcherStatus(ctx: Context, origin: string): Promise<W
 }
 
 /**
- * Takes the lock or throws ERR_WATCH_RUNNING naming the live holder. A holder that does not answer on its
- * socket is dead (or a reused pid): its lock and socket are removed and taken over.
+ * Takes the lock or throws ERR_WATCH_RUNNING naming the live holder. The socket is opened first, in a
+ * private directory, under a name of its own; the lock, linked in one step, names it. A holder whose
+ * socket refuses connections (or whose process is gone) is dead: its lock and socket are removed and the
+ * lock taken. A holder whose socket accepts is alive, however long it takes to answer.
  */
 export async function acquireWatchLock(ctx: Context, origin: string): Promise<WatchLock> {
   const paths = await watchPaths(ctx, origin)
-  await fs.mkdir(ctx.paths.stateDir, {recursive: true, mode: 0o700})
+  await privateStateDir(ctx)
   const token = randomBytes(8).toString('hex')
-  const mine = JSON.stringify({pid: process.pid, token, startedAt: new Date().toISOString(), config: ctx.paths.sshConfig, origin, host: os.hostname()})
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const temp = `${paths.lockPath}.${process.pid}.${token}.tmp`
-    await fs.writeFile(temp, mine, {mode: 0o600})
-    let linked = false
-    try {
-      await fs.link(temp, paths.lockPath)
-      linked = true
-    } catch (error) {
-      if ((error as {code?: string}).code !== 'EEXIST') throw error
-    } finally {
-      await fs.rm(temp, {force: true})
+  const key = path.basename(paths.lockPath, '.lock').slice('watch-'.length)
+  const control = controlServer()
+  const endpoint = await listenPrivately(ctx, control.server, key, token)
+  try {
+    const mine = JSON.stringify({
+      pid: process.pid,
+      token,
+      startedAt: new Date().toISOString(),
+      ...(processStartTime(process.pid) ? {started: processStartTime(process.pid)} : {}),
+      socket: endpoint.socketPath,
+      config: ctx.paths.sshConfig,
+      origin,
+      host: os.hostname(),
+    })
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const temp = `${paths.lockPath}.${process.pid}.${token}.tmp`
+      await fs.writeFile(temp, mine, {mode: 0o600})
+      let linked = false
+      try {
+        await fs.link(temp, paths.lockPath)
+        linked = true
+      } catch (error) {
+        if ((error as {code?: string}).code !== 'EEXIST') throw error
+      } finally {
+        await fs.rm(temp, {force: true})
+      }
+      if (linked) return lockHandle(ctx, paths, mine, origin, control, endpoint)
+      const lock = await readHolder(paths)
+      if (!lock) continue
+      if (await holderIsAlive(paths, lock.holder)) {
+        const pid = lock.holder.pid
+        throw new OnaError('ERR_WATCH_RUNNING', `another \`ona ssh-sync --watch\`${pid ? ` (pid ${pid})` : ''} already keeps ${ctx.paths.sshConfig} current for ${origin}`, {
+          details: {pid, lockPath: paths.lockPath, origin},
+        })
+      }
+      // Remove only the lock that was judged (a third watcher may have taken a fresh one meanwhile).
+      const again = await fs.readFile(paths.lockPath, 'utf8').catch(() => undefined)
+      if (again === lock.raw) {
+        await fs.rm(paths.lockPath, {force: true})
+        await removeDeadSocket(ctx, paths, lock.holder)
+      }
     }
-    if (linked) return listen(ctx, paths, mine, origin)
-    const raw = await fs.readFile(paths.lockPath, 'utf8').catch(() => '')
-    const holder = parse(raw)
-    const answer = await sendToWatcher(paths, {action: 'ping'}, 1500)
-    if (answer?.ok) {
-      const pid = answer.pid ?? holder.pid
-      throw new OnaError('ERR_WATCH_RUNNING', `another \`ona ssh-sync --watch\`${pid ? ` (pid ${pid})` : ''} already keeps ${ctx.paths.sshConfig} current for ${origin}`, {
-        details: {pid, lockPath: paths.lockPath, origin},
-      })
-    }
-    // A fresh lock whose holder has not opened its socket yet is given a moment before it is judged dead.
-    const age = await fs.stat(paths.lockPath).then((s) => Date.now() - s.mtimeMs, () => Number.POSITIVE_INFINITY)
-    if (age < 2000 && attempt < 4) {
-      await new Promise((resolve) => setTimeout(resolve, 500))
-      continue
-    }
-    // Remove only the lock that was judged (a third watcher may have taken a fresh one meanwhile).
-    const again = await fs.readFile(paths.lockPath, 'utf8').catch(() => undefined)
-    if (again === raw) await fs.rm(paths.lockPath, {force: true})
+    throw new OnaError('ERR_WATCH_RUNNING', `could not take the watch lock for ${ctx.paths.sshConfig} (${origin})`, {details: {lockPath: paths.lockPath, origin}})
+  } catch (error) {
+    await closeEndpoint(ctx, control.server, endpoint)
+    throw error
   }
-  throw new OnaError('ERR_WATCH_RUNNING', `could not take the watch lock for ${ctx.paths.sshConfig} (${origin})`, {details: {lockPath: paths.lockPath, origin}})
 }
 
-function parse(raw: string): {pid?: number; origin?: unknown} {
+function parse(raw: string): Holder {
   try {
-    return JSON.parse(raw) as {pid?: number; origin?: unknown}
+    const value = JSON.parse(raw) as unknown
+    return value && typeof value === 'object' ? (value as Holder) : {}
   } catch {
     return {}
   }
 }
 
-async function listen(ctx: Context, paths: WatchPaths, mine: string, origin: string): Promise<WatchLock> {
+// ---- private directories ------------------------------------------------------------------------------
+
+/** The effective uid on POSIX (undefined on Windows, where directories are protected by ACLs instead). */
+function euid(): number | undefined {
+  return typeof process.geteuid === 'function' ? process.geteuid() : undefined
+}
+
+/**
+ * Whether `dir` belongs to this user (root: to anyone, as root may run on a user's home with `sudo -E`)
+ * and nobody else may write in it (`strict`: nor read or enter it, as for a directory holding sockets).
+ */
+async function isPrivate(dir: string, strict: boolean): Promise<boolean> {
+  const stat = await fs.stat(dir).catch(() => undefined)
+  if (!stat?.isDirectory()) return false
+  const uid = euid()
+  if (uid !== undefined && uid !== 0 && stat.uid !== uid) return false
+  return (stat.mode & (strict ? 0o077 : 0o022)) === 0
+}
+
+/**
+ * Creates the state dir (0700) and checks it: owned by this user and writable by nobody else, or the
+ * watcher refuses to start (anyone who can write there could plant a lock, or replace one).
+ */
+async function privateStateDir(ctx: Context): Promise<void> {
+  const dir = ctx.paths.stateDir
+  await fs.mkdir(dir, {recursive: true, mode: 0o700})
+  if (ctx.platform.name === 'win32' || euid() === undefined) return
+  if (await isPrivate(dir, false)) return
+  throw new OnaError('ERR_STATE_DIR_UNSAFE', `${dir} belongs to another user or others may write in it, so ona cannot keep the watcher's lock there`, {details: {dir}})
+}
+
+interface Endpoint {
+  socketPath: string
+  /** A directory created for this socket alone (removed with it). */
+  ownDir?: string
+}
+
+/**
+ * Listens on a socket of name `watch-<key>.<token>.sock` in the first private directory that can hold it:
+ * the state dir, `$XDG_RUNTIME_DIR/ona`, a fresh 0700 directory in the temp dir (then `/tmp`, for a long
+ * macOS $TMPDIR). A directory is used only if owned by this user and closed to everyone else, and only if
+ * the socket path fits; a directory that cannot hold a socket (a network or FUSE file system) is skipped.
+ * Windows: a named pipe whose name carries the random token.
+ */
+async function listenPrivately(ctx: Context, server: net.Server, key: string, token: string): Promise<Endpoint> {
+  if (ctx.platform.name === 'win32') {
+    const socketPath = windowsPipeName(key, token)
+    await listenOn(server, socketPath)
+    return {socketPath}
+  }
+  const limit = socketPathLimit(ctx.platform.name)
+  const name = `watch-${key}.${token}.sock`
+  const fits = (p: string) => Buffer.byteLength(p) <= limit
+  const tried: string[] = []
+  const attempt = async (dir: string, socketName: string, ownDir?: string): Promise<Endpoint | undefined> => {
+    const socketPath = path.join(dir, socketName)
+    tried.push(socketPath)
+    if (!fits(socketPath) || !(await isPrivate(dir, true))) return undefined
+    try {
+      await listenOn(server, socketPath)
+    } catch {
+      return undefined
+    }
+    // Belt and braces: the directory already keeps others out.
+    await fs.chmod(socketPath, 0o600).catch(() => undefined)
+    return {socketPath, ...(ownDir ? {ownDir} : {})}
+  }
+  const state = await attempt(ctx.paths.stateDir, name)
+  if (state) return state
+  const runtime = ctx.env.XDG_RUNTIME_DIR
+  if (runtime && path.isAbsolute(runtime) && (await isPrivate(runtime, true))) {
+    const dir = path.join(runtime, 'ona')
+    await fs.mkdir(dir, {mode: 0o700}).catch(() => undefined)
+    const found = await attempt(dir, name)
+    if (found) return found
+  }
+  for (const base of new Set([os.tmpdir(), '/tmp'])) {
+    // mkdtemp: a name nobody can guess beforehand, created 0700 by this call (checked all the same).
+    const dir = await fs.mkdtemp(path.join(base, 'ona-')).catch(() => undefined)
+    if (!dir) continue
+    const found = await attempt(dir, 'w.sock', dir)
+    if (found) return found
+    await fs.rm(dir, {recursive: true, force: true})
+  }
+  throw new OnaError('ERR_WATCH_SOCKET', `could not open the watcher's socket in a private directory (tried ${tried.join(', ')})`, {details: {tried}})
+}
+
+/**
+ * The named pipe of one Windows watcher: the random token makes the name impossible to take first (pipe
+ * names are machine-wide); clients read it from the lock file in %LOCALAPPDATA%, which only the user can
+ * read. The pipe itself gets libuv's default security (full access for the owner, SYSTEM and
+ * administrators; read-only for others, which a client opening it to write is not).
+ */
+export function windowsPipeName(key: string, token: string): string {
+  return `\\\\.\\pipe\\ona-watch-${key}-${token}`
+}
+
+function listenOn(server: net.Server, socketPath: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onError = (error: Error) => reject(error)
+    server.once('error', onError)
+    server.listen(socketPath, () => {
+      server.off('error', onError)
+      resolve()
+    })
+  })
+}
+
+async function closeEndpoint(ctx: Context, server: net.Server, endpoint: Endpoint): Promise<void> {
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  if (ctx.platform.name === 'win32') return
+  // server.close() unlinks the socket file; the directory made for it goes too.
+  await fs.rm(endpoint.socketPath, {force: true}).catch(() => undefined)
+  if (endpoint.ownDir) await fs.rm(endpoint.ownDir, {recursive: true, force: true}).catch(() => undefined)
+}
+
+/**
+ * After taking over a dead holder's lock: its socket file is removed, with the directory made for it,
+ * but only where ona puts sockets (a lock is ona's own file, yet nothing outside those places is touched).
+ */
+async function removeDeadSocket(ctx: Context, paths: WatchPaths, holder: Holder): Promise<void> {
+  if (ctx.platform.name === 'win32') return
+  const socketPath = socketOf(paths, holder)
+  if (!socketPath || !path.isAbsolute(socketPath)) return
+  const stat = await fs.lstat(socketPath).catch(() => undefined)
+  if (!stat?.isSocket()) return
+  const dir = path.dirname(socketPath)
+  const runtime = ctx.env.XDG_RUNTIME_DIR ? path.join(ctx.env.XDG_RUNTIME_DIR, 'ona') : undefined
+  const ownDir = /^ona-[A-Za-z0-9]{6}$/.test(path.basename(dir)) && (await isPrivate(dir, true))
+  if (dir !== ctx.paths.stateDir && dir !== runtime && !ownDir) return
+  await fs.rm(socketPath, {force: true}).catch(() => undefined)
+  if (ownDir) await fs.rmdir(dir).catch(() => undefined)
+}
+
+// ---- the running watcher's side ---------------------------------------------------------------------------
+
+interface ControlServer {
+  server: net.Server
+  handlers: Array<(message: ControlMessage) => void>
+  pendingStops: net.Socket[]
+  stopping: () => boolean
+}
+
+function controlServer(): ControlServer {
   const handlers: Array<(message: ControlMessage) => void> = []
+  const pendingStops: net.Socket[] = []
   let stopping = false
-  let releasing: Promise<void> | undefined
   const server = net.createServer((socket) => {
     socket.setEncoding('utf8')
     let buffer = ''
@@ -323,30 +549,18 @@ async function listen(ctx: Context, paths: WatchPaths, mine: string, origin: str
       socket.end(`${JSON.stringify({ok: true, pid: process.pid, state: stopping ? 'stopping' : 'running'})}\n`)
     })
   })
-  const pendingStops: net.Socket[] = []
-  // A socket file left by a dead holder would make listen() fail with EADDRINUSE.
-  const listenOn = async (socketPath: string) => {
-    if (ctx.platform.name !== 'win32') await fs.rm(socketPath, {force: true})
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(socketPath, () => {
-        server.off('error', reject)
-        resolve()
-      })
-    })
-  }
-  try {
-    await listenOn(paths.socketPath)
-  } catch (error) {
-    if (!paths.fallbackSocketPath) throw error
-    await listenOn(paths.fallbackSocketPath)
-  }
   server.unref()
+  return {server, handlers, pendingStops, stopping: () => stopping}
+}
+
+function lockHandle(ctx: Context, paths: WatchPaths, mine: string, origin: string, control: ControlServer, endpoint: Endpoint): WatchLock {
+  let releasing: Promise<void> | undefined
   let status: WatcherStatus = {pid: process.pid, sshConfig: ctx.paths.sshConfig, origin}
   let statusWrite: Promise<void> = Promise.resolve()
   return {
-    onControl: (handler) => void handlers.push(handler),
-    stopping: () => stopping,
+    onControl: (handler) => void control.handlers.push(handler),
+    stopping: control.stopping,
+    socketPath: endpoint.socketPath,
     status(patch) {
       status = {...status, ...patch}
       const text = JSON.stringify(status, null, 2)
@@ -362,8 +576,8 @@ async function listen(ctx: Context, paths: WatchPaths, mine: string, origin: str
         await statusWrite
         const current = await fs.readFile(paths.lockPath, 'utf8').catch(() => '')
         if (current === mine) await fs.rm(paths.lockPath, {force: true})
-        for (const socket of pendingStops) socket.end(`${JSON.stringify({ok: true, pid: process.pid, state: 'stopped'})}\n`)
-        await new Promise<void>((resolve) => server.close(() => resolve()))
+        for (const socket of control.pendingStops) socket.end(`${JSON.stringify({ok: true, pid: process.pid, state: 'stopped'})}\n`)
+        await closeEndpoint(ctx, control.server, endpoint)
       })()
       return releasing
     },
