@@ -182,4 +182,21 @@ describe('the ProxyCommand inside an IDE\'s ConnectTimeout', () => {
     expect(keys.map((k) => k.value.trim())).toEqual([(await readFile(path.join(configDir, 'ssh', 'id_ed25519.pub'), 'utf8')).trim()])
     expect(await exists(path.join(home, '.config', 'ona'))).toBe(false)
   }, 60_000)
+
+  it('a running environment whose key registration stalls: falls back within the API limit, not the start wait', async () => {
+    // The key is gone from the environment, so the proxy must register it, and the plane does not answer.
+    const client = await createApiClient({baseUrl: sim.url, token: sim.token, env: {}})
+    await client.updateSshPublicKeys(RUN, [{id: (await readFile(path.join(configDir, 'ssh', 'key-id'), 'utf8')).trim()}])
+    sim.injectFault({type: 'stall'}, {rpc: 'UpdateEnvironment', times: Infinity})
+    try {
+      const argv = ['ssh-proxy', RUN, '--api-url', sim.url, '--ssh-config', config, '--config-dir', configDir]
+      // No ssh here: stdin closes at once, so the proxy ends as soon as it has connected.
+      const result = await runCli(argv, {env: scrubbed({ONA_TIMEOUT: '1s'}), timeoutMs: 20_000})
+      expect(result.code, result.stderr).toBe(0)
+      expect(result.stderr).toMatch(new RegExp(`ona: UpdateEnvironment on http://127\\.0\\.0\\.1:\\d+ did not answer within 1s \\(ONA_TIMEOUT\\); connecting to the last known address 127\\.0\\.0\\.65:${sshdRun.port}\\n`))
+      expect(sim.rpcCount('UpdateEnvironment')).toBeGreaterThan(0)
+    } finally {
+      sim.clearFaults()
+    }
+  }, 60_000)
 })
