@@ -125,7 +125,13 @@ describe('the ProxyCommand carries what it was written with', () => {
     const oldEntry = entryOf(before, RUN)
     const newEntry = oldEntry.replace(/\n {2}HostName \S+\n/, '\n  HostName 127.0.0.64\n').replace(/\n {2}Port \d+\n/, `\n  Port ${sshdRun.port}\n`)
     expect(newEntry).not.toBe(oldEntry)
-    expect(await readFile(config, 'utf8')).toBe(before.replace(oldEntry, newEntry))
+    // ... and this entry's freshness line above its Host line, which records the newer statusVersion (issue 17).
+    const withoutFreshness = (text: string) => text.replace(/^# ona env statusVersion .*\n/gm, '')
+    const after = await readFile(config, 'utf8')
+    expect(withoutFreshness(after)).toBe(withoutFreshness(before.replace(oldEntry, newEntry)))
+    const changed = after.split('\n').filter((line) => !before.split('\n').includes(line))
+    expect(changed.slice(0, 2)).toEqual([expect.stringMatching(/^# ona env statusVersion \d+: /), '  HostName 127.0.0.64'])
+    expect(changed.slice(2)).toEqual(changed.length > 2 ? [`  Port ${sshdRun.port}`] : [])
     // No key of its own: nothing in the default config directory, nothing registered.
     expect(await exists(path.join(home, '.config', 'ona'))).toBe(false)
     expect(sim.rpcCount('UpdateEnvironment')).toBe(updates)

@@ -18,7 +18,7 @@ import {startSimulator, type Simulator} from '../../src/lib/simulator/server.js'
 import {BEGIN_MARKER, END_MARKER} from '../../src/lib/ssh-config/index.js'
 import {watchSshConfig, type WatchOptions} from '../../src/lib/watch/watch.js'
 import {baseEnv, binRun} from '../helpers/run-cli.js'
-import {waitFor} from '../helpers/wait-for.js'
+import {waitFor, waitForQuiet} from '../helpers/wait-for.js'
 
 const A = '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7'
 const B = '0199ec15-8a41-7c10-9d3b-2f6e1b7a9c02'
@@ -135,8 +135,13 @@ describe('ona ssh-sync --watch', () => {
       await waitFor(configHas(BEGIN_MARKER), 3000, 'the block restored')
       const restored = await readFile(config, 'utf8')
       expect(restored).toContain('Host added-by-user\n  Port 2200\n')
-      expect(restored).toContain(blockText)
-      // Quiet afterwards: our own write did not trigger another one.
+      // The same entries; their freshness lines say what the API said when they were written again.
+      const entries = (text: string) => text.replace(/^# ona env statusVersion .*\n/gm, '')
+      expect(entries(restored)).toContain(entries(blockText))
+      // The removal is a foreign change: the watcher asks the API again (issue 17). Once that is over,
+      // it is quiet: our own write did not trigger another one.
+      await waitFor(async () => sim.rpcCount('ListEnvironments') >= 3, 5000, 'the listing after the removal')
+      await waitForQuiet(() => sim.requests.length, 500, 5000, 'the watcher to be done with the removal')
       const {mtimeMs} = await stat(config)
       const lists = sim.rpcCount('ListEnvironments')
       await new Promise((resolve) => setTimeout(resolve, 600))

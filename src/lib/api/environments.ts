@@ -13,9 +13,10 @@ const MAX_PAGES = 1000
 
 export interface EnvironmentCalls {
   /**
-   * All pages of the caller's own environments (`creatorId` defaults to the authenticated subject).
-   * An environment whose SSH url does not parse is returned without `ssh` and named in `problems`; one
-   * that cannot be read at all is left out and named in `problems`.
+   * All pages of the caller's own environments (`creatorId` defaults to the authenticated subject), each
+   * id once (the record with the highest statusVersion, when pages repeat one). An environment whose SSH
+   * url does not parse is returned without `ssh` and named in `problems`; one that cannot be read at all
+   * is left out and named in `problems` as `unreadable`.
    */
   listEnvironments(options?: CallOptions & {creatorId?: string; pageSize?: number}): Promise<ListEnvironmentsResult>
   getEnvironment(environmentId: string, options?: CallOptions): Promise<{environment: Environment; problems: EnvironmentProblem[]}>
@@ -30,14 +31,44 @@ export interface EnvironmentCalls {
   markEnvironmentActive(environmentId: string, activity: {source: string; at: Date}, options?: CallOptions): Promise<void>
 }
 
+/** What a listing holds for one id: the readable record with the highest statusVersion, or why none is. */
+interface ListedRecord {
+  environment?: Environment
+  problems: EnvironmentProblem[]
+}
+
+function addRecord(records: Map<string, ListedRecord>, parsed: {environment?: Environment; problems: EnvironmentProblem[]}): void {
+  const id = (parsed.environment?.id ?? parsed.problems[0]?.environmentId ?? '').toLowerCase()
+  const held = records.get(id)
+  // A readable record wins over an unreadable one; of two readable ones, the newer (a tie keeps the first).
+  const better = !held || (parsed.environment && (!held.environment || parsed.environment.statusVersion > held.environment.statusVersion))
+  if (better) records.set(id, {...(parsed.environment ? {environment: parsed.environment} : {}), problems: parsed.problems})
+}
+
+/**
+ * One environment per id, however many pages showed it (the highest statusVersion), with the problems
+ * of the record kept; an unreadable record counts only where no readable record of its id was listed.
+ */
+function collapseListing(records: ReadonlyMap<string, ListedRecord>, anonymous: readonly EnvironmentProblem[] = []): ListEnvironmentsResult {
+  const environments: Environment[] = []
+  const problems: EnvironmentProblem[] = []
+  for (const record of records.values()) {
+    if (record.environment) environments.push(record.environment)
+    problems.push(...record.problems)
+  }
+  return {environments, problems: [...problems, ...anonymous]}
+}
+
 export function environmentCalls(t: Transport, identity: IdentityCalls): EnvironmentCalls {
   const {schema} = t
 
   async function listEnvironments(callOptions: CallOptions & {creatorId?: string; pageSize?: number} = {}): Promise<ListEnvironmentsResult> {
     const creatorId = callOptions.creatorId ?? (await identity.getAuthenticatedIdentity(callOptions)).subjectId
     const pageSize = callOptions.pageSize ?? 100
-    const environments: Environment[] = []
-    const problems: EnvironmentProblem[] = []
+    // Per id, in the order first seen: a list that changes while it is paged can show one environment on
+    // two pages; the record with the highest statusVersion is the environment (collapseListing).
+    const records = new Map<string, ListedRecord>()
+    const anonymous: EnvironmentProblem[] = []
     const seenTokens = new Set<string>()
     let token = ''
     let index = 0
@@ -48,13 +79,12 @@ export function environmentCalls(t: Transport, identity: IdentityCalls): Environ
       const {nextToken, rawEnvironments} = schema.parseListPage('ListEnvironments', raw)
       for (const item of rawEnvironments) {
         const parsed = schema.parseEnvironment(item, `environments[${index++}]`)
-        problems.push(...parsed.problems)
         // The server filters by creator already; checking again keeps a misbehaving filter from adding others' hosts.
-        if (parsed.environment && (parsed.environment.creatorId === undefined || parsed.environment.creatorId === creatorId)) {
-          environments.push(parsed.environment)
-        }
+        if (parsed.environment && parsed.environment.creatorId !== undefined && parsed.environment.creatorId !== creatorId) continue
+        if (!parsed.environment && parsed.problems.some((p) => p.idUnknown)) anonymous.push(...parsed.problems)
+        else addRecord(records, parsed)
       }
-      if (nextToken === '') return {environments, problems}
+      if (nextToken === '') return collapseListing(records, anonymous)
       if (seenTokens.has(nextToken)) {
         throw new OnaError('ERR_API_BAD_RESPONSE', 'ListEnvironments returned the same page token twice (pagination loop)', {details: {rpc: 'ListEnvironments'}})
       }

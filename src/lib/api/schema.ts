@@ -1,8 +1,9 @@
 /**
  * Validation of management-plane responses (protobuf JSON). Unknown fields are tolerated (stripped); wrong
  * types and missing required fields are rejected with the path of the field. Protobuf JSON omits default
- * values, so a missing enum is UNSPECIFIED and a missing int64 is 0. The checks are check.ts's (zod's
- * semantics and messages, without loading zod at start-up).
+ * values, so a missing enum is UNSPECIFIED and a missing int64 is 0; protobuf JSON also allows `null` for
+ * any field, read as its default (withoutNulls). The checks are check.ts's (zod's semantics and messages,
+ * without loading zod at start-up).
  */
 import {OnaError} from '../errors.js'
 import {array, nonNegativeInteger, nullable, object, optional, safeParse, string, union, unknown, type Issue} from './check.js'
@@ -62,6 +63,19 @@ const eventSchema = object({
   resourceId: optional(string()),
 })
 
+/**
+ * `value` with every object member whose value is `null` left out, at any depth: protobuf JSON accepts
+ * `null` for any field and reads it as the field's default, which is what an absent member reads as here.
+ * A `null` element of a list stays (protobuf JSON does not allow one there).
+ */
+export function withoutNulls(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutNulls)
+  if (value === null || typeof value !== 'object') return value
+  const out: Record<string, unknown> = {}
+  for (const [key, member] of Object.entries(value)) if (member !== null) out[key] = withoutNulls(member)
+  return out
+}
+
 /** `a.b[2].c: message; ...` from the issues, prefixed with where the object sits in the response. */
 export function describeIssues(issues: readonly Issue[], prefix = ''): string {
   return issues
@@ -81,7 +95,7 @@ function badResponse(rpc: string, detail: string): OnaError {
 }
 
 export function parseIdentity(rpc: string, body: unknown): Identity {
-  const parsed = safeParse(identitySchema, body)
+  const parsed = safeParse(identitySchema, withoutNulls(body))
   if (!parsed.success) throw badResponse(rpc, describeIssues(parsed.issues))
   const {subject, organizationId} = parsed.data
   return {
@@ -93,14 +107,18 @@ export function parseIdentity(rpc: string, body: unknown): Identity {
 
 /**
  * Turns one wire environment into an Environment. A bad SSH url is a problem of that environment only:
- * it comes back without `ssh`. A shape error (no id, wrong types) makes the environment unusable: it
- * comes back as a problem and no environment.
+ * it comes back without `ssh`. A shape error (no id, wrong types) makes the environment unreadable: it
+ * comes back as an `unreadable` problem and no environment. Nulls read as defaults (withoutNulls).
  */
-export function parseEnvironment(raw: unknown, where: string): {environment?: Environment; problems: EnvironmentProblem[]} {
+export function parseEnvironment(wire: unknown, where: string): {environment?: Environment; problems: EnvironmentProblem[]} {
+  const raw = withoutNulls(wire)
   const parsed = safeParse(environmentSchema, raw)
   if (!parsed.success) {
-    const id = raw && typeof raw === 'object' && typeof (raw as {id?: unknown}).id === 'string' ? (raw as {id: string}).id : where
-    return {problems: [{environmentId: id, field: describeIssues(parsed.issues, where).split(':')[0] ?? where, message: describeIssues(parsed.issues, where)}]}
+    const rawId = raw && typeof raw === 'object' ? (raw as {id?: unknown}).id : undefined
+    const known = typeof rawId === 'string' && rawId !== ''
+    const message = describeIssues(parsed.issues, where)
+    const field = describeIssues(parsed.issues.slice(0, 1)).split(':')[0] ?? where
+    return {problems: [{environmentId: known ? rawId : where, field, message: `environment ${known ? rawId : where}: ${message}`, unreadable: true, ...(known ? {} : {idUnknown: true})}]}
   }
   const data = parsed.data
   const environment: Environment = {
@@ -134,18 +152,24 @@ export function parseEnvironment(raw: unknown, where: string): {environment?: En
 }
 
 export function parseListPage(rpc: string, body: unknown): {nextToken: string; rawEnvironments: unknown[]} {
-  const parsed = safeParse(listSchema, body)
+  const parsed = safeParse(listSchema, withoutNulls(body))
   if (!parsed.success) throw badResponse(rpc, describeIssues(parsed.issues))
   return {nextToken: parsed.data.pagination?.nextToken ?? '', rawEnvironments: parsed.data.environments ?? []}
 }
 
 export function parseGetEnvironment(rpc: string, body: unknown): Environment & {problems: EnvironmentProblem[]} {
-  const parsed = safeParse(getSchema, body)
+  const parsed = safeParse(getSchema, withoutNulls(body))
   if (!parsed.success || parsed.data.environment === undefined || parsed.data.environment === null) {
     throw badResponse(rpc, parsed.success ? 'environment: missing' : describeIssues(parsed.issues))
   }
   const {environment, problems} = parseEnvironment(parsed.data.environment, 'environment')
-  if (!environment) throw badResponse(rpc, problems.map((p) => p.message).join('; '))
+  if (!environment) {
+    const error = badResponse(rpc, problems.map((p) => p.message).join('; '))
+    // Which environment could not be read, and where: a caller may keep what it knew of it.
+    const unreadable = problems.find((p) => !p.idUnknown)
+    if (unreadable) Object.assign(error.details!, {environmentId: unreadable.environmentId, field: unreadable.field})
+    throw error
+  }
   return {...environment, problems}
 }
 
@@ -159,7 +183,7 @@ export function parseEmpty(rpc: string, body: unknown): void {
 
 /** Validates one streamed event; events that are not about anything (no id) are dropped by the caller. */
 export function parseEvent(raw: unknown): WatchEvent | undefined {
-  const parsed = safeParse(eventSchema, raw)
+  const parsed = safeParse(eventSchema, withoutNulls(raw))
   if (!parsed.success) throw badResponse('WatchEvents', describeIssues(parsed.issues, 'event'))
   const {operation, resourceType, resourceId} = parsed.data
   if (!resourceId) return undefined

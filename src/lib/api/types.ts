@@ -49,11 +49,19 @@ export interface Identity {
   organizationId?: string
 }
 
-/** A problem with one environment that did not stop the listing (the environment is kept, without `ssh`). */
+/**
+ * A problem with one environment that did not stop the listing. An SSH url that does not parse: the
+ * environment is listed without `ssh`. A record that does not validate at all (`unreadable`): the
+ * environment is left out of the listing, and what ona wrote for it must stay as it was ("could not read"
+ * is never "deleted"); when even its id could not be read (`idUnknown`), `environmentId` is its place in
+ * the response, and no environment absent from that listing may be taken for deleted.
+ */
 export interface EnvironmentProblem {
   environmentId: string
   field: string
   message: string
+  unreadable?: boolean
+  idUnknown?: boolean
 }
 
 export interface ListEnvironmentsResult {

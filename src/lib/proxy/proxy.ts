@@ -97,7 +97,9 @@ export async function resolveProxyTarget(ctx: Context, options: ProxyOptions): P
     const address = ready.environment.ssh!
     if (known && (known.host !== address.host || known.port !== address.port || known.user !== address.user)) {
       try {
-        const outcome = await updateEntryAddress(ctx.paths.sshConfig, {environmentId: environment.id, origin: originOf(options.apiUrl), address})
+        // Only newer information than the entry records replaces it (the sync core decides: plan.ts).
+        const {statusVersion, name} = ready.environment
+        const outcome = await updateEntryAddress(ctx.paths.sshConfig, {environmentId: environment.id, origin: originOf(options.apiUrl), address, statusVersion, ...(name ? {name} : {})})
         if (outcome.status === 'skipped') note(`${ctx.paths.sshConfig} was not updated: ${outcome.reason}`)
       } catch (error) {
         note(`could not update ${ctx.paths.sshConfig} (${isOnaError(error) ? error.message : String(error)}); connecting anyway`)

@@ -24,6 +24,9 @@ export interface EnvState {
   lastActivity?: {source: string; timestamp: string}
   /** Files the simulator keeps equal to the READY keys (an sshd's AuthorizedKeysFile in end-to-end tests). */
   authorizedKeysFiles: Set<string>
+  /** The wire JSON as of the last statusVersion change, and as of the one before (a stale copy to serve). */
+  current?: Record<string, unknown>
+  previous?: Record<string, unknown>
 }
 
 export interface Delays {
@@ -55,7 +58,7 @@ export interface EnvironmentStore {
   mustGet(id: string): EnvState
   toJson(env: EnvState): Record<string, unknown>
   /** Answers an EnvironmentService RPC, or undefined when the method is not one of them. */
-  handle(rpc: string, caller: Required<SimulatorSubject>, body: Record<string, unknown>, query: Record<string, string>): Result | undefined
+  handle(rpc: string, caller: Required<SimulatorSubject>, body: Record<string, unknown>, query: Record<string, string>, overlap?: {stale?: boolean}): Result | undefined
   bump(env: EnvState): void
   /** Runs `step` after `ms` unless the simulator closes first. */
   later(ms: number, step: () => void): void
@@ -95,6 +98,8 @@ export function createEnvironmentStore(options: {
       keyPhases: new Map([...keys.keys()].map((id) => [id, 'CONTENT_PHASE_READY'])),
       authorizedKeysFiles: new Set(),
     })
+    const added = environments.get(seed.id)!
+    added.current = toJson(added)
   }
 
   function mustGet(id: string): EnvState {
@@ -131,7 +136,9 @@ export function createEnvironmentStore(options: {
   }
 
   function bump(env: EnvState): void {
+    env.previous = env.current ?? env.previous
     env.statusVersion += 1n
+    env.current = toJson(env)
     emit('RESOURCE_OPERATION_UPDATE_STATUS', env.id)
   }
 
@@ -155,7 +162,7 @@ export function createEnvironmentStore(options: {
     for (const file of env.authorizedKeysFiles) writeFileSync(file, ready.join(''), {mode: 0o600})
   }
 
-  function listEnvironments(caller: Required<SimulatorSubject>, body: Record<string, unknown>, query: Record<string, string>): Result {
+  function listEnvironments(caller: Required<SimulatorSubject>, body: Record<string, unknown>, query: Record<string, string>, overlap?: {stale?: boolean}): Result {
     const pagination = (body.pagination ?? {}) as {pageSize?: unknown; token?: unknown}
     const filter = (body.filter ?? {}) as {creatorIds?: unknown; statusPhases?: unknown}
     const requestedSize = Number(query.pageSize ?? pagination.pageSize ?? 25)
@@ -178,7 +185,13 @@ export function createEnvironmentStore(options: {
     }
     const page = list.slice(offset, offset + pageSize)
     const next = offset + pageSize < list.length ? Buffer.from(`o:${offset + pageSize}`).toString('base64url') : ''
-    return {status: 200, json: {pagination: {nextToken: next}, environments: page.map(toJson)}}
+    const json = page.map(toJson)
+    if (overlap) {
+      // The environment before this page (or this page's first, on a first page that is also the last) again.
+      const again = offset > 0 ? list[offset - 1] : next === '' ? page[0] : undefined
+      if (again) json.push(overlap.stale ? (again.previous ?? toJson(again)) : toJson(again))
+    }
+    return {status: 200, json: {pagination: {nextToken: next}, environments: json}}
   }
 
   function updateKeys(env: EnvState, keys: unknown): Result {
@@ -250,8 +263,8 @@ export function createEnvironmentStore(options: {
     return {status: 200, json: {}}
   }
 
-  function handle(rpc: string, caller: Required<SimulatorSubject>, body: Record<string, unknown>, query: Record<string, string>): Result | undefined {
-    if (rpc === 'ListEnvironments') return listEnvironments(caller, body, query)
+  function handle(rpc: string, caller: Required<SimulatorSubject>, body: Record<string, unknown>, query: Record<string, string>, overlap?: {stale?: boolean}): Result | undefined {
+    if (rpc === 'ListEnvironments') return listEnvironments(caller, body, query, overlap)
     if (!['GetEnvironment', 'UpdateEnvironment', 'StartEnvironment', 'StopEnvironment', 'MarkEnvironmentActive'].includes(rpc)) return undefined
     const id = body.environmentId
     if (typeof id !== 'string' || id === '') return invalid('environmentId is required')
@@ -304,4 +317,16 @@ export function createEnvironmentStore(options: {
       timers.clear()
     },
   }
+}
+
+/** Sets `path` (dotted, `metadata.name`) in a wire environment, creating the objects on the way. */
+export function setField(json: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split('.')
+  let at: Record<string, unknown> = json
+  for (const key of keys.slice(0, -1)) {
+    const next = at[key]
+    if (next === null || typeof next !== 'object') at[key] = {}
+    at = at[key] as Record<string, unknown>
+  }
+  at[keys.at(-1)!] = value
 }

@@ -12,7 +12,7 @@ import http, {type IncomingMessage, type ServerResponse} from 'node:http'
 import https from 'node:https'
 import type {Socket} from 'node:net'
 
-import {createEnvironmentStore, isRunningPhase, sshUrl, type Delays} from './environments.js'
+import {createEnvironmentStore, isRunningPhase, setField, sshUrl, type Delays} from './environments.js'
 import {createEventHub} from './events.js'
 
 import type {Fault, FaultOptions, RequestLogEntry, SeedEnvironment, SimulatorSubject} from './types.js'
@@ -272,13 +272,23 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     if (service === 'IdentityService' && rpc === 'GetAuthenticatedIdentity') {
       result = {status: 200, json: {subject: {id: caller.id, principal: caller.principal}, organizationId: caller.organizationId}}
     } else {
-      result = (service === 'EnvironmentService' ? store.handle(rpc, caller, body, entry.query) : undefined) ?? {
+      const overlap = fault?.type === 'duplicate-pages' ? {stale: fault.stale} : undefined
+      result = (service === 'EnvironmentService' ? store.handle(rpc, caller, body, entry.query, overlap) : undefined) ?? {
         status: 404,
         json: {code: 'unimplemented', message: `${service}/${rpc} is not implemented by the simulator`},
       }
     }
     if (fault?.type === 'wrong-shape' && result.status === 200) {
       result = {status: 200, json: {subject: {id: 42}, environments: [{id: 7, status: {statusVersion: 'many'}}], environment: {id: 7}, pagination: {nextToken: 3}}}
+    }
+    if (fault?.type === 'fields' && result.status === 200) {
+      // A copy: the store's own JSON (a stale copy it keeps) is never changed.
+      const json = structuredClone(result.json) as {environments?: Array<Record<string, unknown>>; environment?: Record<string, unknown>}
+      for (const env of [...(json.environments ?? []), ...(json.environment ? [json.environment] : [])]) {
+        if (fault.ids && !fault.ids.includes(String(env.id))) continue
+        for (const [path, value] of Object.entries(fault.set)) setField(env, path, value)
+      }
+      result = {status: 200, json}
     }
     if (fault?.type === 'late') await new Promise((resolve) => setTimeout(resolve, fault.delayMs))
     sendJson(res, entry, result.status, result.json)

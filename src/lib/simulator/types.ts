@@ -38,6 +38,18 @@ export type Fault =
   | {type: 'drop'}
   /** Send the response headers (and, for unary calls, half a body), then nothing, ever. */
   | {type: 'stall'}
+  /**
+   * ListEnvironments pages that overlap, as paging a list that changes meanwhile does: each page after the
+   * first also carries the last environment of the page before (`stale`: as it was before its last
+   * change, with its older statusVersion), and a single page carries its first environment twice.
+   */
+  | {type: 'duplicate-pages'; stale?: boolean}
+  /**
+   * Environments in the answer (ListEnvironments, GetEnvironment) with these members set, by dotted path
+   * (`metadata.name`), e.g. to `null`, which protobuf JSON allows for any field and reads as the default,
+   * or to a value of the wrong type (a record that fails validation). `ids`: only these environments.
+   */
+  | {type: 'fields'; set: Record<string, unknown>; ids?: string[]}
 
 export interface FaultOptions {
   /** Only calls of this method (e.g. `ListEnvironments`, `WatchEvents`); default every method. */

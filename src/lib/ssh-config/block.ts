@@ -3,6 +3,7 @@
  * Everything here works on the raw text; bytes outside the block are never touched.
  */
 import {OnaError} from '../errors.js'
+import {printable} from '../printable.js'
 import {detectEol, isSectionStart, parseDirective, splitLines, type Line} from './scan.js'
 import {ENVIRONMENT_SUFFIX, REMOTE_SUFFIX, type SshEnvironment, type ValidEnvironment} from './validate.js'
 import {renderEntryOptions, type EntryOptions} from './entry.js'
@@ -30,6 +31,36 @@ const DAMAGED_MARKER = /^(?:(?:begin|end) ona ssh ?sync|ona ssh ?sync (?:begin|e
 const ORIGIN_LINE = /^#[ \t]*ona[ \t]+origin[ \t:]+(\S+)[ \t]*$/i
 export function originLine(origin: string): string {
   return `# ona origin ${origin}`
+}
+
+/**
+ * The line just above each entry's Host line: how fresh the entry is (the environment's statusVersion when
+ * the API told what the entry says) and, for a person reading the file, the environment's display name
+ * made printable and capped. Every writer replaces an entry only with strictly newer information (see
+ * sync/plan.ts); an entry without this line (an earlier ona's block) has unknown freshness.
+ */
+const FRESHNESS_LINE = /^#[ \t]*ona[ \t]+env[ \t]+statusVersion[ \t]+(\d{1,20})(?:[ \t]*:[ \t]?(.*))?$/i
+/** Code points of a display name on the freshness line. */
+export const NAME_MAX = 80
+
+/**
+ * The freshness line of an entry, undefined when its freshness is unknown. The text is latin1-decoded
+ * bytes (see fs/safe-write.ts): the name goes in as UTF-8.
+ */
+export function freshnessLine(env: {statusVersion?: bigint; name?: string}): string | undefined {
+  if (env.statusVersion === undefined) return undefined
+  const name = env.name ? Buffer.from(printable(env.name, NAME_MAX), 'utf8').toString('latin1') : ''
+  return `# ona env statusVersion ${env.statusVersion}${name === '' ? '' : `: ${name}`}`
+}
+
+/** What a freshness line says, or undefined when the line is not one. */
+export function readFreshness(line: string): {statusVersion: bigint; name?: string} | undefined {
+  const match = FRESHNESS_LINE.exec(line.trim())
+  if (!match) return undefined
+  const raw = match[2]?.trim() ?? ''
+  // Bytes as latin1 chars, normally; a caller's text of real characters is taken as it is.
+  const name = /^[\u0000-\u00ff]*$/.test(raw) ? Buffer.from(raw, 'latin1').toString('utf8') : raw
+  return {statusVersion: BigInt(match[1]!), ...(name === '' ? {} : {name})}
 }
 
 export const BOM = '\u00EF\u00BB\u00BF' // UTF-8 BOM as latin1-decoded bytes
@@ -115,20 +146,12 @@ export function sortByAlias(environments: readonly ValidEnvironment[]): ValidEnv
 
 /** Renders the block's lines (without line endings) in the order given; applyBlock passes them sorted. */
 export function renderBlockLines(environments: readonly ValidEnvironment[], entry: EntryOptions = {}): string[] {
-  const lines = [BEGIN_MARKER]
-  for (const env of environments) {
-    lines.push(
-      `Host ${env.environmentAlias} ${env.remoteAlias}`,
-      `  HostName ${env.host}`,
-      `  User ${env.user}`,
-      `  Port ${env.port}`,
-      // Host keys are recorded under a stable name, so a new IP after a restart is not a changed host key.
-      `  HostKeyAlias ${env.environmentAlias}`,
-      ...renderEntryOptions(env, entry).map((line) => `  ${line}`),
-    )
-  }
-  lines.push(END_MARKER)
-  return lines
+  return [BEGIN_MARKER, ...renderEntries(environments, entry).flatMap(entryLines), END_MARKER]
+}
+
+/** An entry's lines as they go into the file: its freshness line, then its Host line and values. */
+export function entryLines(entry: BlockEntry): string[] {
+  return entry.freshness === undefined ? entry.lines : [entry.freshness, ...entry.lines]
 }
 
 /**
@@ -169,7 +192,11 @@ export function removeBlock(text: string, file?: string): string {
 export interface BlockEntry {
   /** `<id>.gitpod.environment`, as written on the Host line. */
   alias: string
+  /** The Host line first, then the entry's values. */
   lines: string[]
+  /** The freshness line above the Host line, as in the file; undefined: freshness unknown. */
+  freshness?: string
+  /** The values, with statusVersion and name from the freshness line. */
   environment: SshEnvironment
 }
 
@@ -245,11 +272,14 @@ export function parseBlock(text: string, file?: string): ParsedBlock | undefined
   const parts: BlockPart[] = []
   const foreign: ForeignLines[] = []
   let part: BlockPart = {origin: undefined, entries: []}
-  let entry: {alias: string; lines: string[]} | undefined
+  let entry: {alias: string; lines: string[]; freshness?: string} | undefined
   let outside: ForeignLines | undefined
   let pending: Line[] = []
   const closeEntry = () => {
-    if (entry) part.entries.push({alias: entry.alias, lines: entry.lines, environment: readEntry(entry.alias, entry.lines)})
+    if (entry) {
+      const fresh = entry.freshness === undefined ? undefined : readFreshness(entry.freshness)
+      part.entries.push({alias: entry.alias, lines: entry.lines, ...(fresh ? {freshness: entry.freshness} : {}), environment: {...readEntry(entry.alias, entry.lines), ...fresh}})
+    }
     entry = undefined
   }
   const closePart = () => {
@@ -280,7 +310,9 @@ export function parseBlock(text: string, file?: string): ParsedBlock | undefined
       const alias = onaEntryAlias(line.content)
       closeEntry()
       if (alias) {
-        entry = {alias, lines: [line.content]}
+        // The last comment just above the Host line, when it is a freshness line, is this entry's.
+        const above = pending.filter((l) => l.content.trim() !== '').at(-1)?.content
+        entry = {alias, lines: [line.content], ...(above !== undefined && readFreshness(above) ? {freshness: above} : {})}
         outside = undefined
       } else {
         outside = {line: (pending[0] ?? line).index + 1, lines: [...pending.map((l) => l.content), line.content], header: trimmed}
@@ -312,23 +344,28 @@ export function renderParts(parts: readonly BlockPart[]): string[] {
   const lines = [BEGIN_MARKER]
   for (const part of sorted) {
     if (part.origin !== undefined) lines.push(originLine(part.origin))
-    for (const entry of part.entries) lines.push(...entry.lines)
+    for (const entry of part.entries) lines.push(...entryLines(entry))
   }
   lines.push(END_MARKER)
   return lines
 }
 
-/** Entries for environments, rendered exactly as renderBlockLines renders them. */
+/** Entries for environments, in the order given; renderBlockLines is their lines between the markers. */
 export function renderEntries(environments: readonly ValidEnvironment[], entry: EntryOptions = {}): BlockEntry[] {
-  const lines = renderBlockLines(environments, entry).slice(1, -1)
-  const entries: BlockEntry[] = []
-  for (const line of lines) {
-    const alias = isSectionStart(line) ? onaEntryAlias(line) : undefined
-    if (alias) entries.push({alias, lines: [line], environment: {id: '', host: '', user: '', port: 22}})
-    else entries.at(-1)?.lines.push(line)
-  }
-  for (const entry of entries) entry.environment = readEntry(entry.alias, entry.lines)
-  return entries
+  return environments.map((env) => {
+    const lines = [
+      `Host ${env.environmentAlias} ${env.remoteAlias}`,
+      `  HostName ${env.host}`,
+      `  User ${env.user}`,
+      `  Port ${env.port}`,
+      // Host keys are recorded under a stable name, so a new IP after a restart is not a changed host key.
+      `  HostKeyAlias ${env.environmentAlias}`,
+      ...renderEntryOptions(env, entry).map((line) => `  ${line}`),
+    ]
+    const freshness = freshnessLine(env)
+    const fresh = freshness === undefined ? undefined : readFreshness(freshness)
+    return {alias: env.environmentAlias, lines, ...(freshness === undefined ? {} : {freshness}), environment: {...readEntry(env.environmentAlias, lines), ...fresh}}
+  })
 }
 
 /**

@@ -3,7 +3,7 @@
  * (`config-file.ts`) does the reading, checking and atomic writing.
  */
 import {OnaError, type Warning} from '../errors.js'
-import {entryProxyOrigin, findBlock, hasBom, parseBlock, removeBlock, renderBlockLines, renderEntries, renderParts, replaceBlock, sortByAlias, spliceBlock, type BlockEntry, type BlockPart, type ParsedBlock} from './block.js'
+import {entryLines, entryProxyOrigin, findBlock, hasBom, parseBlock, removeBlock, renderBlockLines, renderEntries, renderParts, replaceBlock, sortByAlias, spliceBlock, type BlockEntry, type BlockPart, type ParsedBlock} from './block.js'
 import {detectEol} from './scan.js'
 import {validateEntryOptions, type EntryOptions} from './entry.js'
 import {findOverrides} from './overrides.js'
@@ -152,7 +152,7 @@ export function applyBlock(text: string, environments: readonly SshEnvironment[]
   const written = sortByAlias(mine)
   if (options.entry) validateEntryOptions(options.entry)
   const own: BlockPart = {origin: options.origin, entries: renderEntries(written, options.entry)}
-  const ownLines = own.entries.flatMap((e) => e.lines)
+  const ownLines = own.entries.flatMap(entryLines)
   const warnings: Warning[] = rejected.map((r) => ({
     code: 'W_SKIPPED',
     message: `environment ${JSON.stringify(r.id)} was skipped: ${r.reason}`,
@@ -208,3 +208,4 @@ export function readBlockEnvironments(text: string, options: BlockOptions = {}):
   const own = parsed.parts.filter((p) => p.origin === options.origin).flatMap((p) => p.entries)
   return [...own, ...splitLegacy(parsed, options.origin, options.listed).claimed].map((e) => ({...e.environment}))
 }
+

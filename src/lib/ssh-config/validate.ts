@@ -12,6 +12,14 @@ export interface SshEnvironment {
   host: string
   port: number
   user: string
+  /**
+   * How fresh the entry is: the environment's statusVersion when the API told what the entry says. Read
+   * back from the line above the entry's Host line; undefined when unknown (a block of an earlier ona, a
+   * hand edit), and then any answer of the API replaces the entry.
+   */
+  statusVersion?: bigint
+  /** The environment's display name, shown on that line so a person reading the file knows which it is. */
+  name?: string
 }
 
 /** An environment after validation: aliases are lowercase because ssh lowercases the host it is given. */
@@ -116,6 +124,8 @@ export function validateEnvironments(environments: readonly SshEnvironment[]): {
       host: environment.host,
       port: environment.port,
       user: environment.user,
+      ...(typeof environment.statusVersion === 'bigint' && environment.statusVersion >= 0n ? {statusVersion: environment.statusVersion} : {}),
+      ...(typeof environment.name === 'string' && environment.name !== '' ? {name: environment.name} : {}),
       environmentAlias: `${base}${ENVIRONMENT_SUFFIX}`,
       remoteAlias: `${base}${REMOTE_SUFFIX}`,
     })

@@ -232,8 +232,9 @@ export async function sshConnect(ctx: Context, options: SshConnectOptions): Prom
       for (const line of offPathWarnings(other)) ctx.io.warn(line)
     }
   }
-  const [{applyListing, connect, originOf}, environments] = await Promise.all([import('../sync/sync.js'), import('../environments/index.js')])
+  const [{applyListing, connect, originOf, readBaseline}, environments] = await Promise.all([import('../sync/sync.js'), import('../environments/index.js')])
   const client = await connect(ctx, options.apiUrl)
+  const baseline = await readBaseline(ctx, originOf(options.apiUrl))
   const listing = await client.listEnvironments()
   let chosen
   if (options.target === undefined) {
@@ -266,7 +267,7 @@ export async function sshConnect(ctx: Context, options: SshConnectOptions): Prom
   }
   // The listing from before the start does not have the new address: sync with the environment as it is now.
   const current = listing.environments.map((e) => (e.id === ready.environment.id ? ready.environment : e))
-  const synced = await applyListing(ctx, {environments: current, problems: listing.problems}, {client, apiUrl: options.apiUrl, origin: originOf(options.apiUrl)})
+  const synced = await applyListing(ctx, {environments: current, problems: listing.problems}, {client, apiUrl: options.apiUrl, origin: originOf(options.apiUrl), baseline})
   const id = ready.environment.id.toLowerCase()
   const alias = `${id}.gitpod.environment`
   if (!(await aliasInBlock(ctx, id))) {

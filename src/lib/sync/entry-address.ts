@@ -5,14 +5,20 @@
  * IdentityFile lines, other installs' parts, the user's text) stays as it is. It never adds an entry (the
  * sync core decides which environments have one) and never writes the key or the options of an entry,
  * which are what the writer of the block chose; it reads them instead (see readBlockEntry).
+ *
+ * Whether the address may replace the entry's is decided where every writer's is (plan.ts decideEntry):
+ * given the environment's statusVersion, only strictly newer information than the entry's freshness line
+ * records replaces it, and the freshness line is written with the address.
  */
 import {readFile} from 'node:fs/promises'
 
 import type {SshAddress} from '../api/types.js'
 import {updateFile} from '../fs/safe-write.js'
+import {freshnessLine, readFreshness} from '../ssh-config/block.js'
 import {assertEditable, parseBlock} from '../ssh-config/index.js'
 import {isSectionStart, parseDirective, splitLines} from '../ssh-config/scan.js'
-import {ENVIRONMENT_SUFFIX, REMOTE_SUFFIX, validateEnvironments} from '../ssh-config/validate.js'
+import {ENVIRONMENT_SUFFIX, REMOTE_SUFFIX, validateEnvironments, type SshEnvironment} from '../ssh-config/validate.js'
+import {decideEntry, formatAddress} from './plan.js'
 
 /** What the block says about one environment: its last known address and the key its entry names. */
 export interface BlockEntryInfo {
@@ -98,15 +104,27 @@ export type EntryAddressOutcome =
   /** Nothing written, and why: no such entry, another install's entry, an entry without address lines, an invalid address. */
   | {status: 'skipped'; reason: string}
 
+/** Where the address comes from: the environment's statusVersion (and display name) when the API told it. */
+export interface EntryAddressOptions {
+  environmentId: string
+  origin: string
+  address: SshAddress
+  /**
+   * The environment's statusVersion with this address: the entry is replaced only when it is newer than
+   * the entry's freshness (decideEntry), and the freshness line is written with it. Without it the address
+   * is written and the entry's freshness becomes unknown (its freshness line is dropped).
+   */
+  statusVersion?: bigint
+  name?: string
+}
+
 /**
  * Pure: `text` with the HostName, User and Port lines of `environmentId`'s entry set to `address`, each line
- * keeping its indentation and keyword spelling. Only the entry ssh reads (the first for the alias), only
- * in `origin`'s part or the part written before installs had parts (whose ProxyCommand ran this).
+ * keeping its indentation and keyword spelling, and its freshness line set. Only the entry ssh reads (the
+ * first for the alias), only in `origin`'s part or the part written before installs had parts (whose
+ * ProxyCommand ran this), only when `statusVersion` is newer than what the entry records.
  */
-export function replaceEntryAddress(
-  text: string,
-  options: {environmentId: string; origin: string; address: SshAddress; file?: string},
-): {text: string; outcome: EntryAddressOutcome} {
+export function replaceEntryAddress(text: string, options: EntryAddressOptions & {file?: string}): {text: string; outcome: EntryAddressOutcome} {
   const skipped = (reason: string) => ({text, outcome: {status: 'skipped', reason} as const})
   assertEditable(text, options.file)
   const {valid, rejected} = validateEnvironments([{id: options.environmentId, ...options.address}])
@@ -132,7 +150,26 @@ export function replaceEntryAddress(
     wanted.delete(directive.keyword)
   }
   if (wanted.size > 0) return skipped(`the entry for ${alias} has no ${[...wanted.keys()].join('/')} line`)
-  const next = found.lines.map((line) => (replaced.get(line.index) ?? line.content) + line.eol).join('')
+  // The entry's freshness line, just above its Host line (see block.ts).
+  const above = found.lines[found.host - 1]
+  const fresh = above === undefined ? undefined : readFreshness(above.content)
+  const current = readBlockEntry(text, options.environmentId, options.file)?.address
+  if (current && formatAddress(current) === formatAddress(valid[0])) return {text, outcome: {status: 'updated', changed: false}}
+  if (options.statusVersion !== undefined) {
+    const onFile: SshEnvironment = {id: options.environmentId, ...(current ?? {host: '', user: '', port: 22}), ...fresh}
+    const fate = decideEntry(onFile, {kind: 'record', env: {id: options.environmentId, phase: 'ENVIRONMENT_PHASE_RUNNING', statusVersion: options.statusVersion, ssh: options.address, ...(options.name ? {name: options.name} : {})}})
+    if (fate.action !== 'write') return skipped(`its entry holds newer information (statusVersion ${fresh?.statusVersion} against ${options.statusVersion})`)
+  }
+  const line = options.statusVersion === undefined ? undefined : freshnessLine({statusVersion: options.statusVersion, ...(options.name ? {name: options.name} : {})})
+  const eol = found.lines[found.host]!.eol
+  const next = found.lines
+    .map((l) => {
+      const content = replaced.get(l.index) ?? l.content
+      if (fresh && l === above) return line === undefined ? '' : `${line}${l.eol}`
+      if (!fresh && line !== undefined && l.index === found.host) return `${line}${eol}${content}${l.eol}`
+      return content + l.eol
+    })
+    .join('')
   return {text: next, outcome: {status: 'updated', changed: next !== text}}
 }
 
@@ -141,10 +178,7 @@ export function replaceEntryAddress(
  * config's write lock, atomically, re-reading when another program changed the file meanwhile. The lock is
  * waited for at most `lockTimeoutMs` (default 2 s): the caller is on its way to connect.
  */
-export async function updateEntryAddress(
-  file: string,
-  options: {environmentId: string; origin: string; address: SshAddress; lockTimeoutMs?: number},
-): Promise<EntryAddressOutcome> {
+export async function updateEntryAddress(file: string, options: EntryAddressOptions & {lockTimeoutMs?: number}): Promise<EntryAddressOutcome> {
   let outcome: EntryAddressOutcome = {status: 'skipped', reason: 'not read'}
   await updateFile(file, {
     lockTimeoutMs: options.lockTimeoutMs ?? 2000,

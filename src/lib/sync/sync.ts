@@ -53,6 +53,16 @@ export interface ApplyOptions extends SyncOptions {
   client?: ApiClient
   /** The API the listing came from (default the client's); names the settings origin and the ProxyCommand's URL. */
   apiUrl?: string
+  /**
+   * This origin's entries as the block held them before the listing was requested (readBaseline): an
+   * environment missing from the listing loses its entry only if the file still holds the same for it.
+   * Undefined: the block as it is when written (nobody else wrote meanwhile).
+   */
+  baseline?: readonly SshEnvironment[]
+  /** False when the listing is not everything (watch mode before its first listing): missing ones keep their entries. */
+  complete?: boolean
+  /** Environments known to be deleted (watch mode's tombstones). */
+  deleted?: ReadonlySet<string>
 }
 
 /** Key registrations of one sync. */
@@ -115,6 +125,8 @@ export interface SyncResult {
   /** Whether the entries carry the resolve-on-connect ProxyCommand. */
   resolveOnConnect: boolean
   keys: KeyReport
+  /** Environment ids kept although the listing lacked them: another writer wrote them after the baseline (see plan.ts). */
+  unsure?: string[]
 }
 
 /**
@@ -202,16 +214,19 @@ export async function applyListing(ctx: Context, listing: ListEnvironmentsResult
   let kept: KeptEnvironment[] = []
   let pending: PendingEnvironment[] = []
   let planWarnings: Warning[] = []
+  let unsure: string[] = []
   // Entries of an earlier ona's block (no origin lines) that this install lists become its own.
   const listed = new Set([...listing.environments.map((e) => e.id.toLowerCase()), ...listing.problems.map((p) => p.environmentId.toLowerCase())])
   const result = await syncBlockInFile(
     file,
     (current) => {
       previous = readBlockEnvironments(current, {file, origin: options.origin, listed})
-      const plan = planBlock(listing.environments, previous, listing.problems, {keepStopped: resolveOnConnect})
+      // Decided here, under the write lock, against what the file holds now (plan.ts: merge by freshness).
+      const plan = planBlock(listing.environments, previous, listing.problems, {keepStopped: resolveOnConnect, baseline: options.baseline, complete: options.complete, deleted: options.deleted})
       kept = plan.kept
       pending = plan.pending
       planWarnings = plan.warnings
+      unsure = plan.unsure
       return plan.desired
     },
     {dryRun: options.dryRun, keepReplaced: options.keepReplaced, rebase: options.rebase, entry, origin: options.origin, listed, overrides: false},
@@ -258,6 +273,23 @@ export async function applyListing(ctx: Context, listing: ListEnvironmentsResult
     ...(options.keepReplaced ? {replaced: result.file.replaced, after: result.file.after, writtenStat: result.file.writtenStat} : {}),
     resolveOnConnect,
     keys: keyReport,
+    ...(unsure.length > 0 ? {unsure} : {}),
+  }
+}
+
+/**
+ * This origin's entries in the block as the file holds them now: read before a listing is requested, it is
+ * the baseline that listing's absences are judged against (ApplyOptions.baseline). A file that cannot be
+ * read or parsed gives none (then no entry is taken for gone: the safe side).
+ */
+export async function readBaseline(ctx: Context, origin: string | undefined): Promise<SshEnvironment[]> {
+  const [{readFile}, {resolveTarget}] = await Promise.all([import('node:fs/promises'), import('../fs/safe-write.js')])
+  try {
+    const {realPath} = await resolveTarget(ctx.paths.sshConfig)
+    const text = (await readFile(realPath)).toString('latin1')
+    return readBlockEnvironments(text, {file: ctx.paths.sshConfig, origin})
+  } catch {
+    return []
   }
 }
 
@@ -266,8 +298,10 @@ export async function syncSshConfig(ctx: Context, options: SyncOptions & {apiUrl
   const withOrigin = {...options, origin: options.origin ?? originOf(options.apiUrl), verify: options.verify ?? true}
   if (options.remove) return removeFromConfig(ctx, withOrigin)
   const client = options.client ?? (await connect(ctx, options.apiUrl))
+  // Read before the listing is asked for: an entry another writer adds meanwhile is not taken for gone.
+  const baseline = await readBaseline(ctx, withOrigin.origin)
   const listing = await client.listEnvironments()
-  const result = await applyListing(ctx, listing, {...withOrigin, client})
+  const result = await applyListing(ctx, listing, {...withOrigin, client, baseline})
   if (!options.dryRun) {
     // A running watcher rewrites the block under the settings this command may have just changed.
     const {tellWatcher, recordRemoved} = await import('../watch/lock.js')
@@ -416,6 +450,7 @@ export function formatSyncResult(result: SyncResult, home?: string): string[] {
   for (const k of result.kept) {
     const why =
       k.reason === 'invalid-address' ? 'the API sent an invalid address'
+      : k.reason === 'unreadable' ? 'the API sent a record ona could not read'
       : k.reason === 'stopped' ? `it is ${p(k.phase.replace('ENVIRONMENT_PHASE_', '').toLowerCase())}; ssh starts it through ona`
       : `it is ${p(k.phase.replace('ENVIRONMENT_PHASE_', '').toLowerCase())}`
     lines.push(`kept     ${p(k.alias)}  ${p(k.address)} (last known address: ${why})`)

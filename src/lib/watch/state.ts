@@ -10,6 +10,9 @@
  *   was learned about after the request was sent (`mark()`), and never replaces a newer state.
  * - Environments of colleagues (organisation-wide events) are remembered as foreign, so their events cost
  *   no further GetEnvironment.
+ * - "Could not read" is never "deleted": an environment whose record failed validation in a listing keeps
+ *   what was known about it, and a listing holding a record without a readable id removes nothing. The
+ *   snapshot carries those problems, so the write keeps their entries as they are in the file.
  */
 import type {Environment, EnvironmentProblem, ListEnvironmentsResult} from '../api/types.js'
 
@@ -30,6 +33,9 @@ export class EnvironmentLedger {
   private readonly entries = new Map<string, Entry>()
   private readonly tombstones = new Map<string, number>()
   private readonly foreign = new Set<string>()
+  /** The last listing's unreadable records (by id), and those whose id could not be read. */
+  private unreadable = new Map<string, EnvironmentProblem>()
+  private anonymous: EnvironmentProblem[] = []
   private seq = 0
 
   /** Taken just before a listing request is sent; pass it to applyListing. */
@@ -80,12 +86,26 @@ export class EnvironmentLedger {
     let changed = false
     const seen = new Set<string>()
     const problemsById = new Map<string, EnvironmentProblem[]>()
-    for (const p of listing.problems) problemsById.set(p.environmentId, [...(problemsById.get(p.environmentId) ?? []), p])
+    const unreadable = new Map<string, EnvironmentProblem>()
+    const anonymous: EnvironmentProblem[] = []
+    for (const p of listing.problems) {
+      if (p.idUnknown) anonymous.push(p)
+      else if (p.unreadable) {
+        // Listed, but not readable: what was known about it stays.
+        seen.add(p.environmentId)
+        unreadable.set(p.environmentId, p)
+      } else problemsById.set(p.environmentId, [...(problemsById.get(p.environmentId) ?? []), p])
+    }
+    if (!sameProblems([...this.unreadable.values(), ...this.anonymous], [...unreadable.values(), ...anonymous])) changed = true
+    this.unreadable = unreadable
+    this.anonymous = anonymous
     for (const env of listing.environments) {
       seen.add(env.id)
       if (this.tombstones.has(env.id)) continue
       if (this.put(env, problemsById.get(env.id) ?? []) === 'applied') changed = true
     }
+    // A record whose id could not be read may be any of them: none is taken for gone.
+    if (anonymous.length > 0) return changed
     for (const [id, entry] of this.entries) {
       if (!seen.has(id) && entry.seq <= mark) {
         this.entries.delete(id)
@@ -103,7 +123,14 @@ export class EnvironmentLedger {
       environments.push(entry.env)
       problems.push(...entry.problems)
     }
+    for (const [id, problem] of this.unreadable) if (!this.tombstones.has(id)) problems.push(problem)
+    problems.push(...this.anonymous)
     return {environments, problems}
+  }
+
+  /** Environments known to be deleted (DELETE events): their entries go, whatever a late answer says. */
+  deletedIds(): ReadonlySet<string> {
+    return new Set(this.tombstones.keys())
   }
 
   get size(): number {

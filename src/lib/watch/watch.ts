@@ -30,8 +30,9 @@ import type {ApiClient} from '../api/client.js'
 import type {Context} from '../context.js'
 import {OnaError, isOnaError, type Warning} from '../errors.js'
 import {resolveTarget} from '../fs/safe-write.js'
-import {removeManagedBlock} from '../ssh-config/index.js'
-import {applyListing, originOf, verifyConfigOnDisk, type SyncResult} from '../sync/sync.js'
+import {readBlockEnvironments, removeManagedBlock} from '../ssh-config/index.js'
+import type {SshEnvironment} from '../ssh-config/validate.js'
+import {applyListing, originOf, readBaseline, verifyConfigOnDisk, type SyncResult} from '../sync/sync.js'
 import {monotonicNow, ReplacedFileGuard, watchConfigFile, type ConfigFileWatcher} from './file.js'
 import {acquireWatchLock} from './lock.js'
 import {createWatchReporter, type WatchLogEvent, type WatchReporter} from './output.js'
@@ -122,7 +123,8 @@ export async function watchSshConfig(ctx: Context, options: WatchOptions): Promi
       stopReason = `stopped: ${message.reason ?? 'asked to stop by another ona command'}`
       stop.abort()
     } else if (message.action === 'resync') {
-      void write(message.reason ?? 'settings changed')
+      // Another ona wrote the block (new settings, a fresher address): ask the API again, then write.
+      void fullSync(message.reason ?? 'settings changed', {write: true})
     }
   })
 
@@ -163,6 +165,12 @@ export async function watchSshConfig(ctx: Context, options: WatchOptions): Promi
   })
   let verifiedOnce = false
 
+  // What this watcher knows the file held: the block as read before its last listing was asked for, and
+  // the entries it wrote since from what it knows. An entry the file holds otherwise was written by
+  // another ona (a fresher address, an environment created since): absent from this watcher's view, it
+  // is kept, never taken for gone (sync/plan.ts), until a listing asked for after it says otherwise.
+  let baseline = new Map<string, SshEnvironment>()
+
   // Writes are serialised: one apply at a time, and a request made meanwhile runs once after it.
   const writeOnce = async (why: string): Promise<boolean> => {
     // Never replace a file another program is still writing: wait until it has been quiet.
@@ -175,8 +183,12 @@ export async function watchSshConfig(ctx: Context, options: WatchOptions): Promi
     const orphan = pendingRebase
     pendingRebase = undefined
     try {
-      // Only this install's part of the block: another install's aliases are never touched.
-      const result = await applyListing(ctx, ledger.snapshot(), {
+      // Only this install's part of the block: another install's aliases are never touched. What each
+      // entry becomes is decided under the write lock against the file as it is (merge by freshness).
+      const known = ledger.snapshot()
+      const result = await applyListing(ctx, known, {
+        baseline: [...baseline.values()],
+        deleted: ledger.deletedIds(),
         client: options.client,
         keepReplaced: true,
         rebase: (current) => {
@@ -190,6 +202,12 @@ export async function watchSshConfig(ctx: Context, options: WatchOptions): Promi
         origin,
       })
       // Every alias once, then those a write added or moved.
+      if (result.changed && result.after !== undefined) {
+        // The entries written from this watcher's own view join what it knows the file holds.
+        const mine = new Set(known.environments.map((e) => e.id.toLowerCase()))
+        for (const entry of readBlockEnvironments(result.after, {file: ctx.paths.sshConfig, origin})) if (mine.has(entry.id.toLowerCase())) baseline.set(entry.id.toLowerCase(), entry)
+        for (const gone of result.removed) baseline.delete(gone.id.toLowerCase())
+      }
       if (!verifiedOnce) verifier.request('all')
       else if (result.changed) verifier.request([...result.added, ...result.updated].map((c) => c.alias))
       verifiedOnce = true
@@ -291,6 +309,16 @@ export async function watchSshConfig(ctx: Context, options: WatchOptions): Promi
           if (ledger.forget(id)) await write(`${id} is gone`)
           return
         }
+        if (isOnaError(error) && error.code === 'ERR_API_BAD_RESPONSE' && error.details?.environmentId === id) {
+          // This environment's record could not be read: what is known of it (and its entry) stays, and
+          // the API is not failing for the others. "Could not read" is never "deleted".
+          apiAnswered()
+          if (!warned.has(error.message)) {
+            warned.add(error.message)
+            reporter.emit({type: 'warning', message: `${error.message}; its entry is kept as it was`, code: 'W_UNREADABLE'})
+          }
+          return
+        }
         throw error
       }
     },
@@ -298,25 +326,52 @@ export async function watchSshConfig(ctx: Context, options: WatchOptions): Promi
   })
 
   // One listing at a time; a request made meanwhile runs once after it (it may have a newer reason).
+  // `mustWrite`: another program changed the file, or another ona asked for a resync: the block is
+  // written after the listing even when the listing changed nothing (the block may be gone or edited).
+  let mustWrite = false
   const lister = serialised(async (why) => {
     const mark = ledger.mark()
     const gen = queue.generation()
+    const forced = mustWrite
+    mustWrite = false
+    // The file before the request: what the listing's absences are judged against (plan.ts).
+    const before = await readBaseline(ctx, origin)
     try {
       const result = await client.listEnvironments({signal: stop.signal, retries: 0})
       const changed = ledger.applyListing(result, mark)
       const first = !haveListing
       haveListing = true
+      baseline = new Map(before.map((e) => [e.id.toLowerCase(), e]))
       apiAnswered()
       queue.settle(gen)
-      if (changed || first) await write(why)
+      if (changed || first || forced) await write(why)
       else await lock.status({lastSync: new Date().toISOString()})
     } catch (error) {
       if (!stop.signal.aborted) apiFailed(error)
+      // The API cannot be asked now: the block is put back from what is known (the merge keeps anything
+      // fresher another ona wrote), and the shared retry lists again.
+      if (forced) await write(why)
       return false
     }
     return true
   }, () => stop.signal.aborted)
-  const fullSync = (reason: string): Promise<void> => (stop.signal.aborted ? Promise.resolve() : lister.run(reason))
+  const fullSync = (reason: string, options: {write?: boolean} = {}): Promise<void> => {
+    if (stop.signal.aborted) return Promise.resolve()
+    if (options.write) mustWrite = true
+    return lister.run(reason)
+  }
+
+  // Another program changed the file. When this install's entries are no longer what this watcher wrote
+  // (another ona's fresher address, a new alias, the block removed), its view may be behind: it asks the
+  // API again, then writes. Otherwise (the user's own lines, a section put inside the block) it writes
+  // at once: the block is put right, and nothing it holds is older than what is written.
+  const entriesOf = (list: readonly SshEnvironment[]) => list.map((e) => `${e.id.toLowerCase()} ${e.user}@${e.host}:${e.port} ${e.statusVersion ?? '-'}`).sort().join('\n')
+  const fileChanged = async () => {
+    const now = await readBaseline(ctx, origin)
+    const ours = lastWritten === undefined ? undefined : readBlockEnvironments(lastWritten, {file: ctx.paths.sshConfig, origin})
+    if (ours !== undefined && entriesOf(ours) === entriesOf(now)) await write('the SSH config changed')
+    else await fullSync('the SSH config changed', {write: true})
+  }
 
   // ---- periodic safety net and sleep detection ---------------------------------------------------------
   const interval = options.intervalMs ?? 5 * 60_000
@@ -344,7 +399,7 @@ export async function watchSshConfig(ctx: Context, options: WatchOptions): Promi
   timers.add(ticker)
 
   try {
-    fileWatcher = await watchConfigFile({realPath, quietMs, onChange: () => void write('the SSH config changed')})
+    fileWatcher = await watchConfigFile({realPath, quietMs, onChange: () => void fileChanged()})
     options.onStarted?.()
     reporter.emit({type: 'started', message: `watching your environments for ${shortPath(ctx)}`, sshConfig: ctx.paths.sshConfig, pid: process.pid})
     await lock.status({running: true, startedAt: new Date().toISOString()})

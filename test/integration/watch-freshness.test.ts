@@ -1,0 +1,137 @@
+/**
+ * Issue 17, the watcher among the other writers: a watcher whose view is behind (its event stream silent)
+ * never reverts what another `ona` wrote after a foreign change or a resync request; it asks the API
+ * again. "Could not read" is never "deleted" for it either. The simulator, a real file, the built CLI as
+ * the other writer, and the library's watchSshConfig.
+ */
+import {mkdir, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import {PassThrough} from 'node:stream'
+
+import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+
+import {createApiClient, type ApiClient} from '../../src/lib/api/client.js'
+import {createContext, type Context} from '../../src/lib/context.js'
+import {createIOStreams} from '../../src/lib/io.js'
+import {startSimulator, type Simulator} from '../../src/lib/simulator/server.js'
+import {readBlockEnvironments} from '../../src/lib/ssh-config/index.js'
+import {watchSshConfig, type WatchOptions} from '../../src/lib/watch/watch.js'
+import {baseEnv, runCli} from '../helpers/run-cli.js'
+import {waitFor} from '../helpers/wait-for.js'
+
+const A = '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7'
+const B = '0199ec15-8a41-7c10-9d3b-2f6e1b7a9c02'
+const NEW = '0199ec15-f00d-7000-8000-00000000c0de'
+
+let home: string
+let config: string
+let sim: Simulator
+let client: ApiClient
+let output: string
+let ctx: Context
+let env: NodeJS.ProcessEnv
+
+beforeEach(async () => {
+  home = await mkdtemp(path.join(os.tmpdir(), 'ona-watch-fresh-'))
+  config = path.join(home, '.ssh', 'config')
+  await mkdir(path.dirname(config), {mode: 0o700})
+  await writeFile(config, '# mine\n', {mode: 0o600})
+  sim = await startSimulator({seed: path.resolve('fixtures/environments.json')})
+  client = await createApiClient({baseUrl: sim.url, token: sim.token, env: {}, retries: 1, backoff: {baseMs: 20, maxMs: 100}})
+  env = baseEnv(home, {ONA_API_URL: sim.url, ONA_TOKEN: sim.token, ONA_KEYRING: 'off'})
+  output = ''
+  const sink = new PassThrough()
+  sink.setEncoding('utf8').on('data', (chunk: string) => (output += chunk))
+  ctx = createContext({env: baseEnv(home), io: createIOStreams({out: sink, err: sink, isTTY: false, env: {NO_COLOR: '1'}})})
+})
+afterEach(async () => {
+  await sim.close()
+  await rm(home, {recursive: true, force: true})
+})
+
+function startWatch(options: Partial<WatchOptions> = {}) {
+  const abort = new AbortController()
+  const done = watchSshConfig(ctx, {client, signal: abort.signal, fileDebounceMs: 100, backoff: {baseMs: 50, maxMs: 200}, ...options})
+  done.catch(() => undefined)
+  return async () => {
+    abort.abort()
+    await done.catch(() => undefined)
+  }
+}
+
+const hostOf = async (id: string) => readBlockEnvironments(await readFile(config, 'latin1')).find((e) => e.id === id)?.host
+/** Watches the file for `ms`: every host `id` had meanwhile, in order (a revert shows as a second value). */
+async function hostsFor(id: string, ms: number): Promise<Array<string | undefined>> {
+  const seen: Array<string | undefined> = []
+  for (const end = Date.now() + ms; Date.now() < end; ) {
+    const host = await hostOf(id).catch(() => 'unreadable')
+    if (seen.at(-1) !== host) seen.push(host)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  return seen
+}
+const fail = (what: string) => (error: Error) => {
+  throw new Error(`${error.message}\n--- watcher output:\n${output}--- ${config}:\n${(() => output)()}`, {cause: error})
+}
+
+describe('a watcher whose view is behind, and the other writers', () => {
+  it('regression: it never reverts the fresher address `ona ssh-sync` just wrote (resync request and file change)', async () => {
+    // The stream is connected but says nothing: the watcher hears of no change.
+    sim.injectFault({type: 'stall'}, {rpc: 'WatchEvents', times: Number.POSITIVE_INFINITY})
+    const stop = startWatch()
+    try {
+      await waitFor(async () => (await hostOf(A)) === '127.0.0.11', 5000, 'the first sync').catch(fail('first sync'))
+      // The stream's opening lists once more: let that be over, so the watcher's view is behind from here on.
+      await waitFor(async () => sim.openStreams() > 0 && sim.rpcCount('ListEnvironments') >= 2, 5000, 'the listing on stream open')
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      sim.setSshAddress(A, {host: '127.0.0.77', port: 2222})
+      const synced = await runCli(['ssh-sync'], {env})
+      expect(synced.code).toBe(0)
+      expect(synced.stdout).toContain('-> gitpod_devcontainer@127.0.0.77:2222')
+      expect(synced.stdout).toContain('follows')
+      // The watcher is told to resync and sees the file change: it lists again and keeps the new address.
+      expect(await hostsFor(A, 2500)).toEqual(['127.0.0.77'])
+      expect(output).not.toContain('-> gitpod_devcontainer@127.0.0.11:2222')
+    } finally {
+      await stop()
+    }
+  }, 20_000)
+
+  it('regression: it never removes the alias another ona added for an environment it has not heard of', async () => {
+    sim.injectFault({type: 'stall'}, {rpc: 'WatchEvents', times: Number.POSITIVE_INFINITY})
+    const stop = startWatch()
+    try {
+      await waitFor(async () => (await hostOf(A)) === '127.0.0.11', 5000, 'the first sync').catch(fail('first sync'))
+      // The stream's opening lists once more: let that be over, so the watcher's view is behind from here on.
+      await waitFor(async () => sim.openStreams() > 0 && sim.rpcCount('ListEnvironments') >= 2, 5000, 'the listing on stream open')
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      sim.addEnvironment({id: NEW, name: 'brand-new', statusVersion: 3, ssh: {host: '127.0.0.55', port: 22}})
+      const synced = await runCli(['ssh-sync'], {env})
+      expect(synced.stdout, output).toContain(`added    ${NEW}.gitpod.environment`)
+      expect(await hostsFor(NEW, 2500)).toEqual(['127.0.0.55'])
+    } finally {
+      await stop()
+    }
+  }, 20_000)
+
+  it('regression: an environment whose record fails validation keeps its entry in the watcher too', async () => {
+    const stop = startWatch({intervalMs: 300, tickMs: 50})
+    try {
+      await waitFor(async () => (await hostOf(A)) === '127.0.0.11', 5000, 'the first sync').catch(fail('first sync'))
+      // The stream's opening lists once more: let that be over, so the watcher's view is behind from here on.
+      await waitFor(async () => sim.openStreams() > 0 && sim.rpcCount('ListEnvironments') >= 2, 5000, 'the listing on stream open')
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      await waitFor(async () => sim.openStreams() > 0, 5000, 'the event stream')
+      sim.injectFault({type: 'fields', set: {'status.phase': 42}, ids: [A]}, {times: Number.POSITIVE_INFINITY})
+      // Periodic listings (every 300 ms here) and an event of another environment, which is written.
+      sim.setSshAddress(B, {host: '127.0.0.79', port: 2222})
+      await waitFor(async () => (await hostOf(B)) === '127.0.0.79', 3000, 'B written').catch(fail('B'))
+      expect(await hostsFor(A, 1500)).toEqual(['127.0.0.11'])
+      expect(output).toMatch(new RegExp(`warning: environment ${A}: .*status\\.phase`))
+      expect(output).not.toContain(`removed  ${A}`)
+    } finally {
+      await stop()
+    }
+  }, 20_000)
+})
