@@ -77,6 +77,8 @@ export interface Simulator {
   openStreams(): number
   /** Sends an event to every open stream (normally the mutators do this). */
   emitEvent(operation: string, resourceId: string, resourceType?: string): void
+  /** Events lost in transit: the next `count` events reach no stream (the changes they announce happen). */
+  loseEvents(count: number): void
   /** Adds another accepted token (another user) for multi-user tests. */
   addToken(token: string, subject: SimulatorSubject): void
   rpcCount(rpc: string): number
@@ -127,7 +129,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const {environments, mustGet, bump} = store
   for (const seed of seedEnvironments) store.add(seed)
 
+  let eventsToLose = 0
   function emitEvent(operation: string, resourceId: string, resourceType = 'RESOURCE_TYPE_ENVIRONMENT'): void {
+    if (eventsToLose > 0) {
+      eventsToLose--
+      return
+    }
     hub.emit(operation, resourceId, resourceType, environments.get(resourceId)?.organizationId)
   }
 
@@ -386,6 +393,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       faults.length = 0
     },
     dropStreams: () => hub.drop(),
+    loseEvents(count) {
+      eventsToLose = Math.max(0, count)
+    },
     openStreams: () => hub.open(),
     emitEvent,
     addToken(extra, extraSubject) {
