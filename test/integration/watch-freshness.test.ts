@@ -71,20 +71,28 @@ async function hostsFor(id: string, ms: number): Promise<Array<string | undefine
   }
   return seen
 }
-const fail = (what: string) => (error: Error) => {
-  throw new Error(`${error.message}\n--- watcher output:\n${output}--- ${config}:\n${(() => output)()}`, {cause: error})
+/**
+ * A watcher that has written its first block and listed on its stream's opening; `behind`: its stream
+ * is connected but says nothing, so it hears of no change from here on.
+ */
+async function startReadyWatch(options: Partial<WatchOptions> = {}, {behind = false} = {}) {
+  if (behind) sim.injectFault({type: 'stall'}, {rpc: 'WatchEvents', times: Number.POSITIVE_INFINITY})
+  const stop = startWatch(options)
+  try {
+    await waitFor(async () => (await hostOf(A)) === '127.0.0.11', 5000, 'the first sync')
+    await waitFor(async () => sim.openStreams() > 0 && sim.rpcCount('ListEnvironments') >= 2, 5000, 'the listing on stream open')
+    await new Promise((resolve) => setTimeout(resolve, 300))
+  } catch (error) {
+    await stop()
+    throw new Error(`${(error as Error).message}\n--- watcher output:\n${output}--- ${config}:\n${await readFile(config, 'utf8').catch(() => '(none)')}`, {cause: error})
+  }
+  return stop
 }
 
 describe('a watcher whose view is behind, and the other writers', () => {
   it('regression: it never reverts the fresher address `ona ssh-sync` just wrote (resync request and file change)', async () => {
-    // The stream is connected but says nothing: the watcher hears of no change.
-    sim.injectFault({type: 'stall'}, {rpc: 'WatchEvents', times: Number.POSITIVE_INFINITY})
-    const stop = startWatch()
+    const stop = await startReadyWatch({}, {behind: true})
     try {
-      await waitFor(async () => (await hostOf(A)) === '127.0.0.11', 5000, 'the first sync').catch(fail('first sync'))
-      // The stream's opening lists once more: let that be over, so the watcher's view is behind from here on.
-      await waitFor(async () => sim.openStreams() > 0 && sim.rpcCount('ListEnvironments') >= 2, 5000, 'the listing on stream open')
-      await new Promise((resolve) => setTimeout(resolve, 300))
       sim.setSshAddress(A, {host: '127.0.0.77', port: 2222})
       const synced = await runCli(['ssh-sync'], {env})
       expect(synced.code).toBe(0)
@@ -99,13 +107,8 @@ describe('a watcher whose view is behind, and the other writers', () => {
   }, 20_000)
 
   it('regression: it never removes the alias another ona added for an environment it has not heard of', async () => {
-    sim.injectFault({type: 'stall'}, {rpc: 'WatchEvents', times: Number.POSITIVE_INFINITY})
-    const stop = startWatch()
+    const stop = await startReadyWatch({}, {behind: true})
     try {
-      await waitFor(async () => (await hostOf(A)) === '127.0.0.11', 5000, 'the first sync').catch(fail('first sync'))
-      // The stream's opening lists once more: let that be over, so the watcher's view is behind from here on.
-      await waitFor(async () => sim.openStreams() > 0 && sim.rpcCount('ListEnvironments') >= 2, 5000, 'the listing on stream open')
-      await new Promise((resolve) => setTimeout(resolve, 300))
       sim.addEnvironment({id: NEW, name: 'brand-new', statusVersion: 3, ssh: {host: '127.0.0.55', port: 22}})
       const synced = await runCli(['ssh-sync'], {env})
       expect(synced.stdout, output).toContain(`added    ${NEW}.gitpod.environment`)
@@ -116,17 +119,12 @@ describe('a watcher whose view is behind, and the other writers', () => {
   }, 20_000)
 
   it('regression: an environment whose record fails validation keeps its entry in the watcher too', async () => {
-    const stop = startWatch({intervalMs: 300, tickMs: 50})
+    const stop = await startReadyWatch({intervalMs: 300, tickMs: 50})
     try {
-      await waitFor(async () => (await hostOf(A)) === '127.0.0.11', 5000, 'the first sync').catch(fail('first sync'))
-      // The stream's opening lists once more: let that be over, so the watcher's view is behind from here on.
-      await waitFor(async () => sim.openStreams() > 0 && sim.rpcCount('ListEnvironments') >= 2, 5000, 'the listing on stream open')
-      await new Promise((resolve) => setTimeout(resolve, 300))
-      await waitFor(async () => sim.openStreams() > 0, 5000, 'the event stream')
       sim.injectFault({type: 'fields', set: {'status.phase': 42}, ids: [A]}, {times: Number.POSITIVE_INFINITY})
       // Periodic listings (every 300 ms here) and an event of another environment, which is written.
       sim.setSshAddress(B, {host: '127.0.0.79', port: 2222})
-      await waitFor(async () => (await hostOf(B)) === '127.0.0.79', 3000, 'B written').catch(fail('B'))
+      await waitFor(async () => (await hostOf(B)) === '127.0.0.79', 3000, 'B written')
       expect(await hostsFor(A, 1500)).toEqual(['127.0.0.11'])
       expect(output).toMatch(new RegExp(`warning: environment ${A}: .*status\\.phase`))
       expect(output).not.toContain(`removed  ${A}`)

@@ -140,10 +140,12 @@ export function replaceEntryAddress(text: string, options: EntryAddressOptions &
     ['port', String(valid[0].port)],
   ])
   const replaced = new Map<number, string>()
+  const held = new Map<string, string>()
   for (let i = found.host + 1; i < found.end; i++) {
     const content = found.lines[i]!.content
     const directive = parseDirective(content)
     if (!directive || !ADDRESS_KEYWORDS.has(directive.keyword) || !wanted.has(directive.keyword)) continue
+    held.set(directive.keyword, directive.args[0] ?? '')
     const [, indent, keyword] = /^([ \t]*)([^\s=]+)/.exec(content)!
     replaced.set(i, `${indent}${keyword} ${wanted.get(directive.keyword)}`)
     // Only the first of each (the one ssh uses); a repeated line is left as the user wrote it.
@@ -153,10 +155,10 @@ export function replaceEntryAddress(text: string, options: EntryAddressOptions &
   // The entry's freshness line, just above its Host line (see block.ts).
   const above = found.lines[found.host - 1]
   const fresh = above === undefined ? undefined : readFreshness(above.content)
-  const current = readBlockEntry(text, options.environmentId, options.file)?.address
-  if (current && formatAddress(current) === formatAddress(valid[0])) return {text, outcome: {status: 'updated', changed: false}}
+  const current = {host: held.get('hostname')!, user: held.get('user')!, port: Number(held.get('port'))}
+  if (formatAddress(current) === formatAddress(valid[0])) return {text, outcome: {status: 'updated', changed: false}}
   if (options.statusVersion !== undefined) {
-    const onFile: SshEnvironment = {id: options.environmentId, ...(current ?? {host: '', user: '', port: 22}), ...fresh}
+    const onFile: SshEnvironment = {id: options.environmentId, ...current, ...fresh}
     const fate = decideEntry(onFile, {kind: 'record', env: {id: options.environmentId, phase: 'ENVIRONMENT_PHASE_RUNNING', statusVersion: options.statusVersion, ssh: options.address, ...(options.name ? {name: options.name} : {})}})
     if (fate.action !== 'write') return skipped(`its entry holds newer information (statusVersion ${fresh?.statusVersion} against ${options.statusVersion})`)
   }

@@ -82,7 +82,7 @@ export interface PlanOptions {
    */
   baseline?: readonly SshEnvironment[]
   /** Environments known to be deleted (watch mode's tombstones): their entries go whatever else is known. */
-  deleted?: ReadonlySet<string>
+  deleted?: Iterable<string>
 }
 
 /** What a writer knows about one environment. */
@@ -213,7 +213,7 @@ export function planBlock(environments: readonly Environment[], previous: readon
       desired.push(onFile)
       const env = observation.kind === 'record' ? observation.env : undefined
       if (fate.reason === 'unsure') unsure.push(onFile.id)
-      else if (fate.reason === 'invalid-address' || fate.reason === 'no-address-yet' || fate.reason === 'starting' || fate.reason === 'stopped' || fate.reason === 'unreadable') {
+      else if (fate.reason !== undefined && fate.reason !== 'newer-in-file') {
         kept.push({id: env?.id ?? onFile.id, alias: aliasOf(onFile.id), address: formatAddress(onFile), phase: env?.phase ?? 'ENVIRONMENT_PHASE_UNSPECIFIED', reason: fate.reason})
       }
       if (fate.reason === 'invalid-address' && observation.kind === 'record' && observation.problem) {

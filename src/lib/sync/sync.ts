@@ -62,7 +62,7 @@ export interface ApplyOptions extends SyncOptions {
   /** False when the listing is not everything (watch mode before its first listing): missing ones keep their entries. */
   complete?: boolean
   /** Environments known to be deleted (watch mode's tombstones). */
-  deleted?: ReadonlySet<string>
+  deleted?: Iterable<string>
 }
 
 /** Key registrations of one sync. */
@@ -283,14 +283,18 @@ export async function applyListing(ctx: Context, listing: ListEnvironmentsResult
  * read or parsed gives none (then no entry is taken for gone: the safe side).
  */
 export async function readBaseline(ctx: Context, origin: string | undefined): Promise<SshEnvironment[]> {
-  const [{readFile}, {resolveTarget}] = await Promise.all([import('node:fs/promises'), import('../fs/safe-write.js')])
   try {
-    const {realPath} = await resolveTarget(ctx.paths.sshConfig)
-    const text = (await readFile(realPath)).toString('latin1')
-    return readBlockEnvironments(text, {file: ctx.paths.sshConfig, origin})
+    return readBlockEnvironments((await readManagedFile(ctx)).text, {file: ctx.paths.sshConfig, origin})
   } catch {
     return []
   }
+}
+
+/** The managed file as it is on disk (through symlinks), latin1 as the writer handles it; '' when missing. */
+async function readManagedFile(ctx: Context): Promise<{realPath: string; text: string}> {
+  const [{readFile}, {resolveTarget}] = await Promise.all([import('node:fs/promises'), import('../fs/safe-write.js')])
+  const {realPath} = await resolveTarget(ctx.paths.sshConfig)
+  return {realPath, text: await readFile(realPath).then((b) => b.toString('latin1'), () => '')}
 }
 
 /** The whole of `ona ssh-sync` (without --watch). */
@@ -368,14 +372,9 @@ export async function verifyConfigOnDisk(
   ctx: Context,
   options: {origin?: string; environmentAliases?: readonly string[]; signal?: AbortSignal} = {},
 ): Promise<DiskVerification> {
-  const [{readFile}, {resolveTarget}, {ENVIRONMENT_SUFFIX, REMOTE_SUFFIX}] = await Promise.all([
-    import('node:fs/promises'),
-    import('../fs/safe-write.js'),
-    import('../ssh-config/validate.js'),
-  ])
+  const {ENVIRONMENT_SUFFIX, REMOTE_SUFFIX} = await import('../ssh-config/validate.js')
   const file = ctx.paths.sshConfig
-  const {realPath} = await resolveTarget(file)
-  const text = await readFile(realPath).then((b) => b.toString('latin1'), () => '')
+  const {realPath, text} = await readManagedFile(ctx)
   const tree = await checkTree(ctx, realPath, text, [])
   if (!tree.readBySsh) return {checked: 0, aliases: [], warnings: []}
   const wanted = options.environmentAliases === undefined ? undefined : new Set(options.environmentAliases)

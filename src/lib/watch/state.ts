@@ -129,8 +129,9 @@ export class EnvironmentLedger {
   }
 
   /** Environments known to be deleted (DELETE events): their entries go, whatever a late answer says. */
-  deletedIds(): ReadonlySet<string> {
-    return new Set(this.tombstones.keys())
+  deletedIds(): Iterable<string> {
+    // Iterable again on each pass (a write re-plans when the file changed under it), never copied.
+    return {[Symbol.iterator]: () => this.tombstones.keys()}
   }
 
   get size(): number {
