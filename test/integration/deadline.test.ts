@@ -4,38 +4,27 @@
  * about 123 s (4 attempts of 30 s and the backoff between them) without a word.
  */
 import {spawn} from 'node:child_process'
-import {mkdir, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
-import os from 'node:os'
+import {readFile} from 'node:fs/promises'
 import path from 'node:path'
 
-import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+import {beforeEach, describe, expect, it, onTestFinished} from 'vitest'
 
 import {startSimulator, type Simulator} from '../../src/lib/simulator/server.js'
 import {BEGIN_MARKER} from '../../src/lib/ssh-config/index.js'
 import {baseEnv, binRun, runCli} from '../helpers/run-cli.js'
+import {useFixture} from '../helpers/fixture.js'
 import {waitFor} from '../helpers/wait-for.js'
 
 const A = '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7'
 /** One attempt of the old policy alone was 30 s; a run cut at 2 s must end far below it, even on a loaded machine. */
 const WELL_BEFORE_MS = 25_000
 
+const fixture = useFixture({prefix: 'deadline', configText: '# mine\nHost github.com\n  User git\n'})
 let home: string
 let config: string
 let sim: Simulator
 let env: NodeJS.ProcessEnv
-
-beforeEach(async () => {
-  home = await mkdtemp(path.join(os.tmpdir(), 'ona-deadline-'))
-  config = path.join(home, '.ssh', 'config')
-  await mkdir(path.dirname(config), {mode: 0o700})
-  await writeFile(config, '# mine\nHost github.com\n  User git\n', {mode: 0o600})
-  sim = await startSimulator({seed: path.resolve('fixtures/environments.json')})
-  env = baseEnv(home, {ONA_API_URL: sim.url, ONA_TOKEN: sim.token, ONA_KEYRING: 'off'})
-})
-afterEach(async () => {
-  await sim.close()
-  await rm(home, {recursive: true, force: true})
-})
+beforeEach(() => ({home, config, sim, env} = fixture))
 
 const origin = () => new URL(sim.url).origin
 
@@ -153,8 +142,9 @@ describe('--timeout and retries', () => {
 
 describe('ona ssh: --timeout and --start-timeout', () => {
   it('does not count the start wait against --timeout: a start longer than it still connects', async () => {
-    await sim.close()
+    // A simulator of its own, whose start takes 5 s (the fixture's own is closed after the test).
     sim = await startSimulator({seed: path.resolve('fixtures/environments.json'), delays: {startMs: 5000}})
+    onTestFinished(() => sim.close())
     env = baseEnv(home, {ONA_API_URL: sim.url, ONA_TOKEN: sim.token, ONA_KEYRING: 'off'})
     const stopped = '0199ec15-c3d8-7a66-b2f1-6e0d4f9a5b24'
     const result = await runCli(['ssh', stopped, '--skip-preflight', '--timeout', '4s', '--', '-G'], {env, timeoutMs: 60_000})

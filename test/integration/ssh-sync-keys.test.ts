@@ -4,14 +4,14 @@
  * for lack of permission a warning, and every entry naming the key with IdentitiesOnly.
  */
 import {execFileSync} from 'node:child_process'
-import {mkdir, mkdtemp, readFile, rm, stat, writeFile} from 'node:fs/promises'
-import os from 'node:os'
+import {mkdir, readFile, stat} from 'node:fs/promises'
 import path from 'node:path'
 
-import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+import {beforeEach, describe, expect, it} from 'vitest'
 
-import {startSimulator, type Simulator} from '../../src/lib/simulator/server.js'
-import {baseEnv, runCli} from '../helpers/run-cli.js'
+import type {Simulator} from '../../src/lib/simulator/server.js'
+import {useFixture} from '../helpers/fixture.js'
+import {runCli} from '../helpers/run-cli.js'
 import {sshG} from '../helpers/ssh.js'
 
 const A = '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7'
@@ -19,30 +19,23 @@ const B = '0199ec15-8a41-7c10-9d3b-2f6e1b7a9c02'
 const STOPPED = '0199ec15-c3d8-7a66-b2f1-6e0d4f9a5b24'
 const VENDOR_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE8l2s1c3vBlH0tyL7nfl2r0vTw8m1lq2H0M6Lq1Jw0k vendor-cli'
 
-let home: string
-let config: string
-let sim: Simulator
-let env: NodeJS.ProcessEnv
-
-beforeEach(async () => {
-  home = await mkdtemp(path.join(os.tmpdir(), 'ona-keys-'))
-  config = path.join(home, '.ssh', 'config')
-  await mkdir(path.dirname(config), {mode: 0o700})
-  await writeFile(config, 'Host github.com\n  User git\n', {mode: 0o600})
-  sim = await startSimulator({
+const fixture = useFixture({
+  prefix: 'keys',
+  configText: 'Host github.com\n  User git\n',
+  simulator: {
     seed: [
       {id: A, name: 'api', ssh: {host: '127.0.0.11', port: 2222}, sshPublicKeys: [{id: 'vendor-cli-key', value: VENDOR_KEY}]},
       {id: B, name: 'web', ssh: {host: '127.0.0.12', port: 2222}},
       {id: STOPPED, name: 'old', phase: 'ENVIRONMENT_PHASE_STOPPED'},
     ],
     delays: {keyReadyMs: 50},
-  })
-  env = baseEnv(home, {ONA_API_URL: sim.url, ONA_TOKEN: sim.token, ONA_KEYRING: 'off'})
+  },
 })
-afterEach(async () => {
-  await sim.close()
-  await rm(home, {recursive: true, force: true})
-})
+let home: string
+let config: string
+let sim: Simulator
+let env: NodeJS.ProcessEnv
+beforeEach(() => ({home, config, sim, env} = fixture))
 
 const sync = (...args: string[]) => runCli(['ssh-sync', ...args], {env})
 const ownKey = () => path.join(home, '.config', 'ona', 'ssh', 'id_ed25519')

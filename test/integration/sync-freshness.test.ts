@@ -5,48 +5,38 @@
  * ListEnvironments pages is one environment for sync, `ona environment list` and `ona ssh <name>`; the
  * ProxyCommand's entry update touches its own entry only.
  */
-import {mkdir, mkdtemp, readFile, rm, stat, writeFile} from 'node:fs/promises'
-import os from 'node:os'
+import {readFile, stat, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 
-import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+import {afterEach, describe, expect, it} from 'vitest'
 
-import {startSimulator, type Simulator, type SimulatorOptions} from '../../src/lib/simulator/server.js'
+import type {Simulator, SimulatorOptions} from '../../src/lib/simulator/server.js'
 import {BEGIN_MARKER, END_MARKER, readBlockEnvironments} from '../../src/lib/ssh-config/index.js'
 import {originOf} from '../../src/lib/sync/sync.js'
 import {updateEntryAddress} from '../../src/lib/sync/entry-address.js'
-import {baseEnv, runCli} from '../helpers/run-cli.js'
+import {createFixture, type Fixture} from '../helpers/fixture.js'
+import {runCli} from '../helpers/run-cli.js'
 import {sshG} from '../helpers/ssh.js'
 import {waitFor} from '../helpers/wait-for.js'
 
 const A = '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7'
 const B = '0199ec15-8a41-7c10-9d3b-2f6e1b7a9c02'
-const C = '0199ec15-b2c7-7f55-a1e0-5d9c3e8f4a13'
 const NEW = '0199ec15-f00d-7000-8000-00000000c0de'
 const USER_PART = '# mine\nHost github.com\n  User git\n'
 
-let home: string
 let config: string
-let sim: Simulator | undefined
 let env: NodeJS.ProcessEnv
+let fixture: Fixture | undefined
 
+/** The test's scratch HOME and simulator (the demo set, with these options). */
 async function start(options: SimulatorOptions = {}): Promise<Simulator> {
-  await sim?.close()
-  sim = await startSimulator({seed: path.resolve('fixtures/environments.json'), ...options})
-  env = baseEnv(home, {ONA_API_URL: sim.url, ONA_TOKEN: sim.token, ONA_KEYRING: 'off'})
-  return sim
+  fixture = await createFixture({prefix: 'fresh', configText: USER_PART, simulator: {seed: path.resolve('fixtures/environments.json'), ...options}})
+  ;({config, env} = fixture)
+  return fixture.sim
 }
-
-beforeEach(async () => {
-  home = await mkdtemp(path.join(os.tmpdir(), 'ona-fresh-'))
-  config = path.join(home, '.ssh', 'config')
-  await mkdir(path.dirname(config), {mode: 0o700})
-  await writeFile(config, USER_PART, {mode: 0o600})
-})
 afterEach(async () => {
-  await sim?.close()
-  sim = undefined
-  await rm(home, {recursive: true, force: true})
+  await fixture?.close()
+  fixture = undefined
 })
 
 const cli = (...args: string[]) => runCli(args, {env})

@@ -4,50 +4,34 @@
  * again. "Could not read" is never "deleted" for it either. The simulator, a real file, the built CLI as
  * the other writer, and the library's watchSshConfig.
  */
-import {mkdir, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
-import os from 'node:os'
-import path from 'node:path'
-import {PassThrough} from 'node:stream'
+import {readFile} from 'node:fs/promises'
 
-import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+import {beforeEach, describe, expect, it} from 'vitest'
 
-import {createApiClient, type ApiClient} from '../../src/lib/api/client.js'
-import {createContext, type Context} from '../../src/lib/context.js'
-import {createIOStreams} from '../../src/lib/io.js'
-import {startSimulator, type Simulator} from '../../src/lib/simulator/server.js'
+import type {ApiClient} from '../../src/lib/api/client.js'
+import type {Context} from '../../src/lib/context.js'
+import type {Simulator} from '../../src/lib/simulator/server.js'
 import {readBlockEnvironments} from '../../src/lib/ssh-config/index.js'
 import {watchSshConfig, type WatchOptions} from '../../src/lib/watch/watch.js'
-import {baseEnv, runCli} from '../helpers/run-cli.js'
+import {useFixture} from '../helpers/fixture.js'
+import {runCli} from '../helpers/run-cli.js'
 import {waitFor} from '../helpers/wait-for.js'
 
 const A = '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7'
 const B = '0199ec15-8a41-7c10-9d3b-2f6e1b7a9c02'
 const NEW = '0199ec15-f00d-7000-8000-00000000c0de'
 
-let home: string
+const fixture = useFixture({prefix: 'watch-fresh', configText: '# mine\n'})
 let config: string
 let sim: Simulator
-let client: ApiClient
-let output: string
-let ctx: Context
 let env: NodeJS.ProcessEnv
-
+let ctx: Context
+let client: ApiClient
+/** What the watcher printed. */
+const output = () => fixture.output()
 beforeEach(async () => {
-  home = await mkdtemp(path.join(os.tmpdir(), 'ona-watch-fresh-'))
-  config = path.join(home, '.ssh', 'config')
-  await mkdir(path.dirname(config), {mode: 0o700})
-  await writeFile(config, '# mine\n', {mode: 0o600})
-  sim = await startSimulator({seed: path.resolve('fixtures/environments.json')})
-  client = await createApiClient({baseUrl: sim.url, token: sim.token, env: {}, retries: 1, backoff: {baseMs: 20, maxMs: 100}})
-  env = baseEnv(home, {ONA_API_URL: sim.url, ONA_TOKEN: sim.token, ONA_KEYRING: 'off'})
-  output = ''
-  const sink = new PassThrough()
-  sink.setEncoding('utf8').on('data', (chunk: string) => (output += chunk))
-  ctx = createContext({env: baseEnv(home), io: createIOStreams({out: sink, err: sink, isTTY: false, env: {NO_COLOR: '1'}})})
-})
-afterEach(async () => {
-  await sim.close()
-  await rm(home, {recursive: true, force: true})
+  ;({config, sim, env, ctx} = fixture)
+  client = await fixture.client()
 })
 
 function startWatch(options: Partial<WatchOptions> = {}) {
@@ -84,7 +68,7 @@ async function startReadyWatch(options: Partial<WatchOptions> = {}, {behind = fa
     await new Promise((resolve) => setTimeout(resolve, 300))
   } catch (error) {
     await stop()
-    throw new Error(`${(error as Error).message}\n--- watcher output:\n${output}--- ${config}:\n${await readFile(config, 'utf8').catch(() => '(none)')}`, {cause: error})
+    throw new Error(`${(error as Error).message}\n--- watcher output():\n${output()}--- ${config}:\n${await readFile(config, 'utf8').catch(() => '(none)')}`, {cause: error})
   }
   return stop
 }
@@ -100,7 +84,7 @@ describe('a watcher whose view is behind, and the other writers', () => {
       expect(synced.stdout).toContain('follows')
       // The watcher is told to resync and sees the file change: it lists again and keeps the new address.
       expect(await hostsFor(A, 2500)).toEqual(['127.0.0.77'])
-      expect(output).not.toContain('-> gitpod_devcontainer@127.0.0.11:2222')
+      expect(output()).not.toContain('-> gitpod_devcontainer@127.0.0.11:2222')
     } finally {
       await stop()
     }
@@ -111,7 +95,7 @@ describe('a watcher whose view is behind, and the other writers', () => {
     try {
       sim.addEnvironment({id: NEW, name: 'brand-new', statusVersion: 3, ssh: {host: '127.0.0.55', port: 22}})
       const synced = await runCli(['ssh-sync'], {env})
-      expect(synced.stdout, output).toContain(`added    ${NEW}.gitpod.environment`)
+      expect(synced.stdout, output()).toContain(`added    ${NEW}.gitpod.environment`)
       expect(await hostsFor(NEW, 2500)).toEqual(['127.0.0.55'])
     } finally {
       await stop()
@@ -126,8 +110,8 @@ describe('a watcher whose view is behind, and the other writers', () => {
       sim.setSshAddress(B, {host: '127.0.0.79', port: 2222})
       await waitFor(async () => (await hostOf(B)) === '127.0.0.79', 3000, 'B written')
       expect(await hostsFor(A, 1500)).toEqual(['127.0.0.11'])
-      expect(output).toMatch(new RegExp(`warning: environment ${A}: .*status\\.phase`))
-      expect(output).not.toContain(`removed  ${A}`)
+      expect(output()).toMatch(new RegExp(`warning: environment ${A}: .*status\\.phase`))
+      expect(output()).not.toContain(`removed  ${A}`)
     } finally {
       await stop()
     }

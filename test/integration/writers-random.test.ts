@@ -20,7 +20,7 @@ import path from 'node:path'
 import {PassThrough} from 'node:stream'
 
 import fc from 'fast-check'
-import {describe, expect, it} from 'vitest'
+import {describe, it} from 'vitest'
 
 import {createApiClient} from '../../src/lib/api/client.js'
 import {createContext, type Context} from '../../src/lib/context.js'
