@@ -4,8 +4,7 @@
 // sshd that accepts only registered keys: the first connection through the alias, and a stopped environment
 // started on connect.
 import {execFileSync, spawn} from 'node:child_process'
-import {existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
-import net from 'node:net'
+import {mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -40,33 +39,16 @@ const ona = async (...args) => {
 }
 
 // A real sshd per environment that, like an environment, accepts only the keys registered through the
-// API: the simulator keeps its AuthorizedKeysFile equal to the environment's READY keys.
+// API: the simulator keeps its AuthorizedKeysFile equal to the environment's READY keys. The server itself
+// is the one the simulator's --sshd and the tests start (src/lib/simulator/sshd.ts).
+const sshd = await import(path.join(root, 'dist/lib/simulator/sshd.js'))
 const sshds = []
 async function startSshd(host, name) {
-  const dir = path.join(home, `sshd-${name}`)
-  mkdirSync(dir, {mode: 0o700})
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, 'host_key')])
-  const port = await new Promise((resolve) => {
-    const server = net.createServer().listen(0, host, () => {
-      const {port: p} = server.address()
-      server.close(() => resolve(p))
-    })
-  })
-  const keys = path.join(dir, 'authorized_keys')
+  const keys = path.join(home, `authorized_keys.${name}`)
   writeFileSync(keys, '', {mode: 0o600})
-  const lines = [`ListenAddress ${host}:${port}`, `HostKey ${path.join(dir, 'host_key')}`, `AuthorizedKeysFile ${keys}`, `PidFile ${path.join(dir, 'pid')}`,
-    'StrictModes no', 'UsePAM no', `PermitRootLogin ${process.getuid?.() === 0 ? 'yes' : 'no'}`, 'AuthenticationMethods publickey', 'PasswordAuthentication no',
-    'KbdInteractiveAuthentication no', 'UseDNS no', 'PrintMotd no', 'PrintLastLog no']
-  writeFileSync(path.join(dir, 'sshd_config'), `${lines.join('\n')}\n`, {mode: 0o600})
-  if (process.getuid?.() === 0) mkdirSync('/run/sshd', {recursive: true, mode: 0o755})
-  const child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', path.join(dir, 'sshd_config')], {stdio: 'ignore', detached: true})
-  sshds.push(child)
-  for (let i = 0; i < 200; i++) {
-    const up = await new Promise((resolve) => net.connect({host, port}).once('connect', function () { this.destroy(); resolve(true) }).once('error', () => resolve(false)))
-    if (up) break
-    await new Promise((r) => setTimeout(r, 25))
-  }
-  return {host, port, user: os.userInfo().username, keys}
+  const server = await sshd.startSshd({host, authorizedKeysFile: keys})
+  sshds.push(server)
+  return {host: server.host, port: server.port, user: server.user, keys}
 }
 
 const sshPlain = async (alias, command) => {
@@ -78,8 +60,8 @@ const sshPlain = async (alias, command) => {
 }
 
 async function connectDemo() {
-  if (!existsSync('/usr/sbin/sshd')) {
-    heading('connecting: skipped (no /usr/sbin/sshd here; apt-get install openssh-server to see it)')
+  if (!sshd.sshdInstalled()) {
+    heading(`connecting: skipped (no ${sshd.SSHD_PATH} here; apt-get install openssh-server to see it)`)
     return
   }
   const a = await startSshd('127.0.0.51', 'a')
@@ -139,11 +121,7 @@ try {
   await ona('ssh-sync', '--remove')
   console.log(readFileSync(config, 'utf8'))
 } finally {
-  for (const child of sshds) {
-    try {
-      process.kill(-child.pid, 'SIGTERM')
-    } catch {}
-  }
+  for (const server of sshds) await server.stop()
   await simulator.close()
   rmSync(home, {recursive: true, force: true})
 }

@@ -184,9 +184,28 @@ export function sshArgs(ctx: Context, alias: string, extra: string[], readBySsh 
   return [...sshConfigArgs(ctx, readBySsh).args, alias, ...extra]
 }
 
-function run(command: string, args: string[], missing: OnaError, options: {windowsVerbatimArguments?: boolean; env?: NodeJS.ProcessEnv} = {}): Promise<number> {
+interface RunOptions {
+  windowsVerbatimArguments?: boolean
+  env?: NodeJS.ProcessEnv
+  /**
+   * Pass the child's stderr through ona (to `to`), handing each line to `onLine` as well. Only where no
+   * terminal is involved: on one, ssh's prompts and progress must reach it untouched.
+   */
+  stderrLines?: {to: NodeJS.WritableStream; onLine: (line: string) => void}
+}
+
+function run(command: string, args: string[], missing: OnaError, options: RunOptions = {}): Promise<number> {
+  const {stderrLines, ...spawnOptions} = options
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {stdio: 'inherit', ...options})
+    const child = spawn(command, args, {stdio: ['inherit', 'inherit', stderrLines ? 'pipe' : 'inherit'], ...spawnOptions})
+    let pending = ''
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+      stderrLines!.to.write(chunk)
+      pending += chunk
+      const lines = pending.split('\n')
+      pending = lines.pop()!
+      for (const line of lines) stderrLines!.onLine(line.replace(/\r$/, ''))
+    })
     // While ssh owns the terminal, Ctrl-C belongs to it; ona waits for it to finish.
     const ignore = () => {}
     process.on('SIGINT', ignore)
@@ -195,11 +214,22 @@ function run(command: string, args: string[], missing: OnaError, options: {windo
       done()
       reject(error.code === 'ENOENT' ? missing : error)
     })
-    child.once('exit', (code, signal) => {
+    // 'close', not 'exit': every line ssh wrote has been seen.
+    child.once('close', (code, signal) => {
       done()
+      if (pending !== '') stderrLines?.onLine(pending)
       resolve(code ?? (signal ? 128 + (os.constants.signals[signal] ?? 0) : 1))
     })
   })
+}
+
+/**
+ * What to do after ssh stopped with "Host key verification failed." and could not ask (no terminal): a
+ * first connection to an environment has no known host key yet (ona records it under the alias, through
+ * HostKeyAlias, so it is asked for once per environment, not once per IP).
+ */
+export function hostKeyHint(target: string, alias: string): string {
+  return `hint: ssh has not seen the host key of ${alias} yet and, with no terminal, could not ask you to confirm it. Run \`ona ssh ${target}\` once on a terminal and answer yes, or let ssh record the first key it sees: \`ona ssh ${target} -- -o StrictHostKeyChecking=accept-new ...\`.\n`
 }
 
 /**
@@ -286,7 +316,15 @@ export async function sshConnect(ctx: Context, options: SshConnectOptions): Prom
   // ONA_SSH: the OpenSSH client to run (the same one the ssh -G check uses), default `ssh` on PATH.
   const ssh = ctx.env.ONA_SSH || 'ssh'
   // ssh sees the environment ona was given (its HOME is where an Include's `~` points).
-  return run(ssh, [...configArgs.args, alias, ...(options.args ?? [])], new OnaError('ERR_SSH_NOT_FOUND', `${ssh} is not on PATH`), {env: ctx.env})
+  // With no terminal, ssh cannot ask about a host key it has not seen: ona reads its stderr to say what to do.
+  let hostKeyFailed = false
+  const watchStderr = !(options.interactive ?? Boolean(process.stdin.isTTY))
+  const code = await run(ssh, [...configArgs.args, alias, ...(options.args ?? [])], new OnaError('ERR_SSH_NOT_FOUND', `${ssh} is not on PATH`), {
+    env: ctx.env,
+    ...(watchStderr ? {stderrLines: {to: ctx.io.err, onLine: (line: string) => (hostKeyFailed ||= line.trim() === 'Host key verification failed.')}} : {}),
+  })
+  if (code === 255 && hostKeyFailed) ctx.io.err.write(hostKeyHint(options.target ?? ready.environment.id, alias))
+  return code
 }
 
 async function aliasInBlock(ctx: Context, id: string): Promise<boolean> {
