@@ -10,7 +10,11 @@ export default class Login extends BaseCommand {
   static override summary = 'store a personal access token after checking it'
   static override description = `Reads the token from standard input (--token-stdin), a hidden prompt on a terminal, or ONA_TOKEN,
 checks it with the management plane, and stores it in the OS keychain. Without a usable keychain (or with
-ONA_KEYRING=off) it goes to credentials.json in the ona config directory, mode 0600.`
+ONA_KEYRING=off) it goes to credentials.json in the ona config directory, mode 0600.
+
+Create the token in the dashboard under Settings > Personal access tokens:
+https://app.ona.com/projects#/settings/personal-access-tokens (app.gitpod.io, or an enterprise install's
+own host, has the same page at the same path).`
 
   static override examples = [
     '<%= config.bin %> login --token-stdin < token.txt',

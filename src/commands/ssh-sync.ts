@@ -108,7 +108,7 @@ export default class SshSync extends BaseCommand {
     })
     if (!this.jsonEnabled()) {
       if (flags['dry-run'] && result.diff) this.io.print(result.diff.trimEnd())
-      for (const line of formatSyncResult(result, ctx.paths.home)) this.io.print(line)
+      for (const line of formatSyncResult(result, ctx.paths.home, {check: flags.check, remove: flags.remove})) this.io.print(line)
       for (const w of result.warnings) this.io.warn(w.file && w.line ? `${w.file}:${w.line}: ${w.message}` : w.message)
     }
     if (flags.check && result.changed) {

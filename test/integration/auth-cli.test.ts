@@ -55,7 +55,9 @@ describe('file store (ONA_KEYRING=off)', () => {
     const login = await cli(['login', '--token-stdin'], off, `${sim.token}\n`)
     expect(login.code).toBe(0)
     expect(login.stderr).toContain(`as ${sim.subject.id}`)
-    expect(sim.requests.map((r) => r.rpc)).toEqual(['GetAuthenticatedIdentity'])
+    // The token is checked first; the display names are asked for after, best effort.
+    expect(sim.requests.map((r) => r.rpc)[0]).toBe('GetAuthenticatedIdentity')
+    expect(sim.requests.map((r) => r.rpc).sort()).toEqual(['GetAuthenticatedIdentity', 'GetAuthenticatedUser', 'GetOrganization'])
     expect(statSync(tokenFile()).mode & 0o777).toBe(0o600)
     expect(statSync(path.dirname(tokenFile())).mode & 0o777).toBe(0o700)
     // A forced file store is the user's choice: no warning about a missing keychain.
@@ -78,6 +80,30 @@ describe('file store (ONA_KEYRING=off)', () => {
       organizationId: sim.subject.organizationId,
       tokenSource: 'file',
     })
+  })
+
+  it('names the user and the organisation where the plane gives their names, in login, whoami and whoami --json', async () => {
+    const token = `ona_pat_named_${Date.now().toString(36)}${'n'.repeat(10)}`
+    sim.addToken(token, {id: '0198ec0e-0000-7000-8000-00000000beef', organizationId: sim.subject.organizationId, name: 'Sam Newcomer', organizationName: 'Acme Corp'})
+    const login = await cli(['login', '--token-stdin'], off, token)
+    expect(login.code).toBe(0)
+    expect(login.stderr).toContain(`Logged in to ${new URL(sim.url).origin} as Sam Newcomer (user 0198ec0e-0000-7000-8000-00000000beef) in Acme Corp (${sim.subject.organizationId});`)
+    const text = await cli(['whoami'], off)
+    expect(text.stdout).toContain('name:         Sam Newcomer\n')
+    expect(text.stdout).toContain(`organization: Acme Corp (${sim.subject.organizationId})\n`)
+    expect(JSON.parse((await cli(['whoami', '--json'], off)).stdout)).toMatchObject({userName: 'Sam Newcomer', organizationName: 'Acme Corp', subjectId: '0198ec0e-0000-7000-8000-00000000beef'})
+    expect(text.stdout).not.toContain(token)
+  })
+
+  it('logs in with ids alone when the plane does not answer for the names (an older install)', async () => {
+    sim.injectFault({type: 'http', status: 404, code: 'unimplemented'}, {rpc: 'GetAuthenticatedUser', times: 10})
+    sim.injectFault({type: 'http', status: 403, code: 'permission_denied'}, {rpc: 'GetOrganization', times: 10})
+    const login = await cli(['login', '--token-stdin'], off, sim.token)
+    expect(login.code).toBe(0)
+    expect(login.stderr).toContain(`as ${sim.subject.id} (user) in organization ${sim.subject.organizationId};`)
+    const json = JSON.parse((await cli(['whoami', '--json'], off)).stdout) as Record<string, unknown>
+    expect(json).not.toHaveProperty('userName')
+    expect(json).not.toHaveProperty('organizationName')
   })
 
   it('logs out by removing the token, after which whoami exits 4 with a login hint', async () => {
@@ -181,9 +207,11 @@ describe('debug output', () => {
     const whoami = await cli(['whoami'], {ONA_KEYRING: 'off', ONA_TOKEN: sim.token, ONA_DEBUG: '1'})
     expect(whoami.code).toBe(0)
     const lines = whoami.stderr.split('\n').filter((line) => line.startsWith('debug: '))
-    expect(lines).toHaveLength(2)
+    // The identity (a 503, then its retry), then the two display-name calls.
+    expect(lines).toHaveLength(4)
     expect(lines[0]).toMatch(/^debug: POST \/api\/gitpod\.v1\.IdentityService\/GetAuthenticatedIdentity -> 503 in \d+ ms \(attempt 1\)$/)
-    expect(lines[1]).toMatch(/-> 200 in \d+ ms \(attempt 2\)$/)
+    expect(lines[1]).toMatch(/GetAuthenticatedIdentity -> 200 in \d+ ms \(attempt 2\)$/)
+    expect(lines.slice(2).map((l) => /gitpod\.v1\.(\w+\/\w+) -> 200 in \d+ ms \(attempt 1\)$/.exec(l)?.[1]).sort()).toEqual(['OrganizationService/GetOrganization', 'UserService/GetAuthenticatedUser'])
   })
 })
 

@@ -40,12 +40,12 @@ describe('ona environment list', () => {
     ])
   })
 
-  it('`ona env list --json` returns the rows as data', async () => {
+  it('`ona env list --json` returns the rows as data, phases in the one JSON form of ona (the API enum, as ssh-sync --json)', async () => {
     const result = await runCli(['env', 'list', '--json'], {env})
     expect(result.code).toBe(0)
     expect(JSON.parse(result.stdout)).toEqual([
-      {id: '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7', name: 'api', phase: 'running', alias: '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7.gitpod.environment', address: 'gitpod_devcontainer@127.0.0.11:2222'},
-      {id: '0199ec15-c3d8-7a66-b2f1-6e0d4f9a5b24', name: 'old', phase: 'stopped', alias: '0199ec15-c3d8-7a66-b2f1-6e0d4f9a5b24.gitpod.environment', address: null},
+      {id: '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7', name: 'api', phase: 'ENVIRONMENT_PHASE_RUNNING', alias: '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7.gitpod.environment', address: 'gitpod_devcontainer@127.0.0.11:2222'},
+      {id: '0199ec15-c3d8-7a66-b2f1-6e0d4f9a5b24', name: 'old', phase: 'ENVIRONMENT_PHASE_STOPPED', alias: '0199ec15-c3d8-7a66-b2f1-6e0d4f9a5b24.gitpod.environment', address: null},
     ])
   })
 })

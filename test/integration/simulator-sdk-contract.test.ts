@@ -70,6 +70,17 @@ describe('@gitpod/sdk against the simulator', () => {
     expect(request.auth).toBe('valid')
   })
 
+  it('answers UserService/GetAuthenticatedUser and OrganizationService/GetOrganization with display names, as the SDK reads them', async () => {
+    const named = `ona_pat_named_${'x'.repeat(12)}`
+    sim.addToken(named, {id: '0198ec0e-0000-7000-8000-00000000beef', organizationId: sim.subject.organizationId, name: 'Sam Newcomer', organizationName: 'Acme Corp'})
+    const user = await sdk(named).users.getAuthenticatedUser({})
+    expect(user.user).toMatchObject({id: '0198ec0e-0000-7000-8000-00000000beef', name: 'Sam Newcomer', organizationId: sim.subject.organizationId})
+    const organization = await sdk(named).organizations.retrieve({organizationId: sim.subject.organizationId})
+    expect(organization.organization).toMatchObject({id: sim.subject.organizationId, name: 'Acme Corp'})
+    // Another organisation is not the caller's to read.
+    await expect(sdk(named).organizations.retrieve({organizationId: '0198ec0e-0000-7000-8000-000000000000'})).rejects.toMatchObject({status: 403})
+  })
+
   it('lists the caller’s environments across pages with query-string pagination, filtered by creator', async () => {
     const ids: string[] = []
     for await (const environment of sdk().environments.list({filter: {creatorIds: [sim.subject.id]}, pageSize: 5})) {

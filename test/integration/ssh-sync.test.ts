@@ -130,11 +130,24 @@ describe('ona ssh-sync', () => {
     const stale = await tracked('--check')
     expect(stale.code).toBe(1)
     expect(stale.stderr).toContain('out of date')
+    // --check is not --dry-run: no "(dry run: nothing written)" (issue 19).
+    expect(stale.stdout).not.toContain('dry run')
+    expect(stale.stdout).toMatch(/ is out of date \(3 environments\); nothing written\n$/)
     expect(await readFile(config, 'utf8')).toBe(USER_PART)
     await tracked()
     expect((await tracked('--check')).code).toBe(0)
     sim.setSshAddress(A, {host: '127.0.0.30'})
     expect((await tracked('--check')).code).toBe(1)
+  })
+
+  it('--remove with nothing to remove says so, not "up to date (0 environments)"', async () => {
+    const none = await tracked('--remove')
+    expect(none.code).toBe(0)
+    expect(none.stdout).toMatch(/: nothing to remove \(no aliases of http:\/\/127\.0\.0\.1:\d+\)\n$/)
+    expect(none.stdout).not.toContain('up to date')
+    const all = await tracked('--remove', '--all')
+    expect(all.stdout).toMatch(/: nothing to remove \(no ona block\)\n$/)
+    expect(await readFile(config, 'utf8')).toBe(USER_PART)
   })
 
   it('--remove takes the block out and gives back the original bytes', async () => {

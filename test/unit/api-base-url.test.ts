@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {DEFAULT_API_URL, apiHostKey, insecureHttpRefusal, resolveApiUrl} from '../../src/lib/api/base-url.js'
+import {DEFAULT_API_URL, apiHostKey, insecureHttpRefusal, resolveApiUrl, tokenPageUrl} from '../../src/lib/api/base-url.js'
 import {OnaError} from '../../src/lib/errors.js'
 
 describe('resolveApiUrl', () => {
@@ -67,5 +67,18 @@ describe('insecureHttpRefusal', () => {
       expect(refusal.hint).toContain('ONA_ALLOW_INSECURE_HTTP=1')
       expect(refusal.exitCode).toBe(2)
     }
+  })
+})
+
+describe('where to create a personal access token', () => {
+  it.each([
+    ['https://app.ona.com/api', 'https://app.ona.com/projects#/settings/personal-access-tokens'],
+    ['https://app.gitpod.io/api', 'https://app.gitpod.io/projects#/settings/personal-access-tokens'],
+    // An enterprise install: its own origin, port included.
+    ['https://ona.corp.example:8443/api', 'https://ona.corp.example:8443/projects#/settings/personal-access-tokens'],
+    // The local simulator prints its token; it has no dashboard.
+    ['http://127.0.0.1:8787/api', undefined],
+  ])('%s -> %s', (apiUrl, expected) => {
+    expect(tokenPageUrl(apiUrl)).toBe(expected)
   })
 })

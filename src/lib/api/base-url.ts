@@ -94,3 +94,16 @@ export function legacyHostKey(apiUrl: string): string | undefined {
 export function legacyStoredHostKey(apiUrl: string): string {
   return new URL(apiUrl).host.toLowerCase()
 }
+
+/** Where the vendor's dashboard lists and creates personal access tokens: a path on the install's own origin. */
+export const TOKEN_PAGE_PATH = '/projects#/settings/personal-access-tokens'
+
+/**
+ * Where to create a personal access token for `apiUrl`: its dashboard's token page (an enterprise install's
+ * on its own host), or, for the local simulator (loopback), undefined: it prints its token when it starts.
+ */
+export function tokenPageUrl(apiUrl: string): string | undefined {
+  const url = new URL(apiUrl)
+  if (isLoopbackHost(url.hostname)) return undefined
+  return `${url.origin}${TOKEN_PAGE_PATH}`
+}

@@ -5,7 +5,8 @@
  */
 import type {Context} from '../context.js'
 import {createApiClient, type ApiClientOptions} from '../api/client.js'
-import {apiHostKey, apiOriginKey, insecureHttpRefusal, legacyStoredHostKey} from '../api/base-url.js'
+import {apiHostKey, apiOriginKey, insecureHttpRefusal, legacyStoredHostKey, tokenPageUrl} from '../api/base-url.js'
+import type {DisplayNames} from '../api/identity.js'
 import type {Identity} from '../api/types.js'
 import {checkToken, promptHidden, readTokenFromStream, type TokenInput} from './prompt.js'
 import {envToken, resolveToken, type TokenSource} from './token.js'
@@ -31,6 +32,10 @@ export interface LoginResult {
   subjectId: string
   principal: string
   organizationId?: string
+  /** The user's display name, when the plane gives it. */
+  userName?: string
+  /** The organisation's name, when the plane gives it. */
+  organizationName?: string
   /** Where the token was put. */
   storage: 'keychain' | 'file'
   tokenFile?: string
@@ -51,7 +56,7 @@ export function debugSink(ctx: Context): ((line: string) => void) | undefined {
   return (line) => ctx.io.info(`debug: ${line}`)
 }
 
-async function verify(ctx: Context, options: SessionOptions, token: string): Promise<Identity> {
+async function verify(ctx: Context, options: SessionOptions, token: string): Promise<Identity & DisplayNames> {
   const debug = debugSink(ctx)
   const api = await createApiClient({
     baseUrl: options.apiUrl,
@@ -63,13 +68,18 @@ async function verify(ctx: Context, options: SessionOptions, token: string): Pro
     ...(debug ? {debug} : {}),
     ...(await waitOptions(ctx)),
   })
-  return api.getAuthenticatedIdentity()
+  const identity = await api.getAuthenticatedIdentity()
+  return {...identity, ...(await api.getDisplayNames(identity))}
 }
 
-function describeIdentity(identity: Identity): string {
+/** `Sam Newcomer (user f53d2330-...) in Acme Corp (0198ec0e-...)`; ids alone where the plane gives no names. */
+function describeIdentity(identity: Identity & DisplayNames): string {
   const kind = printable(identity.principal.replace(/^PRINCIPAL_/, '').toLowerCase().replace(/_/g, ' '))
-  const org = identity.organizationId ? ` in organization ${printable(identity.organizationId)}` : ''
-  return `${printable(identity.subjectId)} (${kind})${org}`
+  const who = identity.userName ? `${printable(identity.userName, 80)} (${kind} ${printable(identity.subjectId)})` : `${printable(identity.subjectId)} (${kind})`
+  const org = identity.organizationId
+    ? ` in ${identity.organizationName ? `${printable(identity.organizationName, 80)} (${printable(identity.organizationId)})` : `organization ${printable(identity.organizationId)}`}`
+    : ''
+  return `${who}${org}`
 }
 
 /**
@@ -91,6 +101,8 @@ export async function login(ctx: Context, options: LoginOptions): Promise<LoginR
     token = await userTime(() => readTokenFromStream(stdin))
     input = 'stdin'
   } else if (stdin.isTTY && typeof stdin.setRawMode === 'function') {
+    const page = tokenPageUrl(options.apiUrl)
+    if (page) ctx.io.err.write(`Create a personal access token at ${page} (Settings > Personal access tokens).\n`)
     token = await userTime(() => promptHidden(`Paste a personal access token for ${apiOriginKey(options.apiUrl)} (input is hidden): `, stdin, ctx.io.err))
     input = 'prompt'
   } else if (fromEnv) {
@@ -118,6 +130,8 @@ export async function login(ctx: Context, options: LoginOptions): Promise<LoginR
     subjectId: identity.subjectId,
     principal: identity.principal,
     ...(identity.organizationId ? {organizationId: identity.organizationId} : {}),
+    ...(identity.userName ? {userName: identity.userName} : {}),
+    ...(identity.organizationName ? {organizationName: identity.organizationName} : {}),
     storage: 'keychain',
     input,
   }
@@ -202,6 +216,10 @@ export interface WhoamiResult {
   subjectId: string
   principal: string
   organizationId?: string
+  /** The user's display name, when the plane gives it. */
+  userName?: string
+  /** The organisation's name, when the plane gives it. */
+  organizationName?: string
   tokenSource: TokenSource
   /** The variable, when tokenSource is `env`. */
   tokenVariable?: string
@@ -217,6 +235,8 @@ export async function whoami(ctx: Context, options: SessionOptions): Promise<Who
     subjectId: identity.subjectId,
     principal: identity.principal,
     ...(identity.organizationId ? {organizationId: identity.organizationId} : {}),
+    ...(identity.userName ? {userName: identity.userName} : {}),
+    ...(identity.organizationName ? {organizationName: identity.organizationName} : {}),
     tokenSource: source,
     ...(variable ? {tokenVariable: variable} : {}),
   }
@@ -228,9 +248,10 @@ export function formatWhoami(result: WhoamiResult): string[] {
   const source = result.tokenSource === 'env' ? `environment (${result.tokenVariable})` : result.tokenSource === 'keychain' ? 'OS keychain' : 'token file'
   return [
     `host:         ${result.host}`,
+    ...(result.userName ? [`name:         ${printable(result.userName, 80)}`] : []),
     `subject:      ${printable(result.subjectId)}`,
     `principal:    ${printable(result.principal)}`,
-    `organization: ${result.organizationId ? printable(result.organizationId) : '(none)'}`,
+    `organization: ${result.organizationId ? `${result.organizationName ? `${printable(result.organizationName, 80)} (${printable(result.organizationId)})` : printable(result.organizationId)}` : '(none)'}`,
     `token from:   ${source}`,
   ]
 }

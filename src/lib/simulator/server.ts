@@ -113,6 +113,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     id: given?.id ?? DEFAULT_USER,
     principal: given?.principal ?? 'PRINCIPAL_USER',
     organizationId: given?.organizationId ?? DEFAULT_ORG,
+    name: given?.name ?? '',
+    organizationName: given?.organizationName ?? '',
   }
   const token = options.token ?? `ona_sim_${randomBytes(24).toString('hex')}`
   const tokens = new Map<string, Required<SimulatorSubject>>([[token, subject]])
@@ -278,6 +280,15 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     const service = match[1]
     if (service === 'IdentityService' && rpc === 'GetAuthenticatedIdentity') {
       result = {status: 200, json: {subject: {id: caller.id, principal: caller.principal}, organizationId: caller.organizationId}}
+    } else if (service === 'UserService' && rpc === 'GetAuthenticatedUser') {
+      result = {status: 200, json: {user: {id: caller.id, ...(caller.name ? {name: caller.name} : {}), organizationId: caller.organizationId}}}
+    } else if (service === 'OrganizationService' && rpc === 'GetOrganization') {
+      // Only the caller's own organization, as the plane answers a member.
+      const asked = (body as {organizationId?: unknown} | undefined)?.organizationId
+      result =
+        asked === caller.organizationId
+          ? {status: 200, json: {organization: {id: caller.organizationId, ...(caller.organizationName ? {name: caller.organizationName} : {})}}}
+          : {status: 403, json: {code: 'permission_denied', message: 'not a member of this organization'}}
     } else {
       const overlap = fault?.type === 'duplicate-pages' ? {stale: fault.stale} : undefined
       result = (service === 'EnvironmentService' ? store.handle(rpc, caller, body, entry.query, overlap) : undefined) ?? {
@@ -403,6 +414,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         id: extraSubject.id,
         principal: extraSubject.principal ?? 'PRINCIPAL_USER',
         organizationId: extraSubject.organizationId ?? subject.organizationId,
+        name: extraSubject.name ?? '',
+        organizationName: extraSubject.organizationName ?? (extraSubject.organizationId === undefined ? subject.organizationName : ''),
       })
     },
     rpcCount: (name) => requests.filter((r) => r.rpc === name).length,

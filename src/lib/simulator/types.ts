@@ -21,6 +21,10 @@ export interface SimulatorSubject {
   id: string
   principal?: string
   organizationId?: string
+  /** UserService/GetAuthenticatedUser's `user.name`; empty: none given. */
+  name?: string
+  /** OrganizationService/GetOrganization's `organization.name` for organizationId; empty: none given. */
+  organizationName?: string
 }
 
 export type Fault =

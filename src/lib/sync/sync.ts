@@ -435,8 +435,11 @@ async function unifiedDiff(file: string, before: string, after: string): Promise
   return createTwoFilesPatch(file, file, before, after, 'current', 'after ona ssh-sync', {context: 3})
 }
 
-/** The human report: one line per change, nothing alarming when nothing changed. */
-export function formatSyncResult(result: SyncResult, home?: string): string[] {
+/**
+ * The human report: one line per change, nothing alarming when nothing changed. `check` (`--check`) and
+ * `remove` (`--remove`) say what the last line means for those runs.
+ */
+export function formatSyncResult(result: SyncResult, home?: string, mode: {check?: boolean; remove?: boolean} = {}): string[] {
   const tilde = (file: string) => (home && file.startsWith(`${home}/`) ? `~${file.slice(home.length)}` : file)
   const shown = tilde(result.sshConfig)
   const lines: string[] = []
@@ -464,9 +467,11 @@ export function formatSyncResult(result: SyncResult, home?: string): string[] {
     if (watcher.action === 'told-to-stop') lines.push(`told the running \`ona ssh-sync --watch\` (pid ${watcher.pid}) to stop; it writes nothing more`)
   }
   if (result.includeAdded) lines.push(`${result.includeAdded}: ${verb === '' ? 'added' : 'would add'} \`${result.includeLine}\` at the top, so ssh reads ${shown}`)
-  if (result.removedBlock) lines.push(`${shown}: the ona block ${verb}removed`)
+  if (mode.remove && !result.changed) lines.push(`${shown}: nothing to remove (${result.removedOrigin === undefined ? 'no ona block' : `no aliases of ${result.removedOrigin}`})`)
+  else if (result.removedBlock) lines.push(`${shown}: the ona block ${verb}removed`)
   else if (result.removedOrigin !== undefined && result.changed) lines.push(`${shown}: the aliases of ${result.removedOrigin} ${verb}removed (other installs' aliases stay)`)
   else if (!result.changed) lines.push(`${shown} is up to date (${result.environments} environment${result.environments === 1 ? '' : 's'})`)
+  else if (mode.check) lines.push(`${shown} is out of date (${result.environments} environment${result.environments === 1 ? '' : 's'}); nothing written`)
   else if (result.dryRun) lines.push(`${shown} would be updated (dry run: nothing written)`)
   else lines.push(`${shown} updated (${result.environments} environment${result.environments === 1 ? '' : 's'})${result.backup ? `; original kept in ${result.backup}` : ''}`)
   if (result.watcher?.action === 'follows') lines.push(`the running \`ona ssh-sync --watch\` (pid ${result.watcher.pid}) follows: it keeps the block this way`)
