@@ -48,6 +48,8 @@ export default class SshSync extends BaseCommand {
     'no-resolve-on-connect': Flags.boolean({summary: 'write plain entries again (saved for this API)'}),
     'identity-file': Flags.string({summary: 'use this existing private key (its .pub is registered) instead of ona\'s own; saved; empty to go back', helpValue: '<path>'}),
     service: Flags.boolean({summary: 'watch mode as run by `ona service`: after `ona ssh-sync --remove`, end instead of putting the block back', hidden: true}),
+    // launchd's KeepAlive restarts every non-zero exit: its agent ends with 0 when the token expired (service/launchd.ts).
+    'auth-exit-code': Flags.integer({summary: 'with --service: the exit code when the token expired or was revoked (default 4)', hidden: true, min: 0, max: 255}),
     timeout: syncTimeoutFlag,
     interval: Flags.string({summary: 'watch mode: time between full listings (safety net): 5m, 90s or plain seconds, at least 10s', default: '5m', helpValue: '<duration>'}),
   }
@@ -75,7 +77,24 @@ export default class SshSync extends BaseCommand {
       const {applyWatcherRuntimeFlags} = await import('../lib/watch/runtime.js')
       applyWatcherRuntimeFlags()
       const {watchSshConfig} = await import('../lib/watch/watch.js')
-      const client = await connect(ctx, apiUrl)
+      // A service's watcher that stops on an authentication error records why for `ona service status`.
+      const serviceStop = async (error: unknown): Promise<boolean> => {
+        const {isOnaError, EXIT} = await import('../lib/errors.js')
+        if (!flags.service || !isOnaError(error) || error.exitCode !== EXIT.AUTH) return false
+        const {recordServiceExit} = await import('../lib/service/exit-record.js')
+        await recordServiceExit(ctx, {origin: new URL(apiUrl).origin, sshConfig: ctx.paths.sshConfig}, {code: error.code, exit: error.exitCode, message: error.message, hint: error.hint, at: new Date().toISOString()})
+        if (flags['auth-exit-code'] === undefined) return false
+        await this.catch(error)
+        process.exitCode = flags['auth-exit-code']
+        return true
+      }
+      let client: Awaited<ReturnType<typeof connect>>
+      try {
+        client = await connect(ctx, apiUrl)
+      } catch (error) {
+        if (await serviceStop(error)) return undefined
+        throw error
+      }
       const abort = new AbortController()
       const stop = () => abort.abort()
       // Ctrl-Break and a closed console window (SIGHUP) on Windows must release the locks too.
@@ -90,6 +109,7 @@ export default class SshSync extends BaseCommand {
         await watchSshConfig(ctx, {client, signal: abort.signal, intervalMs, reporter, service: flags.service})
       } catch (error) {
         const {isOnaError} = await import('../lib/errors.js')
+        if (await serviceStop(error)) return undefined
         // Once the watcher ran, its own error event (line or JSON object) has been printed on stdout.
         if (!isOnaError(error) || error.code === 'ERR_WATCH_RUNNING' || !json) throw error
         process.exitCode = error.exitCode

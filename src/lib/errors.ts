@@ -64,6 +64,9 @@ export const ERROR_CODES = {
   ERR_PREFLIGHT_OPTIONS: {exit: EXIT.USAGE, hint: 'Check the preflight flags: --resolver takes ip[:port], --timeout a duration such as 3s or 500ms (a plain number is seconds).'},
   ERR_SSH_NOT_FOUND: {exit: EXIT.ERROR, hint: 'Install the OpenSSH client (`ssh`) and make sure it is on PATH.'},
   ERR_SERVICE: {exit: EXIT.ERROR, hint: 'Run `ona service status`; the service file is named in the message (`ona service install --no-start` writes it without starting it).'},
+  // Each case gets its own hint (no user bus, no systemd, no launchd login session...): see service/manager.ts.
+  ERR_SERVICE_MANAGER_UNREACHABLE: {exit: EXIT.ERROR, hint: 'The service manager cannot be reached from this session: run `ona ssh-sync --watch` in a terminal instead.'},
+  ERR_SERVICE_CONFLICT: {exit: EXIT.ERROR, hint: 'Run `ona service status` to see which API and SSH config each service keeps current.'},
   ERR_SETTINGS: {exit: EXIT.ERROR, hint: 'Fix or delete ona\'s settings.json (it is rewritten by `ona ssh-sync --resolve-on-connect` / `--identity-file`).'},
 
   // Connecting: keys, names, start on demand

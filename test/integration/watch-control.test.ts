@@ -171,10 +171,10 @@ describe('two installs, each with its own watcher on one file', () => {
     simB.setSshAddress(OTHER, {host: '127.0.0.53', port: 22})
     await waitFor(has('HostName 127.0.0.53'), 10_000, 'B\'s watcher writing after A\'s --remove')
     expect(await readFile(config, 'utf8')).not.toContain('127.0.0.71')
-    const status = JSON.parse((await runCli(['service', 'status', '--json', '--api-url', simB.url], {env: envB()})).stdout) as {running: boolean; pid?: number; removedAt?: string}
+    const [status] = JSON.parse((await runCli(['service', 'status', '--json', '--api-url', simB.url], {env: envB()})).stdout) as Array<{running: boolean; pid?: number; removedAt?: string}>
     expect(status).toMatchObject({running: true, pid: b.child.pid})
-    expect(status.removedAt).toBeUndefined()
-    const statusA = JSON.parse((await runCli(['service', 'status', '--json'], {env: env()})).stdout) as {running: boolean; removedAt?: string}
+    expect(status!.removedAt).toBeUndefined()
+    const [statusA] = JSON.parse((await runCli(['service', 'status', '--json'], {env: env()})).stdout) as Array<{running: boolean; removedAt?: string}>
     expect(statusA).toMatchObject({running: false, removedAt: expect.any(String)})
     b.child.kill('SIGTERM')
     expect(await b.exited).toBe(0)
@@ -209,8 +209,8 @@ describe('the service after `ona ssh-sync --remove`', () => {
     expect(await service.exited).toBe(0)
     expect(service.out.stdout).toContain('the service does not put it back')
     expect(await readFile(config, 'utf8')).toBe('Host mine\n  Port 2200\n')
-    const status = JSON.parse((await runCli(['service', 'status', '--json'], {env: env()})).stdout) as {removedAt?: string}
-    expect(status.removedAt).toEqual(expect.any(String))
+    const [status] = JSON.parse((await runCli(['service', 'status', '--json'], {env: env()})).stdout) as Array<{removedAt?: string}>
+    expect(status!.removedAt).toEqual(expect.any(String))
     // A plain sync is the user wanting the block again: the service keeps it from then on.
     expect((await runCli(['ssh-sync'], {env: env()})).code).toBe(0)
     const again = watcher(['--service'])

@@ -8,9 +8,15 @@ import type {ServiceInstallResult} from '../../lib/service/index.js'
 export default class ServiceInstall extends BaseCommand {
   static override summary = 'run `ona ssh-sync --watch` as a per-user service that starts at login'
   static override description =
-    'Writes a systemd user unit (Linux), a launchd agent (macOS) or a Task Scheduler task (Windows) that runs the watcher with the absolute paths of node and ona, restarts it on failure with a delay, and logs where the platform keeps logs; then starts it. `ona service status` says whether it runs and when it last synced.'
+    'Writes a systemd user unit (Linux), a launchd agent (macOS) or a Task Scheduler task (Windows) that runs the watcher for one API and one SSH config, with the absolute paths of node and ona and the proxy, CA and ONA_* variables of this shell (never the token); then starts it. Each API and SSH config gets a service of its own. `ona service status` says whether it runs and when it last synced.'
 
-  static override examples = ['<%= config.bin %> service install', '<%= config.bin %> service install --dry-run', '<%= config.bin %> service install --ssh-config ~/.ssh/config.d/ona']
+  static override examples = [
+    '<%= config.bin %> service install',
+    '<%= config.bin %> service install --dry-run',
+    '<%= config.bin %> service install --api-url https://ona.example.com/api',
+    '<%= config.bin %> service install --ssh-config ~/.ssh/config.d/ona',
+  ]
+
   static override enableJsonFlag = true
   static override flags = {
     'api-url': apiUrlFlag,
@@ -22,21 +28,16 @@ export default class ServiceInstall extends BaseCommand {
   async run(): Promise<ServiceInstallResult> {
     const {flags} = await this.parse(ServiceInstall)
     const ctx = createContext({io: this.io, sshConfig: flags['ssh-config']})
-    const {installService} = await import('../../lib/service/index.js')
-    const result = await installService(ctx, {
-      sshConfig: flags['ssh-config'] === undefined ? undefined : ctx.paths.sshConfig,
-      apiUrl: flags['api-url'],
-      dryRun: flags['dry-run'],
-      noStart: flags['no-start'],
-    })
+    const {installService, formatDryRun} = await import('../../lib/service/index.js')
+    const result = await installService(ctx, {apiUrl: flags['api-url'], dryRun: flags['dry-run'], noStart: flags['no-start']})
     if (!this.jsonEnabled()) {
       if (result.content !== undefined) {
-        this.io.print(`# ${result.file}`)
-        this.io.print(result.content.trimEnd())
-        this.io.print('')
-        for (const c of result.commands) this.io.print(`would run: ${c.join(' ').replace(/^-/, '')}`)
+        for (const line of formatDryRun(result)) this.io.print(line)
       } else {
         this.io.print(`wrote ${result.file}`)
+        for (const file of result.replaced) this.io.print(`removed ${file} (an earlier ona's service for the same API and config)`)
+        for (const note of result.notDone) this.io.warn(note)
+        for (const name of result.skippedEnvironment) this.io.warn(`${name} was left out of the service: its value has a line break or control character`)
         this.io.print(result.started ? `started ${result.name}; logs: ${result.logs}` : `not started (--no-start): ${result.commands.map((c) => c.join(' ').replace(/^-/, '')).join(' && ')}`)
       }
     }

@@ -1,17 +1,22 @@
 /**
- * macOS: a launchd agent (`~/Library/LaunchAgents/dev.ona.watch.plist`), loaded at login (RunAtLoad),
- * restarted when it exits with an error (KeepAlive/SuccessfulExit false: exit 0, as after
+ * macOS: a launchd agent (`~/Library/LaunchAgents/dev.ona.watch[.<suffix>].plist`, naming.ts), loaded at
+ * login (RunAtLoad), restarted when it exits with an error (KeepAlive/SuccessfulExit false: exit 0, as after
  * `ona ssh-sync --remove`, stays stopped), no faster than every ThrottleInterval seconds, logging to
- * `~/Library/Logs/ona/watch.log`. launchd starts agents with PATH=/usr/bin:/bin:/usr/sbin:/sbin, so node is
+ * `~/Library/Logs/ona/watch[-<suffix>].log`. KeepAlive has no rule for one exit code, so an expired or revoked
+ * token (exit 4 elsewhere) ends the watcher with exit 0 here (`--auth-exit-code 0`): it says why in the log,
+ * records it for `ona service status`, and is not restarted. launchd starts agents with PATH=/usr/bin:/bin:/usr/sbin:/sbin, so node is
  * named by absolute path and its directory is put on PATH for anything it spawns (ssh-keygen stays in /usr/bin).
  */
 import path from 'node:path'
 
 import type {ServiceSpec} from './spec.js'
-import {SERVICE_NAME} from './spec.js'
+
+export function launchAgentsDir(home: string): string {
+  return path.posix.join(home, 'Library', 'LaunchAgents')
+}
 
 export function launchdPlistPath(spec: ServiceSpec): string {
-  return path.posix.join(spec.home, 'Library', 'LaunchAgents', `${SERVICE_NAME.launchd}.plist`)
+  return path.posix.join(launchAgentsDir(spec.home), `${spec.names.launchd}.plist`)
 }
 
 function xml(value: string): string {
@@ -25,10 +30,11 @@ export function renderLaunchdPlist(spec: ServiceSpec): string {
     '<?xml version="1.0" encoding="UTF-8"?>',
     '<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">',
     '<!-- Written by `ona service install`; `ona service uninstall` removes it. -->',
+    `<!-- ${spec.marker} -->`,
     '<plist version="1.0">',
     '<dict>',
     '  <key>Label</key>',
-    `  <string>${SERVICE_NAME.launchd}</string>`,
+    `  <string>${xml(spec.names.launchd)}</string>`,
     '  <key>ProgramArguments</key>',
     '  <array>',
     ...args.map((a) => `    <string>${xml(a)}</string>`),
@@ -60,15 +66,15 @@ export function renderLaunchdPlist(spec: ServiceSpec): string {
   ].join('\n')
 }
 
-export function launchdCommands(spec: ServiceSpec, uid: number): {install: string[][]; uninstall: string[][]; status: string[]} {
-  const plist = launchdPlistPath(spec)
+export function launchdCommands(label: string, plist: string, uid: number): {install: string[][]; uninstall: string[][]; afterRemove: string[][]; status: string[]} {
   return {
     // bootout first so a second install replaces a loaded agent; its failure (not loaded) is ignored.
     install: [
-      ['-launchctl', 'bootout', `gui/${uid}/${SERVICE_NAME.launchd}`],
+      ['-launchctl', 'bootout', `gui/${uid}/${label}`],
       ['launchctl', 'bootstrap', `gui/${uid}`, plist],
     ],
-    uninstall: [['-launchctl', 'bootout', `gui/${uid}/${SERVICE_NAME.launchd}`]],
-    status: ['launchctl', 'print', `gui/${uid}/${SERVICE_NAME.launchd}`],
+    uninstall: [['-launchctl', 'bootout', `gui/${uid}/${label}`]],
+    afterRemove: [],
+    status: ['launchctl', 'print', `gui/${uid}/${label}`],
   }
 }

@@ -1,18 +1,23 @@
 /**
- * Linux: a systemd user unit (`~/.config/systemd/user/ona-watch.service`), started at login
- * (`WantedBy=default.target`), restarted on failure, logging to the journal (`journalctl --user -u
- * ona-watch`). Exit 0 (stopped by `ona ssh-sync --remove` or `systemctl --user stop`) is not restarted;
- * exit 4 (the token expired: only `ona login` helps) is not restarted either.
+ * Linux: a systemd user unit (`~/.config/systemd/user/ona-watch[-<suffix>].service`, naming.ts), started at
+ * login (`WantedBy=default.target`), restarted on failure, logging to the journal (`journalctl --user -u
+ * <unit>`). Exit 0 (stopped by `ona ssh-sync --remove` or `systemctl --user stop`) is not restarted; exit 4
+ * (the token expired or was revoked: only `ona login` helps) is not restarted either
+ * (RestartPreventExitStatus), and the unit stays "failed" with status 4, which `ona service status` reads.
  */
 import path from 'node:path'
 
 import type {ServiceSpec} from './spec.js'
-import {SERVICE_NAME} from './spec.js'
+
+/** Where the user manager reads units from: `$XDG_CONFIG_HOME/systemd/user` (default `~/.config/...`). */
+export function systemdUnitDir(env: NodeJS.ProcessEnv, home: string): string {
+  const configHome = env.XDG_CONFIG_HOME
+  const base = configHome && path.posix.isAbsolute(configHome) ? configHome : path.posix.join(home, '.config')
+  return path.posix.join(base, 'systemd', 'user')
+}
 
 export function systemdUnitPath(spec: ServiceSpec): string {
-  const configHome = spec.env.XDG_CONFIG_HOME ?? spec.platform.env.XDG_CONFIG_HOME
-  const base = configHome && path.posix.isAbsolute(configHome) ? configHome : path.posix.join(spec.home, '.config')
-  return path.posix.join(base, 'systemd', 'user', SERVICE_NAME.systemd)
+  return path.posix.join(systemdUnitDir({XDG_CONFIG_HOME: spec.env.XDG_CONFIG_HOME ?? spec.platform.env.XDG_CONFIG_HOME}, spec.home), spec.names.systemd)
 }
 
 /** systemd's own quoting for ExecStart= and Environment= (double quotes, backslash escapes, `%` doubled). */
@@ -27,6 +32,7 @@ export function renderSystemdUnit(spec: ServiceSpec): string {
   const backoff = (spec.systemdVersion ?? 0) >= 254 ? ['RestartSec=5s', 'RestartSteps=6', 'RestartMaxDelaySec=5min'] : ['RestartSec=30s']
   const lines = [
     '# Written by `ona service install`; `ona service uninstall` removes it.',
+    `# ${spec.marker}`,
     '[Unit]',
     'Description=ona: keep the SSH aliases of your environments current',
     'StartLimitIntervalSec=0',
@@ -50,13 +56,18 @@ export function renderSystemdUnit(spec: ServiceSpec): string {
   return lines.join('\n')
 }
 
-export function systemdCommands(): {install: string[][]; uninstall: string[][]; status: string[]} {
+/** What `ona service status` asks systemd about a unit (key=value lines). */
+export const SYSTEMD_PROPERTIES = 'LoadState,ActiveState,SubState,Result,ExecMainStatus,NRestarts'
+
+export function systemdCommands(unit: string): {install: string[][]; uninstall: string[][]; afterRemove: string[][]; status: string[]} {
   return {
     install: [
       ['systemctl', '--user', 'daemon-reload'],
-      ['systemctl', '--user', 'enable', '--now', SERVICE_NAME.systemd],
+      ['systemctl', '--user', 'enable', '--now', unit],
     ],
-    uninstall: [['systemctl', '--user', 'disable', '--now', SERVICE_NAME.systemd]],
-    status: ['systemctl', '--user', 'is-active', SERVICE_NAME.systemd],
+    uninstall: [['systemctl', '--user', 'disable', '--now', unit]],
+    // The unit file is gone: systemd forgets it (and a "failed" state) only after a reload.
+    afterRemove: [['-systemctl', '--user', 'daemon-reload'], ['-systemctl', '--user', 'reset-failed', unit]],
+    status: ['systemctl', '--user', 'show', unit, `--property=${SYSTEMD_PROPERTIES}`],
   }
 }

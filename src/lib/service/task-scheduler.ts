@@ -1,16 +1,19 @@
 /**
- * Windows: a Task Scheduler task (`ona-watch`) started at logon of this user, restarted on failure
- * (every minute, up to 999 times: Task Scheduler has no growing backoff), never stopped for running long,
- * and not started twice. Task Scheduler does not capture output, so the action is `cmd.exe /d /c` with the
- * output appended to `%LOCALAPPDATA%\ona\logs\watch.log`.
+ * Windows: a Task Scheduler task (`ona-watch[-<suffix>]`, naming.ts) started at logon of this user, never
+ * stopped for running long, and not started twice. Task Scheduler does not capture output, so the action is
+ * `cmd.exe /d /c` with the output appended to `%LOCALAPPDATA%\ona\logs\watch[-<suffix>].log`.
+ *
+ * Restarts: Task Scheduler's RestartOnFailure retries a task whose action failed to *start* (at most 255
+ * times: the schema's Count is an unsignedByte); a program that runs and then exits, whatever its exit code,
+ * is not started again until the next logon. So exit 4 (an expired token) is never restarted in a loop here,
+ * and neither is a crash: the log and `ona service status` (the task's Last Result) say why it stopped.
  */
 import path from 'node:path'
 
 import type {ServiceSpec} from './spec.js'
-import {SERVICE_NAME} from './spec.js'
 
 export function taskXmlPath(spec: ServiceSpec): string {
-  return path.win32.join(spec.stateDir, `${SERVICE_NAME.task}.xml`)
+  return path.win32.join(spec.stateDir, `${spec.names.task}.xml`)
 }
 
 function xml(value: string): string {
@@ -31,10 +34,11 @@ export function renderTaskXml(spec: ServiceSpec, user: string): string {
   return [
     '<?xml version="1.0" encoding="UTF-16"?>',
     '<!-- Written by `ona service install`; `ona service uninstall` removes it. -->',
+    `<!-- ${spec.marker} -->`,
     '<Task version="1.2" xmlns="http://schemas.microsoft.com/windows/2004/02/mit/task">',
     '  <RegistrationInfo>',
     '    <Description>ona: keep the SSH aliases of your environments current</Description>',
-    '    <URI>\\ona-watch</URI>',
+    `    <URI>\\${xml(spec.names.task)}</URI>`,
     '  </RegistrationInfo>',
     '  <Triggers>',
     '    <LogonTrigger>',
@@ -58,7 +62,7 @@ export function renderTaskXml(spec: ServiceSpec, user: string): string {
     '    <ExecutionTimeLimit>PT0S</ExecutionTimeLimit>',
     '    <RestartOnFailure>',
     '      <Interval>PT1M</Interval>',
-    '      <Count>999</Count>',
+    '      <Count>255</Count>',
     '    </RestartOnFailure>',
     '    <Hidden>true</Hidden>',
     '    <Enabled>true</Enabled>',
@@ -75,16 +79,17 @@ export function renderTaskXml(spec: ServiceSpec, user: string): string {
   ].join('\r\n')
 }
 
-export function taskCommands(spec: ServiceSpec): {install: string[][]; uninstall: string[][]; status: string[]} {
+export function taskCommands(task: string, xmlFile: string): {install: string[][]; uninstall: string[][]; afterRemove: string[][]; status: string[]} {
   return {
     install: [
-      ['schtasks', '/Create', '/TN', SERVICE_NAME.task, '/XML', taskXmlPath(spec), '/F'],
-      ['schtasks', '/Run', '/TN', SERVICE_NAME.task],
+      ['schtasks', '/Create', '/TN', task, '/XML', xmlFile, '/F'],
+      ['schtasks', '/Run', '/TN', task],
     ],
     uninstall: [
-      ['-schtasks', '/End', '/TN', SERVICE_NAME.task],
-      ['schtasks', '/Delete', '/TN', SERVICE_NAME.task, '/F'],
+      ['-schtasks', '/End', '/TN', task],
+      ['schtasks', '/Delete', '/TN', task, '/F'],
     ],
-    status: ['schtasks', '/Query', '/TN', SERVICE_NAME.task, '/FO', 'LIST'],
+    afterRemove: [],
+    status: ['schtasks', '/Query', '/TN', task, '/FO', 'LIST', '/V'],
   }
 }
