@@ -119,7 +119,7 @@ describe('liveness from the kernel', () => {
       expect(await read()).toEqual(before)
       expect(existsSync(before.socket)).toBe(true)
       // `ona service status` sees it running, too.
-      const status = JSON.parse((await runCli(['service', 'status', '--json'], {env: env()})).stdout) as {running: boolean; pid?: number}
+      const [status] = JSON.parse((await runCli(['service', 'status', '--json'], {env: env()})).stdout) as Array<{running: boolean; pid?: number}>
       expect(status).toMatchObject({running: true, pid: first.child.pid})
       // --remove while it is stopped: the stop waits in its socket until it runs again.
       removing = runCli(['ssh-sync', '--remove'], {env: env(), timeoutMs: 30_000})
@@ -147,8 +147,8 @@ describe('liveness from the kernel', () => {
     const w = watcher()
     await waitFor(has(BEGIN_MARKER), 15_000, 'the watcher taking over the crashed one\'s lock')
     expect((await read()).pid).toBe(w.child.pid)
-    const status = JSON.parse((await runCli(['service', 'status', '--json'], {env: env()})).stdout) as {pid?: number}
-    expect(status.pid).toBe(w.child.pid)
+    const [status] = JSON.parse((await runCli(['service', 'status', '--json'], {env: env()})).stdout) as Array<{pid?: number}>
+    expect(status!.pid).toBe(w.child.pid)
     const removed = await runCli(['ssh-sync', '--remove'], {env: env()})
     expect(removed.stdout).toContain(`stopped the running \`ona ssh-sync --watch\` (pid ${w.child.pid})`)
     expect(await w.exited).toBe(0)
