@@ -114,6 +114,9 @@ describe('named regression cases of the swap', () => {
     ['an integer past 2^53 is too big, as zod says', o({n: 'int64'}), {n: 2 ** 53}, 'n: Too big: expected int to be <=9007199254740991'],
     ['every member of an array element is reported', {array: o({id: 'string', value: 'nullableString'})}, [{id: 1, value: 2}], '[0].id: Invalid input: expected string, received number; [0].value: Invalid input: expected string, received number'],
     ['an array where an object belongs', SHAPES.empty!, [], '(response): Invalid input: expected object, received array'],
+    // fast-check's counterexample (seed -1636212399): zod runs min-length on any value whose `length` is defined.
+    ['an object with a null `length` where a non-empty string belongs is also too small', SHAPES.identity!, {subject: {id: {length: null}}}, 'subject.id: Invalid input: expected string, received object; subject.id: Too small: expected unknown to be >=1'],
+    ['an object whose `length` meets the minimum is only the wrong type', SHAPES.identity!, {subject: {id: {length: 5}}}, 'subject.id: Invalid input: expected string, received object'],
   ])('%s', (_name, spec, input, message) => {
     const zod = toZod(spec).safeParse(input)
     const got = safeParse(toCheck(spec), input)

@@ -44,8 +44,14 @@ export function string(options: {min?: number; pattern?: RegExp; patternMessage?
     if (typeof value !== 'string') {
       typeIssue(issues, path, 'string', value)
       // zod runs its length checks on anything that has a length, even after the type failed.
-      if (options.min !== undefined && Array.isArray(value) && value.length < options.min) {
-        issues.push({path, message: `Too small: expected array to have >=${options.min} items`, aborted: false})
+      // zod runs them on anything whose `length` is not undefined, as `!(length >= min)`: a JSON object with a
+      // `length` member ({"length": null}) fails it too, named "unknown".
+      if (options.min !== undefined && value !== null && typeof value === 'object') {
+        const length = (value as {length?: unknown}).length
+        if (length !== undefined && !((length as number) >= options.min)) {
+          const message = Array.isArray(value) ? `Too small: expected array to have >=${options.min} items` : `Too small: expected unknown to be >=${options.min}`
+          issues.push({path, message, aborted: false})
+        }
       }
       return value as string
     }
