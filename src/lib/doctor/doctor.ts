@@ -1,0 +1,626 @@
+/**
+ * `ona doctor`: one report of why a connection fails, in the order a connection goes: this ona and Node,
+ * which `ona` is first on PATH; the token (where from, valid, whose); the API (DNS, TCP, TLS, proxy, with
+ * the preflight's probes); which config ssh reads and whether it reads ona's block, and what other lines
+ * decide for ona's aliases (`ssh -G`, the lines that set each value, other tools' blocks); per environment:
+ * phase, address, key registered and READY, TCP and the SSH banner from here, the host key known under its
+ * HostKeyAlias; the watcher and service; VS Code's Remote-SSH settings.
+ *
+ * Built from the other rooms, reading and connecting only: it writes nothing (no key is created, no token
+ * stored, no cache written). Every probe is capped, and all of them share one deadline.
+ */
+import {readFile} from 'node:fs/promises'
+import path from 'node:path'
+
+import type {ApiClient} from '../api/client.js'
+import type {Environment} from '../api/types.js'
+import type {Context} from '../context.js'
+import {isOnaError, type Warning} from '../errors.js'
+import {pathFor, type Platform} from '../platform/platform.js'
+import type {DnsResolver} from '../preflight/dns.js'
+import {printable} from '../printable.js'
+import {matchPattern, scopeApplies} from '../ssh-config/overrides.js'
+import {cliVersion} from '../version.js'
+import {commandOnPath, isNullDevice, knownHostsFiles, knownHostsLookup, parseJsonc, probeSshBanner, vscodeSettingsPaths} from './probes.js'
+import type {DoctorReport, Finding, FindingStatus, Section} from './types.js'
+
+export type {DoctorReport, Finding, FindingStatus} from './types.js'
+
+export interface DoctorOptions {
+  apiUrl: string
+  /** One environment (id, id prefix, name or alias); all of this install's otherwise. */
+  environment?: string
+  /** The whole report's budget (default 30 s); each probe gets at most `probeMs` of it. */
+  timeoutMs?: number
+  probeMs?: number
+  /** Tests inject a resolver; the system resolver otherwise. */
+  resolver?: DnsResolver
+}
+
+/** At most this many environments are probed when none is named (the rest are listed as not checked). */
+export const MAX_ENVIRONMENTS = 10
+
+const RUNNING = new Set(['ENVIRONMENT_PHASE_RUNNING', 'ENVIRONMENT_PHASE_UPDATING'])
+
+/** Options `ssh -G` reports that decide where and how an alias connects and how its host key is checked. */
+const CONNECT_OPTIONS = [
+  ['hostname', 'HostName'],
+  ['user', 'User'],
+  ['port', 'Port'],
+  ['hostkeyalias', 'HostKeyAlias'],
+  ['identityfile', 'IdentityFile'],
+  ['identitiesonly', 'IdentitiesOnly'],
+  ['proxycommand', 'ProxyCommand'],
+  ['proxyjump', 'ProxyJump'],
+  ['stricthostkeychecking', 'StrictHostKeyChecking'],
+  ['userknownhostsfile', 'UserKnownHostsFile'],
+] as const
+
+const shortPhase = (phase: string) => phase.replace(/^ENVIRONMENT_PHASE_/, '').toLowerCase()
+
+export async function runDoctor(ctx: Context, options: DoctorOptions): Promise<DoctorReport> {
+  const started = Date.now()
+  const budget = options.timeoutMs ?? 30_000
+  const deadline = started + budget
+  const probeMs = options.probeMs ?? 5000
+  /** A probe's time: its own cap, within what is left of the report's. */
+  const cap = (ms = probeMs) => Math.max(1, Math.min(ms, deadline - Date.now()))
+  const findings: Finding[] = []
+  const add = (section: Section, id: string, status: FindingStatus, message: string, hint: string | null = null, extra: Partial<Finding> = {}) =>
+    findings.push({id, section, status, message, hint, ...extra})
+  const origin = new URL(options.apiUrl).origin
+  const sep = pathFor(ctx.platform)
+  const [{onaLauncher}, {sshUserConfig, passwdOf}] = await Promise.all([import('../sync/sync.js'), import('../platform/passwd.js')])
+  const launcher = onaLauncher()
+
+  // 1. This ona, and the one a user gets by typing `ona`.
+  add('ona', 'ona.version', 'pass', `ona ${cliVersion()} on Node.js ${process.version} (${launcher})`)
+  await checkPath(ctx, launcher, add)
+
+  // 2 and 3 at once: the token (and whose it is) and the API's network path.
+  const [client] = await Promise.all([checkToken(ctx, options.apiUrl, origin, cap, add), checkApi(ctx, options, cap, add)])
+
+  // 4. The SSH config: which file ssh reads, whether it reads the block, who else decides for the aliases.
+  const config = await checkSshConfig(ctx, origin, sshUserConfig(ctx.platform), passwdOf(ctx.platform), add)
+
+  // 5. Environments: the API's view, the block's, and the network path from here.
+  const listed = await listEnvironments(ctx, client, options, config, cap, add)
+  const sshG = await runSshGAll(ctx, listed.map((e) => `${e.id.toLowerCase()}.gitpod.environment`), config, sshUserConfig(ctx.platform), cap)
+  reportOverrides(config, sshG, add)
+  await Promise.all(listed.map((env) => checkEnvironment(ctx, env, config, sshG.get(`${env.id.toLowerCase()}.gitpod.environment`), cap, add)))
+
+  // 6. The watcher and the service.
+  await checkWatcher(ctx, options.apiUrl, origin, add)
+
+  // 7. VS Code's Remote-SSH.
+  await checkVsCode(ctx, config, listed, sep, add)
+
+  sortFindings(findings, listed)
+  const counts: Record<FindingStatus, number> = {pass: 0, warn: 0, fail: 0, skip: 0}
+  for (const f of findings) counts[f.status] += 1
+  return {
+    schemaVersion: 1,
+    verdict: counts.fail > 0 ? 'fail' : counts.warn > 0 ? 'warn' : 'pass',
+    exitCode: counts.fail > 0 ? 1 : 0,
+    startedAt: new Date(started).toISOString(),
+    durationMs: Date.now() - started,
+    timeoutMs: budget,
+    version: cliVersion(),
+    node: process.version,
+    apiUrl: options.apiUrl,
+    origin,
+    sshConfig: ctx.paths.sshConfig,
+    userSshConfig: sshUserConfig(ctx.platform),
+    environment: options.environment ?? null,
+    counts,
+    findings,
+  }
+}
+
+type Add = (section: Section, id: string, status: FindingStatus, message: string, hint?: string | null, extra?: Partial<Finding>) => void
+
+async function checkPath(ctx: Context, launcher: string, add: Add): Promise<void> {
+  const [ona, onaSsh] = await Promise.all([commandOnPath(ctx.platform, 'ona', launcher), commandOnPath(ctx.platform, 'ona-ssh', launcher)])
+  const dir = pathFor(ctx.platform).dirname(launcher)
+  if (ona.kind === 'this') add('ona', 'ona.path', 'pass', `\`ona\` on PATH is this one (${ona.found})`)
+  else if (ona.kind === 'other') {
+    const instead = onaSsh.kind === 'this' ? `Run this one as \`ona-ssh\` (${onaSsh.found}), or put` : 'Put'
+    add('ona', 'ona.path', 'warn', `\`ona\` first on PATH is ${ona.found}, a different program (the vendor's CLI from its Homebrew tap is also called \`ona\`)`,
+      `${instead} the directory of ona-ssh's \`ona\` (\`npm prefix -g\`/bin) before ${pathFor(ctx.platform).dirname(ona.found!)} on PATH. What ona writes names its own files by absolute path and keeps working either way.`)
+  } else if (ona.kind === 'other-copy') {
+    add('ona', 'ona.path', 'warn', `\`ona\` first on PATH is ${ona.found}, another install of ona-ssh, not this one (${dir})`, 'Keep one install (`npm uninstall -g ona-ssh` with the other Node), or put the one you want first on PATH.')
+  } else {
+    add('ona', 'ona.path', onaSsh.kind === 'this' ? 'pass' : 'warn', onaSsh.kind === 'this' ? `\`ona\` is not on PATH; \`ona-ssh\` is this one (${onaSsh.found})` : `no \`ona\` on PATH (this one runs from ${launcher})`,
+      onaSsh.kind === 'this' ? null : 'Install with `npm install -g ona-ssh` and put `npm prefix -g`/bin on PATH.')
+  }
+}
+
+async function checkToken(ctx: Context, apiUrl: string, origin: string, cap: (ms?: number) => number, add: Add): Promise<ApiClient | undefined> {
+  const [{resolveToken}, {createApiClient}] = await Promise.all([import('../auth/token.js'), import('../api/client.js')])
+  let token: string
+  try {
+    const found = await resolveToken(ctx, apiUrl)
+    token = found.token
+    const from = found.source === 'env' ? `the environment (${found.variable})` : found.source === 'keychain' ? 'the OS keychain' : 'the token file'
+    add('token', 'auth.token', 'pass', `token for ${origin} from ${from}`)
+  } catch (error) {
+    if (!isOnaError(error)) throw error
+    add('token', 'auth.token', 'fail', error.message, error.hint)
+    return undefined
+  }
+  let client: ApiClient
+  try {
+    client = await createApiClient({baseUrl: apiUrl, token, env: ctx.env, retries: 0, timeoutMs: cap()})
+    const identity = await client.getAuthenticatedIdentity()
+    const org = identity.organizationId ? `, organization ${printable(identity.organizationId)}` : ''
+    if (identity.principal === 'PRINCIPAL_USER') {
+      const names = await client.getDisplayNames(identity)
+      const name = names.userName ? printable(names.userName) : '(no display name)'
+      const orgName = names.organizationName ? ` (${printable(names.organizationName)})` : ''
+      add('token', 'auth.user', 'pass', `valid: ${name} (user ${printable(identity.subjectId)}${org}${orgName})`)
+    } else {
+      const kind = printable(identity.principal.replace(/^PRINCIPAL_/, '').toLowerCase().replace(/_/g, ' '))
+      add('token', 'auth.user', 'pass', `valid: ${kind} ${printable(identity.subjectId)}${org}`)
+    }
+    return client
+  } catch (error) {
+    if (!isOnaError(error)) throw error
+    const network = !['ERR_AUTH_EXPIRED', 'ERR_PERMISSION_DENIED', 'ERR_INSECURE_HTTP'].includes(error.code)
+    add('token', 'auth.user', 'fail', network ? `the token could not be checked: ${error.message}` : error.message, network ? 'See the API checks below for where the network path breaks.' : error.hint)
+    return undefined
+  }
+}
+
+async function checkApi(ctx: Context, options: DoctorOptions, cap: (ms?: number) => number, add: Add): Promise<void> {
+  const [{runPreflight}, {createDnsResolver}, {apiEndpoint}, {hostsFile}] = await Promise.all([
+    import('../preflight/run.js'),
+    import('../preflight/dns.js'),
+    import('../ssh/connect.js'),
+    import('../platform/platform.js'),
+  ])
+  const report = await runPreflight({
+    catalog: {version: 1, sources: {}, categories: {}, endpoints: []},
+    extraEndpoints: [apiEndpoint(options.apiUrl)],
+    timeoutMs: cap(),
+    ide: 'none',
+    resolver: options.resolver ?? createDnsResolver(undefined, {hostsFile: hostsFile(ctx.platform)}),
+    env: ctx.env,
+    onAws: false,
+    only: ['management'],
+  })
+  for (const check of report.checks) {
+    const status: FindingStatus = check.status === 'unknown' ? 'warn' : check.status
+    const what = check.kind === 'dns' ? 'DNS' : check.kind === 'tcp' ? 'TCP' : check.kind === 'tls' ? 'TLS' : check.kind === 'proxy' ? 'proxy' : check.kind.toUpperCase()
+    add('api', `api.${check.kind}`, status, `${what} ${check.target}: ${check.detail}`, status === 'fail' || status === 'warn' ? check.hint : null)
+  }
+}
+
+interface ConfigState {
+  /** The managed file's text ('' when it does not exist). */
+  text: string
+  exists: boolean
+  readBySsh: boolean
+  /** This install's entries in the block, by lowercased environment id. */
+  entries: Map<string, {host: string; port: number; user: string}>
+  resolveOnConnect: boolean
+  tree?: import('../ssh-config/tree.js').ConfigTree
+  /** What the block says for each alias (ssh -G's lowercase keywords). */
+  written: Map<string, Map<string, string[]>>
+  blockLine?: number
+  /** The managed file's real path (through symlinks). */
+  realPath: string
+}
+
+async function checkSshConfig(ctx: Context, origin: string, ownConfig: string, userHome: (name: string) => string | undefined, add: Add): Promise<ConfigState> {
+  const [{resolveTarget}, {readBlockEnvironments, validateEnvironments}, {checkConfigTree}, {writtenValues}, {readSettings, resolveOnConnectFor}, {findBlock}] = await Promise.all([
+    import('../fs/safe-write.js'),
+    import('../ssh-config/index.js'),
+    import('../ssh-config/tree-check.js'),
+    import('../ssh-config/verify.js'),
+    import('../settings.js'),
+    import('../ssh-config/block.js'),
+  ])
+  const file = ctx.paths.sshConfig
+  const state: ConfigState = {text: '', exists: false, readBySsh: false, entries: new Map(), resolveOnConnect: false, written: new Map(), realPath: file}
+  state.resolveOnConnect = await readSettings(ctx).then((s) => resolveOnConnectFor(s, `${origin}/api`) || Object.entries(s.origins).some(([o, v]) => o === origin && v.resolveOnConnect === true), () => false)
+
+  if (path.resolve(ownConfig) !== path.resolve(ctx.paths.userSshConfig)) {
+    add('ssh-config', 'ssh.home', 'warn', `$HOME's ${ctx.paths.userSshConfig} is not the config a plain \`ssh\` reads: ssh reads ${ownConfig} (your account's home)`,
+      `ona writes for ${ctx.paths.home}; run ona with HOME set to your account's home, or have ${ownConfig} Include ${file}.`)
+  } else add('ssh-config', 'ssh.home', 'pass', `a plain \`ssh\` reads ${ownConfig}`)
+
+  let realPath = file
+  try {
+    const target = await resolveTarget(file)
+    realPath = target.realPath
+    state.realPath = realPath
+    if (target.stat) {
+      state.text = (await readFile(realPath)).toString('latin1')
+      state.exists = true
+    }
+  } catch (error) {
+    add('ssh-config', 'ssh.managed', 'fail', isOnaError(error) ? error.message : `cannot read ${file}: ${(error as Error).message}`, isOnaError(error) ? error.hint : null)
+    return state
+  }
+  let environments: ReturnType<typeof validateEnvironments>['valid'] = []
+  try {
+    const own = readBlockEnvironments(state.text, {file, origin})
+    for (const e of own) state.entries.set(e.id.toLowerCase(), {host: e.host, port: e.port, user: e.user})
+    environments = validateEnvironments(own).valid
+    state.written = writtenValues(state.text)
+    state.blockLine = findBlock(state.text, file)?.beginLine
+  } catch (error) {
+    if (!isOnaError(error)) throw error
+    add('ssh-config', 'ssh.managed', 'fail', error.message, error.hint)
+    return state
+  }
+  if (!state.exists) add('ssh-config', 'ssh.managed', 'warn', `${file} does not exist yet`, 'Run `ona ssh-sync` to write the aliases.')
+  else if (state.entries.size === 0) add('ssh-config', 'ssh.managed', 'warn', `${file} has no aliases of ${origin}`, 'Run `ona ssh-sync` (with --api-url for another install) to write them.')
+  else add('ssh-config', 'ssh.managed', 'pass', `${file} holds ${state.entries.size} alias${state.entries.size === 1 ? '' : 'es'} of ${origin}${state.blockLine ? ` (block at line ${state.blockLine})` : ''}`)
+
+  const report = await checkConfigTree({
+    userHome,
+    home: ctx.paths.home,
+    managedFile: file,
+    managedRealPath: realPath,
+    managedText: state.text,
+    environments,
+    userConfig: ctx.paths.userSshConfig,
+    systemConfig: ctx.paths.systemSshConfig,
+  })
+  state.tree = report.tree
+  state.readBySsh = report.readBySsh
+  if (report.readBySsh) add('ssh-config', 'ssh.reads-managed', 'pass', file === ctx.paths.userSshConfig ? `the block is in ${file} itself` : `ssh reads ${file} (Included from ${ctx.paths.userSshConfig})`)
+  else {
+    add('ssh-config', 'ssh.reads-managed', 'fail', `ssh does not read ${file}: nothing in ${ctx.paths.userSshConfig} Includes it, so \`ssh <alias>\` does not know ona's aliases`,
+      `Add \`${report.includeLine}\` at the top of ${ctx.paths.userSshConfig} (\`ona ssh-sync --add-include\` does it).`, {file})
+  }
+  for (const w of report.warnings) {
+    if (w.code === 'W_NOT_INCLUDED') continue
+    add('ssh-config', `ssh.${w.code.slice(2).toLowerCase().replace(/_/g, '-')}`, 'warn', w.message, TREE_HINTS[w.code] ?? null, location(w))
+  }
+  return state
+}
+
+const TREE_HINTS: Record<string, string> = {
+  W_OVERRIDE: 'Limit that section so it does not match *.gitpod.environment / *.gitpod.remote, or have ssh read the ona block first.',
+  W_ALIAS_CLAIMED: 'Remove your own entry for the alias, or rename it; ona keeps the alias current.',
+  W_STALE_BLOCK: 'Take the old block out with `ona ssh-sync --ssh-config <that file> --remove --all`.',
+  W_INCLUDE_CONDITIONAL: 'Move the Include above every Host and Match line.',
+  W_SSH_CONFIG_TREE: 'Fix or remove the named Include.',
+}
+
+function location(w: Pick<Warning, 'file' | 'line'>): Partial<Finding> {
+  return {...(w.file ? {file: w.file} : {}), ...(w.line ? {line: w.line} : {})}
+}
+
+interface Listed {
+  id: string
+  name?: string
+  /** From the API; absent when it could not be asked (then the block's entry is all there is). */
+  api?: Environment
+}
+
+async function listEnvironments(ctx: Context, client: ApiClient | undefined, options: DoctorOptions, config: ConfigState, cap: (ms?: number) => number, add: Add): Promise<Listed[]> {
+  let all: Listed[]
+  if (client) {
+    try {
+      const listing = await client.listEnvironments()
+      all = listing.environments.map((e) => ({id: e.id, ...(e.name ? {name: e.name} : {}), api: e}))
+    } catch (error) {
+      if (!isOnaError(error)) throw error
+      add('environment', 'env.list', 'fail', `could not list the environments: ${error.message}`, error.hint)
+      all = [...config.entries.keys()].map((id) => ({id}))
+    }
+  } else {
+    all = [...config.entries.keys()].map((id) => ({id}))
+    if (all.length > 0) add('environment', 'env.list', 'skip', 'the environments were not listed (no valid token): only the block\'s entries are checked', null)
+  }
+  if (options.environment !== undefined) {
+    const wanted = options.environment.replace(/\.gitpod\.(environment|remote)$/i, '')
+    const withApi = all.filter((e) => e.api).map((e) => e.api!)
+    if (withApi.length > 0) {
+      const {resolveEnvironment} = await import('../environments/resolve.js')
+      try {
+        const found = resolveEnvironment(withApi, wanted)
+        return all.filter((e) => e.id === found.id)
+      } catch (error) {
+        if (!isOnaError(error)) throw error
+        add('environment', 'env.find', 'fail', error.message, error.hint)
+        return []
+      }
+    }
+    const match = all.filter((e) => e.id.toLowerCase().startsWith(wanted.toLowerCase()))
+    if (match.length !== 1) add('environment', 'env.find', 'fail', `no single environment in the block matches ${printable(options.environment)}`, 'Give the full id; `ona environment list` shows them.')
+    return match.length === 1 ? match : []
+  }
+  // Without a name: what ssh could connect to now (running ones) and what the block holds.
+  const relevant = all.filter((e) => (e.api ? RUNNING.has(e.api.phase) : true) || config.entries.has(e.id.toLowerCase()))
+  if (relevant.length === 0 && all.length > 0) add('environment', 'env.list', 'pass', `none of your ${all.length} environment${all.length === 1 ? ' is' : 's are'} running`, 'Name one to check it anyway: `ona doctor <id or name>`.')
+  if (relevant.length === 0 && all.length === 0 && client) add('environment', 'env.list', 'pass', 'you have no environments', null)
+  if (relevant.length > MAX_ENVIRONMENTS) {
+    add('environment', 'env.list', 'skip', `${relevant.length - MAX_ENVIRONMENTS} more environments not checked`, 'Name one: `ona doctor <id or name>`.')
+  }
+  return relevant.slice(0, MAX_ENVIRONMENTS)
+}
+
+/** `ssh -G` of each alias, as a plain `ssh` (or with -F, when $HOME is not the account's home) resolves it. */
+async function runSshGAll(ctx: Context, aliases: string[], config: ConfigState, ownConfig: string, cap: (ms?: number) => number): Promise<Map<string, Map<string, string[]> | {error: string}>> {
+  const result = new Map<string, Map<string, string[]> | {error: string}>()
+  if (aliases.length === 0) return result
+  if (config.tree?.lines.some((l) => l.directive?.keyword === 'match' && l.directive.args.some((a) => /^!?exec$/i.test(a)))) {
+    for (const a of aliases) result.set(a, {error: 'not run: the config has a `Match exec`, which ssh -G would run'})
+    return result
+  }
+  const [{spawn}, {parseSshG}] = await Promise.all([import('node:child_process'), import('../ssh-config/verify.js')])
+  const ssh = ctx.env.ONA_SSH || 'ssh'
+  const configArgs = path.resolve(ownConfig) === path.resolve(ctx.paths.userSshConfig) ? [] : ['-F', ctx.paths.userSshConfig]
+  const queue = [...aliases]
+  const worker = async () => {
+    for (let alias = queue.shift(); alias !== undefined; alias = queue.shift()) {
+      const out = await new Promise<{code: number; stdout: string; stderr: string}>((resolve) => {
+        let stdout = ''
+        let stderr = ''
+        const child = spawn(ssh, ['-G', ...configArgs, alias], {env: ctx.env, stdio: ['ignore', 'pipe', 'pipe']})
+        const timer = setTimeout(() => child.kill('SIGKILL'), cap())
+        child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c))
+        child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c))
+        child.once('error', (error) => {
+          clearTimeout(timer)
+          resolve({code: -1, stdout, stderr: error.message})
+        })
+        child.once('close', (code) => {
+          clearTimeout(timer)
+          resolve({code: code ?? -1, stdout, stderr})
+        })
+      })
+      result.set(alias, out.code === 0 ? parseSshG(out.stdout) : {error: `ssh -G failed (exit ${out.code}): ${out.stderr.trim().split('\n')[0] ?? ''}`})
+    }
+  }
+  await Promise.all(Array.from({length: Math.min(4, aliases.length)}, worker))
+  return result
+}
+
+/** The first line ssh reads before the block that sets `keyword` for `alias` (none when the block decides). */
+function whoSets(config: ConfigState, alias: string, keyword: string): {file: string; line: number; text: string} | undefined {
+  const tree = config.tree
+  if (!tree) return undefined
+  for (const line of tree.lines) {
+    if (line.directive?.keyword !== keyword) continue
+    const inBlock = config.blockLine !== undefined && tree.files[line.fileIndex]?.realPath === config.realPath && line.line >= config.blockLine
+    if (inBlock) return undefined
+    if (scopeApplies(line.scope, alias) === 'no') continue
+    return {file: line.file, line: line.line, text: line.content.trim()}
+  }
+  return undefined
+}
+
+/** A tool recognised by what its line contains (until ssh-config/ has a recogniser of foreign blocks). */
+function toolOf(file: string, text: string): string | undefined {
+  const t = text.toLowerCase()
+  const f = file.replace(/\\/g, '/')
+  if (/\bgitpod\s+environment\s+ssh\b|\bona\s+environment\s+ssh\b/.test(t) || /\/\.ssh\/(gitpod|ona)\/config$/.test(f)) return "the vendor's CLI (gitpod / ona)"
+  if (/\bcoder\b/.test(t)) return 'Coder'
+  if (/\bdevpod\b/.test(t)) return 'DevPod'
+  if (/\bgh\s+(cs|codespace)\b/.test(t)) return 'gh codespaces'
+  return undefined
+}
+
+/**
+ * What ssh will use for each alias against what the block says, one finding per line that decides it
+ * (with the number of aliases it affects): values that differ, a ProxyCommand or ProxyJump ona did not
+ * write, and host key checking turned off.
+ */
+function reportOverrides(config: ConfigState, sshG: Map<string, Map<string, string[]> | {error: string}>, add: Add): void {
+  const grouped = new Map<string, {option: string; actual: string; aliases: string[]; where?: {file: string; line: number; text: string}}>()
+  for (const [alias, got] of sshG) {
+    if (!(got instanceof Map)) continue
+    const mine = config.written.get(alias)
+    if (!mine) continue
+    for (const [keyword, name] of CONNECT_OPTIONS) {
+      const values = got.get(keyword) ?? []
+      const actual = values[0] ?? 'none'
+      const written = mine.get(keyword)
+      let wrong: boolean
+      if (keyword === 'identityfile') wrong = written !== undefined && !written.every((w) => values.some((v) => v === w || v.replace(/^"|"$/g, '') === w.replace(/^"|"$/g, '')))
+      else if (keyword === 'proxycommand' || keyword === 'proxyjump') wrong = written === undefined ? actual !== 'none' : actual !== written.join(' ')
+      else if (keyword === 'stricthostkeychecking') wrong = actual === 'false' || actual === 'no' || actual === 'off'
+      else if (keyword === 'userknownhostsfile') wrong = values.join(' ').split(/\s+/).some((v) => isNullDevice(v))
+      else if (keyword === 'identitiesonly') wrong = written !== undefined && actual !== written[0]!.toLowerCase() && !(actual === 'true' && written[0]!.toLowerCase() === 'yes')
+      else wrong = written !== undefined && (keyword === 'hostname' ? actual.toLowerCase() !== written[0]!.toLowerCase() : actual !== written[0])
+      if (!wrong) continue
+      const where = whoSets(config, alias, keyword)
+      const key = `${name}\0${where ? `${where.file}:${where.line}` : actual}`
+      const group = grouped.get(key) ?? {option: name, actual: keyword === 'identityfile' ? values.join(', ') : values.join(' ') || 'none', aliases: [], ...(where ? {where} : {})}
+      group.aliases.push(alias)
+      grouped.set(key, group)
+    }
+  }
+  for (const g of grouped.values()) {
+    const tool = g.where ? toolOf(g.where.file, g.where.text) : undefined
+    const who = g.aliases.length === 1 ? g.aliases[0] : `${g.aliases.length} ona aliases`
+    const effect = g.option === 'StrictHostKeyChecking' || g.option === 'UserKnownHostsFile' ? 'host key checking is off' : g.option === 'ProxyCommand' || g.option === 'ProxyJump' ? 'ssh connects through it' : 'ssh connects elsewhere than ona wrote'
+    add('ssh-config', 'ssh.decides', g.option === 'ProxyCommand' || g.option === 'HostName' || g.option === 'Port' ? 'fail' : 'warn',
+      `${g.where ? `${g.where.file}:${g.where.line} \`${printable(g.where.text)}\`${tool ? ` (${tool})` : ''}` : 'a value ona did not write'} sets ${g.option} ${printable(g.actual)} for ${who}: ${effect}`,
+      g.where
+        ? `${tool ? `Move the Include of ${tool}'s file below ona's block, remove it, or manage that file with \`ona ssh-sync --ssh-config ${g.where.file}\`` : 'Limit that section so it does not match ona\'s aliases, or move ona\'s block (or its Include) above it'}.`
+        : 'Run `ssh -G <alias>` to see where it comes from.',
+      g.where ? {file: g.where.file, line: g.where.line} : {})
+  }
+}
+
+async function checkEnvironment(ctx: Context, env: Listed, config: ConfigState, got: Map<string, string[]> | {error: string} | undefined, cap: (ms?: number) => number, add: Add): Promise<void> {
+  const id = env.id
+  const label = {environment: id}
+  const e = env.api
+  const entry = config.entries.get(id.toLowerCase())
+  const alias = `${id.toLowerCase()}.gitpod.environment`
+  // Phase.
+  if (e) {
+    const phase = shortPhase(e.phase)
+    const named = e.name ? `${printable(JSON.stringify(e.name))} is ` : ''
+    if (RUNNING.has(e.phase)) add('environment', 'env.phase', 'pass', `${named}${phase}`, null, label)
+    else if (e.phase === 'ENVIRONMENT_PHASE_STOPPED') add('environment', 'env.phase', 'warn', `${named}stopped`, config.resolveOnConnect ? 'ssh starts it through ona (resolve-on-connect).' : `\`ona ssh ${id}\` starts it and connects.`, label)
+    else add('environment', 'env.phase', 'warn', `${named}${phase}`, 'Wait until it is running, or check it in the dashboard.', label)
+  }
+  // Address: the API's against the block's.
+  const address = e?.ssh ?? entry
+  const shown = (a: {user: string; host: string; port: number}) => `${a.user}@${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`
+  if (e?.ssh && entry) {
+    if (e.ssh.host.toLowerCase() === entry.host.toLowerCase() && e.ssh.port === entry.port && e.ssh.user === entry.user) add('environment', 'env.address', 'pass', `${alias} -> ${printable(shown(e.ssh))}`, null, label)
+    else add('environment', 'env.address', 'warn', `the block has ${printable(shown(entry))}, the API ${printable(shown(e.ssh))}`, 'Run `ona ssh-sync` (or keep `ona ssh-sync --watch` running).', label)
+  } else if (e?.ssh) add('environment', 'env.address', 'fail', `${alias} is not in ${ctx.paths.sshConfig} (the API has ${printable(shown(e.ssh))})`, 'Run `ona ssh-sync`.', label)
+  else if (entry) add('environment', 'env.address', e ? 'warn' : 'pass', `${alias} -> ${printable(shown(entry))}${e ? ' (last known; the API has no SSH address now)' : ' (from the block)'}`, null, label)
+  else add('environment', 'env.address', 'skip', 'no SSH address yet', null, label)
+
+  // The key the entry names, registered and READY.
+  await checkKey(ctx, e, config.written.get(alias)?.get('identityfile')?.[0], add, label)
+
+  // TCP and the SSH banner from this machine.
+  if (address && !(e && !RUNNING.has(e.phase))) {
+    const probe = await probeSshBanner(address.host, address.port, cap(3000))
+    const tcpHint = probe.tcp.ok ? null : /ECONNREFUSED/.test(probe.tcp.detail)
+      ? 'Nothing listens there: the environment\'s sshd is not up yet, or the address is stale (`ona ssh-sync` brings the current one).'
+      : 'A firewall, VPN or proxy between here and the environment drops SSH; `ona preflight` checks the path to the gateway.'
+    add('environment', 'env.tcp', probe.tcp.ok ? 'pass' : 'fail', `TCP ${printable(address.host)}:${address.port}: ${probe.tcp.detail}`, tcpHint, label)
+    if (probe.banner) add('environment', 'env.banner', probe.banner.ok ? 'pass' : 'fail', `SSH banner: ${printable(probe.banner.detail)}`, probe.banner.ok ? null : 'Something answers on that port but not sshd (a proxy, a captive portal): check the network path.', label)
+  } else if (address) add('environment', 'env.tcp', 'skip', 'not probed: the environment is not running', null, label)
+
+  // The host key, known under the HostKeyAlias ssh will use.
+  if (!got) return
+  if (!(got instanceof Map)) {
+    add('environment', 'env.host-key', 'skip', got.error, null, label)
+    return
+  }
+  const files = knownHostsFiles([...(got.get('userknownhostsfile') ?? []), ...(got.get('globalknownhostsfile') ?? [])], ctx.paths.home, ctx.platform)
+  if (files.some((f) => isNullDevice(f))) {
+    add('environment', 'env.host-key', 'warn', 'host key checking is off for it (UserKnownHostsFile /dev/null): see the config findings', null, label)
+    return
+  }
+  const name = got.get('hostkeyalias')?.[0] ?? got.get('hostname')?.[0] ?? alias
+  let state: 'known' | 'revoked' | 'unknown' = 'unknown'
+  for (const file of files) {
+    const text = await readFile(file, 'utf8').catch(() => '')
+    const found = knownHostsLookup(text, name)
+    if (found === 'revoked') state = 'revoked'
+    if (found === 'known' && state === 'unknown') state = 'known'
+  }
+  if (state === 'known') add('environment', 'env.host-key', 'pass', `host key known as ${printable(name)}`, null, label)
+  else if (state === 'revoked') add('environment', 'env.host-key', 'fail', `the host key of ${printable(name)} is marked @revoked in a known_hosts file`, 'Remove the @revoked line if the key is the environment\'s, or ask your administrator.', label)
+  else add('environment', 'env.host-key', 'pass', `host key not known yet as ${printable(name)} (the first connection asks to confirm it, once)`, null, label)
+}
+
+async function checkKey(ctx: Context, e: Environment | undefined, identityFile: string | undefined, add: Add, label: Partial<Finding>): Promise<void> {
+  const [{readPublicKey, plannedKeyPath, keyDir}, {registeredKeyId, keyPhase}, {readSettings}] = await Promise.all([
+    import('../keys/machine-key.js'),
+    import('../environments/keys.js'),
+    import('../settings.js'),
+  ])
+  const settings = await readSettings(ctx).catch(() => ({identityFile: undefined, origins: {}}))
+  const file = identityFile ? identityFile.replace(/^"|"$/g, '') : plannedKeyPath(ctx, settings.identityFile)
+  let publicKey: string
+  try {
+    publicKey = await readPublicKey(file)
+  } catch (error) {
+    if (!isOnaError(error)) throw error
+    const missing = error.details?.missing === true
+    add('environment', 'env.key', missing ? 'warn' : 'fail', error.message, missing ? 'Run `ona ssh-sync` (or `ona ssh`): it creates the key and registers it.' : error.hint, label)
+    return
+  }
+  if (!e) return
+  const keyId = await readFile(path.join(keyDir(ctx), 'key-id'), 'utf8').then((t) => t.trim(), () => '')
+  const registered = registeredKeyId(e, {publicKey, keyId})
+  if (!registered) {
+    add('environment', 'env.key', RUNNING.has(e.phase) ? 'fail' : 'warn', `${file} is not registered on it`, 'Run `ona ssh-sync` or `ona ssh <id>`: they register it (a token scoped to one environment cannot).', label)
+    return
+  }
+  const phase = keyPhase(e, registered)
+  if (phase === 'CONTENT_PHASE_READY') add('environment', 'env.key', 'pass', `${file} registered and READY`, null, label)
+  else if (phase === 'CONTENT_PHASE_FAILED') add('environment', 'env.key', 'fail', `${file} registered, but the environment failed to install it`, 'Remove and add it again: `ona ssh <id>` re-registers it; check the environment\'s logs if it persists.', label)
+  else add('environment', 'env.key', RUNNING.has(e.phase) ? 'warn' : 'pass', `${file} registered${phase ? `, ${phase.replace(/^CONTENT_PHASE_/, '').toLowerCase()}` : ''}`, RUNNING.has(e.phase) ? 'It is on its way to the environment\'s sshd; try again in a few seconds.' : null, label)
+}
+
+const SECTION_ORDER: Section[] = ['ona', 'token', 'api', 'ssh-config', 'environment', 'watcher', 'vscode']
+
+/**
+ * The report's order, whatever order the probes (run at once) finished in: section by section as a
+ * connection goes, and each environment's findings together, in the order the environments were listed.
+ */
+function sortFindings(findings: Finding[], listed: Listed[]): void {
+  const order = new Map(listed.map((e, i) => [e.id, i]))
+  const rank = (f: Finding) => SECTION_ORDER.indexOf(f.section) * 1000 + (f.environment === undefined ? 0 : 1 + (order.get(f.environment) ?? 0))
+  // Array.prototype.sort is stable: within a rank, findings keep the order they were made in.
+  findings.sort((a, b) => rank(a) - rank(b))
+}
+
+async function checkWatcher(ctx: Context, apiUrl: string, origin: string, add: Add): Promise<void> {
+  try {
+    const {serviceStatus} = await import('../service/index.js')
+    const s = await serviceStatus(ctx, {apiUrl, sshConfig: ctx.paths.sshConfig})
+    if (s.running) add('watcher', 'watch.running', s.lastError ? 'warn' : 'pass', `\`ona ssh-sync --watch\` runs (pid ${s.pid})${s.lastSync ? `, last sync ${s.lastSync}` : ''}${s.lastError ? `; last error: ${printable(s.lastError)}` : ''}`, s.lastError ? `See its log: ${s.logs}` : null)
+    else add('watcher', 'watch.running', 'skip', `no \`ona ssh-sync --watch\` runs for ${origin}: the block is as current as the last \`ona ssh-sync\` / \`ona ssh\``, null)
+    if (s.installed) add('watcher', 'watch.service', s.running ? 'pass' : 'warn', `the user service is installed (${s.file})${s.running ? '' : ' but its watcher does not run'}`, s.running ? null : `Check it: \`ona service status\`; logs: ${s.logs}`)
+    else add('watcher', 'watch.service', 'skip', 'no user service installed (`ona service install` keeps the aliases current from login)', null)
+    if (s.removedAt) add('watcher', 'watch.removed', 'warn', `\`ona ssh-sync --remove\` took this install's aliases out (${s.removedAt}); the service does not put them back`, 'Run `ona ssh-sync` to bring them back.')
+  } catch (error) {
+    add('watcher', 'watch.service', 'skip', `the service state could not be read: ${isOnaError(error) ? error.message : (error as Error).message}`, null)
+  }
+}
+
+async function checkVsCode(ctx: Context, config: ConfigState, listed: Listed[], sep: ReturnType<typeof pathFor>, add: Add): Promise<void> {
+  const files = vscodeSettingsPaths(ctx.platform, ctx.paths.home)
+  let any = false
+  for (const {product, file} of files) {
+    const text = await readFile(file, 'utf8').catch(() => undefined)
+    if (text === undefined) continue
+    any = true
+    const settings = parseJsonc(text)
+    const label = product === 'Code' ? 'VS Code' : product
+    if (!settings || typeof settings !== 'object' || Array.isArray(settings)) {
+      add('vscode', 'vscode.settings', 'warn', `${label}: ${file} is not JSON with comments; its Remote-SSH settings were not read`, 'Fix the file in the editor (it shows the error).', {file})
+      continue
+    }
+    const s = settings as Record<string, unknown>
+    // remote.SSH.configFile: the file Remote-SSH reads instead of ~/.ssh/config.
+    const configFile = s['remote.SSH.configFile']
+    if (typeof configFile === 'string' && configFile.trim() !== '') {
+      const named = expand(ctx.platform, configFile.trim(), ctx.paths.home)
+      const reads = await readsManaged(ctx, named)
+      add('vscode', 'vscode.config-file', reads ? 'pass' : 'fail', `${label} reads ${named} (remote.SSH.configFile)${reads ? ', which has ona\'s aliases' : `, which does not read ${ctx.paths.sshConfig}: ona's aliases are unknown there`}`,
+        reads ? null : `Add \`Include ${ctx.paths.sshConfig}\` at the top of ${named}, or run \`ona ssh-sync --ssh-config ${named}\`, or remove the setting.`, {file})
+    }
+    // remote.SSH.connectTimeout: a start on connect takes longer than the default 15 s.
+    const timeout = typeof s['remote.SSH.connectTimeout'] === 'number' ? (s['remote.SSH.connectTimeout'] as number) : 15
+    if (config.resolveOnConnect && timeout < 60) {
+      add('vscode', 'vscode.connect-timeout', 'warn', `${label} gives up after ${timeout} s (remote.SSH.connectTimeout), less than a stopped environment takes to start through ona`, 'Set "remote.SSH.connectTimeout": 180 in its settings.', {file})
+    } else add('vscode', 'vscode.connect-timeout', 'pass', `${label} waits ${timeout} s to connect (remote.SSH.connectTimeout)`, null, {file})
+    // remote.SSH.remotePlatform: without an entry VS Code asks on every new host.
+    const platforms = s['remote.SSH.remotePlatform']
+    const keys = platforms && typeof platforms === 'object' ? Object.keys(platforms as object) : []
+    const aliases = listed.map((e) => `${e.id.toLowerCase()}.gitpod.environment`)
+    const missing = aliases.filter((a) => !keys.some((k) => matchPattern(a, k)))
+    if (aliases.length > 0 && missing.length > 0) {
+      add('vscode', 'vscode.remote-platform', 'warn', `${label} has no remote.SSH.remotePlatform entry for ${missing.length === 1 ? missing[0] : `${missing.length} ona aliases`}: it asks for the platform on every new host`, 'Add "remote.SSH.remotePlatform": {"*.gitpod.environment": "linux", "*.gitpod.remote": "linux"} to its settings.', {file})
+    } else if (aliases.length > 0) add('vscode', 'vscode.remote-platform', 'pass', `${label} knows the platform of ona's aliases (remote.SSH.remotePlatform)`, null, {file})
+  }
+  if (!any) add('vscode', 'vscode.settings', 'skip', `no VS Code user settings found (${sep.dirname(sep.dirname(sep.dirname(files[0]!.file)))})`, null)
+}
+
+function expand(p: Platform, file: string, home: string): string {
+  const sep = pathFor(p)
+  if (file === '~') return home
+  if (file.startsWith('~/') || file.startsWith('~\\')) return sep.join(home, file.slice(2))
+  return sep.resolve(file)
+}
+
+/** Whether ssh, given `-F file`, reads the managed file (directly or through an Include). */
+async function readsManaged(ctx: Context, file: string): Promise<boolean> {
+  const [{readConfigTree, placesOf}, {resolveTarget}, {passwdOf}] = await Promise.all([import('../ssh-config/tree.js'), import('../fs/safe-write.js'), import('../platform/passwd.js')])
+  try {
+    const {realPath} = await resolveTarget(ctx.paths.sshConfig)
+    const tree = await readConfigTree({home: ctx.paths.home, userConfig: file, systemConfig: null, userHome: passwdOf(ctx.platform)})
+    return placesOf(tree, realPath).length > 0
+  } catch {
+    return false
+  }
+}

@@ -1,0 +1,201 @@
+/**
+ * What `ona doctor` looks at besides the other rooms' functions: the SSH banner of an address, host keys
+ * in known_hosts files (hashed entries too), which `ona` comes first on PATH, and VS Code's user settings.
+ * Each reads and connects only; nothing here writes a file.
+ */
+import {createHmac} from 'node:crypto'
+import {readFile, realpath} from 'node:fs/promises'
+import net from 'node:net'
+import path from 'node:path'
+
+import {envValue, isWindows, pathFor, type Platform} from '../platform/platform.js'
+import {findOnPath} from '../platform/vscode.js'
+import {matchPattern} from '../ssh-config/overrides.js'
+
+export interface ProbeResult {
+  ok: boolean
+  latencyMs: number
+  detail: string
+}
+
+/**
+ * Opens a TCP connection to `host:port` and reads the server's SSH identification line (`SSH-2.0-...`),
+ * sending nothing; gives up after `timeoutMs` in all. `banner` is absent when TCP failed.
+ */
+export function probeSshBanner(host: string, port: number, timeoutMs: number): Promise<{tcp: ProbeResult; banner?: ProbeResult}> {
+  const started = performance.now()
+  const elapsed = () => Math.round(performance.now() - started)
+  return new Promise((resolve) => {
+    let tcp: ProbeResult | undefined
+    let received = ''
+    let settled = false
+    const socket = net.connect({host, port})
+    const finish = (result: {tcp: ProbeResult; banner?: ProbeResult}) => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      socket.destroy()
+      resolve(result)
+    }
+    const timer = setTimeout(() => {
+      if (!tcp) finish({tcp: {ok: false, latencyMs: elapsed(), detail: `no TCP connection within ${timeoutMs} ms (filtered, or nothing routes there)`}})
+      else finish({tcp, banner: {ok: false, latencyMs: elapsed(), detail: `connected, but no SSH banner within ${timeoutMs} ms${received ? ` (got ${JSON.stringify(received.slice(0, 40))})` : ''}`}})
+    }, timeoutMs)
+    socket.once('connect', () => {
+      tcp = {ok: true, latencyMs: elapsed(), detail: `connected in ${elapsed()} ms`}
+    })
+    socket.setEncoding('latin1')
+    socket.on('data', (chunk: string) => {
+      received += chunk
+      // RFC 4253 4.2: the server may send other lines before its identification line.
+      const line = received.split(/\r?\n/).find((l, i, all) => l.startsWith('SSH-') && i < all.length - 1)
+      if (line) finish({tcp: tcp!, banner: {ok: true, latencyMs: elapsed(), detail: line.slice(0, 120)}})
+      else if (received.length > 8192) finish({tcp: tcp!, banner: {ok: false, latencyMs: elapsed(), detail: 'the server answered, but not with an SSH banner'}})
+    })
+    socket.once('error', (error: NodeJS.ErrnoException) => {
+      if (!tcp) finish({tcp: {ok: false, latencyMs: elapsed(), detail: `${error.code ?? 'error'}: ${error.message}`}})
+      else finish({tcp, banner: {ok: false, latencyMs: elapsed(), detail: `the connection failed before an SSH banner (${error.code ?? error.message})`}})
+    })
+    socket.once('close', () => {
+      if (tcp) finish({tcp, banner: {ok: false, latencyMs: elapsed(), detail: `the server closed the connection without an SSH banner${received ? ` (got ${JSON.stringify(received.slice(0, 40))})` : ''}`}})
+    })
+  })
+}
+
+/** Whether one host field of a known_hosts line (`name,name2`, `|1|salt|hash`, patterns, `!negation`) names `host`. */
+export function hostFieldMatches(field: string, host: string): boolean {
+  const name = host.toLowerCase()
+  if (field.startsWith('|1|')) {
+    const [, , salt, hash] = field.split('|')
+    if (!salt || !hash) return false
+    return createHmac('sha1', Buffer.from(salt, 'base64')).update(name).digest('base64') === hash
+  }
+  let matched = false
+  for (const pattern of field.split(',')) {
+    if (pattern.startsWith('!')) {
+      if (matchPattern(name, pattern.slice(1).toLowerCase())) return false
+    } else if (matchPattern(name, pattern.toLowerCase())) matched = true
+  }
+  return matched
+}
+
+/** What a known_hosts text says about `host`: a key is known for it, one is revoked, or none. */
+export function knownHostsLookup(text: string, host: string): 'known' | 'revoked' | 'unknown' {
+  let known = false
+  for (const raw of text.split('\n')) {
+    const line = raw.trim()
+    if (line === '' || line.startsWith('#')) continue
+    const fields = line.split(/\s+/)
+    const marker = fields[0]!.startsWith('@') ? fields.shift()! : undefined
+    if (fields.length < 2 || !hostFieldMatches(fields[0]!, host)) continue
+    if (marker === '@revoked') return 'revoked'
+    known = true
+  }
+  return known ? 'known' : 'unknown'
+}
+
+/** The file names ssh -G prints for UserKnownHostsFile / GlobalKnownHostsFile, with `~` expanded. */
+export function knownHostsFiles(values: readonly string[], home: string, p: Platform): string[] {
+  const sep = pathFor(p)
+  return values
+    .flatMap((v) => v.split(/\s+/))
+    .filter((v) => v !== '')
+    .map((v) => v.replace(/^"|"$/g, ''))
+    .map((v) => (v === '~' ? home : v.startsWith('~/') || (isWindows(p) && v.startsWith('~\\')) ? sep.join(home, v.slice(2)) : v))
+}
+
+/** A known_hosts file that turns host key checking off by being empty forever. */
+export function isNullDevice(file: string): boolean {
+  return file === '/dev/null' || file.toUpperCase() === 'NUL'
+}
+
+export interface OnaOnPath {
+  /** The first `ona` on PATH, if any. */
+  found?: string
+  /** this: it runs this launcher; other-copy: another install of ona-ssh; other: a different program. */
+  kind: 'this' | 'other-copy' | 'other' | 'none'
+}
+
+/**
+ * Which program a user typing `name` gets, compared with this launcher: the first match on PATH (PATHEXT on
+ * Windows), followed through symlinks; an npm `.cmd` shim on Windows is read for the script it starts.
+ */
+export async function commandOnPath(p: Platform, name: string, launcher: string): Promise<OnaOnPath> {
+  const found = findOnPath(p, name)
+  if (!found) return {kind: 'none'}
+  const sep = pathFor(p)
+  const same = (a: string, b: string) => (isWindows(p) ? a.toLowerCase() === b.toLowerCase() : a === b)
+  let target = found
+  if (isWindows(p) && /\.(cmd|ps1)$/i.test(found)) {
+    // npm's shim: `"%dp0%\node_modules\ona-ssh\bin\run.js"` (or `$basedir/...` in the .ps1).
+    const text = await readFile(found, 'utf8').catch(() => '')
+    const script = /(?:%dp0%|\$basedir)[\\/]([^"\s]*?run\.js)/i.exec(text)?.[1]
+    if (!script) return {found, kind: 'other'}
+    target = sep.resolve(sep.dirname(found), script)
+  } else {
+    target = await realpath(found).catch(() => found)
+  }
+  const mine = await realpath(launcher).catch(() => launcher)
+  if (same(target, mine)) return {found, kind: 'this'}
+  // Another ona-ssh (an older global install, another Node's prefix): its package.json says so.
+  const pkg = await readFile(sep.join(sep.dirname(sep.dirname(target)), 'package.json'), 'utf8').then((t) => JSON.parse(t) as {name?: unknown}, () => undefined)
+  return {found, kind: pkg?.name === 'ona-ssh' && sep.basename(target) === 'run.js' ? 'other-copy' : 'other'}
+}
+
+/** VS Code and the forks that keep Remote-SSH's settings, by the product folder of their user settings. */
+export const VSCODE_PRODUCTS = ['Code', 'Code - Insiders', 'VSCodium', 'Cursor', 'Windsurf'] as const
+
+/** The user settings.json of each product on this platform (whether or not it exists). */
+export function vscodeSettingsPaths(p: Platform, home: string): Array<{product: string; file: string}> {
+  const sep = pathFor(p)
+  let base: string
+  if (isWindows(p)) base = envValue(p, 'APPDATA') ?? sep.join(home, 'AppData', 'Roaming')
+  else if (p.name === 'darwin') base = sep.join(home, 'Library', 'Application Support')
+  else {
+    const xdg = p.env.XDG_CONFIG_HOME
+    base = xdg && path.posix.isAbsolute(xdg) ? xdg : sep.join(home, '.config')
+  }
+  return VSCODE_PRODUCTS.map((product) => ({product, file: sep.join(base, product, 'User', 'settings.json')}))
+}
+
+/** JSON with comments and trailing commas (VS Code's settings) to a value; undefined when it is not that. */
+export function parseJsonc(text: string): unknown {
+  let out = ''
+  let i = 0
+  while (i < text.length) {
+    const c = text[i]!
+    if (c === '"') {
+      let j = i + 1
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1
+      out += text.slice(i, j + 1)
+      i = j + 1
+    } else if (c === '/' && text[i + 1] === '/') {
+      while (i < text.length && text[i] !== '\n') i++
+    } else if (c === '/' && text[i + 1] === '*') {
+      const end = text.indexOf('*/', i + 2)
+      i = end === -1 ? text.length : end + 2
+    } else if (c === ',') {
+      // A comma followed (after blanks and comments, already removed or not yet) by } or ] is dropped.
+      let j = i + 1
+      for (;;) {
+        while (j < text.length && /\s/.test(text[j]!)) j++
+        if (text[j] === '/' && text[j + 1] === '/') {
+          while (j < text.length && text[j] !== '\n') j++
+        } else if (text[j] === '/' && text[j + 1] === '*') {
+          const end = text.indexOf('*/', j + 2)
+          j = end === -1 ? text.length : end + 2
+        } else break
+      }
+      if (text[j] !== '}' && text[j] !== ']') out += c
+      i++
+    } else {
+      out += c
+      i++
+    }
+  }
+  try {
+    return JSON.parse(out.replace(/^\uFEFF/, '')) as unknown
+  } catch {
+    return undefined
+  }
+}
