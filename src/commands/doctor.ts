@@ -9,7 +9,7 @@ import {OnaError} from '../lib/errors.js'
 import type {DoctorReport} from '../lib/doctor/types.js'
 
 export default class Doctor extends BaseCommand {
-  static override summary = 'explain why ssh to an environment may fail: one check per step of the connection'
+  static override summary = 'explain why ssh to an environment fails, step by step'
   static override description = `Checks, in the order a connection goes: this ona and Node.js, which \`ona\` comes first on PATH, the
 token (where it comes from, whether it is valid, whose it is), the API's network path (DNS, TCP, TLS, proxy),
 which SSH config ssh reads and whether it reads ona's block, other lines and tools' blocks that decide how the
