@@ -118,4 +118,25 @@ describe.skipIf(!prefix)('the installed package (npm pack + npm install -g into 
     expect(logout.code).toBe(0)
     expect(logout.stderr).toContain('Logged out of http://127.0.0.1:')
   })
+
+  it('installs `ona-ssh` beside `ona`, the same CLI; what it writes names its own files by absolute path, not a command name', async () => {
+    const onaSsh = path.join(prefix ?? '', 'bin', 'ona-ssh')
+    expect(existsSync(onaSsh)).toBe(true)
+    const own = await mkdtemp(path.join(os.tmpdir(), 'ona-installed-ona-ssh-'))
+    try {
+      const ownEnv = {...env, HOME: own, ONA_TOKEN: sim.token}
+      const run = (args: string[]) => runCommand(onaSsh, args, {env: ownEnv, cwd: own, timeoutMs: 60_000})
+      expect((await run(['--version'])).stdout).toBe((await ona(['--version'])).stdout)
+      const sync = await run(['ssh-sync', '--resolve-on-connect'])
+      expect(sync.code, sync.stderr).toBe(0)
+      const config = await readFile(path.join(own, '.ssh', 'config'), 'utf8')
+      const proxy = config.split('\n').find((l) => l.trim().startsWith('ProxyCommand'))!
+      const launcher = (await import('node:fs')).realpathSync(path.join(pkgDir, 'bin', 'run.js'))
+      expect([launcher, path.join(pkgDir, 'bin', 'run.js')].some((p) => proxy.includes(p)), proxy).toBe(true)
+      expect(proxy.trim().split(/\s+/)[1]).toBe(process.execPath)
+      expect(proxy).not.toMatch(/\bona-ssh\s|[\s/]ona\s/)
+    } finally {
+      await rm(own, {recursive: true, force: true})
+    }
+  })
 })
