@@ -82,16 +82,56 @@ describe('writing the SSH config file', () => {
     await expect(syncBlockInFile(loopA, [env('a')])).rejects.toMatchObject({code: 'ERR_SSH_CONFIG_SYMLINK_LOOP'})
   })
 
-  it('keeps a one-time backup of the original, mode 0600, and never overwrites it', async () => {
+  it('before every write that changes the file, the version it replaces is kept: one generation, 0600, a dotfile', async () => {
     const file = path.join(dir, 'config')
     await writeFile(file, 'Host original\n', {mode: 0o644})
     const first = await syncBlockInFile(file, [env('a')])
     const backup = path.join(dir, '.config.ona-backup')
     expect(first.file.backupPath).toBe(backup)
+    expect(first.file.previousKept).toBe(backup)
     expect(await readFile(backup, 'utf8')).toBe('Host original\n')
     expect((await stat(backup)).mode & 0o777).toBe(0o600)
-    await syncBlockInFile(file, [env('b')])
-    expect(await readFile(backup, 'utf8')).toBe('Host original\n')
+    // The user rewrites the file after ona's first change: the next change keeps that version, not the first.
+    const rewritten = `${await readFile(file, 'utf8')}Host mine\n  User me\n`
+    await writeFile(file, rewritten)
+    const second = await syncBlockInFile(file, [env('b')])
+    expect(second.file.previousKept).toBe(backup)
+    expect(second.file.backupPath).toBeUndefined()
+    expect(await readFile(backup, 'utf8')).toBe(rewritten)
+    expect((await stat(backup)).mode & 0o777).toBe(0o600)
+    // A sync that changes nothing leaves the backup as it is.
+    const same = await syncBlockInFile(file, [env('b')])
+    expect(same.file.written).toBe(false)
+    expect(await readFile(backup, 'utf8')).toBe(rewritten)
+  })
+
+  it('a planted symlink at the backup name is replaced, never written through', async () => {
+    const file = path.join(dir, 'config')
+    await writeFile(file, 'Host original\n')
+    const victim = path.join(dir, 'victim')
+    await writeFile(victim, 'keep me\n')
+    await symlink(victim, path.join(dir, '.config.ona-backup'))
+    await syncBlockInFile(file, [env('a')])
+    expect(await readFile(victim, 'utf8')).toBe('keep me\n')
+    expect((await lstat(path.join(dir, '.config.ona-backup'))).isSymbolicLink()).toBe(false)
+  })
+
+  it('a sync that changes nothing takes no lock: it succeeds while another ona holds the lock', async () => {
+    const file = path.join(dir, 'config')
+    await syncBlockInFile(file, [env('a')])
+    const before = await readFile(file, 'utf8')
+    const {acquireLock} = await import('../../src/lib/fs/safe-write.js')
+    const release = await acquireLock(file, 1000)
+    try {
+      const result = await syncBlockInFile(file, [env('a')])
+      expect(result.file.changed).toBe(false)
+      expect(await readFile(file, 'utf8')).toBe(before)
+      // A change still waits for the lock (and here gives up).
+      const {updateFile} = await import('../../src/lib/fs/safe-write.js')
+      await expect(updateFile(file, {transform: (t) => `${t}# more\n`, lockTimeoutMs: 50})).rejects.toMatchObject({code: 'ERR_SSH_CONFIG_LOCKED'})
+    } finally {
+      await release()
+    }
   })
 
   it('a BOM file is refused with a clear error and left untouched', async () => {
@@ -375,7 +415,8 @@ describe('nothing but the config lands where an Include glob reads it', () => {
     expect((await sshG(main, 'gone.gitpod.remote')).get('hostname')).toBe('10.6.6.6')
     await syncBlockInFile(managed, [env('a')])
     expect((await import('node:fs')).readdirSync(path.join(dir, 'config.d')).sort()).toEqual(['.ona.ona-backup', 'ona'])
-    expect(await readFile(path.join(dir, 'config.d', '.ona.ona-backup'), 'utf8')).toBe(stale)
+    // Moved, then replaced by the version this write replaced (one generation).
+    expect(await readFile(path.join(dir, 'config.d', '.ona.ona-backup'), 'utf8')).toBe('Host x\n')
     expect((await sshG(main, 'gone.gitpod.remote')).get('hostname')).toBe('gone.gitpod.remote')
   })
 

@@ -10,7 +10,10 @@
  * - Two writers: an exclusive lock file beside the target serialises `ona` processes; a dead holder's lock is
  *   taken over. Another program's edit between our read and our rename is detected by re-reading just before
  *   the rename, and the transform is run again on the new text (a few times, then a clear error).
- * - A one-time backup of the original file is kept beside it, mode 0600, with the original's owner.
+ * - Before every write that changes the file, the version it replaces is kept beside it (one generation,
+ *   mode 0600, the original's owner): a file the user rewrote since ona's last write is never lost.
+ * - A write that would change nothing takes no lock and writes nothing, so a read-only config (Nix
+ *   home-manager, a mounted dotfiles directory) that is already current stays usable.
  * - Everything written beside the target besides the target itself (lock, backup, temp files) is a dotfile:
  *   OpenSSH's `Include dir/*` globs skip names starting with '.', so an Included directory never reads them,
  *   not even when `ona` is killed mid-write (checked with `ssh -G`).
@@ -89,7 +92,7 @@ export interface UpdateOptions {
   transform: (current: string, exists: boolean) => string
   /** Compute only; write nothing. */
   dryRun?: boolean
-  /** Keep a one-time backup of the original file (default true). */
+  /** Keep the version each write replaces in the backup beside the file (default true). */
   backup?: boolean
   /** How long to wait for another `ona` holding the lock (default 15 s). */
   lockTimeoutMs?: number
@@ -120,7 +123,10 @@ export interface UpdateResult {
   existed: boolean
   changed: boolean
   written: boolean
+  /** The backup, when this write created it (the first write to change the file). */
   backupPath?: string
+  /** Where the version this write replaced is kept (every write that changed an existing file). */
+  previousKept?: string
   replaced?: ReplacedFile
   /** Identity of the file written (to tell our own write from another program's later on). */
   writtenStat?: {ino: number; size: number; mtimeMs: number}
@@ -133,6 +139,13 @@ export async function updateFile(file: string, options: UpdateOptions): Promise<
     const {text, exists} = await readText(target.realPath, file)
     const after = options.transform(text, exists)
     return {path: file, realPath: target.realPath, before: text, after, existed: exists, changed: after !== text, written: false}
+  }
+  // Nothing to change: no lock, no directory, no write. A read-only ~/.ssh that is current stays usable
+  // (the transform runs again under the lock when there is something to write).
+  const first = await readText(target.realPath, file)
+  const wanted = options.transform(first.text, first.exists)
+  if (wanted === first.text) {
+    return {path: file, realPath: target.realPath, before: first.text, after: wanted, existed: first.exists, changed: false, written: false}
   }
   const dir = path.dirname(target.realPath)
   await ensureDir(dir, file)
@@ -147,7 +160,7 @@ export async function updateFile(file: string, options: UpdateOptions): Promise<
       if (after === text) {
         return {path: file, realPath: target.realPath, before: text, after, existed: exists, changed: false, written: false}
       }
-      const backupPath = options.backup === false || !exists ? undefined : await backupOnce(target.realPath, text, stat)
+      const backup = options.backup === false || !exists ? undefined : await keepPrevious(target.realPath, text, stat)
       const temp = await writeTemp(target.realPath, after, stat)
       let replaced: ReplacedFile | undefined
       try {
@@ -169,7 +182,19 @@ export async function updateFile(file: string, options: UpdateOptions): Promise<
       await fsyncDir(dir)
       const written = await fs.stat(target.realPath).catch(() => undefined)
       const writtenStat = written ? {ino: written.ino, size: written.size, mtimeMs: written.mtimeMs} : undefined
-      return {path: file, realPath: target.realPath, before: text, after, existed: exists, changed: true, written: true, backupPath, replaced, writtenStat}
+      return {
+        path: file,
+        realPath: target.realPath,
+        before: text,
+        after,
+        existed: exists,
+        changed: true,
+        written: true,
+        ...(backup?.created ? {backupPath: backup.path} : {}),
+        ...(backup ? {previousKept: backup.path} : {}),
+        replaced,
+        writtenStat,
+      }
     }
     throw new OnaError('ERR_SSH_CONFIG_CONFLICT', `${file} changed ${attempts} times while ona was updating it; nothing was written`, {details: {file}})
   } finally {
@@ -319,9 +344,15 @@ function isRoot(): boolean {
   return typeof process.getuid === 'function' && process.getuid() === 0
 }
 
-async function backupOnce(realPath: string, text: string, original: Stats | undefined): Promise<string | undefined> {
+/**
+ * Keeps `text`, the version about to be replaced, as the backup beside the file: one generation, replaced at
+ * every write that changes the file, mode 0600, the original's owner. Filled and synced under a temp name,
+ * then renamed into place: never a partial backup, and a symlink planted at the backup's name is replaced,
+ * never followed. `created`: there was no backup before (the first write).
+ */
+async function keepPrevious(realPath: string, text: string, original: Stats | undefined): Promise<{path: string; created: boolean}> {
   const backupPath = backupPathFor(realPath)
-  // Filled and synced under a temp name, then linked into place: never a partial backup, never overwritten.
+  const created = !(await fs.lstat(backupPath).then(() => true, () => false))
   const temp = tempName(realPath, 'backup')
   try {
     const handle = await fs.open(temp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o600)
@@ -334,10 +365,9 @@ async function backupOnce(realPath: string, text: string, original: Stats | unde
     } finally {
       await handle.close()
     }
-    await fs.link(temp, backupPath)
-    return backupPath
+    await renameWithRetry(temp, backupPath)
+    return {path: backupPath, created}
   } catch (error) {
-    if (isCode(error, 'EEXIST')) return undefined
     throw writeError(realPath, error)
   } finally {
     await fs.rm(temp, {force: true})
@@ -481,12 +511,14 @@ export function writeError(file: string, error: unknown, existed?: boolean): Ona
   if (error instanceof OnaError) return error
   const code = (error as {code?: string}).code ?? 'unknown'
   const untouched = existed === true ? 'the original file was left as it was' : existed === false ? 'no file was created' : 'the SSH config was not changed'
+  // A config ona may not write (read-only mount, generated by a dotfiles tool): ona's aliases can live in a file of their own.
+  const elsewhere = `or keep ona's aliases in a file you can write: \`ona ssh-sync --ssh-config <writable file>\`, plus \`Include <writable file>\` at the top of ${file} (in its source, if a tool generates it)`
   const why: Record<string, string> = {
     ENOSPC: `The disk holding ${path.dirname(file)} is full: free some space and run the command again; ${untouched}.`,
     EDQUOT: `Your disk quota is used up: free some space and run the command again; ${untouched}.`,
-    EROFS: `${path.dirname(file)} is on a read-only file system: make it writable or choose another file with --ssh-config; ${untouched}.`,
-    EACCES: `Check the permissions of the file and its directory; ${untouched}.`,
-    EPERM: `Check the permissions of the file and its directory (and that no program holds it open); ${untouched}.`,
+    EROFS: `${path.dirname(file)} is on a read-only file system: make it writable, ${elsewhere}; ${untouched}.`,
+    EACCES: `Check the permissions of the file and its directory, ${elsewhere}; ${untouched}.`,
+    EPERM: `Check the permissions of the file and its directory (and that no program holds it open), ${elsewhere}; ${untouched}.`,
   }
   const hint = why[code] ?? `Writing failed (${code}); ${untouched}.`
   return new OnaError('ERR_SSH_CONFIG_WRITE', `cannot write ${file} (${code})`, {cause: error, hint, details: {file, code}})
