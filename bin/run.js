@@ -10,7 +10,7 @@
 // Whenever anything could make oclif's answer differ (a terminal, OCLIF_COLUMNS, FORCE_COLOR, DEBUG,
 // a possible WSL host, a stale cache), oclif answers as before. ONA_STARTUP_FAST_PATH=0
 // turns all of it off; test/integration/startup.test.ts and fast-path.test.ts compare both ways byte for byte.
-import {existsSync, lstatSync, mkdirSync, readFileSync} from 'node:fs'
+import {existsSync, lstatSync, mkdirSync, readFileSync, statSync} from 'node:fs'
 import module from 'node:module'
 import os from 'node:os'
 import path from 'node:path'
@@ -62,6 +62,9 @@ function compileCacheDir() {
         : path.join(env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : path.join(home, '.cache'), 'ona')
   const dir = path.join(base, 'compile-cache')
   try {
+    // Root in a home another user owns (`sudo -E ona ...`): no cache, rather than a root-owned directory in
+    // the user's home that the user's own runs would then refuse.
+    if (process.getuid && process.getuid() === 0 && statSync(home).uid !== 0) return undefined
     mkdirSync(dir, {recursive: true, mode: 0o700})
     const stat = lstatSync(dir)
     if (!stat.isDirectory()) return undefined

@@ -15,6 +15,7 @@ import path from 'node:path'
 
 import type {Context} from './context.js'
 import {OnaError} from './errors.js'
+import {mkdirOwned, ownLikeDirectory} from './fs/safe-write.js'
 
 export interface OriginSettings {
   /** Host entries carry a ProxyCommand that resolves the address (and starts the environment) at connect time. */
@@ -94,13 +95,14 @@ export async function updateSettings(ctx: Pick<Context, 'paths'>, change: (setti
   const settings = await readSettings(ctx)
   change(settings)
   const file = settingsPath(ctx)
-  await mkdir(path.dirname(file), {recursive: true, mode: 0o700})
   const temporary = `${file}.${process.pid}.tmp`
   const data: Record<string, unknown> = {version: 1}
   if (settings.identityFile) data.identityFile = settings.identityFile
   data.origins = settings.origins
   try {
+    await mkdirOwned(path.dirname(file))
     await writeFile(temporary, `${JSON.stringify(data, null, 2)}\n`, {mode: 0o600})
+    await ownLikeDirectory(temporary)
     await rename(temporary, file)
   } catch (error) {
     await rm(temporary, {force: true})

@@ -25,6 +25,7 @@ import {formatDuration} from '../deadline.js'
 import {OnaError} from '../errors.js'
 import {apiOriginKey, legacyHostKey, legacyStoredHostKey} from '../api/base-url.js'
 import {isMac, isWindows, type Platform} from '../platform/platform.js'
+import {mkdirOwned, ownerIn, ownLikeDirectory} from '../fs/safe-write.js'
 import {renameWithRetry} from '../platform/rename.js'
 
 /** The keychain account name under each service; one token per API origin. */
@@ -244,7 +245,9 @@ export async function readTokenFile(ctx: Context): Promise<TokenFile> {
         throw new OnaError('ERR_TOKEN_FILE_PERMISSIONS', `the token file ${file} is readable by group or others (mode ${(stat.mode & 0o777).toString(8).padStart(4, '0')}); ona refuses to use it`)
       }
       const uid = process.getuid?.()
-      if (uid !== undefined && stat.uid !== uid) {
+      // Root in a home another user owns (sudo -E) reads that user's file: ona gave it to them when it wrote it.
+      const homeOwner = uid === 0 ? await ownerIn(path.dirname(file)) : undefined
+      if (uid !== undefined && stat.uid !== uid && stat.uid !== homeOwner?.uid) {
         throw new OnaError('ERR_TOKEN_FILE_PERMISSIONS', `the token file ${file} belongs to another user (uid ${stat.uid})`)
       }
     }
@@ -267,7 +270,7 @@ export async function readTokenFile(ctx: Context): Promise<TokenFile> {
 async function writeTokenFile(ctx: Context, data: TokenFile): Promise<void> {
   const file = tokenFilePath(ctx)
   const dir = path.dirname(file)
-  await mkdir(dir, {recursive: true, mode: 0o700})
+  await mkdirOwned(dir)
   if (process.platform !== 'win32') await chmod(dir, 0o700)
   const temp = path.join(dir, `.${TOKEN_FILE_NAME}.${randomBytes(6).toString('hex')}.tmp`)
   // Created 0600 from the first byte: never a moment where the token sits in a wider file.
@@ -279,6 +282,7 @@ async function writeTokenFile(ctx: Context, data: TokenFile): Promise<void> {
     } finally {
       await handle.close()
     }
+    await ownLikeDirectory(temp)
     await renameWithRetry(temp, file)
   } catch (error) {
     // A failed write (ENOSPC, EIO) must not leave a copy of the token behind.

@@ -240,18 +240,35 @@ async function readHeld(realPath: string, file: string): Promise<{text: string; 
 async function ensureDir(dir: string, file: string): Promise<void> {
   try {
     // A new ~/.ssh must be private: ssh refuses keys in a group-writable directory.
-    const first = await fs.mkdir(dir, {recursive: true, mode: 0o700})
-    if (first === undefined) return
-    // As root on someone else's home, each new directory gets the owner of the directory it was made in.
-    const owner = await ownerIn(path.dirname(first))
-    if (!owner) return
-    for (let d = dir; ; d = path.dirname(d)) {
-      await fs.chown(d, owner.uid, owner.gid)
-      if (d === first || path.dirname(d) === d) break
-    }
+    await mkdirOwned(dir)
   } catch (error) {
     throw writeError(file, error)
   }
+}
+
+/**
+ * `mkdir -p` for what ona keeps under a home (~/.ssh, its config, state and key directories), private
+ * (0700 unless `mode` says otherwise). As root on someone else's home (`sudo -E ona ...`), each directory
+ * made gets the owner of the directory it was made in, so the user can read and replace what ona wrote.
+ */
+export async function mkdirOwned(dir: string, mode = 0o700): Promise<void> {
+  const first = await fs.mkdir(dir, {recursive: true, mode})
+  if (first === undefined) return
+  const owner = await ownerIn(path.dirname(first))
+  if (!owner) return
+  for (let d = dir; ; d = path.dirname(d)) {
+    await fs.chown(d, owner.uid, owner.gid)
+    if (d === first || path.dirname(d) === d) break
+  }
+}
+
+/**
+ * A file ona has just created (before it is linked or renamed into place): as root on someone else's home
+ * it gets the owner of its directory (a key, a token file, settings, state), never root.
+ */
+export async function ownLikeDirectory(file: string): Promise<void> {
+  const owner = await ownerIn(path.dirname(file))
+  if (owner) await fs.chown(file, owner.uid, owner.gid)
 }
 
 /**

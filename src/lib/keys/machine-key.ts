@@ -15,6 +15,7 @@ import path from 'node:path'
 
 import type {Context} from '../context.js'
 import {OnaError} from '../errors.js'
+import {mkdirOwned, ownLikeDirectory} from '../fs/safe-write.js'
 import {expandHome} from '../platform/platform.js'
 import {fingerprint, keyIdentity, publicKeyFromOpenSshPrivate} from './openssh.js'
 
@@ -120,9 +121,10 @@ async function machineKeyId(ctx: Pick<Context, 'paths'>): Promise<string> {
     () => undefined,
   )
   if (existing && /^[0-9a-f-]{36}$/.test(existing)) return existing
-  await mkdir(keyDir(ctx), {recursive: true, mode: 0o700})
+  await mkdirOwned(keyDir(ctx))
   const temporary = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`
   await writeFile(temporary, `${randomUUID()}\n`, {mode: 0o600})
+  await ownLikeDirectory(temporary)
   try {
     if (existing === undefined) await link(temporary, file).catch((error: NodeJS.ErrnoException) => (error.code === 'EEXIST' ? undefined : Promise.reject(error)))
     else await rename(temporary, file)
@@ -140,7 +142,7 @@ function comment(): string {
 /** Generates the pair; resolves true when this process's key was the one kept. */
 async function generate(privateKeyPath: string): Promise<boolean> {
   const dir = path.dirname(privateKeyPath)
-  await mkdir(dir, {recursive: true, mode: 0o700})
+  await mkdirOwned(dir)
   const temporary = path.join(dir, `.${path.basename(privateKeyPath)}.${process.pid}.${randomBytes(4).toString('hex')}`)
   try {
     if (!(await sshKeygen(temporary))) {
@@ -150,6 +152,9 @@ async function generate(privateKeyPath: string): Promise<boolean> {
       await writeFile(temporary, encoded.privateKey, {mode: 0o600})
       await writeFile(`${temporary}.pub`, `${encoded.publicKey}\n`, {mode: 0o644})
     }
+    // Under sudo on a user's home, the key is the user's: ssh refuses a key the user cannot read.
+    await ownLikeDirectory(temporary)
+    await ownLikeDirectory(`${temporary}.pub`)
     // Linking never replaces: the first process to link its key wins. A loser reads the winner's public key
     // from the private key's OpenSSH header until the winner's .pub is renamed into place.
     try {

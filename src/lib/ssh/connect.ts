@@ -81,9 +81,11 @@ export async function quickPreflight(ctx: Context, options: QuickPreflightOption
   })
   const ok = report.exitCode === 0
   if (ok) {
-    await mkdir(ctx.paths.stateDir, {recursive: true, mode: 0o700})
+    const {mkdirOwned, ownLikeDirectory} = await import('../fs/safe-write.js')
+    await mkdirOwned(ctx.paths.stateDir)
     const temporary = `${file}.${process.pid}.tmp`
     await writeFile(temporary, JSON.stringify({key, passedAt: ctx.clock.now()}), {mode: 0o600})
+    await ownLikeDirectory(temporary)
     await renameWithRetry(temporary, file)
   }
   return {ok, fromCache: false, report}

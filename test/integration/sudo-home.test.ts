@@ -1,0 +1,75 @@
+/**
+ * `sudo -E ona ...`: root working in a home another user owns. Everything ona creates there (the SSH config,
+ * its backup, the key and its id, the token file, settings, the compile cache) must belong to that user:
+ * a root-owned key behind `IdentitiesOnly yes` is "Permission denied (publickey)" for the user. Runs the
+ * built CLI as root with HOME set to a real unprivileged user's home (useradd); skipped, saying so, when
+ * not root or without useradd.
+ */
+import {execFileSync, spawnSync} from 'node:child_process'
+import {chown, lstat, mkdtemp, readdir, rm} from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import {startSimulator, type Simulator} from '../../src/lib/simulator/server.js'
+import {baseEnv, builtCli, repoRoot, runCli} from '../helpers/run-cli.js'
+import {hasCommand} from '../helpers/tools.js'
+
+const USER = 'ona-test-sudo-home'
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0
+const usable = isRoot && hasCommand('useradd') && builtCli
+if (!usable) console.warn('sudo-home.test.ts skipped: needs root, useradd and the built CLI (it runs ona as root on a real user\'s home)')
+
+let uid = -1
+let gid = -1
+let home: string
+let sim: Simulator
+
+beforeAll(async () => {
+  if (!usable) return
+  if (spawnSync('id', ['-u', USER], {stdio: 'ignore'}).status !== 0) {
+    execFileSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', USER], {stdio: 'ignore'})
+  }
+  uid = Number(execFileSync('id', ['-u', USER], {encoding: 'utf8'}).trim())
+  gid = Number(execFileSync('id', ['-g', USER], {encoding: 'utf8'}).trim())
+  home = await mkdtemp(path.join(os.tmpdir(), 'ona-sudo-home-'))
+  await chown(home, uid, gid)
+  sim = await startSimulator({seed: path.join(repoRoot, 'fixtures', 'environments.json')})
+})
+
+afterAll(async () => {
+  await sim?.close()
+  if (home) await rm(home, {recursive: true, force: true})
+  if (usable) spawnSync('userdel', [USER], {stdio: 'ignore'})
+})
+
+/** Every path under `dir` whose owner is not the user. */
+async function notTheUsers(dir: string): Promise<string[]> {
+  const wrong: string[] = []
+  for (const entry of await readdir(dir, {withFileTypes: true})) {
+    const p = path.join(dir, entry.name)
+    const st = await lstat(p)
+    if (st.uid !== uid || st.gid !== gid) wrong.push(`${path.relative(home, p)} (${st.uid}:${st.gid})`)
+    if (entry.isDirectory()) wrong.push(...(await notTheUsers(p)))
+  }
+  return wrong
+}
+
+describe.skipIf(!usable)('root on a home it does not own (sudo -E)', () => {
+  it('the config and its backup, the key, the token file, settings and caches all belong to the home\'s owner', async () => {
+    const env = baseEnv(home, {ONA_API_URL: sim.url, ONA_KEYRING: 'off'})
+    const login = await runCli(['login', '--token-stdin'], {env, input: `${sim.token}\n`})
+    expect(login.code, login.stderr).toBe(0)
+    const sync = await runCli(['ssh-sync', '--resolve-on-connect'], {env})
+    expect(sync.code, sync.stderr).toBe(0)
+    // A second change: the backup is replaced.
+    sim.setSshAddress('0199ec15-59d3-7e92-8e22-8cb6c7ba4df7', {host: '127.0.0.77', port: 2222})
+    expect((await runCli(['ssh-sync'], {env})).code).toBe(0)
+    const made = (await readdir(home, {recursive: true})).map(String)
+    for (const expected of ['.ssh/config', '.ssh/.config.ona-backup', '.config/ona/ssh/id_ed25519', '.config/ona/ssh/id_ed25519.pub', '.config/ona/ssh/key-id', '.config/ona/credentials.json', '.config/ona/settings.json']) {
+      expect(made).toContain(expected)
+    }
+    expect(await notTheUsers(home)).toEqual([])
+  }, 60_000)
+})
