@@ -96,16 +96,19 @@ export async function addIncludeAtTop(userConfig: string, includeLine: string, o
     dryRun: options.dryRun,
     transform: (current) => {
       assertEditable(current, userConfig)
-      if (current.split(/\r?\n/).some((line) => line.trim() === includeLine)) return current
+      if (current.split(/\r?\n/).some((line) => line.trim() === Buffer.from(includeLine, 'utf8').toString('latin1'))) return current
       const eol = detectEol(current)
-      return `# added by \`ona ssh-sync --add-include\`: the aliases ona manages${eol}${includeLine}${eol}${current}`
+      // The file is latin1 text (one char per byte): a path's letters go in as their UTF-8 bytes.
+      return `# added by \`ona ssh-sync --add-include\`: the aliases ona manages${eol}${Buffer.from(includeLine, 'utf8').toString('latin1')}${eol}${current}`
     },
   })
 }
 
 /** A Host pattern or a value as ona renders it: one plain token, or one double-quoted path (entry.ts). */
 const PLAIN_TOKEN = /^[A-Za-z0-9_./:@+=,~-]+$/
-const QUOTED_TOKEN = /^"[A-Za-z0-9_./:@+=,~() -]+"$/
+// Inside double quotes: any byte but a quote, a control character, `%` or a backslash (entry.ts checkPathToken).
+// eslint-disable-next-line no-control-regex
+const QUOTED_TOKEN = /^"[^"%\\\x00-\x1f\x7f]+"$/
 /** An entry line as ona renders it: two spaces, a keyword, one space, the value. */
 const ENTRY_LINE = /^ {2}([A-Za-z]+) (.+)$/
 

@@ -265,5 +265,6 @@ export function includeLineFor(file: string, home: string): string {
   let shown = path.resolve(file)
   if (shown.startsWith(`${sshDir}/`)) shown = shown.slice(sshDir.length + 1)
   else if (shown.startsWith(`${home}/`)) shown = `~/${shown.slice(home.length + 1)}`
-  return `Include ${/[\s"]/.test(shown) ? `"${shown}"` : shown}`
+  // Quoted when it holds anything but the plain alphabet: OpenSSH reads a bare `'` as the start of a quote.
+  return `Include ${/^[A-Za-z0-9_./:@+=,~-]+$/.test(shown) ? shown : `"${shown}"`}`
 }

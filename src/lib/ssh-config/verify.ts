@@ -78,7 +78,9 @@ export function writtenValues(text: string): Map<string, Map<string, string[]>> 
       for (const line of entry.lines.slice(1)) {
         const directive = parseDirective(line)
         if (!directive || directive.args[0] === undefined) continue
-        values.set(directive.keyword, [...(values.get(directive.keyword) ?? []), directive.args[0]])
+        // The block is latin1 text (bytes); ssh -G prints UTF-8: a quoted /home/jürgen compares as text.
+        const value = Buffer.from(directive.args[0], 'latin1').toString('utf8')
+        values.set(directive.keyword, [...(values.get(directive.keyword) ?? []), value])
       }
       const host = parseDirective(entry.lines[0]!)
       for (const alias of host?.args ?? []) result.set(alias, values)
