@@ -134,6 +134,11 @@ export default class SshSync extends BaseCommand {
     if (flags.check && result.changed) {
       process.exitCode = 1
       if (!this.jsonEnabled()) this.io.info('the SSH config is out of date: run `ona ssh-sync`')
+    } else if (flags.check && result.foreignBlocks.length > 0) {
+      // ssh would connect the way another tool says (its ProxyCommand, host-key checking off): not "current".
+      process.exitCode = 1
+      const tools = [...new Set(result.foreignBlocks.map((b) => b.toolName))]
+      if (!this.jsonEnabled()) this.io.info(`${tools.join(' and ')} decide${tools.length === 1 ? 's' : ''} how ona's aliases connect: the SSH config is not current`)
     } else if (flags.check && result.staleBlocks.length > 0) {
       // A stale copy of the block elsewhere in the tree makes ssh use old addresses: not "current".
       process.exitCode = 1

@@ -127,6 +127,18 @@ export interface Warning {
   alias?: string
   expected?: string
   actual?: string
-  /** W_UNCLAIMED: the aliases of an earlier ona's block that no install has claimed yet. */
+  /**
+   * W_UNCLAIMED: the aliases of an earlier ona's block that no install has claimed yet. W_OVERRIDE,
+   * W_FOREIGN_CONFIG and a grouped W_SSH_DIFFERS: every ona alias the line (or block) decides.
+   */
   aliases?: string[]
+  /** W_FOREIGN_CONFIG: the tool whose block it is (`vendor-cli`, `coder`, `devpod`, `gh`). */
+  tool?: string
+  /** W_FOREIGN_CONFIG, W_OVERRIDE of a connection option: what ssh does because of it, and what to do. */
+  effect?: string
+  fix?: string
+  /** W_FOREIGN_CONFIG: each line of the block that decides an option, with its file:line. */
+  settings?: Array<{option: string; value: string; file: string; line: number; effect: string}>
+  /** A grouped W_SSH_DIFFERS: each alias's own values (ssh -G answers per alias). */
+  items?: Array<{alias: string; expected: string; actual: string}>
 }

@@ -100,7 +100,7 @@ describe('ona ssh-sync', () => {
     expect(result.code).toBe(0)
     const data = JSON.parse(result.stdout) as Record<string, unknown>
     expect(Object.keys(data).sort()).toEqual(
-      ['added', 'backup', 'changed', 'dryRun', 'environments', 'keys', 'kept', 'pending', 'readBySsh', 'realPath', 'removed', 'removedBlock', 'resolveOnConnect', 'sshConfig', 'staleBlocks', 'unchanged', 'updated', 'verified', 'warnings', 'written'].sort(),
+      ['added', 'backup', 'changed', 'dryRun', 'environments', 'foreignBlocks', 'keys', 'kept', 'pending', 'readBySsh', 'realPath', 'removed', 'removedBlock', 'resolveOnConnect', 'sshConfig', 'staleBlocks', 'unchanged', 'updated', 'verified', 'warnings', 'written'].sort(),
     )
     expect(data.resolveOnConnect).toBe(false)
     expect(data.keys).toEqual({
@@ -191,7 +191,7 @@ describe('ona ssh-sync', () => {
     await writeFile(config, `User root\n${USER_PART}`)
     const result = await tracked()
     expect(result.code).toBe(0)
-    expect(result.stderr).toContain(`warning: ${config}:1: line 1 \`User root\`, a global line (before any Host or Match), overrides the managed User of every ona alias: it comes before the ona block`)
+    expect(result.stderr).toContain(`warning: ${config}:1: \`User root\`, a global line (before any Host or Match), overrides the managed User of every ona alias (6): it comes before the ona block`)
   })
 })
 

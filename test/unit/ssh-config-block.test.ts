@@ -149,8 +149,8 @@ describe('validation keeps API values from becoming directives', () => {
 
 describe('overrides: the user lines that win over the block are named', () => {
   it.each([
-    ['global User above the block', 'User root\nHost x\n', 1, /line 1 `User root`, a global line .* overrides the managed User of every ona alias/],
-    ['Host * above the block (user moved the block down)', `Host *\n  Port 2200\n${block().join('\n')}\n`, 2, /line 2 `Port 2200`, under `Host \*` \(line 1\), overrides the managed Port/],
+    ['global User above the block', 'User root\nHost x\n', 1, /^`User root`, a global line .* overrides the managed User of every ona alias/],
+    ['Host * above the block (user moved the block down)', `Host *\n  Port 2200\n${block().join('\n')}\n`, 2, /^`Port 2200`, under `Host \*` \(line 1\), overrides the managed Port/],
     ['Host *.gitpod.remote above the block', `Host *.gitpod.remote\n  HostName 1.1.1.1\n${block().join('\n')}\n`, 2, /overrides the managed HostName of a.gitpod.remote/],
     ['Match all above the block', `Match all\n  HostKeyAlias k\n${block().join('\n')}\n`, 2, /overrides the managed HostKeyAlias/],
     ['Match exec above the block: may', `Match exec "true"\n  User z\n${block().join('\n')}\n`, 2, /may override the managed User/],

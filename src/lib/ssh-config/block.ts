@@ -81,6 +81,11 @@ export function isBeginMarker(content: string): boolean {
   return BEGIN_PREFIX.test(content.trim())
 }
 
+/** True for a line that is (any spelling of) the END marker. */
+export function isEndMarker(content: string): boolean {
+  return END_PREFIX.test(content.trim())
+}
+
 export function hasBom(text: string): boolean {
   return text.startsWith(BOM) || text.startsWith(BOM_UTF16)
 }

@@ -159,13 +159,14 @@ export function findOverridesInLines(
     const directive = line.directive
     if (!directive) continue
     const before = i < blockFrom
-    const where = line.file === managedFile || managedFile === undefined ? `line ${line.line}` : `line ${line.line} of ${line.file}`
+    // A warning with a file is printed after its file:line: the location is named once, there.
+    const where = line.file ? '' : `line ${line.line} `
     if (directive.keyword === 'host') {
       const claimed = directive.args.filter((p) => aliasSet.has(p))
       if (claimed.length > 0) {
         warnings.push({
           code: 'W_ALIAS_CLAIMED',
-          message: `${where} \`${line.content.trim()}\` is your own entry for ${claimed.join(', ')}; ` +
+          message: `${where}\`${line.content.trim()}\` is your own entry for ${claimed.join(', ')}; ` +
             (before ? 'its values win over the managed block' : 'it adds to the managed block'),
           file: line.file,
           line: line.line,
@@ -187,15 +188,17 @@ export function findOverridesInLines(
     const scope = !section
       ? 'a global line (before any Host or Match)'
       : `under \`${section.text}\` (${section.file === line.file ? `line ${section.line}` : `${section.file}:${section.line}`})`
-    const who = differing.length === aliases.length ? 'every ona alias' : differing.length === 1 ? differing[0] : `${differing.length} ona aliases`
+    const who = differing.length === aliases.length ? `every ona alias (${differing.length})` : differing.length === 1 ? differing[0] : `${differing.length} ona aliases`
     const advice = line.file === managedFile || managedFile === undefined
       ? 'move the block above it or limit that section'
       : 'limit that section, or have ssh read the ona block first'
     warnings.push({
       code: 'W_OVERRIDE',
-      message: `${where} \`${line.content.trim()}\`, ${scope}, ${certainty === 'maybe' ? 'may override' : 'overrides'} the managed ${key} of ${who}: it comes before the ona block and OpenSSH uses the first value; ${advice}`,
+      message: `${where}\`${line.content.trim()}\`, ${scope}, ${certainty === 'maybe' ? 'may override' : 'overrides'} the managed ${key} of ${who}: it comes before the ona block and OpenSSH uses the first value; ${advice}`,
       file: line.file,
       line: line.line,
+      option: key,
+      aliases: differing,
     })
   }
   return warnings

@@ -6,6 +6,7 @@
  */
 import type {Warning} from '../errors.js'
 import {findBlock, isBeginMarker} from './block.js'
+import {attributeLines, findConnectionFindings, type ConnectionFinding} from './foreign.js'
 import {findOverridesInLines, scopeApplies} from './overrides.js'
 import {includeLineFor, placesOf, readConfigTree, type ConfigTree} from './tree.js'
 import type {ValidEnvironment} from './validate.js'
@@ -23,6 +24,10 @@ export interface TreeReport {
   /** When it is not: the line that makes `~/.ssh/config` read it. */
   includeLine?: string
   staleBlocks: StaleBlock[]
+  /** Other tools' blocks that decide how ona's aliases connect (`--check` fails on them), and the user's lines that do. */
+  connection: ConnectionFinding[]
+  /** `file:line` (as ssh -G's checks name them) of every line a warning here already names. */
+  covered: Set<string>
   warnings: Warning[]
   tree: ConfigTree
 }
@@ -55,7 +60,7 @@ export async function checkConfigTree(options: TreeCheckOptions): Promise<TreeRe
   const places = placesOf(tree, options.managedRealPath)
   const place = places[0]
   const display = (file: string) => (file === place?.path ? options.managedFile : file)
-  const report: TreeReport = {readBySsh: place !== undefined, staleBlocks: [], warnings, tree}
+  const report: TreeReport = {readBySsh: place !== undefined, staleBlocks: [], connection: [], covered: new Set(), warnings, tree}
 
   if (!place) {
     report.includeLine = includeLineFor(options.managedFile, options.home)
@@ -88,8 +93,20 @@ export async function checkConfigTree(options: TreeCheckOptions): Promise<TreeRe
       blockTo = tree.lines.findIndex((l) => l.fileIndex === index && l.line === location.endLine) + 1
     }
     if (blockFrom !== -1) {
+      const aliases = options.environments.flatMap((e) => [e.environmentAlias, e.remoteAlias])
+      report.connection = findConnectionFindings(tree, {aliases, managedRealPath: options.managedRealPath})
+      // A line in another tool's block is that block's finding; a line in another ona block is W_STALE_BLOCK's
+      // (never "your own entry").
+      const owners = attributeLines(tree)
+      const owned = new Set(tree.lines.flatMap((l, i) => (owners[i] !== undefined && (i < blockFrom || i >= blockTo) ? [`${l.file}:${l.line}`] : [])))
       for (const w of findOverridesInLines(tree.lines, blockFrom, blockTo, options.environments, place.path)) {
+        if (w.file !== undefined && owned.has(`${w.file}:${w.line}`)) continue
+        if (w.file !== undefined) report.covered.add(`${w.file}:${w.line}`)
         warnings.push({...w, file: w.file === undefined ? undefined : display(w.file)})
+      }
+      for (const finding of report.connection) {
+        for (const setting of finding.settings) report.covered.add(`${setting.file}:${setting.line}`)
+        warnings.push(findingWarning(finding, display))
       }
     }
   }
@@ -111,4 +128,21 @@ export async function checkConfigTree(options: TreeCheckOptions): Promise<TreeRe
     })
   }
   return report
+}
+
+/** A connection finding as the warning sync prints and `--json` carries (every alias and line kept). */
+export function findingWarning(finding: ConnectionFinding, display: (file: string) => string = (f) => f): Warning {
+  const single = finding.settings.length === 1 ? finding.settings[0] : undefined
+  return {
+    code: finding.code,
+    message: finding.message,
+    file: display(finding.file),
+    line: finding.line,
+    ...(finding.tool ? {tool: finding.tool} : {}),
+    ...(single ? {option: single.option, actual: single.value} : {}),
+    aliases: finding.aliases,
+    effect: finding.effect,
+    fix: finding.fix,
+    settings: finding.settings.map((s) => ({option: s.option, value: s.value, file: display(s.file), line: s.line, effect: s.effect})),
+  }
 }

@@ -1,8 +1,12 @@
 /**
  * Asks the real OpenSSH client what it will use for each alias (`ssh -G <alias>`, which prints the
  * configuration after reading every file, and connects to nothing) and compares it with what ona wrote:
- * HostName, User, Port, HostKeyAlias and, when the entry has one, IdentityFile. Any difference is a warning
- * naming the option, the value ssh will use and, when the config tree shows it, the file:line that set it.
+ * HostName, User, Port, HostKeyAlias and, when the entry has one, IdentityFile and IdentitiesOnly; and
+ * what decides how it connects and checks the host key although ona's entry may not set it: ProxyCommand /
+ * ProxyJump (ona's own with resolve-on-connect, else none), StrictHostKeyChecking not off,
+ * UserKnownHostsFile not /dev/null, ProxyUseFdpass under ona's ProxyCommand (connectionDifferences). Any
+ * difference is a warning naming the option, the value ssh will use and, when the config tree shows it,
+ * the file:line that set it; ssh-sync then groups them per line (groupDifferences).
  *
  * - Batched: a few ssh processes at a time, each killed after a few seconds, the whole run bounded.
  * - `ssh -G` runs `Match exec` commands; when the tree has one, nothing is run and a note says why.
@@ -78,8 +82,9 @@ export function writtenValues(text: string): Map<string, Map<string, string[]>> 
       for (const line of entry.lines.slice(1)) {
         const directive = parseDirective(line)
         if (!directive || directive.args[0] === undefined) continue
+        // Whole lines: a ProxyCommand is many arguments; one-argument options are unchanged by the join.
         // The block is latin1 text (bytes); ssh -G prints UTF-8: a quoted /home/jürgen compares as text.
-        const value = Buffer.from(directive.args[0], 'latin1').toString('utf8')
+        const value = Buffer.from(directive.args.join(' '), 'latin1').toString('utf8')
         values.set(directive.keyword, [...(values.get(directive.keyword) ?? []), value])
       }
       const host = parseDirective(entry.lines[0]!)
@@ -87,6 +92,23 @@ export function writtenValues(text: string): Map<string, Map<string, string[]>> 
     }
   }
   return result
+}
+
+/**
+ * The first line in reading order that sets one of `keywords` for `alias` (first value wins: it decides),
+ * as file:line. ProxyCommand and ProxyJump share one slot, so both are asked together.
+ */
+function whoDecides(tree: ConfigTree | undefined, alias: string, keywords: readonly string[], actual: string): string | undefined {
+  const normal = (value: string) => (/^(no|off|false)$/i.test(value) ? 'no' : words(value).toLowerCase())
+  for (const l of tree?.lines ?? []) {
+    if (!l.directive || !keywords.includes(l.directive.keyword)) continue
+    const applies = scopeApplies(l.scope, alias)
+    if (applies === 'no') continue
+    // A Match the tree cannot evaluate (`localuser`, `exec`...): it is the one when its value is what ssh used.
+    const same = normal(l.directive.args.join(' ')) === normal(actual) || normal(l.directive.args[0] ?? '') === normal(actual)
+    if (applies === 'yes' || same) return same || applies === 'yes' ? `${l.file}:${l.line}` : undefined
+  }
+  return undefined
 }
 
 /** The first line in reading order (before the block) that sets `keyword` for `alias`, as file:line. */
@@ -193,6 +215,47 @@ function at(where: string | undefined): {file?: string; line?: number} {
   return where ? {file: where.slice(0, where.lastIndexOf(':')), line: Number(where.slice(where.lastIndexOf(':') + 1))} : {}
 }
 
+const words = (value: string) => value.replace(/["']/g, '').trim().split(/\s+/).join(' ')
+
+/**
+ * The options beyond the address that decide how an alias connects and how its host key is checked, as
+ * ssh -G resolved them (`got`) against what ona's entry holds (`mine`). Pure; the tests use it too.
+ */
+export function connectionDifferences(got: ReadonlyMap<string, readonly string[]>, mine: ReadonlyMap<string, readonly string[]>): Array<{option: string; keywords: string[]; expected: string; actual: string; effect: string}> {
+  const result: Array<{option: string; keywords: string[]; expected: string; actual: string; effect: string}> = []
+  const first = (keyword: string) => got.get(keyword)?.[0]
+  const ownProxy = mine.get('proxycommand')?.[0]
+  const identitiesOnly = mine.get('identitiesonly')?.[0]
+  if (identitiesOnly?.toLowerCase() === 'yes' && first('identitiesonly') !== 'yes') {
+    result.push({option: 'IdentitiesOnly', keywords: ['identitiesonly'], expected: 'yes', actual: first('identitiesonly') ?? 'none', effect: "ssh may offer other keys before ona's"})
+  }
+  const jump = first('proxyjump')
+  const proxy = first('proxycommand')
+  if (jump !== undefined && jump !== '' && jump.toLowerCase() !== 'none') {
+    result.push({option: 'ProxyJump', keywords: ['proxycommand', 'proxyjump'], expected: ownProxy ? `ProxyCommand ${ownProxy}` : 'none', actual: jump, effect: `ssh jumps through ${jump}${ownProxy ? " instead of ona's ProxyCommand" : ''}`})
+  } else if (ownProxy !== undefined ? proxy === undefined || words(proxy) !== words(ownProxy) : proxy !== undefined && proxy.toLowerCase() !== 'none') {
+    result.push({
+      option: 'ProxyCommand',
+      keywords: ['proxycommand', 'proxyjump'],
+      expected: ownProxy ?? 'none',
+      actual: proxy ?? 'none',
+      effect: proxy === undefined ? "ssh connects straight to the last known address, not through ona's ProxyCommand" : `ssh connects through \`${proxy}\`${ownProxy ? " instead of ona's ProxyCommand" : " instead of straight to ona's address"}`,
+    })
+  }
+  const strict = first('stricthostkeychecking')
+  if (strict !== undefined && ['false', 'no', 'off'].includes(strict.toLowerCase())) {
+    result.push({option: 'StrictHostKeyChecking', keywords: ['stricthostkeychecking'], expected: 'ask, yes or accept-new', actual: 'no', effect: 'host-key checking is off'})
+  }
+  const known = first('userknownhostsfile')?.split(/\s+/)[0]
+  if (known !== undefined && ['/dev/null', 'nul'].includes(known.toLowerCase())) {
+    result.push({option: 'UserKnownHostsFile', keywords: ['userknownhostsfile'], expected: 'a known_hosts file', actual: known, effect: 'host keys are never kept, so no host key is ever checked'})
+  }
+  if (ownProxy !== undefined && first('proxyusefdpass') === 'yes') {
+    result.push({option: 'ProxyUseFdpass', keywords: ['proxyusefdpass'], expected: 'no', actual: 'yes', effect: "ona's ProxyCommand passes no descriptor, so ssh cannot connect"})
+  }
+  return result
+}
+
 /** Runs ssh -G for the aliases and reports every option that is not what ona wrote. */
 export async function verifyAliases(options: VerifyOptions): Promise<VerifyResult> {
   const exec = matchExec(options.tree)
@@ -257,6 +320,20 @@ export async function verifyAliases(options: VerifyOptions): Promise<VerifyResul
           actual,
         })
       }
+      // How it connects and checks the host key: what ona's entry sets, and what nobody should turn off.
+      for (const difference of connectionDifferences(got, mine)) {
+        const where = whoDecides(options.tree, alias, difference.keywords, difference.actual)
+        warnings.push({
+          code: 'W_SSH_DIFFERS',
+          message: `ssh will use ${difference.option} ${difference.actual} for ${alias}: ${difference.effect}`,
+          ...at(where),
+          option: difference.option,
+          alias,
+          expected: difference.expected,
+          actual: difference.actual,
+          effect: difference.effect,
+        })
+      }
       // ssh -G prints these unexpanded; connecting expands them and stops at a user that does not exist.
       for (const [keyword, name] of TILDE_PATHS) {
         for (const value of got.get(keyword) ?? []) {
@@ -279,4 +356,55 @@ export async function verifyAliases(options: VerifyOptions): Promise<VerifyResul
   if (missing) return {checked: 0, skipped: `not checked with ssh -G: no \`${ssh}\` found on PATH`, warnings: []}
   const skipped = outOfTime ? `ssh -G checked ${checked} of ${aliases.length} aliases before its time ran out` : undefined
   return {checked, skipped, warnings}
+}
+
+/**
+ * ssh -G answers per alias; a user reads per line. One W_SSH_DIFFERS per line that set the differing value
+ * (per option and value when no line is known), with every alias it affects in `aliases` and each alias's
+ * values in `items`. A line in `covered` (`file:line`, already a warning of the config-tree check) is not
+ * repeated: ssh -G only confirmed it. The location is in `file`/`line`, not in the message (the printer
+ * puts it first). Other warnings pass through unchanged, in order.
+ */
+export function groupDifferences(warnings: readonly Warning[], covered: ReadonlySet<string> = new Set()): Warning[] {
+  const result: Warning[] = []
+  const groups = new Map<string, Warning[]>()
+  for (const w of warnings) {
+    if (w.code !== 'W_SSH_DIFFERS' || w.alias === undefined) {
+      result.push(w)
+      continue
+    }
+    if (w.file !== undefined && covered.has(`${w.file}:${w.line}`)) continue
+    const key = JSON.stringify([w.option, w.actual, w.file, w.line])
+    let group = groups.get(key)
+    if (!group) {
+      group = []
+      groups.set(key, group)
+      // Its place in the output is where its first alias was.
+      result.push({code: 'W_SSH_DIFFERS', message: key})
+    }
+    group.push(w)
+  }
+  return result.map((w) => {
+    const group = w.code === 'W_SSH_DIFFERS' && w.alias === undefined ? groups.get(w.message) : undefined
+    if (!group) return w
+    const first = group[0]!
+    const aliases = group.map((g) => g.alias!).sort()
+    const expected = [...new Set(group.map((g) => g.expected ?? ''))]
+    const who = aliases.length === 1 ? aliases[0] : `${aliases.length} ona aliases`
+    const message = first.effect
+      ? `ssh will use ${first.option} ${first.actual} for ${who}: ${first.effect}`
+      : `ssh will use ${first.option} ${first.actual} for ${who}, not ${expected.length === 1 ? expected[0] : 'the values'} as ona wrote`
+    return {
+      code: 'W_SSH_DIFFERS',
+      message,
+      ...(first.file !== undefined ? {file: first.file, line: first.line} : {}),
+      option: first.option,
+      ...(aliases.length === 1 ? {alias: aliases[0]} : {}),
+      ...(expected.length === 1 ? {expected: expected[0]} : {}),
+      actual: first.actual,
+      ...(first.effect ? {effect: first.effect} : {}),
+      aliases,
+      items: group.map((g) => ({alias: g.alias!, expected: g.expected ?? '', actual: g.actual ?? ''})).sort((a, b) => (a.alias < b.alias ? -1 : 1)),
+    }
+  })
 }

@@ -78,6 +78,17 @@ export interface KeyReport {
   created?: boolean
 }
 
+/** Another tool's block that decides how ona's aliases connect. */
+export interface ForeignBlock {
+  tool: string
+  toolName: string
+  file: string
+  line: number
+  aliases: string[]
+  effect: string
+  fix: string
+}
+
 export interface SyncResult {
   sshConfig: string
   /** The file that was (or would be) written, when the config is a symlink. */
@@ -106,6 +117,8 @@ export interface SyncResult {
   includeAdded?: string
   /** Other ona blocks ssh reads (stale copies): `--check` fails on them. */
   staleBlocks: StaleBlock[]
+  /** Other tools' blocks that decide how ona's aliases connect (W_FOREIGN_CONFIG): `--check` fails on them. */
+  foreignBlocks: ForeignBlock[]
   /** Aliases checked with the real `ssh -G` (differences are W_SSH_DIFFERS warnings). */
   verified: number
   backup?: string
@@ -243,6 +256,8 @@ export async function applyListing(ctx: Context, listing: ListEnvironmentsResult
   if (options.verify && onDisk && tree.readBySsh && result.written.length > 0) {
     verified = await verifyWithSsh(ctx, tree, result.file.after, result.written.flatMap((e) => [e.environmentAlias, e.remoteAlias]))
   }
+  // One warning per line that decides a value, not one per alias; lines the tree check named are not repeated.
+  const differences = verified ? (await import('../ssh-config/verify.js')).groupDifferences(verified.warnings, tree.covered) : []
   const changes = diffEnvironments(previous, result.written)
   return {
     sshConfig: file,
@@ -260,7 +275,7 @@ export async function applyListing(ctx: Context, listing: ListEnvironmentsResult
       ...keyWarnings,
       ...result.warnings,
       ...tree.warnings.filter((w) => !(includeAdded && w.code === 'W_NOT_INCLUDED')),
-      ...(verified?.warnings ?? []),
+      ...differences,
       ...(verified?.note ? [{code: 'W_VERIFY_SKIPPED', message: verified.note}] : []),
     ],
     verified: verified?.checked ?? 0,
@@ -268,6 +283,7 @@ export async function applyListing(ctx: Context, listing: ListEnvironmentsResult
     includeLine: tree.includeLine,
     includeAdded,
     staleBlocks: tree.staleBlocks,
+    foreignBlocks: foreignBlocksOf(tree),
     backup: result.file.backupPath,
     diff: options.dryRun ? await unifiedDiff(file, result.file.before, result.file.after) : undefined,
     ...(options.keepReplaced ? {replaced: result.file.replaced, after: result.file.after, writtenStat: result.file.writtenStat} : {}),
@@ -315,6 +331,10 @@ export async function syncSshConfig(ctx: Context, options: SyncOptions & {apiUrl
     if (watcher) result.watcher = {pid: watcher.pid, action: 'follows'}
   }
   return result
+}
+
+function foreignBlocksOf(tree: TreeReport): ForeignBlock[] {
+  return tree.connection.flatMap((f) => (f.tool ? [{tool: f.tool, toolName: f.toolName!, file: f.file, line: f.line, aliases: f.aliases, effect: f.effect, fix: f.fix}] : []))
 }
 
 /** The config tree with the managed file as written: overrides from any file, whether ssh reads it, stale blocks. */
@@ -420,6 +440,7 @@ async function removeFromConfig(ctx: Context, options: SyncOptions & {origin: st
     warnings: result.warnings,
     readBySsh: true,
     staleBlocks: [],
+    foreignBlocks: [],
     verified: 0,
     diff: options.dryRun ? await unifiedDiff(file, result.before, result.after) : undefined,
     resolveOnConnect: false,
