@@ -73,6 +73,9 @@ export default class SshSync extends BaseCommand {
     }
 
     if (flags.watch) {
+      // The file this install's block lives in (a --ssh-config chosen once is remembered): the service runs this.
+      const {useManagedFileSetting} = await import('../lib/settings.js')
+      await useManagedFileSetting(ctx, apiUrl)
       // Before the watcher's own work: a small young generation and no optimising tiers (watch/runtime.ts).
       const {applyWatcherRuntimeFlags} = await import('../lib/watch/runtime.js')
       applyWatcherRuntimeFlags()

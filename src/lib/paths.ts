@@ -7,8 +7,13 @@ import {configDir, defaultSshConfig, expandHome as expandHomeFor, homeDir, state
 
 export interface Paths {
   home: string
-  /** `~/.ssh/config` (`%USERPROFILE%\.ssh\config` on Windows) unless --ssh-config or ONA_SSH_CONFIG says otherwise. */
+  /**
+   * `~/.ssh/config` (`%USERPROFILE%\.ssh\config` on Windows) unless --ssh-config, ONA_SSH_CONFIG or the
+   * API origin's saved setting (settings.ts `useManagedFileSetting`) says otherwise.
+   */
   sshConfig: string
+  /** Where `sshConfig` came from: the flag, ONA_SSH_CONFIG, the origin's setting, an ona block found in the tree, or the default. */
+  sshConfigFrom: 'flag' | 'env' | 'setting' | 'found' | 'default'
   /** Token fallback file, user preflight endpoints: see platform `configDir` (ONA_CONFIG_DIR overrides). */
   configDir: string
   /** Watch lock, preflight cache: see platform `stateDir` (ONA_STATE_DIR overrides). */
@@ -37,6 +42,7 @@ export function resolvePaths(platform: Platform, overrides: {sshConfig?: string;
   return {
     home,
     sshConfig: sshConfig === undefined ? defaultSshConfig(platform) : expandHomeFor(platform, sshConfig, home),
+    sshConfigFrom: overrides.sshConfig !== undefined ? 'flag' : fromEnv !== undefined ? 'env' : 'default',
     configDir: overrides.configDir ?? configDir(platform),
     stateDir: stateDir(platform),
     userSshConfig: defaultSshConfig(platform),

@@ -20,6 +20,11 @@ import {mkdirOwned, ownLikeDirectory} from './fs/safe-write.js'
 export interface OriginSettings {
   /** Host entries carry a ProxyCommand that resolves the address (and starts the environment) at connect time. */
   resolveOnConnect?: boolean
+  /**
+   * The SSH config file this install's block lives in, once chosen with `ona ssh-sync --ssh-config` (absolute;
+   * absent: `~/.ssh/config`). Plain `ssh-sync`, `ona ssh`, watch mode and the service use it.
+   */
+  sshConfig?: string
 }
 
 export interface Settings {
@@ -75,11 +80,17 @@ export function parseSettings(text: string, file = 'settings.json'): Settings {
       throw new OnaError('ERR_SETTINGS', `${file}: "origins" must be an object`, {details: {file}})
     }
     for (const [origin, value] of Object.entries(object.origins as Record<string, unknown>)) {
-      const entry = (value ?? {}) as {resolveOnConnect?: unknown}
+      const entry = (value ?? {}) as {resolveOnConnect?: unknown; sshConfig?: unknown}
       if (entry.resolveOnConnect !== undefined && typeof entry.resolveOnConnect !== 'boolean') {
         throw new OnaError('ERR_SETTINGS', `${file}: "origins.${origin}.resolveOnConnect" must be true or false`, {details: {file}})
       }
-      settings.origins[origin] = entry.resolveOnConnect === undefined ? {} : {resolveOnConnect: entry.resolveOnConnect}
+      if (entry.sshConfig !== undefined && (typeof entry.sshConfig !== 'string' || entry.sshConfig === '')) {
+        throw new OnaError('ERR_SETTINGS', `${file}: "origins.${origin}.sshConfig" must be a non-empty path`, {details: {file}})
+      }
+      settings.origins[origin] = {
+        ...(entry.resolveOnConnect === undefined ? {} : {resolveOnConnect: entry.resolveOnConnect}),
+        ...(entry.sshConfig === undefined ? {} : {sshConfig: entry.sshConfig as string}),
+      }
     }
   }
   return settings
@@ -134,5 +145,67 @@ export async function saveConnectSettings(
       if (identityFile) settings.identityFile = identityFile
       else delete settings.identityFile
     }
+  })
+}
+
+const decided = new WeakSet<object>()
+
+/**
+ * Points `ctx.paths.sshConfig` at the file this install's block lives in when nothing on the command line or
+ * in the environment names one: the origin's saved `sshConfig`, else (an install set up before the setting
+ * existed, e.g. with the README's `--ssh-config ~/.ssh/ona.conf --add-include`) the one file of the config
+ * tree ssh reads that holds an ona block with this origin's part, when `~/.ssh/config` itself holds none.
+ * Decided once per process: sync, `ona ssh`, watch mode and the service all call it, the first call decides.
+ */
+export async function useManagedFileSetting(ctx: Pick<Context, 'paths' | 'platform'>, apiUrl: string): Promise<void> {
+  if (ctx.paths.sshConfigFrom !== 'default' || decided.has(ctx.paths)) return
+  decided.add(ctx.paths)
+  const settings = await readSettings(ctx)
+  const saved = settings.origins[apiOrigin(apiUrl)]?.sshConfig
+  if (saved !== undefined) {
+    ctx.paths.sshConfig = saved
+    ctx.paths.sshConfigFrom = 'setting'
+    return
+  }
+  const found = await blockElsewhere(ctx, apiOrigin(apiUrl))
+  if (found !== undefined) {
+    ctx.paths.sshConfig = found
+    ctx.paths.sshConfigFrom = 'found'
+  }
+}
+
+/** The one other file of the tree holding ona's block with `origin`'s part, when `~/.ssh/config` holds no block. */
+async function blockElsewhere(ctx: Pick<Context, 'paths' | 'platform'>, origin: string): Promise<string | undefined> {
+  const {isBeginMarker} = await import('./ssh-config/block.js')
+  const own = await readFile(ctx.paths.sshConfig, 'latin1').catch(() => '')
+  if (own.split('\n').some((line) => isBeginMarker(line))) return undefined
+  // Only a file that ssh reads (Included) can be where an earlier `--ssh-config` put the block.
+  if (!/^[ \t]*include[ \t=]/im.test(own)) return undefined
+  const [{readConfigTree}, {passwdOf}, {onaBlockRange}] = await Promise.all([import('./ssh-config/tree.js'), import('./platform/passwd.js'), import('./ssh-config/foreign.js')])
+  const tree = await readConfigTree({home: ctx.paths.home, userConfig: ctx.paths.sshConfig, systemConfig: null, userHome: passwdOf(ctx.platform)})
+  const files = new Set<string>()
+  for (const [index, file] of tree.files.entries()) {
+    if (index === 0) continue
+    const range = onaBlockRange(tree, file.realPath)
+    if (!range) continue
+    const lines = tree.lines.slice(range.from, range.to).map((l) => l.content.trim().toLowerCase())
+    // Only a block that names this install: an older one without origin lines may be a stale copy (W_STALE_BLOCK).
+    if (lines.some((l) => l === `# ona origin ${origin}`.toLowerCase())) files.add(file.path)
+  }
+  return files.size === 1 ? [...files][0] : undefined
+}
+
+/** Saves the file this install's block lives in (none: it is `~/.ssh/config`, the default). */
+export async function saveManagedFile(ctx: Pick<Context, 'paths'>, apiUrl: string, file: string): Promise<void> {
+  const origin = apiOrigin(apiUrl)
+  const absolute = path.resolve(file)
+  const current = (await readSettings(ctx)).origins[origin]?.sshConfig
+  const wanted = absolute === path.resolve(ctx.paths.userSshConfig) ? undefined : absolute
+  if (current === wanted) return
+  await updateSettings(ctx, (settings) => {
+    const entry = {...settings.origins[origin]}
+    if (wanted === undefined) delete entry.sshConfig
+    else entry.sshConfig = wanted
+    settings.origins[origin] = entry
   })
 }

@@ -61,6 +61,8 @@ async function runOnce(args: string[], start: string, extra: Record<string, stri
   // The machine key is the same both ways and already there; each run gets environments that do not hold
   // it yet (a fresh simulator), so both runs register it and say so.
   await rm(path.join(home, '.config'), {recursive: true, force: true})
+  // The state dir too: the ssh -G answers one run keeps (verify-cache.json) would spare the other its check.
+  await rm(path.join(home, '.local', 'state'), {recursive: true, force: true})
   await mkdir(path.join(home, '.config', 'ona'), {recursive: true, mode: 0o700})
   await cp(keyDir, path.join(home, '.config', 'ona', 'ssh'), {recursive: true})
   const {token, url} = sim

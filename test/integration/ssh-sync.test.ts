@@ -100,7 +100,7 @@ describe('ona ssh-sync', () => {
     expect(result.code).toBe(0)
     const data = JSON.parse(result.stdout) as Record<string, unknown>
     expect(Object.keys(data).sort()).toEqual(
-      ['added', 'backup', 'changed', 'dryRun', 'environments', 'foreignBlocks', 'keys', 'kept', 'pending', 'readBySsh', 'realPath', 'removed', 'removedBlock', 'resolveOnConnect', 'sshConfig', 'staleBlocks', 'unchanged', 'updated', 'verified', 'warnings', 'written'].sort(),
+      ['added', 'backup', 'changed', 'dryRun', 'environments', 'foreignBlocks', 'keys', 'kept', 'pending', 'readBySsh', 'realPath', 'removed', 'removedBlock', 'resolveOnConnect', 'sshConfig', 'sshConfigFrom', 'staleBlocks', 'unchanged', 'updated', 'verified', 'verifiedFromCache', 'warnings', 'written'].sort(),
     )
     expect(data.resolveOnConnect).toBe(false)
     expect(data.keys).toEqual({

@@ -294,7 +294,7 @@ export async function verifyAliases(options: VerifyOptions): Promise<VerifyResul
         // "tilde_expand: No such user x" names no line: the tree knows which one it is.
         const user = /No such user (\S+)/.exec(first)?.[1]
         const where = user ? whoNamesUser(options.tree, alias, user) : undefined
-        warnings.push({code: 'W_SSH_G_FAILED', message: `ssh -G ${alias} failed (exit ${result.code}): ${first}${where ? ` (${where} names ~${user})` : ''}`, ...at(where)})
+        warnings.push({code: 'W_SSH_G_FAILED', message: `ssh -G ${alias} failed (exit ${result.code}): ${first}${where ? ` (${where} names ~${user})` : ''}`, ...at(where), alias})
         continue
       }
       checked++

@@ -264,6 +264,9 @@ export async function sshConnect(ctx: Context, options: SshConnectOptions): Prom
       for (const line of offPathWarnings(other)) ctx.io.warn(line)
     }
   }
+  // The file this install's block lives in, as `ona ssh-sync` decides it (--ssh-config chosen once is remembered).
+  const {useManagedFileSetting} = await import('../settings.js')
+  await useManagedFileSetting(ctx, options.apiUrl)
   const [{applyListing, connect, originOf, readBaseline}, environments] = await Promise.all([import('../sync/sync.js'), import('../environments/index.js')])
   const client = await connect(ctx, options.apiUrl)
   const baseline = await readBaseline(ctx, originOf(options.apiUrl))

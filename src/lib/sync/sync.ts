@@ -4,6 +4,7 @@
  * that does not validate, an interrupted pagination) throws before a single byte is written, so a failed
  * call can never empty the block.
  */
+import os from 'node:os'
 import {fileURLToPath} from 'node:url'
 
 import type {ApiClient} from '../api/client.js'
@@ -119,8 +120,10 @@ export interface SyncResult {
   staleBlocks: StaleBlock[]
   /** Other tools' blocks that decide how ona's aliases connect (W_FOREIGN_CONFIG): `--check` fails on them. */
   foreignBlocks: ForeignBlock[]
-  /** Aliases checked with the real `ssh -G` (differences are W_SSH_DIFFERS warnings). */
+  /** Aliases checked with the real `ssh -G` (differences are W_SSH_DIFFERS warnings), now or, unchanged, before. */
   verified: number
+  /** Of those, the ones whose last answer was reused: nothing ssh reads for them changed (verify-cache.ts). */
+  verifiedFromCache: number
   backup?: string
   /** Unified diff of the config (dryRun only). */
   diff?: string
@@ -137,6 +140,8 @@ export interface SyncResult {
   writtenStat?: {ino: number; size: number; mtimeMs: number}
   /** Whether the entries carry the resolve-on-connect ProxyCommand. */
   resolveOnConnect: boolean
+  /** Where the managed file came from (ssh-sync only): --ssh-config, ONA_SSH_CONFIG, the saved setting, ona's block found in the tree, or the default. */
+  sshConfigFrom?: Context['paths']['sshConfigFrom']
   keys: KeyReport
   /** Environment ids kept although the listing lacked them: another writer wrote them after the baseline (see plan.ts). */
   unsure?: string[]
@@ -254,7 +259,7 @@ export async function applyListing(ctx: Context, listing: ListEnvironmentsResult
   let verified: Awaited<ReturnType<typeof verifyWithSsh>> | undefined
   const onDisk = result.file.written || !result.file.changed
   if (options.verify && onDisk && tree.readBySsh && result.written.length > 0) {
-    verified = await verifyWithSsh(ctx, tree, result.file.after, result.written.flatMap((e) => [e.environmentAlias, e.remoteAlias]))
+    verified = await verifyWithSsh(ctx, tree, result.file.after, result.written.flatMap((e) => [e.environmentAlias, e.remoteAlias]), {cache: {realPath: result.file.realPath, origin: options.origin}})
   }
   // One warning per line that decides a value, not one per alias; lines the tree check named are not repeated.
   const differences = verified ? (await import('../ssh-config/verify.js')).groupDifferences(verified.warnings, tree.covered) : []
@@ -279,6 +284,7 @@ export async function applyListing(ctx: Context, listing: ListEnvironmentsResult
       ...(verified?.note ? [{code: 'W_VERIFY_SKIPPED', message: verified.note}] : []),
     ],
     verified: verified?.checked ?? 0,
+    verifiedFromCache: verified?.cached ?? 0,
     readBySsh: tree.readBySsh || (includeAdded !== undefined && Boolean(options.dryRun)),
     includeLine: tree.includeLine,
     includeAdded,
@@ -316,12 +322,18 @@ async function readManagedFile(ctx: Context): Promise<{realPath: string; text: s
 /** The whole of `ona ssh-sync` (without --watch). */
 export async function syncSshConfig(ctx: Context, options: SyncOptions & {apiUrl: string; client?: ApiClient}): Promise<SyncResult> {
   const withOrigin = {...options, origin: options.origin ?? originOf(options.apiUrl), verify: options.verify ?? true}
-  if (options.remove) return removeFromConfig(ctx, withOrigin)
+  // The file this install's block lives in: --ssh-config, ONA_SSH_CONFIG, else what was chosen before.
+  const {useManagedFileSetting, saveManagedFile} = await import('../settings.js')
+  await useManagedFileSetting(ctx, options.apiUrl)
+  if (options.remove) return {...(await removeFromConfig(ctx, withOrigin)), sshConfigFrom: ctx.paths.sshConfigFrom}
   const client = options.client ?? (await connect(ctx, options.apiUrl))
   // Read before the listing is asked for: an entry another writer adds meanwhile is not taken for gone.
   const baseline = await readBaseline(ctx, withOrigin.origin)
   const listing = await client.listEnvironments()
-  const result = await applyListing(ctx, listing, {...withOrigin, client, baseline})
+  const result = {...(await applyListing(ctx, listing, {...withOrigin, client, baseline})), sshConfigFrom: ctx.paths.sshConfigFrom}
+  // Chosen once (--ssh-config, or an earlier one's block found in the tree): plain syncs, `ona ssh`, watch
+  // mode and the service use it from now on.
+  if (!options.dryRun && (ctx.paths.sshConfigFrom === 'flag' || ctx.paths.sshConfigFrom === 'found')) await saveManagedFile(ctx, options.apiUrl, ctx.paths.sshConfig)
   if (!options.dryRun) {
     // A running watcher rewrites the block under the settings this command may have just changed.
     const {tellWatcher, recordRemoved} = await import('../watch/lock.js')
@@ -356,19 +368,52 @@ async function checkTree(ctx: Context, realPath: string, text: string, written: 
  * The real `ssh -G` for every alias written, when the file on disk holds the wanted text (after a write,
  * or in --check of a current config) and ssh reads it: differences become warnings.
  */
-async function verifyWithSsh(ctx: Context, tree: TreeReport, text: string, aliases: readonly string[], signal?: AbortSignal): Promise<{warnings: Warning[]; note?: string; checked: number}> {
-  const [{configFileFor, verifyAliases}, {passwdOf, sshUserConfig}] = await Promise.all([import('../ssh-config/verify.js'), import('../platform/passwd.js')])
-  const result = await verifyAliases({
-    userHome: passwdOf(ctx.platform),
-    text,
-    aliases,
-    signal,
-    tree: tree.tree,
-    configFile: configFileFor(ctx.paths.userSshConfig, sshUserConfig(ctx.platform)),
-    home: ctx.paths.home,
-    env: ctx.env,
-  })
-  return {warnings: result.warnings, note: result.skipped, checked: result.checked}
+async function verifyWithSsh(
+  ctx: Context,
+  tree: TreeReport,
+  text: string,
+  aliases: readonly string[],
+  options: {signal?: AbortSignal; cache?: {realPath: string; origin?: string}} = {},
+): Promise<{warnings: Warning[]; note?: string; checked: number; cached: number}> {
+  const [{configFileFor, verifyAliases, writtenValues}, {passwdOf, sshUserConfig}] = await Promise.all([import('../ssh-config/verify.js'), import('../platform/passwd.js')])
+  const configFile = configFileFor(ctx.paths.userSshConfig, sshUserConfig(ctx.platform))
+  // An empty ONA_SSH is unset, as verifyAliases and `ona ssh` read it.
+  const ssh = ctx.env.ONA_SSH || 'ssh'
+  // What ssh -G found last time, for the aliases whose entry and tree are unchanged (verify-cache.ts).
+  let cached: {module: typeof import('../ssh-config/verify-cache.js'); cache: import('../ssh-config/verify-cache.js').VerifyCache; key?: string; entries: Map<string, string>} | undefined
+  let check: readonly string[] = aliases
+  const reused = new Map<string, Warning[]>()
+  if (options.cache) {
+    const module = await import('../ssh-config/verify-cache.js')
+    const values = writtenValues(text)
+    const entries = new Map(aliases.map((a) => [a, module.entryHash(values.get(a))]))
+    const [key, cache] = await Promise.all([
+      module.treeFingerprint({tree: tree.tree, managedRealPath: options.cache.realPath, managedText: text, ssh, env: ctx.env, home: ctx.paths.home, configFile, user: localUser()}),
+      module.loadVerifyCache(ctx.paths.stateDir, `${options.cache.realPath}\u0000${options.cache.origin ?? ''}`),
+    ])
+    const planned = module.plan(cache, key, entries)
+    check = planned.check
+    for (const [alias, warnings] of planned.reused) reused.set(alias, warnings)
+    cached = {module, cache, key, entries}
+  }
+  const result = check.length === 0
+    ? {warnings: [] as Warning[], checked: 0, skipped: undefined}
+    : await verifyAliases({userHome: passwdOf(ctx.platform), text, aliases: check, signal: options.signal, tree: tree.tree, configFile, home: ctx.paths.home, env: ctx.env})
+  if (cached?.key !== undefined && check.length > 0 && result.skipped === undefined && result.checked === check.length) {
+    const byAlias = new Map<string, Warning[]>(reused)
+    for (const alias of check) byAlias.set(alias, [])
+    for (const w of result.warnings) if (w.alias !== undefined) byAlias.get(w.alias)?.push(w)
+    await cached.module.saveVerifyCache(cached.cache, cached.key, cached.entries, byAlias)
+  }
+  return {warnings: [...[...reused.values()].flat(), ...result.warnings], note: result.skipped, checked: result.checked + reused.size, cached: reused.size}
+}
+
+function localUser(): string {
+  try {
+    return os.userInfo().username
+  } catch {
+    return ''
+  }
 }
 
 /** What one verification of the file on disk found (watch mode reports it as it comes). */
@@ -403,7 +448,7 @@ export async function verifyConfigOnDisk(
     .filter((alias) => wanted === undefined || wanted.has(alias))
     .flatMap((alias) => [alias, `${alias.slice(0, -ENVIRONMENT_SUFFIX.length)}${REMOTE_SUFFIX}`])
   if (aliases.length === 0) return {checked: 0, aliases, warnings: []}
-  const result = await verifyWithSsh(ctx, tree, text, aliases, options.signal)
+  const result = await verifyWithSsh(ctx, tree, text, aliases, {signal: options.signal})
   return {checked: result.checked, aliases, warnings: result.warnings, note: result.note}
 }
 
@@ -442,6 +487,7 @@ async function removeFromConfig(ctx: Context, options: SyncOptions & {origin: st
     staleBlocks: [],
     foreignBlocks: [],
     verified: 0,
+    verifiedFromCache: 0,
     diff: options.dryRun ? await unifiedDiff(file, result.before, result.after) : undefined,
     resolveOnConnect: false,
     keys: {registered: [], failed: []},
@@ -488,6 +534,7 @@ export function formatSyncResult(result: SyncResult, home?: string, mode: {check
     if (watcher.action === 'told-to-stop') lines.push(`told the running \`ona ssh-sync --watch\` (pid ${watcher.pid}) to stop; it writes nothing more`)
   }
   if (result.includeAdded) lines.push(`${result.includeAdded}: ${verb === '' ? 'added' : 'would add'} \`${result.includeLine}\` at the top, so ssh reads ${shown}`)
+  if (result.sshConfigFrom === 'found') lines.push(`${shown} holds this install's ona block (nothing names a file, and ~/.ssh/config holds none): ona manages that file${result.dryRun ? '' : ' from now on'}`)
   if (mode.remove && !result.changed) lines.push(`${shown}: nothing to remove (${result.removedOrigin === undefined ? 'no ona block' : `no aliases of ${result.removedOrigin}`})`)
   else if (result.removedBlock) lines.push(`${shown}: the ona block ${verb}removed`)
   else if (result.removedOrigin !== undefined && result.changed) lines.push(`${shown}: the aliases of ${result.removedOrigin} ${verb}removed (other installs' aliases stay)`)

@@ -1,0 +1,159 @@
+/**
+ * What the last `ssh -G` verification found, kept in the state dir, so that a sync that changes nothing
+ * starts no ssh process (issue 21: a no-op sync ran `ssh -G` twice per environment, 18x a bare node start).
+ *
+ * A result is reused for an alias only when everything ssh -G's answer depends on is as it was:
+ * - every file of the config tree ssh reads (path, real path, device, inode, size, mtime; a file added to
+ *   an Include glob changes the list), and the managed file's text outside ona's block;
+ * - the alias's own entry in the block (so an address change re-verifies that environment only);
+ * - the ssh binary (its real path, size and mtime), the home, the `-F` file and the local user.
+ * A tree with a `Match` that depends on the moment ssh runs beyond the local user (`localnetwork`, `exec`,
+ * `tagged`) is never cached. A run that was cut short (no ssh, out of time) is not saved.
+ */
+import {createHash} from 'node:crypto'
+import {mkdir, readFile, realpath, rename, rm, stat, writeFile} from 'node:fs/promises'
+import path from 'node:path'
+
+import type {Warning} from '../errors.js'
+import {findBlock} from './block.js'
+import type {ConfigTree} from './tree.js'
+
+const VERSION = 1
+/** Managed files (per origin) remembered at once; the oldest goes first. */
+const MAX_ENTRIES = 16
+
+interface CacheEntry {
+  key: string
+  /** By alias: the hash of its entry, and what ssh -G found for it (no warnings: as ona wrote). */
+  aliases: Record<string, {entry: string; warnings: Warning[]}>
+  at: number
+}
+
+interface CacheFile {
+  version: number
+  entries: Record<string, CacheEntry>
+}
+
+export interface FingerprintInput {
+  tree: ConfigTree
+  managedRealPath: string
+  /** The managed file's text as on disk (the block in it is taken out; each alias's entry is hashed on its own). */
+  managedText: string
+  ssh: string
+  env: NodeJS.ProcessEnv
+  home: string
+  configFile?: string
+  user: string
+}
+
+const sha = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 32)
+
+/** Where `command` is, as a spawn would find it on PATH; undefined when it is not there. */
+async function locate(command: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  const windows = process.platform === 'win32'
+  const candidates = command.includes('/') || (windows && command.includes('\\'))
+    ? [command]
+    : (env.PATH ?? env.Path ?? '').split(path.delimiter).filter((d) => d !== '').flatMap((dir) => (windows ? ['.exe', ''].map((ext) => path.join(dir, command + ext)) : [path.join(dir, command)]))
+  for (const candidate of candidates) {
+    const found = await stat(candidate).then((s) => s.isFile(), () => false)
+    if (found) return candidate
+  }
+  return undefined
+}
+
+/** Criteria of `Match` whose answer can change while no file does. */
+const VOLATILE_MATCH = /^!?(?:exec|localnetwork|tagged)$/i
+
+/**
+ * The key of everything but the aliases' own entries; undefined when the tree cannot be cached (a volatile
+ * Match, no ssh found, a file that vanished meanwhile).
+ */
+export async function treeFingerprint(input: FingerprintInput): Promise<string | undefined> {
+  if (input.tree.lines.some((l) => l.directive?.keyword === 'match' && l.directive.args.some((a) => VOLATILE_MATCH.test(a)))) return undefined
+  const ssh = await locate(input.ssh, input.env)
+  if (!ssh) return undefined
+  const parts: unknown[] = [VERSION, input.home, input.configFile ?? '', input.user]
+  try {
+    const real = await realpath(ssh)
+    const s = await stat(real)
+    parts.push(['ssh', real, s.size, s.mtimeMs])
+    for (const file of input.tree.files) {
+      if (file.realPath === input.managedRealPath) {
+        const location = findBlock(input.managedText)
+        const outside = location ? input.managedText.slice(0, location.start) + input.managedText.slice(location.end) : input.managedText
+        parts.push(['managed', file.path, sha(outside)])
+        continue
+      }
+      const f = await stat(file.path)
+      parts.push([file.path, file.realPath, f.dev, f.ino, f.size, f.mtimeMs])
+    }
+  } catch {
+    return undefined
+  }
+  return sha(JSON.stringify(parts))
+}
+
+/** The hash of one alias's entry as written (its option lines, in order). */
+export function entryHash(values: ReadonlyMap<string, readonly string[]> | undefined): string {
+  return sha(JSON.stringify(values ? [...values] : null))
+}
+
+export interface VerifyCache {
+  file: string
+  scope: string
+  entry?: CacheEntry
+}
+
+export function cacheFile(stateDir: string): string {
+  return path.join(stateDir, 'verify-cache.json')
+}
+
+async function readCacheFile(file: string): Promise<CacheFile> {
+  try {
+    const data = JSON.parse(await readFile(file, 'utf8')) as CacheFile
+    if (data && data.version === VERSION && data.entries && typeof data.entries === 'object') return data
+  } catch {
+    // Missing or damaged: start over (it only saves time).
+  }
+  return {version: VERSION, entries: {}}
+}
+
+/** The cache entry of one managed file and origin. */
+export async function loadVerifyCache(stateDir: string, scope: string): Promise<VerifyCache> {
+  const file = cacheFile(stateDir)
+  return {file, scope, entry: (await readCacheFile(file)).entries[scope]}
+}
+
+/**
+ * Which aliases need ssh -G now, and the warnings of the others as last found (reused as they are, so the
+ * output is the same with or without the cache).
+ */
+export function plan(cache: VerifyCache, key: string | undefined, entries: ReadonlyMap<string, string>): {check: string[]; reused: Map<string, Warning[]>} {
+  const reused = new Map<string, Warning[]>()
+  const check: string[] = []
+  const known = key !== undefined && cache.entry?.key === key ? cache.entry.aliases : {}
+  for (const [alias, hash] of entries) {
+    const hit = Object.prototype.hasOwnProperty.call(known, alias) ? known[alias] : undefined
+    if (hit && hit.entry === hash) reused.set(alias, hit.warnings)
+    else check.push(alias)
+  }
+  return {check, reused}
+}
+
+/** Saves what was verified (every alias of `entries`, with its warnings); failures to save are ignored. */
+export async function saveVerifyCache(cache: VerifyCache, key: string, entries: ReadonlyMap<string, string>, warnings: ReadonlyMap<string, Warning[]>): Promise<void> {
+  const data = await readCacheFile(cache.file)
+  const aliases: CacheEntry['aliases'] = {}
+  for (const [alias, hash] of entries) aliases[alias] = {entry: hash, warnings: warnings.get(alias) ?? []}
+  data.entries[cache.scope] = {key, aliases, at: Date.now()}
+  const scopes = Object.entries(data.entries).sort(([, a], [, b]) => b.at - a.at)
+  data.entries = Object.fromEntries(scopes.slice(0, MAX_ENTRIES))
+  const temporary = `${cache.file}.${process.pid}.tmp`
+  try {
+    await mkdir(path.dirname(cache.file), {recursive: true, mode: 0o700})
+    await writeFile(temporary, JSON.stringify(data), {mode: 0o600})
+    await rename(temporary, cache.file)
+  } catch {
+    await rm(temporary, {force: true}).catch(() => {})
+  }
+}
