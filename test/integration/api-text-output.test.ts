@@ -69,8 +69,8 @@ describe('API text in human output', () => {
     const result = await runCli(['ssh-sync'], {env})
     expect(result.code).toBe(0)
     expectClean(result)
-    // Every stdout line is one of ona's own: a change verb or the summary.
-    for (const line of result.stdout.trimEnd().split('\n')) expect(line).toMatch(/^(added|updated|removed|kept|waiting|created|key) +|^~\/\.ssh\/config /)
+    // Every stdout line is one of ona's own: a change verb, the summary, or which config ssh reads (scratch HOME).
+    for (const line of result.stdout.trimEnd().split('\n')) expect(line).toMatch(/^(added|updated|removed|kept|waiting|created|key) +|^~\/\.ssh\/config |^ssh reads \S+ \(from this user's home/)
     expect(result.stdout).toContain('waiting  0199ec15-dead\\e[2j\\e[1;1hfake: ok\\n.gitpod.environment')
   })
 

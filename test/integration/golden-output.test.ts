@@ -33,7 +33,8 @@ afterEach(async () => {
 })
 
 const env = (extra: Record<string, string> = {}) => baseEnv(home, {ONA_API_URL: sim.url, ONA_TOKEN: sim.token, ONA_KEYRING: 'off', ...extra})
-const norm = (text: string) => normalise(text, {dirs: [home], replace: [[sim.url, '<API>']]})
+// ssh reads its config from the passwd home, which is not the scratch HOME: sync says so (issue 21).
+const norm = (text: string) => normalise(text, {dirs: [home], replace: [[sim.url, '<API>'], [`${os.userInfo().homedir}/.ssh/config`, '<PASSWD_HOME>/.ssh/config']]})
 /** Both streams, as a user sees them in a terminal (stderr lines marked). */
 const shown = (r: {stdout: string; stderr: string; code: number | null}) => norm(`${r.stdout}${r.stderr.replace(/^(.)/gm, '[stderr] $1')}[exit ${r.code}]\n`)
 

@@ -15,7 +15,7 @@ import {baseEnv, runCli} from '../helpers/run-cli.js'
 import {sshG} from '../helpers/ssh.js'
 
 const A = '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7'
-type Data = {sshConfig: string; sshConfigFrom?: string; readBySsh: boolean; warnings: Array<{code: string; message: string}>}
+type Data = {sshConfig: string; sshConfigFrom?: string; readBySsh: boolean; readByHomeConfig: boolean; warnings: Array<{code: string; message: string}>}
 
 let home: string
 let ssh: string
@@ -52,7 +52,8 @@ describe('--ssh-config chosen once is the managed file from then on', () => {
     await sync('--ssh-config', '~/.ssh/ona.conf', '--add-include')
     expect((await readFile(config, 'utf8')).split('\n')).toContain('Include ona.conf')
     const plain = await sync()
-    expect(plain).toMatchObject({sshConfig: conf, sshConfigFrom: 'setting', readBySsh: true})
+    // The scratch HOME is not the passwd home: ~/.ssh/config under it reads the file, plain ssh does not.
+    expect(plain).toMatchObject({sshConfig: conf, sshConfigFrom: 'setting', readByHomeConfig: true, readBySsh: false})
     expect(blocks(await readFile(config, 'utf8'))).toBe(0)
     expect(blocks(await readFile(conf, 'utf8'))).toBe(1)
     // ona's own block is never "your own entry", and nothing is stale.

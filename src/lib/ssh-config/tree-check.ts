@@ -4,6 +4,8 @@
  * - whether ssh reads the managed file at all, and under which condition (an Include inside a Host/Match);
  * - other ona blocks elsewhere in the tree (a stale copy read first makes ssh use old addresses).
  */
+import path from 'node:path'
+
 import type {Warning} from '../errors.js'
 import {findBlock, isBeginMarker} from './block.js'
 import {attributeLines, findConnectionFindings, type ConnectionFinding} from './foreign.js'
@@ -19,8 +21,14 @@ export interface StaleBlock {
 }
 
 export interface TreeReport {
-  /** The managed file is read by a plain `ssh` (no `-F`). */
+  /**
+   * The managed file is read by a plain `ssh <alias>` (no `-F`): through the user config ssh itself reads,
+   * `.ssh/config` in the password database's home (`sshUserConfig`), which is not $HOME's when $HOME was
+   * moved (containers, `sudo -E`).
+   */
   readBySsh: boolean
+  /** The managed file is read through `userConfig` ($HOME's `~/.ssh/config`): what `ssh -F <userConfig>` reads. */
+  readByUserConfig: boolean
   /** When it is not: the line that makes `~/.ssh/config` read it. */
   includeLine?: string
   staleBlocks: StaleBlock[]
@@ -40,8 +48,10 @@ export interface TreeCheckOptions {
   /** The managed file's text as it is (or is about to be) on disk. */
   managedText: string
   environments: readonly ValidEnvironment[]
-  /** `~/.ssh/config`: what ssh reads without `-F`. */
+  /** `~/.ssh/config` under $HOME. */
   userConfig: string
+  /** The user config a plain ssh reads (passwd.ts sshUserConfig); default `userConfig`. */
+  sshUserConfig?: string
   systemConfig: string | null
   /** The password database for `~user` in Include lines. */
   userHome?: (name: string) => string | undefined
@@ -60,8 +70,13 @@ export async function checkConfigTree(options: TreeCheckOptions): Promise<TreeRe
   const places = placesOf(tree, options.managedRealPath)
   const place = places[0]
   const display = (file: string) => (file === place?.path ? options.managedFile : file)
-  const report: TreeReport = {readBySsh: place !== undefined, staleBlocks: [], connection: [], covered: new Set(), warnings, tree}
+  const report: TreeReport = {readBySsh: place !== undefined, readByUserConfig: place !== undefined, staleBlocks: [], connection: [], covered: new Set(), warnings, tree}
 
+  if (options.sshUserConfig !== undefined && path.resolve(options.sshUserConfig) !== path.resolve(options.userConfig)) {
+    // $HOME is not the home ssh reads its config from: does that config read the managed file?
+    const own = await readConfigTree({home: options.home, userConfig: options.sshUserConfig, systemConfig: options.systemConfig, texts: new Map([[options.managedRealPath, options.managedText]]), userHome: options.userHome})
+    report.readBySsh = placesOf(own, options.managedRealPath).length > 0
+  }
   if (!place) {
     report.includeLine = includeLineFor(options.managedFile, options.home)
     warnings.push({

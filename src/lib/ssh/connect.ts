@@ -167,14 +167,17 @@ export interface SshConnectOptions {
  * would make ssh skip the user's own config and /etc/ssh/ssh_config (their IdentityFile, ProxyJump...).
  * Otherwise `-F` names the file, with a warning saying what that skips and how to Include the file instead.
  */
-export function sshConfigArgs(ctx: Context, readBySsh: boolean): {args: string[]; warning?: string} {
-  // ssh finds ~/.ssh/config through the passwd entry, not $HOME, so any other file must be named.
+export function sshConfigArgs(ctx: Context, reads: boolean | {readBySsh: boolean; readByHomeConfig?: boolean}): {args: string[]; warning?: string} {
+  const {readBySsh, readByHomeConfig = readBySsh} = typeof reads === 'boolean' ? {readBySsh: reads} : reads
+  // ssh finds ~/.ssh/config through the passwd entry, not $HOME (sync decides it the same way: checkTree).
   const own = sshUserConfig(ctx.platform)
   const config = path.resolve(ctx.paths.sshConfig)
   const userConfig = path.resolve(ctx.paths.userSshConfig)
-  if (config === own || (readBySsh && userConfig === own)) return {args: []}
-  // $HOME is not the passwd home (a scratch HOME): its ~/.ssh/config, which reads the managed file, is named.
-  if (readBySsh) return {args: ['-F', userConfig]}
+  if (config === own || (readBySsh && (userConfig === own || typeof reads !== 'boolean'))) return {args: []}
+  // $HOME is not the passwd home (a container, sudo -E): its ~/.ssh/config, which reads the managed file, is named.
+  if (readByHomeConfig) {
+    return {args: ['-F', userConfig], ...(typeof reads === 'boolean' ? {} : {warning: `ssh is run with -F ${userConfig}: ssh itself reads ${own} (from this user's home in the password database), not the one under $HOME, which reads ${config}`})}
+  }
   return {
     args: ['-F', config],
     warning: `ssh is run with -F ${config} because ssh does not read it by itself: your own ${own} and /etc/ssh/ssh_config are skipped for this connection; add \`${includeLineFor(config, ctx.paths.home)}\` at the top of ${own} (or run \`ona ssh-sync --add-include\`) and ona ssh will not need -F`,
@@ -316,7 +319,7 @@ export async function sshConnect(ctx: Context, options: SshConnectOptions): Prom
     if (!plan) throw missing
     return run(plan.command, plan.args, missing, plan.windowsVerbatimArguments ? {windowsVerbatimArguments: true} : {})
   }
-  const configArgs = sshConfigArgs(ctx, synced.readBySsh)
+  const configArgs = sshConfigArgs(ctx, {readBySsh: synced.readBySsh, readByHomeConfig: synced.readByHomeConfig})
   if (configArgs.warning) ctx.io.warn(configArgs.warning)
   // ONA_SSH: the OpenSSH client to run (the same one the ssh -G check uses), default `ssh` on PATH.
   const ssh = ctx.env.ONA_SSH || 'ssh'

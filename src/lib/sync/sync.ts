@@ -5,6 +5,7 @@
  * call can never empty the block.
  */
 import os from 'node:os'
+import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import type {ApiClient} from '../api/client.js'
@@ -110,8 +111,15 @@ export interface SyncResult {
   /** Starting environments with no address known yet (no alias until they have one). */
   pending: PendingEnvironment[]
   warnings: Warning[]
-  /** Whether a plain `ssh` (no -F) reads the managed file. */
+  /** Whether a plain `ssh <alias>` (no -F) reads the managed file. */
   readBySsh: boolean
+  /** Whether `~/.ssh/config` under $HOME reads it (the same as readBySsh unless sshUserConfig is set). */
+  readByHomeConfig: boolean
+  /**
+   * The user config a plain ssh reads: `.ssh/config` in the password database's home, which is not
+   * `~/.ssh/config` under $HOME when $HOME was moved (containers, `sudo -E`); sync then says so.
+   */
+  sshUserConfig?: string
   /** When it does not: the Include line to add to ~/.ssh/config. */
   includeLine?: string
   /** Where `--add-include` put the Include line. */
@@ -251,14 +259,15 @@ export async function applyListing(ctx: Context, listing: ListEnvironmentsResult
   )
   const tree = await checkTree(ctx, result.file.realPath, result.file.after, result.written)
   let includeAdded: string | undefined
-  if (options.addInclude && !tree.readBySsh && tree.includeLine) {
+  if (options.addInclude && !tree.readByUserConfig && tree.includeLine) {
     await addIncludeAtTop(ctx.paths.userSshConfig, tree.includeLine, {dryRun: options.dryRun})
     includeAdded = ctx.paths.userSshConfig
     if (!options.dryRun) Object.assign(tree, await checkTree(ctx, result.file.realPath, result.file.after, result.written))
   }
   let verified: Awaited<ReturnType<typeof verifyWithSsh>> | undefined
   const onDisk = result.file.written || !result.file.changed
-  if (options.verify && onDisk && tree.readBySsh && result.written.length > 0) {
+  // Verified as `ssh -F ~/.ssh/config` reads it when $HOME is not ssh's own home (configFileFor).
+  if (options.verify && onDisk && tree.readByUserConfig && result.written.length > 0) {
     verified = await verifyWithSsh(ctx, tree, result.file.after, result.written.flatMap((e) => [e.environmentAlias, e.remoteAlias]), {cache: {realPath: result.file.realPath, origin: options.origin}})
   }
   // One warning per line that decides a value, not one per alias; lines the tree check named are not repeated.
@@ -285,7 +294,9 @@ export async function applyListing(ctx: Context, listing: ListEnvironmentsResult
     ],
     verified: verified?.checked ?? 0,
     verifiedFromCache: verified?.cached ?? 0,
-    readBySsh: tree.readBySsh || (includeAdded !== undefined && Boolean(options.dryRun)),
+    readBySsh: tree.readBySsh || (includeAdded !== undefined && Boolean(options.dryRun) && tree.sshUserConfig === undefined),
+    readByHomeConfig: tree.readByUserConfig || (includeAdded !== undefined && Boolean(options.dryRun)),
+    sshUserConfig: tree.sshUserConfig,
     includeLine: tree.includeLine,
     includeAdded,
     staleBlocks: tree.staleBlocks,
@@ -350,9 +361,12 @@ function foreignBlocksOf(tree: TreeReport): ForeignBlock[] {
 }
 
 /** The config tree with the managed file as written: overrides from any file, whether ssh reads it, stale blocks. */
-async function checkTree(ctx: Context, realPath: string, text: string, written: readonly ValidEnvironment[]): Promise<TreeReport> {
-  const [{checkConfigTree}, {passwdOf}] = await Promise.all([import('../ssh-config/tree-check.js'), import('../platform/passwd.js')])
-  return checkConfigTree({
+async function checkTree(ctx: Context, realPath: string, text: string, written: readonly ValidEnvironment[]): Promise<TreeReport & {sshUserConfig: string}> {
+  const [{checkConfigTree}, {passwdOf, sshUserConfig}] = await Promise.all([import('../ssh-config/tree-check.js'), import('../platform/passwd.js')])
+  // Which home ssh reads its config from is decided here, for sync, `ona ssh` (sshConfigArgs) and doctor.
+  const own = sshUserConfig(ctx.platform)
+  const report = await checkConfigTree({
+    sshUserConfig: own,
     userHome: passwdOf(ctx.platform),
     home: ctx.paths.home,
     managedFile: ctx.paths.sshConfig,
@@ -362,6 +376,7 @@ async function checkTree(ctx: Context, realPath: string, text: string, written: 
     userConfig: ctx.paths.userSshConfig,
     systemConfig: ctx.paths.systemSshConfig,
   })
+  return {...report, sshUserConfig: own}
 }
 
 /**
@@ -441,7 +456,7 @@ export async function verifyConfigOnDisk(
   const file = ctx.paths.sshConfig
   const {realPath, text} = await readManagedFile(ctx)
   const tree = await checkTree(ctx, realPath, text, [])
-  if (!tree.readBySsh) return {checked: 0, aliases: [], warnings: []}
+  if (!tree.readByUserConfig) return {checked: 0, aliases: [], warnings: []}
   const wanted = options.environmentAliases === undefined ? undefined : new Set(options.environmentAliases)
   const aliases = readBlockEnvironments(text, {file, origin: options.origin})
     .map((e) => `${e.id}${ENVIRONMENT_SUFFIX}`)
@@ -484,6 +499,7 @@ async function removeFromConfig(ctx: Context, options: SyncOptions & {origin: st
     // Sections the user wrote inside the block are moved out, not deleted: said as sync says it.
     warnings: result.warnings,
     readBySsh: true,
+    readByHomeConfig: true,
     staleBlocks: [],
     foreignBlocks: [],
     verified: 0,
@@ -532,6 +548,9 @@ export function formatSyncResult(result: SyncResult, home?: string, mode: {check
   for (const watcher of result.watchers ?? (result.watcher ? [result.watcher] : [])) {
     if (watcher.action === 'stopped') lines.push(`stopped the running \`ona ssh-sync --watch\` (pid ${watcher.pid}) so that it does not put the block back`)
     if (watcher.action === 'told-to-stop') lines.push(`told the running \`ona ssh-sync --watch\` (pid ${watcher.pid}) to stop; it writes nothing more`)
+  }
+  if (home && result.sshUserConfig !== undefined && path.resolve(result.sshUserConfig) !== path.resolve(home, '.ssh', 'config') && !result.removedBlock && result.removedOrigin === undefined) {
+    lines.push(`ssh reads ${result.sshUserConfig} (from this user's home in the password database), not ~/.ssh/config under $HOME${home ? ` (${home})` : ''}${result.readBySsh ? '' : ': a plain `ssh <alias>` does not see these aliases; `ona ssh` names ~/.ssh/config with -F'}`)
   }
   if (result.includeAdded) lines.push(`${result.includeAdded}: ${verb === '' ? 'added' : 'would add'} \`${result.includeLine}\` at the top, so ssh reads ${shown}`)
   if (result.sshConfigFrom === 'found') lines.push(`${shown} holds this install's ona block (nothing names a file, and ~/.ssh/config holds none): ona manages that file${result.dryRun ? '' : ' from now on'}`)
