@@ -62,4 +62,13 @@ describe('$HOME that is not the home ssh reads', () => {
     expect(result).toMatchObject({readBySsh: true, readByHomeConfig: true, sshUserConfig: config})
     expect(formatSyncResult(result, home).join('\n')).not.toMatch(/ssh reads/)
   })
+
+  it("a dry run that would add the Include says plain ssh would read the file, when $HOME is the account's home", async () => {
+    const out = new PassThrough()
+    const io = createIOStreams({out, err: out, isTTY: false, env: {NO_COLOR: '1'}})
+    const me = os.userInfo().username
+    const ctx = createContext({env, io, passwd: (name: string) => (name === me ? home : undefined), sshConfig: path.join(home, '.ssh', 'ona.conf')})
+    const result = await syncSshConfig(ctx, {apiUrl: sim.url, dryRun: true, addInclude: true})
+    expect(result).toMatchObject({readBySsh: true, readByHomeConfig: true, includeAdded: config})
+  })
 })

@@ -294,7 +294,8 @@ export async function applyListing(ctx: Context, listing: ListEnvironmentsResult
     ],
     verified: verified?.checked ?? 0,
     verifiedFromCache: verified?.cached ?? 0,
-    readBySsh: tree.readBySsh || (includeAdded !== undefined && Boolean(options.dryRun) && tree.sshUserConfig === undefined),
+    // A dry run's Include would make ssh read it only when $HOME's ~/.ssh/config is the one ssh reads.
+    readBySsh: tree.readBySsh || (includeAdded !== undefined && Boolean(options.dryRun) && path.resolve(tree.sshUserConfig) === path.resolve(ctx.paths.userSshConfig)),
     readByHomeConfig: tree.readByUserConfig || (includeAdded !== undefined && Boolean(options.dryRun)),
     sshUserConfig: tree.sshUserConfig,
     includeLine: tree.includeLine,
