@@ -15,13 +15,17 @@ import {chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile} from 'node:fs/prom
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
+import {PassThrough} from 'node:stream'
 
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
+import {createApiClient} from '../../src/lib/api/client.js'
 import {createContext} from '../../src/lib/context.js'
+import {createIOStreams} from '../../src/lib/io.js'
 import {startSimulator, type Simulator} from '../../src/lib/simulator/server.js'
 import {BEGIN_MARKER} from '../../src/lib/ssh-config/index.js'
 import {probeSocket, socketPathLimit, watchPaths, windowsPipeName} from '../../src/lib/watch/lock.js'
+import {watchSshConfig} from '../../src/lib/watch/watch.js'
 import {baseEnv, binRun, runCli} from '../helpers/run-cli.js'
 import {waitFor} from '../helpers/wait-for.js'
 
@@ -155,6 +159,57 @@ describe('liveness from the kernel', () => {
     expect(squatter.connections).toBe(0)
     await rm(path.join('/tmp', `ona-${process.getuid!()}-watch-${key}.sock`), {force: true})
   }, 60_000)
+})
+
+describe.runIf(process.platform !== 'win32')('the running watcher keeps its lock and socket', () => {
+  async function start() {
+    let out = ''
+    const sink = new PassThrough()
+    sink.setEncoding('utf8').on('data', (chunk: string) => (out += chunk))
+    const ctx = createContext({env: baseEnv(home), io: createIOStreams({out: sink, err: sink, isTTY: false, env: {NO_COLOR: '1'}})})
+    const client = await createApiClient({baseUrl: sim.url, token: sim.token, env: {}, retries: 1, backoff: {baseMs: 20, maxMs: 100}})
+    const abort = new AbortController()
+    const done = watchSshConfig(ctx, {client, signal: abort.signal, fileDebounceMs: 100, socketCheckMs: 50})
+    done.catch(() => undefined)
+    await waitFor(has(BEGIN_MARKER), 10_000, 'the first sync')
+    const {read} = await lockOf(baseEnv(home))
+    return {ctx, client, done, read, output: () => out, stop: async () => (abort.abort(), await done.catch(() => undefined))}
+  }
+
+  it('regression: a socket deleted from under it (a temp-dir cleaner) is opened again, so a second watcher is still refused', async () => {
+    const w = await start()
+    try {
+      const {socket} = await w.read()
+      await rm(socket)
+      // Before: nothing put it back, and the next watcher judged this live one dead and took over.
+      await waitFor(async () => {
+        const now = (await w.read()).socket
+        return now !== socket && existsSync(now) && (await probeSocket(now)) === 'alive'
+      }, 5000, 'a new socket named by the lock')
+      const second = watchSshConfig(w.ctx, {client: w.client, signal: new AbortController().signal})
+      await expect(second).rejects.toMatchObject({code: 'ERR_WATCH_RUNNING', message: expect.stringContaining(`pid ${process.pid}`)})
+      const stopped = await runCli(['ssh-sync', '--remove'], {env: env()})
+      expect(stopped.stdout).toContain(`pid ${process.pid}`)
+      await w.done
+      expect(w.output()).toContain('stopped: the block was removed by `ona ssh-sync --remove`')
+    } finally {
+      await w.stop()
+    }
+  }, 30_000)
+
+  it('regression: a watcher whose lock another one now holds stops instead of writing beside it', async () => {
+    const w = await start()
+    try {
+      const {paths} = await lockOf(baseEnv(home))
+      await writeFile(paths.lockPath, JSON.stringify({pid: 424242, socket: path.join(paths.stateDir, 'other.sock')}))
+      await w.done
+      expect(w.output()).toContain('stopped: its lock is now held by another ona (pid 424242); it stops so that two watchers never write one file')
+      // The other holder's lock is left alone.
+      expect(JSON.parse(await readFile(paths.lockPath, 'utf8'))).toMatchObject({pid: 424242})
+    } finally {
+      await w.stop()
+    }
+  }, 30_000)
 })
 
 describe.runIf(process.platform !== 'win32')('sockets only in private directories', () => {

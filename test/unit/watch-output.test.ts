@@ -4,7 +4,7 @@ import {describe, expect, it} from 'vitest'
 
 import {createContext} from '../../src/lib/context.js'
 import {createIOStreams} from '../../src/lib/io.js'
-import {createWatchReporter, formatDuration} from '../../src/lib/watch/output.js'
+import {createWatchReporter, formatDuration, MAX_WARNED} from '../../src/lib/watch/output.js'
 
 function reporter(json: boolean) {
   let out = ''
@@ -36,6 +36,20 @@ describe('watch output', () => {
     ])
     expect(r.isOpen('api')).toBe(true)
     expect(stderr()).toBe('')
+  })
+
+  it('regression: a warning is shown once however often it is met, and what was shown is remembered up to a ceiling', async () => {
+    const {r, lines} = reporter(true)
+    r.warnOnce('a Host * above the block sets User', 'W_OVERRIDE')
+    r.warnOnce('a Host * above the block sets User', 'W_OVERRIDE')
+    // Thousands of distinct texts over months (names, lines, addresses): before, each stayed in a set forever.
+    for (let i = 0; i < MAX_WARNED; i++) r.warnOnce(`warning ${i}`)
+    r.warnOnce('a Host * above the block sets User', 'W_OVERRIDE')
+    await new Promise((resolve) => setImmediate(resolve))
+    const shown = lines().map((line) => JSON.parse(line) as {message: string; code?: string})
+    expect(shown).toHaveLength(MAX_WARNED + 2)
+    expect(shown[0]).toMatchObject({type: 'warning', message: 'a Host * above the block sets User', code: 'W_OVERRIDE'})
+    expect(shown.at(-1)).toMatchObject({message: 'a Host * above the block sets User'})
   })
 
   it('--json: the shape of warning, recovered and error objects is fixed', () => {

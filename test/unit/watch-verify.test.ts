@@ -6,7 +6,7 @@ import {describe, expect, it} from 'vitest'
 
 import type {Warning} from '../../src/lib/errors.js'
 import type {DiskVerification} from '../../src/lib/sync/sync.js'
-import {problemKey, WriteVerifier} from '../../src/lib/watch/verify.js'
+import {MAX_NOTES, MAX_OPEN_PROBLEMS, problemKey, WriteVerifier} from '../../src/lib/watch/verify.js'
 
 const user = (alias: string, file = '/h/.ssh/config.d/users', line = 2): Warning => ({
   code: 'W_SSH_DIFFERS',
@@ -99,6 +99,36 @@ describe('WriteVerifier', () => {
       await h.verifier.idle()
     }
     expect(h.notes).toEqual(['ssh -G checked 3 of 40 aliases before its time ran out'])
+  })
+
+  it('regression: the notes it remembers are bounded; past the ceiling the oldest may be said once more', async () => {
+    const h = harness()
+    const words = (i: number) => i.toString(26).replaceAll(/\d/g, (d) => 'qrstuvwxyz'[Number(d)]!)
+    const notes = Array.from({length: MAX_NOTES + 1}, (_, i) => `not checked with ssh -G: failure ${words(i)}`)
+    for (const [i, note] of [...notes, notes[0]!].entries()) {
+      h.verifier.request(['a'])
+      await h.tick()
+      h.calls[i]!.answer({note})
+      await h.verifier.idle()
+    }
+    // Before: a set of every distinct note for the life of the process; the first was never said again.
+    expect(h.notes).toEqual([...notes, notes[0]])
+  })
+
+  it('regression: the open problems it remembers are bounded', async () => {
+    const h = harness()
+    const many = Array.from({length: MAX_OPEN_PROBLEMS + 1}, (_, i) => user('a', '/h/.ssh/config.d/users', i + 1))
+    h.verifier.request(['a'])
+    await h.tick()
+    h.calls[0]!.answer({aliases: ['a'], warnings: many})
+    await h.verifier.idle()
+    expect(h.reported).toHaveLength(MAX_OPEN_PROBLEMS + 1)
+    // The oldest was forgotten to stay under the ceiling: seen again, it is reported again (once).
+    h.verifier.request(['b'])
+    await h.tick()
+    h.calls[1]!.answer({aliases: ['b'], warnings: [many[0]!, many[MAX_OPEN_PROBLEMS]!]})
+    await h.verifier.idle()
+    expect(h.reported.slice(MAX_OPEN_PROBLEMS + 1)).toEqual([many[0]])
   })
 
   it('after close() no run starts', async () => {

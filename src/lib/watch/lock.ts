@@ -314,7 +314,16 @@ export async function readWatcherStatus(ctx: Context, origin: string): Promise<W
  * socket refuses connections (or whose process is gone) is dead: its lock and socket are removed and the
  * lock taken. A holder whose socket accepts is alive, however long it takes to answer.
  */
-export async function acquireWatchLock(ctx: Context, origin: string): Promise<WatchLock> {
+export interface WatchLockOptions {
+  /**
+   * How often the watcher checks that its lock is still its own and its socket still there. Default 60 s.
+   * A socket deleted from under it (a cleaner of old files in the temp dir, a user tidying up) is opened
+   * again and the lock updated to name it; a lock that is no longer its own makes it stop.
+   */
+  socketCheckMs?: number
+}
+
+export async function acquireWatchLock(ctx: Context, origin: string, options: WatchLockOptions = {}): Promise<WatchLock> {
   const paths = await watchPaths(ctx, origin)
   await privateStateDir(ctx)
   const token = randomBytes(8).toString('hex')
@@ -344,7 +353,7 @@ export async function acquireWatchLock(ctx: Context, origin: string): Promise<Wa
       } finally {
         await fs.rm(temp, {force: true})
       }
-      if (linked) return lockHandle(ctx, paths, mine, origin, control, endpoint)
+      if (linked) return lockHandle(ctx, {paths, mine, origin, control, endpoint, key, options})
       const lock = await readHolder(paths)
       if (!lock) continue
       if (await holderIsAlive(paths, lock.holder)) {
@@ -514,53 +523,137 @@ async function removeDeadSocket(ctx: Context, paths: WatchPaths, holder: Holder)
 
 interface ControlServer {
   server: net.Server
+  /** Another server with the same handling (the socket opened again after it was deleted). */
+  newServer(): net.Server
   handlers: Array<(message: ControlMessage) => void>
   pendingStops: net.Socket[]
   stopping: () => boolean
+  /** Stops the watcher from inside (its lock is no longer its own). */
+  stop(reason: string): void
 }
 
 function controlServer(): ControlServer {
   const handlers: Array<(message: ControlMessage) => void> = []
   const pendingStops: net.Socket[] = []
   let stopping = false
-  const server = net.createServer((socket) => {
-    socket.setEncoding('utf8')
-    let buffer = ''
-    socket.on('error', () => undefined)
-    socket.on('data', (chunk: string) => {
-      buffer += chunk
-      if (buffer.length > 4096) return void socket.destroy()
-      const newline = buffer.indexOf('\n')
-      if (newline === -1) return
-      let message: ControlMessage
-      try {
-        message = JSON.parse(buffer.slice(0, newline)) as ControlMessage
-      } catch {
-        return void socket.destroy()
-      }
-      if (message.action === 'stop') {
-        stopping = true
-        for (const handler of handlers) handler(message)
-        // Answered once the lock is released: the caller may then change the file without a race.
-        pendingStops.push(socket)
-        return
-      }
-      if (message.action === 'resync') for (const handler of handlers) handler(message)
-      socket.end(`${JSON.stringify({ok: true, pid: process.pid, state: stopping ? 'stopping' : 'running'})}\n`)
+  const stop = (message: ControlMessage) => {
+    stopping = true
+    for (const handler of handlers) handler(message)
+  }
+  const newServer = () => {
+    const server = net.createServer((socket) => {
+      socket.setEncoding('utf8')
+      let buffer = ''
+      socket.on('error', () => undefined)
+      socket.on('data', (chunk: string) => {
+        buffer += chunk
+        if (buffer.length > 4096) return void socket.destroy()
+        const newline = buffer.indexOf('\n')
+        if (newline === -1) return
+        let message: ControlMessage
+        try {
+          message = JSON.parse(buffer.slice(0, newline)) as ControlMessage
+        } catch {
+          return void socket.destroy()
+        }
+        if (message.action === 'stop') {
+          stop(message)
+          // Answered once the lock is released: the caller may then change the file without a race.
+          pendingStops.push(socket)
+          return
+        }
+        if (message.action === 'resync') for (const handler of handlers) handler(message)
+        socket.end(`${JSON.stringify({ok: true, pid: process.pid, state: stopping ? 'stopping' : 'running'})}\n`)
+      })
     })
-  })
-  server.unref()
-  return {server, handlers, pendingStops, stopping: () => stopping}
+    server.unref()
+    return server
+  }
+  return {
+    server: newServer(),
+    newServer,
+    handlers,
+    pendingStops,
+    stopping: () => stopping,
+    stop: (reason) => {
+      if (!stopping) stop({action: 'stop', reason})
+    },
+  }
 }
 
-function lockHandle(ctx: Context, paths: WatchPaths, mine: string, origin: string, control: ControlServer, endpoint: Endpoint): WatchLock {
+/** The socket is touched every this many checks (about an hour), so cleaners of old temp files leave it. */
+const TOUCH_EVERY = 60
+
+interface HandleParts {
+  paths: WatchPaths
+  mine: string
+  origin: string
+  control: ControlServer
+  endpoint: Endpoint
+  key: string
+  options: WatchLockOptions
+}
+
+function lockHandle(ctx: Context, parts: HandleParts): WatchLock {
+  const {paths, origin, control, key} = parts
+  let {mine, endpoint} = parts
+  let server = control.server
   let releasing: Promise<void> | undefined
   let status: WatcherStatus = {pid: process.pid, sshConfig: ctx.paths.sshConfig, origin}
   let statusWrite: Promise<void> = Promise.resolve()
+  let checks = 0
+  let checking = false
+  const check = async () => {
+    if (releasing || checking || control.stopping()) return
+    checking = true
+    try {
+      const onDisk = await fs.readFile(paths.lockPath, 'utf8').catch(() => undefined)
+      if (releasing) return
+      if (onDisk !== mine) {
+        // Never two watchers on one file: whoever holds the lock now keeps it; this one goes.
+        const other = onDisk === undefined ? undefined : parse(onDisk).pid
+        control.stop(`its lock ${onDisk === undefined ? 'was removed' : `is now held by another ona${other ? ` (pid ${other})` : ''}`}; it stops so that two watchers never write one file`)
+        return
+      }
+      if (ctx.platform.name === 'win32') return
+      const stat = await fs.lstat(endpoint.socketPath).catch(() => undefined)
+      if (stat?.isSocket()) {
+        if (++checks % TOUCH_EVERY === 0) {
+          const now = new Date()
+          await fs.utimes(endpoint.socketPath, now, now).catch(() => undefined)
+          if (endpoint.ownDir) await fs.utimes(endpoint.ownDir, now, now).catch(() => undefined)
+        }
+        return
+      }
+      // Deleted from under it: a new socket (a new name: closing the old server unlinks its path), then the
+      // lock names it. Until then other commands find no watcher; a second watcher could start, and the
+      // check above stops whichever of the two no longer holds the lock.
+      const fresh = control.newServer()
+      const next = await listenPrivately(ctx, fresh, key, randomBytes(8).toString('hex'))
+      const text = JSON.stringify({...(JSON.parse(mine) as object), socket: next.socketPath})
+      const temp = `${paths.lockPath}.${process.pid}.tmp`
+      await fs.writeFile(temp, text, {mode: 0o600})
+      await fs.rename(temp, paths.lockPath)
+      const old = {server, endpoint}
+      server = fresh
+      endpoint = next
+      mine = text
+      // Not waited for: the old server's close ends only when its connections do (a stop waiting for its answer).
+      void closeEndpoint(ctx, old.server, old.endpoint)
+    } catch {
+      // Tried again at the next check.
+    } finally {
+      checking = false
+    }
+  }
+  const timer = setInterval(() => void check(), parts.options.socketCheckMs ?? 60_000)
+  timer.unref()
   return {
     onControl: (handler) => void control.handlers.push(handler),
     stopping: control.stopping,
-    socketPath: endpoint.socketPath,
+    get socketPath() {
+      return endpoint.socketPath
+    },
     status(patch) {
       status = {...status, ...patch}
       const text = JSON.stringify(status, null, 2)
@@ -573,11 +666,13 @@ function lockHandle(ctx: Context, paths: WatchPaths, mine: string, origin: strin
     },
     release() {
       releasing ??= (async () => {
+        clearInterval(timer)
+        while (checking) await new Promise((resolve) => setImmediate(resolve))
         await statusWrite
         const current = await fs.readFile(paths.lockPath, 'utf8').catch(() => '')
         if (current === mine) await fs.rm(paths.lockPath, {force: true})
         for (const socket of control.pendingStops) socket.end(`${JSON.stringify({ok: true, pid: process.pid, state: 'stopped'})}\n`)
-        await closeEndpoint(ctx, control.server, endpoint)
+        await closeEndpoint(ctx, server, endpoint)
       })()
       return releasing
     },

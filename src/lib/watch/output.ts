@@ -9,6 +9,10 @@
 import type {Context} from '../context.js'
 import {formatSyncResult, type SyncResult} from '../sync/sync.js'
 import {MESSAGE_MAX, printable} from '../printable.js'
+import {BoundedSet} from './seen.js'
+
+/** How many distinct warning texts a watcher remembers having shown. */
+export const MAX_WARNED = 256
 
 export type WatchEventType = 'started' | 'change' | 'warning' | 'error' | 'recovered' | 'stopped'
 
@@ -45,6 +49,11 @@ export type IncidentKind = 'stream' | 'api' | 'config' | 'file'
 
 export interface WatchReporter {
   emit(event: Omit<WatchLogEvent, 'time'>): void
+  /**
+   * A warning shown once, not on every write that meets it again. What was shown is remembered up to
+   * MAX_WARNED texts (least recently met forgotten first), not for the life of the process.
+   */
+  warnOnce(message: string, code?: string): void
   change(result: SyncResult, reason: string): void
   /** Starts an incident (printed only if it is not already open). */
   incident(kind: IncidentKind, message: string, code?: string): void
@@ -61,8 +70,12 @@ export function createWatchReporter(ctx: Context, options: {json?: boolean; now?
     else ctx.io.print(`${event.time} ${event.type === 'warning' || event.type === 'error' || event.type === 'recovered' ? `${event.type}: ` : ''}${printable(event.message, MESSAGE_MAX)}`)
   }
   const emit = (event: Omit<WatchLogEvent, 'time'>) => write({time: new Date(now()).toISOString().replace(/\.\d{3}Z$/, 'Z'), ...event})
+  const warned = new BoundedSet<string>(MAX_WARNED)
   return {
     emit,
+    warnOnce(message, code) {
+      if (warned.add(message)) emit({type: 'warning', message, ...(code ? {code} : {})})
+    },
     change(result, reason) {
       const lines = formatSyncResult(result, ctx.paths.home)
       if (options.json) {

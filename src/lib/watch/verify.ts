@@ -12,6 +12,14 @@
  */
 import type {Warning} from '../errors.js'
 import type {DiskVerification} from '../sync/sync.js'
+import {BoundedSet} from './seen.js'
+
+/**
+ * What a verifier remembers is bounded (issue 18: a watcher runs for months): open problems and notes
+ * said. Past the ceiling the oldest is forgotten and, if it shows up again, said again once.
+ */
+export const MAX_OPEN_PROBLEMS = 1000
+export const MAX_NOTES = 64
 
 export interface WriteVerifierOptions {
   /** One verification: `environmentAliases` undefined checks every alias (sync.ts verifyConfigOnDisk). */
@@ -41,7 +49,7 @@ export class WriteVerifier {
   private readonly abort = new AbortController()
   /** Problems reported, with the aliases that still show them. */
   private readonly open = new Map<string, Set<string>>()
-  private readonly notes = new Set<string>()
+  private readonly notes = new BoundedSet<string>(MAX_NOTES)
 
   constructor(private readonly options: WriteVerifierOptions) {}
 
@@ -93,11 +101,18 @@ export class WriteVerifier {
       const aliases = seen.get(key) ?? new Set<string>()
       if (warning.alias) aliases.add(warning.alias)
       seen.set(key, aliases)
-      if (this.open.has(key)) continue
+      const known = this.open.get(key)
+      if (known) {
+        // Seen again: the most recent, the last to be forgotten.
+        this.open.delete(key)
+        this.open.set(key, known)
+        continue
+      }
       this.open.set(key, new Set())
+      if (this.open.size > MAX_OPEN_PROBLEMS) this.open.delete(this.open.keys().next().value!)
       this.options.report(warning)
     }
-    for (const [key, aliases] of seen) for (const alias of aliases) this.open.get(key)!.add(alias)
+    for (const [key, aliases] of seen) for (const alias of aliases) this.open.get(key)?.add(alias)
     // A complete run that checked an alias and no longer saw its problem: that alias is clear of it.
     if (result.note !== undefined) return
     for (const [key, aliases] of this.open) {
@@ -107,9 +122,6 @@ export class WriteVerifier {
   }
 
   private say(note: string): void {
-    const key = noteKey(note)
-    if (this.notes.has(key)) return
-    this.notes.add(key)
-    this.options.note(note)
+    if (this.notes.add(noteKey(note))) this.options.note(note)
   }
 }

@@ -80,6 +80,8 @@ export interface WatchOptions {
   onStarted?: () => void
   /** Told after every `ssh -G` check of what was written (tests). */
   onVerified?: WriteVerifierOptions['onVerified']
+  /** How often the watcher checks its lock and socket (lock.ts). Default 60 s. */
+  socketCheckMs?: number
   /** Test hook: runs in each write pass after the quiet wait, before the file is read (a writer starts here). */
   beforeWrite?: () => Promise<void>
 }
@@ -90,7 +92,7 @@ const FATAL_CODES = new Set(['ERR_AUTH_EXPIRED', 'ERR_PERMISSION_DENIED', 'ERR_N
 export async function watchSshConfig(ctx: Context, options: WatchOptions): Promise<void> {
   // One watcher per (file, origin): another install may keep its own part of the same file current.
   const origin = originOf(options.client.baseUrl)
-  const lock = await acquireWatchLock(ctx, origin)
+  const lock = await acquireWatchLock(ctx, origin, {socketCheckMs: options.socketCheckMs})
   const reporter = options.reporter ?? createWatchReporter(ctx)
   const {client} = options
   const ledger = new EnvironmentLedger()
@@ -145,7 +147,6 @@ export async function watchSshConfig(ctx: Context, options: WatchOptions): Promi
   // only while the file still holds what we wrote (outside the block).
   let lastWritten: string | undefined
   let pendingRebase: string | undefined
-  const warned = new Set<string>()
   const guard = new ReplacedFileGuard({
     quietMs,
     guardMs: options.replacedGuardMs,
@@ -223,11 +224,7 @@ export async function watchSshConfig(ctx: Context, options: WatchOptions): Promi
       }
       await lock.status({lastSync: new Date().toISOString(), environments: result.environments})
       reporter.recovered('config', `${shortPath(ctx)} can be written again`)
-      for (const w of result.warnings) {
-        if (warned.has(w.message)) continue
-        warned.add(w.message)
-        reporter.emit({type: 'warning', message: w.message, code: w.code})
-      }
+      for (const w of result.warnings) reporter.warnOnce(w.message, w.code)
     } catch (error) {
       if (error instanceof StoppedByCommand) return false
       if (error instanceof NotQuietYet) {
