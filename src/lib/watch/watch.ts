@@ -310,10 +310,7 @@ export async function watchSshConfig(ctx: Context, options: WatchOptions): Promi
           // This environment's record could not be read: what is known of it (and its entry) stays, and
           // the API is not failing for the others. "Could not read" is never "deleted".
           apiAnswered()
-          if (!warned.has(error.message)) {
-            warned.add(error.message)
-            reporter.emit({type: 'warning', message: `${error.message}; its entry is kept as it was`, code: 'W_UNREADABLE'})
-          }
+          reporter.warnOnce(`${error.message}; its entry is kept as it was`, 'W_UNREADABLE')
           return
         }
         throw error
