@@ -11,7 +11,7 @@
  */
 import {spawn, type ChildProcess} from 'node:child_process'
 import {existsSync} from 'node:fs'
-import {chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile} from 'node:fs/promises'
+import {chmod, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile} from 'node:fs/promises'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
@@ -201,7 +201,9 @@ describe.runIf(process.platform !== 'win32')('the running watcher keeps its lock
     const w = await start()
     try {
       const {paths} = await lockOf(baseEnv(home))
-      await writeFile(paths.lockPath, JSON.stringify({pid: 424242, socket: path.join(paths.stateDir, 'other.sock')}))
+      // In one step, as ona writes a lock (a plain writeFile would be read half-written, with no pid yet).
+      await writeFile(`${paths.lockPath}.test.tmp`, JSON.stringify({pid: 424242, socket: path.join(paths.stateDir, 'other.sock')}))
+      await rename(`${paths.lockPath}.test.tmp`, paths.lockPath)
       await w.done
       expect(w.output()).toContain('stopped: its lock is now held by another ona (pid 424242); it stops so that two watchers never write one file')
       // The other holder's lock is left alone.
