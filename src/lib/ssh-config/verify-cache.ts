@@ -11,7 +11,7 @@
  * `tagged`) is never cached. A run that was cut short (no ssh, out of time) is not saved.
  */
 import {createHash} from 'node:crypto'
-import {mkdir, readFile, realpath, rename, rm, stat, writeFile} from 'node:fs/promises'
+import {readFile, realpath, rename, rm, stat, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 
 import type {Warning} from '../errors.js'
@@ -150,8 +150,11 @@ export async function saveVerifyCache(cache: VerifyCache, key: string, entries: 
   data.entries = Object.fromEntries(scopes.slice(0, MAX_ENTRIES))
   const temporary = `${cache.file}.${process.pid}.tmp`
   try {
-    await mkdir(path.dirname(cache.file), {recursive: true, mode: 0o700})
+    // Under `sudo -E` the state dir is in a home root does not own: what it creates there is that home's owner's.
+    const {mkdirOwned, ownLikeDirectory} = await import('../fs/safe-write.js')
+    await mkdirOwned(path.dirname(cache.file))
     await writeFile(temporary, JSON.stringify(data), {mode: 0o600})
+    await ownLikeDirectory(temporary)
     await rename(temporary, cache.file)
   } catch {
     await rm(temporary, {force: true}).catch(() => {})
