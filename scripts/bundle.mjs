@@ -78,6 +78,9 @@ function common(outdir) {
     sourcemap: 'linked',
     sourcesContent: false,
     external: EXTERNAL,
+    // jsonc-parser's `main` is a UMD build whose require() calls esbuild cannot follow (the bundle would
+    // require('./impl/format') from dist/): its ES module build bundles cleanly.
+    alias: {'jsonc-parser': 'jsonc-parser/lib/esm/main.js'},
     banner: {js: banner},
     // Keep class and function names: oclif derives a command id from a class name when it has none, and
     // stack traces stay readable even without source maps.

@@ -72,6 +72,7 @@ export default class SshSync extends BaseCommand {
       await saveConnectSettings(ctx, {apiUrl, resolveOnConnect, identityFile: flags['identity-file']})
     }
 
+
     if (flags.watch) {
       // The file this install's block lives in (a --ssh-config chosen once is remembered): the service runs this.
       const {useManagedFileSetting} = await import('../lib/settings.js')
@@ -133,6 +134,12 @@ export default class SshSync extends BaseCommand {
       if (flags['dry-run'] && result.diff) this.io.print(result.diff.trimEnd())
       for (const line of formatSyncResult(result, ctx.paths.home, {check: flags.check, remove: flags.remove})) this.io.print(line)
       for (const w of result.warnings) this.io.warn(w.file && w.line ? `${w.file}:${w.line}: ${w.message}` : w.message)
+      if (resolveOnConnect === true && !result.dryRun) {
+        // Once per machine: VS Code's host list cannot start an environment until its connect timeout is raised.
+        const {ideSetupHint} = await import('../lib/ide/hint.js')
+        const hint = await ideSetupHint(ctx)
+        if (hint) this.io.info(`note: ${hint}`)
+      }
     }
     if (flags.check && result.changed) {
       process.exitCode = 1

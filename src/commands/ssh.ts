@@ -5,6 +5,7 @@ import {apiUrlFlag} from '../flags.js'
 import {resolveApiUrl} from '../lib/api/base-url.js'
 import {createContext} from '../lib/context.js'
 import {parseTimeFlag} from '../lib/deadline.js'
+import type {SshConnectOptions} from '../lib/ssh/connect.js'
 
 export default class Ssh extends BaseCommand {
   static override summary = 'connect to an environment over SSH, starting it when it is stopped'
@@ -14,7 +15,8 @@ only a failure on the connection's own path, the API or the SSH address, stops i
 starts it when it is stopped (progress on stderr; --no-start refuses instead),
 registers ona's SSH key and waits until the environment accepts it, brings the SSH aliases up to date once,
 then runs \`ssh <id>.gitpod.environment\` with any arguments after \`--\` and exits with ssh's exit code.
---ide vscode opens VS Code on the alias instead.`
+--ide vscode (or cursor, windsurf, vscodium, code-insiders) opens that editor on the alias instead, in --path or
+the environment's checkout folder; --ide jetbrains says how to connect JetBrains Gateway through the alias.`
 
   static override examples = [
     '<%= config.bin %> ssh my-env',
@@ -39,8 +41,8 @@ then runs \`ssh <id>.gitpod.environment\` with any arguments after \`--\` and ex
   static override flags = {
     'api-url': apiUrlFlag,
     'ssh-config': Flags.string({summary: 'SSH config file to manage (default ~/.ssh/config, or ONA_SSH_CONFIG)', helpValue: '<path>'}),
-    ide: Flags.string({summary: 'open this IDE on the alias instead of a shell (and check its endpoints)', options: ['vscode']}),
-    path: Flags.string({summary: 'with --ide vscode: the remote folder to open', helpValue: '<path>'}),
+    ide: Flags.string({summary: 'open this IDE on the alias instead of a shell, once the environment runs', options: ['vscode', 'cursor', 'windsurf', 'vscodium', 'code-insiders', 'jetbrains']}),
+    path: Flags.string({summary: "with --ide: the remote folder to open (default: the environment's checkout folder)", helpValue: '<path>'}),
     runner: Flags.string({summary: 'runner kind: enterprise runners need no gateway check', options: ['standard', 'enterprise'], default: 'standard'}),
     'skip-preflight': Flags.boolean({summary: 'connect without the network check'}),
     'preflight-timeout': Flags.string({summary: 'per-check timeout of the network check: 3s, 500ms or plain seconds', default: '3s', helpValue: '<duration>'}),
@@ -67,7 +69,7 @@ then runs \`ssh <id>.gitpod.environment\` with any arguments after \`--\` and ex
       startTimeoutMs: startTimeout.ms,
       args: sshArgs,
       apiUrl: resolveApiUrl(flags['api-url'], ctx.env),
-      ...(flags.ide === 'vscode' ? {ide: 'vscode' as const} : {}),
+      ...(flags.ide ? {ide: flags.ide as NonNullable<SshConnectOptions['ide']>} : {}),
       ...(flags.path ? {path: flags.path} : {}),
       runner: flags.runner as 'standard' | 'enterprise',
       skipPreflight: flags['skip-preflight'],

@@ -77,6 +77,12 @@ export const ERROR_CODES = {
   ERR_ENVIRONMENT_START_TIMEOUT: {exit: EXIT.ERROR, hint: 'The environment is still starting; try again in a moment, or raise --start-timeout.'},
   ERR_CANCELLED: {exit: EXIT.USAGE, hint: 'Nothing was undone: a started environment keeps running, and the SSH config was left consistent.'},
   ERR_KEY_NOT_ACCEPTED: {exit: EXIT.ERROR, hint: 'The environment did not accept the SSH key; run `ona ssh` again, or check the environment\'s logs.'},
+  // Editors (ona ide setup, ona ssh --ide)
+  ERR_IDE_NOT_FOUND: {exit: EXIT.ERROR, hint: 'Start the editor once so it creates its user settings, or name another one: `ona ide setup vscode|cursor|windsurf|vscodium|code-insiders`.'},
+  ERR_IDE_SETTINGS_INVALID: {exit: EXIT.ERROR, hint: 'Fix the named line (the editor shows the problem when you open the file), then run the command again; the file was not changed.'},
+  ERR_IDE_SETTINGS_WRITE: {exit: EXIT.ERROR, hint: 'Check the permissions of the settings file and its folder; the file was not changed.'},
+  ERR_IDE_STATE: {exit: EXIT.ERROR, hint: 'Check that ona\'s state directory (ONA_STATE_DIR) is writable, then run the command again.'},
+  ERR_IDE_NOT_LAUNCHABLE: {exit: EXIT.ERROR, hint: 'Put the editor\'s command-line launcher on PATH (in VS Code and its forks: "Shell Command: Install \'code\' command in PATH"), or connect with plain `ona ssh <id>`.'},
   ERR_INTERNAL: {exit: EXIT.ERROR, hint: 'This is a bug in `ona`; please report it with the command you ran.'},
 } as const satisfies Record<string, {exit: ExitCode; hint: string}>
 

@@ -54,6 +54,16 @@ describe('parseEnvironment', () => {
     expect(parseEnvironment({id: 'e'}, 'x').environment).toEqual({id: 'e', phase: 'ENVIRONMENT_PHASE_UNSPECIFIED', statusVersion: 0n})
   })
 
+  it.each([
+    ['an absolute path', '/workspaces/api', '/workspaces/api'],
+    ['a relative path (not a folder an editor can be given)', 'workspaces/api', undefined],
+    ['a path with a line break', '/workspaces/a\nb', undefined],
+    ['an option-like value', '--help', undefined],
+  ])('reads the checkout folder from status.content.contentLocationInMachine: %s', (_, location, expected) => {
+    const env = parseEnvironment({id: 'e', status: {content: {contentLocationInMachine: location}}}, 'x').environment!
+    expect(env.checkoutFolder).toBe(expected)
+  })
+
   it('keeps statusVersion exact beyond 2^53', () => {
     const env = parseEnvironment({id: 'e', status: {statusVersion: '18446744073709551615'}}, 'x').environment!
     expect(env.statusVersion).toBe(18_446_744_073_709_551_615n)

@@ -16,16 +16,13 @@ import {
   configDir,
   defaultSshConfig,
   expandHome,
-  findOnPath,
   hostsFile,
-  planVsCode,
-  quoteForCmd,
   renameWithRetry,
   shutdownSignals,
   stateDir,
-  vscodeRemoteUrl,
   type Platform,
 } from '../../src/lib/platform/index.js'
+import {findOnPath, planVsCode, quoteForCmd, vscodeRemoteUrl} from '../../src/lib/ide/launch.js'
 
 const win = (env: NodeJS.ProcessEnv = {}): Platform => ({name: 'win32', homedir: 'C:\\Users\\ada', env: {USERPROFILE: 'C:\\Users\\ada', ...env}})
 const mac = (env: NodeJS.ProcessEnv = {}): Platform => ({name: 'darwin', homedir: '/Users/ada', env: {HOME: '/Users/ada', ...env}})

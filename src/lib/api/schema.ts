@@ -41,6 +41,7 @@ const environmentSchema = object({
       statusVersion: optional(int64),
       phase: optional(string()),
       sshPublicKeys: optional(array(object({id: optional(string()), phase: optional(string())}))),
+      content: optional(object({contentLocationInMachine: optional(string())})),
       environmentUrls: optional(
         object({
           ssh: optional(object({url: optional(string())})),
@@ -135,6 +136,9 @@ export function parseEnvironment(wire: unknown, where: string): {environment?: E
   if (specKeys.length > 0) environment.sshPublicKeys = specKeys.map((k) => (typeof k.value === 'string' ? {id: k.id, value: k.value} : {id: k.id}))
   const statusKeys = (data.status?.sshPublicKeys ?? []).filter((k): k is {id: string; phase?: string} => typeof k.id === 'string' && k.id !== '')
   if (statusKeys.length > 0) environment.sshKeyStatus = statusKeys.map((k) => ({id: k.id, phase: k.phase ?? 'CONTENT_PHASE_UNSPECIFIED'}))
+  // Only a plain absolute POSIX path: it becomes an editor's argument (`code --remote ... <folder>`).
+  const checkout = data.status?.content?.contentLocationInMachine
+  if (checkout !== undefined && /^\/[^\0-\x1f\x7f]*$/.test(checkout)) environment.checkoutFolder = checkout
   const problems: EnvironmentProblem[] = []
   const url = data.status?.environmentUrls?.ssh?.url
   if (url !== undefined && url !== '') {

@@ -28,6 +28,8 @@ export interface Environment {
   sshPublicKeys?: SshPublicKeySpec[]
   /** `status.sshPublicKeys`: how far each registered key has propagated to the environment's sshd. */
   sshKeyStatus?: SshKeyStatus[]
+  /** `status.content.contentLocationInMachine`: where the checkout is in the environment (an absolute path). */
+  checkoutFolder?: string
 }
 
 /** A key as UpdateEnvironment takes it: without `value`, the key of that id is removed. */

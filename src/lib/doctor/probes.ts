@@ -9,7 +9,7 @@ import net from 'node:net'
 import path from 'node:path'
 
 import {envValue, isWindows, pathFor, type Platform} from '../platform/platform.js'
-import {findOnPath} from '../platform/vscode.js'
+import {findOnPath} from '../ide/launch.js'
 import {matchPattern} from '../ssh-config/overrides.js'
 
 export interface ProbeResult {

@@ -1,5 +1,4 @@
 /** Per-OS behaviour, injected through Context (`ctx.platform`) so tests can run Windows and macOS branches on Linux. */
 export * from './platform.js'
 export {renameWithRetry, type RenameRetryOptions} from './rename.js'
-export {findOnPath, planVsCode, quoteForCmd, vscodeRemoteUrl, type LaunchPlan} from './vscode.js'
 export {homeInDscl, homeInPasswd, passwdOf, systemPasswd, type PasswdLookup} from './passwd.js'

@@ -27,6 +27,7 @@ export interface EnvState {
   /** The wire JSON as of the last statusVersion change, and as of the one before (a stale copy to serve). */
   current?: Record<string, unknown>
   previous?: Record<string, unknown>
+  checkoutFolder?: string
 }
 
 export interface Delays {
@@ -97,6 +98,7 @@ export function createEnvironmentStore(options: {
       keys,
       keyPhases: new Map([...keys.keys()].map((id) => [id, 'CONTENT_PHASE_READY'])),
       authorizedKeysFiles: new Set(),
+      ...(seed.checkoutFolder === undefined ? {} : {checkoutFolder: seed.checkoutFolder}),
     })
     const added = environments.get(seed.id)!
     added.current = toJson(added)
@@ -117,6 +119,7 @@ export function createEnvironmentStore(options: {
     if (env.sshUrl !== undefined) {
       status.environmentUrls = {ssh: {url: env.sshUrl}, ports: [], logs: `https://logs.invalid/${env.id}`}
     }
+    if (env.checkoutFolder !== undefined) status.content = {contentLocationInMachine: env.checkoutFolder}
     if (env.keyPhases.size > 0) status.sshPublicKeys = [...env.keyPhases].map(([id, phase]) => ({id, phase}))
     const heading = isRunningPhase(env.phase) || env.phase === 'ENVIRONMENT_PHASE_STARTING' || env.phase === 'ENVIRONMENT_PHASE_CREATING'
     const spec: Record<string, unknown> = {desiredPhase: heading ? 'ENVIRONMENT_PHASE_RUNNING' : 'ENVIRONMENT_PHASE_STOPPED', specVersion: '1'}

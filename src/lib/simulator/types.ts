@@ -15,6 +15,8 @@ export interface SeedEnvironment {
   ssh?: {user?: string; host: string; port?: number} | string
   /** Keys already registered (and READY) on the environment. */
   sshPublicKeys?: Array<{id: string; value: string}>
+  /** Where the checkout is inside the environment (`status.content.contentLocationInMachine`). */
+  checkoutFolder?: string
 }
 
 export interface SimulatorSubject {

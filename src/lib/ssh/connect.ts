@@ -9,6 +9,7 @@ import os from 'node:os'
 import path from 'node:path'
 
 import type {Context} from '../context.js'
+import type {EditorId} from '../ide/editors.js'
 import {OnaError} from '../errors.js'
 import {environmentLabel} from '../environments/resolve.js'
 import {sshUserConfig} from '../platform/passwd.js'
@@ -145,8 +146,9 @@ export interface SshConnectOptions {
   /** Extra arguments for ssh, passed through untouched after the alias. */
   args?: string[]
   apiUrl: string
-  ide?: 'vscode'
-  /** Folder VS Code opens on the remote (`code --remote ssh-remote+<alias> <path>`). */
+  /** Open this editor on the alias instead of running ssh (ide/editors.ts), or say how to connect JetBrains Gateway. */
+  ide?: EditorId | 'jetbrains'
+  /** Folder the editor opens on the remote (`code --remote ssh-remote+<alias> <path>`); default the environment's checkout folder. */
   path?: string
   runner?: RunnerKind
   skipPreflight?: boolean
@@ -258,7 +260,9 @@ export async function sshConnect(ctx: Context, options: SshConnectOptions): Prom
   const perCheck = () => Math.max(1, Math.min(options.timeoutMs ?? 3000, ctx.deadline?.remaining() ?? Number.POSITIVE_INFINITY))
   let offPath: CheckResult[] = []
   if (!options.skipPreflight) {
-    const result = await quickPreflight(ctx, {apiUrl: options.apiUrl, ...(options.ide ? {ide: options.ide} : {}), ...(options.runner ? {runner: options.runner} : {}), ...(options.resolver ? {resolver: options.resolver} : {}), timeoutMs: perCheck()})
+    // VS Code's own endpoints (marketplace, server downloads) are in the catalog; the forks download from their own.
+    const ide = options.ide === 'vscode' || options.ide === 'code-insiders' ? 'vscode' : options.ide === 'jetbrains' ? 'jetbrains' : undefined
+    const result = await quickPreflight(ctx, {apiUrl: options.apiUrl, ...(ide ? {ide} : {}), ...(options.runner ? {runner: options.runner} : {}), ...(options.resolver ? {resolver: options.resolver} : {}), timeoutMs: perCheck()})
     if (!result.ok && result.report) {
       // Only this connection's own path stops it; the rest is said, with its hints, and ona goes on.
       const {blocking, other} = splitPreflightFailures(result.report)
@@ -312,12 +316,11 @@ export async function sshConnect(ctx: Context, options: SshConnectOptions): Prom
     throw new OnaError('ERR_INTERNAL', `environment ${ready.environment.id} is running but its alias is not in ${ctx.paths.sshConfig}`, {hint: 'Run `ona ssh-sync` and read its warnings.'})
   }
   await environments.markActive(client, ready.environment.id)
-  if (options.ide === 'vscode') {
-    const {planVsCode} = await import('../platform/vscode.js')
-    const missing = new OnaError('ERR_SSH_NOT_FOUND', 'VS Code (`code`) is not on PATH', {hint: 'In VS Code run "Shell Command: Install \'code\' command in PATH", or connect with plain `ona ssh <id>`.'})
-    const plan = planVsCode(ctx.platform, {alias, ...(options.path ? {path: options.path} : {})})
-    if (!plan) throw missing
-    return run(plan.command, plan.args, missing, plan.windowsVerbatimArguments ? {windowsVerbatimArguments: true} : {})
+  if (options.ide !== undefined) {
+    const {openIde} = await import('../ide/open.js')
+    const opened = await openIde(ctx, {ide: options.ide, alias, environment: ready.environment, ...(options.path ? {path: options.path} : {})})
+    if (opened.plan) return run(opened.plan.command, opened.plan.args, opened.missing, opened.plan.windowsVerbatimArguments ? {windowsVerbatimArguments: true} : {})
+    return 0
   }
   const configArgs = sshConfigArgs(ctx, {readBySsh: synced.readBySsh, readByHomeConfig: synced.readByHomeConfig})
   if (configArgs.warning) ctx.io.warn(configArgs.warning)

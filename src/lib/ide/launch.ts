@@ -1,6 +1,8 @@
 /**
- * How to open VS Code on an SSH alias on each platform, as a plan ({command, args}) that a caller spawns
- * without a shell. Planning is pure (the file system check is injected) so every branch is tested on Linux.
+ * How to open VS Code (or a fork: Cursor, Windsurf, VSCodium, Insiders; see editors.ts) on an SSH alias on
+ * each platform, as a plan ({command, args}) that a caller spawns without a shell. Planning is pure (the file
+ * system check is injected) so every branch is tested on Linux. Below, `code` stands for the editor's launcher
+ * (`cursor`, `codium`...) and `vscode://` for its URL scheme.
  *
  * - Windows: `code` on PATH is `code.cmd`, which `spawn` cannot run without a shell (Node refuses batch
  *   files since CVE-2024-27980). It runs through `cmd.exe /d /s /c` with every argument quoted and its
@@ -12,7 +14,8 @@
  */
 import {statSync} from 'node:fs'
 
-import {envValue, isMac, isWindows, pathFor, type Platform} from './platform.js'
+import {envValue, isMac, isWindows, pathFor, type Platform} from '../platform/platform.js'
+import {EDITORS, type EditorId} from './editors.js'
 
 export interface LaunchPlan {
   command: string
@@ -51,8 +54,13 @@ export function findOnPath(p: Platform, name: string, isFile: IsFile = isFileOnD
 
 /** `vscode://vscode-remote/ssh-remote+<alias><path>`: what VS Code's URL handler opens on a remote. */
 export function vscodeRemoteUrl(alias: string, remotePath?: string): string {
+  return editorRemoteUrl('vscode', alias, remotePath)
+}
+
+/** The same URL in the editor's own scheme (`cursor://...`, `vscodium://...`). */
+export function editorRemoteUrl(editor: EditorId, alias: string, remotePath?: string): string {
   const folder = remotePath === undefined || remotePath === '' ? '/' : remotePath.startsWith('/') ? remotePath : `/${remotePath}`
-  return `vscode://vscode-remote/ssh-remote+${encodeURIComponent(alias)}${encodeURI(folder).replace(/[?#]/g, encodeURIComponent)}`
+  return `${EDITORS[editor].urlScheme}://vscode-remote/ssh-remote+${encodeURIComponent(alias)}${encodeURI(folder).replace(/[?#]/g, encodeURIComponent)}`
 }
 
 const CMD_META = /([()\][%!^"`<>&|;, *?])/g
@@ -68,13 +76,18 @@ export function quoteForCmd(arg: string, doubleEscape = true): string {
   return doubleEscape ? quoted.replace(CMD_META, '^$1') : quoted
 }
 
+/** planEditor for VS Code itself. */
+export function planVsCode(p: Platform, target: {alias: string; path?: string}, isFile: IsFile = isFileOnDisk): LaunchPlan | undefined {
+  return planEditor(p, 'vscode', target, isFile)
+}
+
 /**
- * The plan that opens VS Code on `alias` (optionally in `remotePath`), or undefined when this machine has
+ * The plan that opens `editor` on `alias` (optionally in `remotePath`), or undefined when this machine has
  * no way to. Arguments with line breaks or NUL are refused by the caller before this point.
  */
-export function planVsCode(p: Platform, target: {alias: string; path?: string}, isFile: IsFile = isFileOnDisk): LaunchPlan | undefined {
+export function planEditor(p: Platform, editor: EditorId, target: {alias: string; path?: string}, isFile: IsFile = isFileOnDisk): LaunchPlan | undefined {
   const args = ['--remote', `ssh-remote+${target.alias}`, ...(target.path ? [target.path] : [])]
-  const code = findOnPath(p, 'code', isFile)
+  const code = findOnPath(p, EDITORS[editor].cli, isFile)
   if (isWindows(p)) {
     const root = envValue(p, 'SystemRoot') ?? 'C:\\Windows'
     if (code && /\.(cmd|bat)$/i.test(code)) {
@@ -84,9 +97,9 @@ export function planVsCode(p: Platform, target: {alias: string; path?: string}, 
     }
     if (code) return {command: code, args, via: 'code'}
     const rundll32 = pathFor(p).join(root, 'System32', 'rundll32.exe')
-    return {command: rundll32, args: ['url.dll,FileProtocolHandler', vscodeRemoteUrl(target.alias, target.path)], via: 'url'}
+    return {command: rundll32, args: ['url.dll,FileProtocolHandler', editorRemoteUrl(editor, target.alias, target.path)], via: 'url'}
   }
   if (code) return {command: code, args, via: 'code'}
-  if (isMac(p)) return {command: '/usr/bin/open', args: [vscodeRemoteUrl(target.alias, target.path)], via: 'url'}
+  if (isMac(p)) return {command: '/usr/bin/open', args: [editorRemoteUrl(editor, target.alias, target.path)], via: 'url'}
   return undefined
 }

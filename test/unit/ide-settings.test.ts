@@ -1,0 +1,138 @@
+/**
+ * Editing an editor's settings.json: what `ona ide setup` adds, what `--remove` takes out, and that every
+ * other byte (comments, trailing commas, order, indentation, line endings) stays as it was. Pure functions
+ * over text; the file handling is in test/integration/ide-setup.test.ts.
+ */
+import {describe, expect, it} from 'vitest'
+
+import {appDataDir, userSettingsPath} from '../../src/lib/ide/editors.js'
+import {ALIAS_PATTERNS, formattingOf, parseSettings, planRemove, planSetup, remoteSshValues, START_CONNECT_TIMEOUT_S} from '../../src/lib/ide/settings.js'
+import type {Platform} from '../../src/lib/platform/platform.js'
+
+const USER_FILE = `// Place your settings in this file to overwrite the default settings
+{
+\t"editor.fontSize": 14, // my size
+\t/* block
+\t   comment */
+\t"files.exclude": {
+\t\t"**/.git": true,
+\t},
+\t"remote.SSH.connectTimeout": 30,
+\t"workbench.colorTheme": "Default Dark+", // trailing comma next
+}
+`
+
+describe('settings paths per platform and product', () => {
+  const linux: Platform = {name: 'linux', homedir: '/home/ada', env: {HOME: '/home/ada'}}
+  const mac: Platform = {name: 'darwin', homedir: '/Users/ada', env: {HOME: '/Users/ada'}}
+  const win: Platform = {name: 'win32', homedir: 'C:\\Users\\ada', env: {USERPROFILE: 'C:\\Users\\ada', APPDATA: 'C:\\Users\\ada\\AppData\\Roaming'}}
+
+  it.each([
+    ['Linux VS Code', linux, 'vscode', '/home/ada/.config/Code/User/settings.json'],
+    ['Linux Cursor with XDG_CONFIG_HOME', {...linux, env: {HOME: '/home/ada', XDG_CONFIG_HOME: '/xdg'}}, 'cursor', '/xdg/Cursor/User/settings.json'],
+    ['Linux with a relative XDG_CONFIG_HOME (ignored)', {...linux, env: {HOME: '/home/ada', XDG_CONFIG_HOME: 'rel'}}, 'windsurf', '/home/ada/.config/Windsurf/User/settings.json'],
+    ['macOS VSCodium', mac, 'vscodium', '/Users/ada/Library/Application Support/VSCodium/User/settings.json'],
+    ['Windows Insiders', win, 'code-insiders', 'C:\\Users\\ada\\AppData\\Roaming\\Code - Insiders\\User\\settings.json'],
+    ['Windows without APPDATA', {...win, env: {USERPROFILE: 'C:\\Users\\ada'}}, 'vscode', 'C:\\Users\\ada\\AppData\\Roaming\\Code\\User\\settings.json'],
+  ] as const)('%s', (_, platform, editor, expected) => {
+    expect(userSettingsPath(platform, editor)).toBe(expected)
+  })
+
+  it('uses %APPDATA% spelled in any case on Windows', () => {
+    expect(appDataDir({...win, env: {USERPROFILE: 'C:\\Users\\ada', AppData: 'D:\\roam'}})).toBe('D:\\roam')
+  })
+})
+
+describe('ona ide setup on the text of settings.json', () => {
+  it('adds the alias patterns and raises the timeout, changing no other byte', () => {
+    const plan = planSetup(USER_FILE, 'settings.json', {connectTimeout: START_CONNECT_TIMEOUT_S})
+    // Every byte of the user's is there: ona's object goes in whole after the `{` line, the timeout value
+    // is replaced in place; the comments, the trailing commas and the tabs are untouched.
+    const expected = USER_FILE.replace('{\n', '{\n\t"remote.SSH.remotePlatform": {\n\t\t"*.gitpod.environment": "linux",\n\t\t"*.gitpod.remote": "linux"\n\t},\n').replace(
+      '"remote.SSH.connectTimeout": 30',
+      `"remote.SSH.connectTimeout": ${START_CONNECT_TIMEOUT_S}`,
+    )
+    expect(plan.text).toBe(expected)
+    expect(remoteSshValues(parseSettings(plan.text, 'f'))).toEqual({remotePlatform: {'*.gitpod.environment': 'linux', '*.gitpod.remote': 'linux'}, connectTimeout: START_CONNECT_TIMEOUT_S})
+    expect(plan.changes.map((c) => [c.setting, c.action])).toEqual([
+      ['remote.SSH.remotePlatform["*.gitpod.environment"]', 'added'],
+      ['remote.SSH.remotePlatform["*.gitpod.remote"]', 'added'],
+      ['remote.SSH.connectTimeout', 'raised'],
+    ])
+    expect(plan.record).toEqual({remotePlatform: [...ALIAS_PATTERNS], remotePlatformCreated: true, connectTimeout: {value: START_CONNECT_TIMEOUT_S, previous: 30}})
+  })
+
+  it('running it twice changes nothing the second time', () => {
+    const first = planSetup(USER_FILE, 'f', {connectTimeout: START_CONNECT_TIMEOUT_S})
+    const second = planSetup(first.text, 'f', {connectTimeout: START_CONNECT_TIMEOUT_S, record: first.record})
+    expect(second.text).toBe(first.text)
+    expect(second.changes.every((c) => c.action === 'kept')).toBe(true)
+    expect(second.record).toEqual(first.record)
+  })
+
+  it('--remove gives back the original bytes, with the user\'s own timeout restored', () => {
+    const setup = planSetup(USER_FILE, 'f', {connectTimeout: START_CONNECT_TIMEOUT_S})
+    const removed = planRemove(setup.text, 'f', setup.record)
+    expect(removed.text).toBe(USER_FILE)
+    expect(removed.changes.map((c) => [c.setting, c.action, c.value])).toEqual([
+      ['remote.SSH.remotePlatform["*.gitpod.environment"]', 'removed', 'linux'],
+      ['remote.SSH.remotePlatform["*.gitpod.remote"]', 'removed', 'linux'],
+      ['remote.SSH.connectTimeout', 'restored', 30],
+    ])
+  })
+
+  it('never lowers a larger timeout, and never records or removes a value the user set', () => {
+    const own = '{\n  "remote.SSH.connectTimeout": 900,\n  "remote.SSH.remotePlatform": {\n    "*.gitpod.environment": "linux",\n    "myhost": "windows"\n  }\n}\n'
+    const plan = planSetup(own, 'f', {connectTimeout: START_CONNECT_TIMEOUT_S})
+    expect(plan.text).toBe('{\n  "remote.SSH.connectTimeout": 900,\n  "remote.SSH.remotePlatform": {\n    "*.gitpod.environment": "linux",\n    "*.gitpod.remote": "linux",\n    "myhost": "windows"\n  }\n}\n')
+    expect(plan.record).toEqual({remotePlatform: ['*.gitpod.remote']})
+    // The user's own *.gitpod.environment and timeout survive --remove; the object ona did not create stays.
+    expect(planRemove(plan.text, 'f', plan.record).text).toBe(own)
+  })
+
+  it('leaves a value the user changed after ona set it', () => {
+    const setup = planSetup('{}', 'f', {connectTimeout: START_CONNECT_TIMEOUT_S})
+    const edited = setup.text.replace(`${START_CONNECT_TIMEOUT_S}`, '1200').replace('"*.gitpod.remote": "linux"', '"*.gitpod.remote": "macOS"')
+    const removed = planRemove(edited, 'f', setup.record)
+    expect(remoteSshValues(parseSettings(removed.text, 'f'))).toEqual({remotePlatform: {'*.gitpod.remote': 'macOS'}, connectTimeout: 1200})
+    expect(removed.changes.filter((c) => c.action === 'kept').map((c) => c.setting)).toEqual(['remote.SSH.remotePlatform["*.gitpod.remote"]', 'remote.SSH.connectTimeout'])
+  })
+
+  it('without resolve-on-connect leaves the timeout alone', () => {
+    const plan = planSetup(USER_FILE, 'f', {})
+    expect(remoteSshValues(parseSettings(plan.text, 'f')).connectTimeout).toBe(30)
+    expect(plan.record.connectTimeout).toBeUndefined()
+  })
+
+  it.each([
+    ['an empty file', ''],
+    ['whitespace only', '  \n'],
+    ['an empty object', '{}'],
+  ])('writes a settings object into %s', (_, text) => {
+    const plan = planSetup(text, 'f', {connectTimeout: 660})
+    expect(remoteSshValues(parseSettings(plan.text, 'f'))).toEqual({remotePlatform: {'*.gitpod.environment': 'linux', '*.gitpod.remote': 'linux'}, connectTimeout: 660})
+  })
+
+  it('keeps CRLF line endings, a UTF-8 BOM and space indentation', () => {
+    const text = '\u00EF\u00BB\u00BF{\r\n    "a": 1\r\n}\r\n'
+    const plan = planSetup(text, 'f', {})
+    expect(plan.text.startsWith('\u00EF\u00BB\u00BF{\r\n    "remote.SSH.remotePlatform": {\r\n        "*.gitpod.environment": "linux",\r\n')).toBe(true)
+    expect(plan.text.replace(/\r\n/g, '')).not.toContain('\n')
+    expect(planRemove(plan.text, 'f', plan.record).text).toBe(text)
+    expect(formattingOf('{\n  "a": 1\n}')).toEqual({insertSpaces: true, tabSize: 2, eol: '\n'})
+  })
+
+  it.each([
+    ['a missing comma', '{\n\t"a": 1\n\t"b": 2\n}\n', 3, 'a \',\' is expected'],
+    ['an unclosed string', '{\n\t"a": "x\n}\n', 2, 'a string is not closed'],
+    ['a top-level array', '\n\n[1]\n', 3, 'not a JSON object'],
+  ])('refuses a file with %s, naming the line', (_, text, line, problem) => {
+    expect(() => planSetup(text, 'settings.json', {})).toThrow(expect.objectContaining({code: 'ERR_IDE_SETTINGS_INVALID', message: expect.stringMatching(new RegExp(`^settings\\.json:${line}(:\\d+)?: .*${problem.replace(/[.*+?^${}()|[\]\\']/g, '\\$&')}`))}))
+  })
+
+  it('leaves a remotePlatform that is not an object alone, and says so', () => {
+    const plan = planSetup('{"remote.SSH.remotePlatform": "linux"}', 'f', {})
+    expect(plan.text).toBe('{"remote.SSH.remotePlatform": "linux"}')
+    expect(plan.changes).toEqual([expect.objectContaining({action: 'skipped'})])
+  })
+})
