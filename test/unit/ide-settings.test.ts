@@ -6,7 +6,7 @@
 import {describe, expect, it} from 'vitest'
 
 import {appDataDir, userSettingsPath} from '../../src/lib/ide/editors.js'
-import {ALIAS_PATTERNS, formattingOf, parseSettings, planRemove, planSetup, remoteSshValues, START_CONNECT_TIMEOUT_S} from '../../src/lib/ide/settings.js'
+import {ALIAS_PATTERNS, checkRemoteSsh, formattingOf, parseSettings, planRemove, planSetup, remoteSshValues, START_CONNECT_TIMEOUT_S} from '../../src/lib/ide/settings.js'
 import type {Platform} from '../../src/lib/platform/platform.js'
 
 const USER_FILE = `// Place your settings in this file to overwrite the default settings
@@ -134,5 +134,15 @@ describe('ona ide setup on the text of settings.json', () => {
     const plan = planSetup('{"remote.SSH.remotePlatform": "linux"}', 'f', {})
     expect(plan.text).toBe('{"remote.SSH.remotePlatform": "linux"}')
     expect(plan.changes).toEqual([expect.objectContaining({action: 'skipped'})])
+  })
+})
+
+describe('checkRemoteSsh (what ona doctor reads)', () => {
+  it('says whether the aliases are mapped and the timeout is long enough for a start', () => {
+    const before = checkRemoteSsh(remoteSshValues(parseSettings(USER_FILE, 'f')))
+    expect(before).toEqual({remotePlatformSet: false, connectTimeout: 30, connectTimeoutEnough: false})
+    const after = checkRemoteSsh(remoteSshValues(parseSettings(planSetup(USER_FILE, 'f', {connectTimeout: START_CONNECT_TIMEOUT_S}).text, 'f')))
+    expect(after).toEqual({remotePlatformSet: true, connectTimeout: START_CONNECT_TIMEOUT_S, connectTimeoutEnough: true})
+    expect(checkRemoteSsh({configFile: '~/.ssh/other'})).toEqual({remotePlatformSet: false, connectTimeout: 15, connectTimeoutEnough: false, configFile: '~/.ssh/other'})
   })
 })

@@ -283,3 +283,26 @@ export function planRemove(text: string, file: string, record: OnaAdditions): {t
 export function editorName(editor: EditorId): string {
   return EDITORS[editor].name
 }
+
+/** What an editor's remote.SSH values mean for ona's aliases (for `ona doctor` and `ona ide setup`). */
+export interface RemoteSshCheck {
+  /** Both alias patterns map to linux: no platform question per host. */
+  remotePlatformSet: boolean
+  /** The connect timeout in effect, in seconds (the default when unset or not a number). */
+  connectTimeout: number
+  /** Whether that is long enough for a start on connect (START_CONNECT_TIMEOUT_S). */
+  connectTimeoutEnough: boolean
+  /** `remote.SSH.configFile` when set to a non-empty string. */
+  configFile?: string
+}
+
+/** Pure: checks values read with readEditorSettings. */
+export function checkRemoteSsh(values: RemoteSshValues, defaultTimeout = DEFAULT_CONNECT_TIMEOUT_S): RemoteSshCheck {
+  const connectTimeout = typeof values.connectTimeout === 'number' ? values.connectTimeout : defaultTimeout
+  return {
+    remotePlatformSet: ALIAS_PATTERNS.every((pattern) => values.remotePlatform?.[pattern] === 'linux'),
+    connectTimeout,
+    connectTimeoutEnough: connectTimeout >= START_CONNECT_TIMEOUT_S,
+    ...(typeof values.configFile === 'string' && values.configFile.trim() !== '' ? {configFile: values.configFile} : {}),
+  }
+}
