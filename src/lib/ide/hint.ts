@@ -9,7 +9,7 @@ import {stat} from 'node:fs/promises'
 
 import type {Context} from '../context.js'
 import {EDITOR_IDS, EDITORS, userSettingsPath, type EditorId} from './editors.js'
-import {isSetUp, readIdeState, writeIdeState} from './state.js'
+import {isSetUp, readIdeState, updateIdeState} from './state.js'
 
 /** The note to show now (and remembered as shown), or undefined. */
 export async function ideSetupHint(ctx: Pick<Context, 'paths' | 'platform'>): Promise<string | undefined> {
@@ -22,9 +22,10 @@ export async function ideSetupHint(ctx: Pick<Context, 'paths' | 'platform'>): Pr
     if (exists && !isSetUp(state, file)) editors.push(id)
   }
   if (editors.length === 0) return undefined
-  state.hintShown = true
   try {
-    await writeIdeState(ctx, state)
+    await updateIdeState(ctx, (current) => {
+      current.hintShown = true
+    })
   } catch {
     // Not remembered: the note comes again next time, which is better than never.
   }

@@ -12,7 +12,7 @@ import {OnaError, isOnaError, type Warning} from '../errors.js'
 import {expandHome, pathFor} from '../platform/platform.js'
 import {EDITOR_IDS, EDITORS, userSettingsPath, type EditorId} from './editors.js'
 import {planRemove, planSetup, readEditorSettings, START_CONNECT_TIMEOUT_S, type SettingsChange} from './settings.js'
-import {readIdeState, writeIdeState, type IdeState, type OnaAdditions} from './state.js'
+import {readIdeState, recordAdditions, type IdeState, type OnaAdditions} from './state.js'
 
 export interface IdeSetupOptions {
   /** The editors named; empty with `all`. */
@@ -21,6 +21,8 @@ export interface IdeSetupOptions {
   all?: boolean
   dryRun?: boolean
   remove?: boolean
+  /** Test hook: runs after the new settings are written aside and before they replace the file (safe-write). */
+  beforeRename?: () => Promise<void> | void
 }
 
 export interface EditorSetupResult {
@@ -84,9 +86,7 @@ export async function ideSetup(ctx: Context, options: IdeSetupOptions): Promise<
   const state = await readIdeState(ctx)
   const result: IdeSetupResult = {action: remove ? 'remove' : 'setup', dryRun, resolveOnConnect, connectTimeout: START_CONNECT_TIMEOUT_S, editors: [], warnings: []}
   for (const editor of editors) {
-    result.editors.push(await setupOne(ctx, editor, {remove, dryRun, resolveOnConnect, state}))
-    // Recorded after each file, so what ona added to one file is known even if the next one fails.
-    if (!dryRun) await writeIdeState(ctx, state)
+    result.editors.push(await setupOne(ctx, editor, {remove, dryRun, resolveOnConnect, state, ...(options.beforeRename ? {beforeRename: options.beforeRename} : {})}))
   }
   if (!remove && !resolveOnConnect) {
     result.warnings.push({
@@ -97,7 +97,11 @@ export async function ideSetup(ctx: Context, options: IdeSetupOptions): Promise<
   return result
 }
 
-async function setupOne(ctx: Context, editor: EditorId, options: {remove: boolean; dryRun: boolean; resolveOnConnect: boolean; state: IdeState}): Promise<EditorSetupResult> {
+async function setupOne(
+  ctx: Context,
+  editor: EditorId,
+  options: {remove: boolean; dryRun: boolean; resolveOnConnect: boolean; state: IdeState; beforeRename?: () => Promise<void> | void},
+): Promise<EditorSetupResult> {
   const file = userSettingsPath(ctx.platform, editor)
   const {name} = EDITORS[editor]
   const record = options.state.files[file]
@@ -106,7 +110,7 @@ async function setupOne(ctx: Context, editor: EditorId, options: {remove: boolea
   const base: EditorSetupResult = {editor, name, file, existed, changed: false, written: false, changes: [], warnings: []}
   if (options.remove) {
     if (!record || !existed) {
-      if (!options.dryRun) delete options.state.files[file]
+      if (!options.dryRun && record) await recordAdditions(ctx, file, undefined)
       return base
     }
   } else if (!existed && !(await isDirectory(pathFor(ctx.platform).dirname(userDir)))) {
@@ -121,6 +125,7 @@ async function setupOne(ctx: Context, editor: EditorId, options: {remove: boolea
   try {
     update = await updateFile(file, {
       dryRun: options.dryRun,
+      ...(options.beforeRename ? {beforeRename: options.beforeRename} : {}),
       transform: (text) => {
         if (options.remove) {
           const plan = planRemove(text, file, record!)
@@ -137,10 +142,8 @@ async function setupOne(ctx: Context, editor: EditorId, options: {remove: boolea
   } catch (error) {
     throw settingsWriteError(error, file)
   }
-  if (!options.dryRun) {
-    if (newRecord && (newRecord.remotePlatform.length > 0 || newRecord.connectTimeout)) options.state.files[file] = newRecord
-    else delete options.state.files[file]
-  }
+  // Recorded after each file, so what ona added to one file is known even if the next one fails.
+  if (!options.dryRun && (options.remove || newRecord !== record)) await recordAdditions(ctx, file, options.remove ? undefined : newRecord)
   const out: EditorSetupResult = {...base, changed: update.changed, written: update.written, changes}
   if (options.dryRun) out.diff = update.changed ? await unifiedDiff(file, update.before, update.after, options.remove) : ''
   if (!options.remove) out.warnings.push(...(await configFileWarnings(ctx, editor, file)))

@@ -10,7 +10,7 @@
  *     "connectTimeout": {"value": 660, "previous": 15}}}}
  * ```
  */
-import {mkdir, readFile, rename, rm, writeFile} from 'node:fs/promises'
+import {readFile} from 'node:fs/promises'
 import path from 'node:path'
 
 import type {Context} from '../context.js'
@@ -37,9 +37,18 @@ export function ideStatePath(ctx: Pick<Context, 'paths'>): string {
 
 /** The state; a missing or unreadable file is an empty state (it only ever narrows what --remove takes out). */
 export async function readIdeState(ctx: Pick<Context, 'paths'>): Promise<IdeState> {
+  try {
+    return parseIdeState(await readFile(ideStatePath(ctx), 'utf8'))
+  } catch {
+    return {files: {}}
+  }
+}
+
+/** Pure: the state in a file's text; anything unreadable is left out. */
+export function parseIdeState(text: string): IdeState {
   let raw: unknown
   try {
-    raw = JSON.parse(await readFile(ideStatePath(ctx), 'utf8'))
+    raw = JSON.parse(text)
   } catch {
     return {files: {}}
   }
@@ -62,18 +71,48 @@ export async function readIdeState(ctx: Pick<Context, 'paths'>): Promise<IdeStat
   return state
 }
 
-/** Writes the state atomically (mode 0600, in a 0700 directory). */
-export async function writeIdeState(ctx: Pick<Context, 'paths'>, state: IdeState): Promise<void> {
+/**
+ * Changes the state as it is on disk now, under safe-write's lock (atomic, mode 0600), so two `ona`
+ * processes recording at once (two `ona ide setup`, or one and `ona ssh-sync`'s note) both keep theirs.
+ */
+export async function updateIdeState(ctx: Pick<Context, 'paths'>, change: (state: IdeState) => void): Promise<IdeState> {
   const file = ideStatePath(ctx)
-  const temporary = `${file}.${process.pid}.tmp`
+  let result: IdeState = {files: {}}
+  const {updateFile} = await import('../fs/safe-write.js')
   try {
-    await mkdir(path.dirname(file), {recursive: true, mode: 0o700})
-    await writeFile(temporary, `${JSON.stringify({version: 1, ...state}, null, 2)}\n`, {mode: 0o600})
-    await rename(temporary, file)
+    // safe-write hands text over as latin1 (one char per byte); the state is UTF-8 JSON (paths may be any script).
+    await updateFile(file, {
+      backup: false,
+      transform: (text) => {
+        result = parseIdeState(Buffer.from(text, 'latin1').toString('utf8'))
+        change(result)
+        return Buffer.from(`${JSON.stringify({version: 1, ...result}, null, 2)}\n`, 'utf8').toString('latin1')
+      },
+    })
   } catch (error) {
-    await rm(temporary, {force: true})
-    throw new OnaError('ERR_IDE_STATE', `cannot write ${file}: ${(error as Error).message}`, {details: {file}})
+    throw new OnaError('ERR_IDE_STATE', `cannot write ${file}: ${(error as Error).message}`, {cause: error, details: {file}})
   }
+  return result
+}
+
+/**
+ * Records what ona added to `settingsFile` (merged with what another `ona` recorded meanwhile: the union of
+ * the remotePlatform keys, the newer connectTimeout), or with `undefined` forgets it (after --remove).
+ */
+export function recordAdditions(ctx: Pick<Context, 'paths'>, settingsFile: string, additions: OnaAdditions | undefined): Promise<IdeState> {
+  return updateIdeState(ctx, (state) => {
+    if (additions === undefined) {
+      delete state.files[settingsFile]
+      return
+    }
+    const current = state.files[settingsFile]
+    const merged: OnaAdditions = {remotePlatform: [...new Set([...(current?.remotePlatform ?? []), ...additions.remotePlatform])]}
+    if (additions.remotePlatformCreated || current?.remotePlatformCreated) merged.remotePlatformCreated = true
+    const timeout = additions.connectTimeout ?? current?.connectTimeout
+    if (timeout) merged.connectTimeout = timeout
+    if (merged.remotePlatform.length > 0 || merged.connectTimeout) state.files[settingsFile] = merged
+    else delete state.files[settingsFile]
+  })
 }
 
 /** Whether ona has set anything up in that settings file. */
