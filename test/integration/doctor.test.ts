@@ -234,6 +234,21 @@ describe.skipIf(!builtCli)('ona doctor (built CLI, simulator, real sshd and ssh 
     expect(find(fixed.report, 'vscode.remote-platform')[0]).toMatchObject({status: 'pass'})
   }, 60_000)
 
+  it('VS Code with resolve-on-connect: a connectTimeout below what `ona ide setup` writes warns and names that command', async () => {
+    expect((await runCli(['ssh-sync', '--resolve-on-connect'], {env: env()})).code).toBe(0)
+    const settings = path.join(home, '.config', 'Cursor', 'User', 'settings.json')
+    await mkdir(path.dirname(settings), {recursive: true})
+    // 180 s passed doctor's own bar (60 s) while `ona ide setup` raises anything below 660 s: they disagreed.
+    await writeFile(settings, `{\n  "remote.SSH.connectTimeout": 180,\n}\n`)
+    const {report} = await json()
+    const [finding] = find(report, 'vscode.connect-timeout')
+    expect(finding).toMatchObject({status: 'warn', file: settings})
+    expect(finding!.hint).toContain('`ona ide setup cursor`')
+    expect(finding!.hint).toContain('660')
+    await writeFile(settings, `{"remote.SSH.connectTimeout": 660}`)
+    expect(find((await json()).report, 'vscode.connect-timeout')[0]).toMatchObject({status: 'pass'})
+  }, 60_000)
+
   it('an API that never answers: the report still ends, within its --timeout, with the TCP check failed', async () => {
     const hole = await startBlackHole('127.0.0.42')
     try {

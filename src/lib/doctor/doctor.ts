@@ -568,6 +568,8 @@ async function checkWatcher(ctx: Context, apiUrl: string, origin: string, add: A
 }
 
 async function checkVsCode(ctx: Context, config: ConfigState, listed: Listed[], sep: ReturnType<typeof pathFor>, add: Add): Promise<void> {
+  const [{START_CONNECT_TIMEOUT_S}, {EDITORS}] = await Promise.all([import('../ide/settings.js'), import('../ide/editors.js')])
+  const ideId = (folder: string) => Object.values(EDITORS).find((e) => e.folder === folder)?.id ?? 'vscode'
   const files = vscodeSettingsPaths(ctx.platform, ctx.paths.home)
   let any = false
   for (const {product, file} of files) {
@@ -590,9 +592,10 @@ async function checkVsCode(ctx: Context, config: ConfigState, listed: Listed[], 
         reads ? null : `Add \`Include ${ctx.paths.sshConfig}\` at the top of ${named}, or run \`ona ssh-sync --ssh-config ${named}\`, or remove the setting.`, {file})
     }
     // remote.SSH.connectTimeout: a start on connect takes longer than the default 15 s.
+    // The same bar as `ona ide setup` (the ProxyCommand's start wait plus a margin), so the two never disagree.
     const timeout = typeof s['remote.SSH.connectTimeout'] === 'number' ? (s['remote.SSH.connectTimeout'] as number) : 15
-    if (config.resolveOnConnect && timeout < 60) {
-      add('vscode', 'vscode.connect-timeout', 'warn', `${label} gives up after ${timeout} s (remote.SSH.connectTimeout), less than a stopped environment takes to start through ona`, 'Set "remote.SSH.connectTimeout": 180 in its settings.', {file})
+    if (config.resolveOnConnect && timeout < START_CONNECT_TIMEOUT_S) {
+      add('vscode', 'vscode.connect-timeout', 'warn', `${label} gives up after ${timeout} s (remote.SSH.connectTimeout), less than a stopped environment may take to start through ona`, `Run \`ona ide setup ${ideId(product)}\` (sets it to ${START_CONNECT_TIMEOUT_S} s).`, {file})
     } else add('vscode', 'vscode.connect-timeout', 'pass', `${label} waits ${timeout} s to connect (remote.SSH.connectTimeout)`, null, {file})
     // remote.SSH.remotePlatform: without an entry VS Code asks on every new host.
     const platforms = s['remote.SSH.remotePlatform']
