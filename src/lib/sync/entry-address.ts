@@ -18,7 +18,7 @@ import {freshnessLine, readFreshness} from '../ssh-config/block.js'
 import {assertEditable, parseBlock} from '../ssh-config/index.js'
 import {isSectionStart, parseDirective, splitLines} from '../ssh-config/scan.js'
 import {ENVIRONMENT_SUFFIX, REMOTE_SUFFIX, validateEnvironments, type SshEnvironment} from '../ssh-config/validate.js'
-import {decideEntry, formatAddress} from './plan.js'
+import {aliasOf, decideEntry, formatAddress} from './plan.js'
 
 /** What the block says about one environment: its last known address and the key its entry names. */
 export interface BlockEntryInfo {
@@ -32,10 +32,6 @@ export interface BlockEntryInfo {
 
 const ORIGIN_LINE = /^#[ \t]*ona[ \t]+origin\b/i
 const ADDRESS_KEYWORDS = new Set(['hostname', 'user', 'port'])
-
-function aliasOf(environmentId: string): string {
-  return `${environmentId.toLowerCase()}${ENVIRONMENT_SUFFIX}`
-}
 
 /**
  * The line indexes of the entry ssh reads for `alias` (the first ona Host entry for it in the block): its
