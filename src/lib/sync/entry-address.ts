@@ -37,7 +37,7 @@ const ADDRESS_KEYWORDS = new Set(['hostname', 'user', 'port'])
  * The line indexes of the entry ssh reads for `alias` (the first ona Host entry for it in the block): its
  * Host line, then every line up to the next section, origin line or the END marker.
  */
-function entryLines(text: string, alias: string, file?: string): {lines: ReturnType<typeof splitLines>; host: number; end: number} | undefined {
+function entryLines(text: string, alias: string, file?: string): {lines: ReturnType<typeof splitLines>; host: number; end: number; parsed: NonNullable<ReturnType<typeof parseBlock>>} | undefined {
   const parsed = parseBlock(text, file)
   if (!parsed) return undefined
   const lines = splitLines(text)
@@ -51,14 +51,14 @@ function entryLines(text: string, alias: string, file?: string): {lines: ReturnT
     if (directive?.keyword !== 'host' || directive.args.length !== 2 || directive.args[0] !== alias || directive.args[1] !== remote) continue
     let end = i + 1
     while (end < last && !isSectionStart(lines[end]!.content) && !ORIGIN_LINE.test(lines[end]!.content.trim())) end++
-    return {lines, host: i, end}
+    return {lines, host: i, end, parsed}
   }
   return undefined
 }
 
-/** The part (origin) that holds `alias` first, as parseBlock reads the block; null when no part does. */
-function ownerOf(text: string, alias: string, file?: string): string | undefined | null {
-  const part = parseBlock(text, file)?.parts.find((p) => p.entries.some((e) => e.alias === alias))
+/** The part (origin) that holds `alias` first in the parsed block; null when no part does. */
+function ownerOf(parsed: NonNullable<ReturnType<typeof parseBlock>>, alias: string): string | undefined | null {
+  const part = parsed.parts.find((p) => p.entries.some((e) => e.alias === alias))
   return part ? part.origin : null
 }
 
@@ -77,7 +77,7 @@ export function readBlockEntry(text: string, environmentId: string, file?: strin
   const host = values.get('hostname')
   const user = values.get('user')
   const port = Number(values.get('port') ?? '22')
-  const owner = ownerOf(text, alias, file)
+  const owner = ownerOf(found.parsed, alias)
   return {
     ...(host && user && Number.isInteger(port) ? {address: {host, user, port}} : {}),
     ...(values.has('identityfile') ? {identityFile: values.get('identityfile')} : {}),
@@ -128,7 +128,7 @@ export function replaceEntryAddress(text: string, options: EntryAddressOptions &
   const alias = aliasOf(options.environmentId)
   const found = entryLines(text, alias, options.file)
   if (!found) return skipped(`the block has no entry for ${alias}`)
-  const owner = ownerOf(text, alias, options.file)
+  const owner = ownerOf(found.parsed, alias)
   if (owner !== undefined && owner !== null && owner !== options.origin) return skipped(`${alias} is in the part of ${owner}`)
   const wanted = new Map([
     ['hostname', valid[0].host],
