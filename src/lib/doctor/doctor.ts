@@ -19,9 +19,10 @@ import {isOnaError, type Warning} from '../errors.js'
 import {pathFor, type Platform} from '../platform/platform.js'
 import type {DnsResolver} from '../preflight/dns.js'
 import {printable} from '../printable.js'
+import {reportHeader} from '../report-header.js'
 import {matchPattern, scopeApplies} from '../ssh-config/overrides.js'
 import {cliVersion} from '../version.js'
-import {commandOnPath, isNullDevice, knownHostsFiles, knownHostsLookup, parseJsonc, probeSshBanner, vscodeSettingsPaths} from './probes.js'
+import {commandOnPath, isNullDevice, knownHostsFiles, knownHostsLookup, parseJsonc, vscodeSettingsPaths} from './probes.js'
 import type {DoctorReport, Finding, FindingStatus, Section} from './types.js'
 
 export type {DoctorReport, Finding, FindingStatus} from './types.js'
@@ -99,12 +100,7 @@ export async function runDoctor(ctx: Context, options: DoctorOptions): Promise<D
   const counts: Record<FindingStatus, number> = {pass: 0, warn: 0, fail: 0, skip: 0}
   for (const f of findings) counts[f.status] += 1
   return {
-    schemaVersion: 1,
-    verdict: counts.fail > 0 ? 'fail' : counts.warn > 0 ? 'warn' : 'pass',
-    exitCode: counts.fail > 0 ? 1 : 0,
-    startedAt: new Date(started).toISOString(),
-    durationMs: Date.now() - started,
-    timeoutMs: budget,
+    ...reportHeader({started, timeoutMs: budget, failed: counts.fail > 0, warned: counts.warn > 0}),
     version: cliVersion(),
     node: process.version,
     apiUrl: options.apiUrl,
@@ -478,11 +474,12 @@ async function checkEnvironment(ctx: Context, env: Listed, config: ConfigState, 
 
   // TCP and the SSH banner from this machine.
   if (address && !(e && !RUNNING.has(e.phase))) {
-    const probe = await probeSshBanner(address.host, address.port, cap(3000))
-    const tcpHint = probe.tcp.ok ? null : /ECONNREFUSED/.test(probe.tcp.detail)
+    const {probeSsh} = await import('../ssh/banner.js')
+    const probe = await probeSsh(address.host, address.port, cap(3000))
+    const tcpHint = probe.tcp.ok ? null : probe.tcp.code === 'ECONNREFUSED'
       ? 'Nothing listens there: the environment\'s sshd is not up yet, or the address is stale (`ona ssh-sync` brings the current one).'
       : 'A firewall, VPN or proxy between here and the environment drops SSH; `ona preflight` checks the path to the gateway.'
-    add('environment', 'env.tcp', probe.tcp.ok ? 'pass' : 'fail', `TCP ${printable(address.host)}:${address.port}: ${probe.tcp.detail}`, tcpHint, label)
+    add('environment', 'env.tcp', probe.tcp.ok ? 'pass' : 'fail', `TCP ${printable(probe.target)}: ${probe.tcp.detail}`, tcpHint, label)
     if (probe.banner) add('environment', 'env.banner', probe.banner.ok ? 'pass' : 'fail', `SSH banner: ${printable(probe.banner.detail)}`, probe.banner.ok ? null : 'Something answers on that port but not sshd (a proxy, a captive portal): check the network path.', label)
   } else if (address) add('environment', 'env.tcp', 'skip', 'not probed: the environment is not running', null, label)
 

@@ -1,66 +1,15 @@
 /**
- * What `ona doctor` looks at besides the other rooms' functions: the SSH banner of an address, host keys
- * in known_hosts files (hashed entries too), which `ona` comes first on PATH, and VS Code's user settings.
+ * What `ona doctor` looks at besides the other rooms' functions: host keys in known_hosts files (hashed
+ * entries too), which `ona` comes first on PATH, and VS Code's user settings.
  * Each reads and connects only; nothing here writes a file.
  */
 import {createHmac} from 'node:crypto'
 import {readFile, realpath} from 'node:fs/promises'
-import net from 'node:net'
 import path from 'node:path'
 
 import {envValue, isWindows, pathFor, type Platform} from '../platform/platform.js'
 import {findOnPath} from '../ide/launch.js'
 import {matchPattern} from '../ssh-config/overrides.js'
-
-export interface ProbeResult {
-  ok: boolean
-  latencyMs: number
-  detail: string
-}
-
-/**
- * Opens a TCP connection to `host:port` and reads the server's SSH identification line (`SSH-2.0-...`),
- * sending nothing; gives up after `timeoutMs` in all. `banner` is absent when TCP failed.
- */
-export function probeSshBanner(host: string, port: number, timeoutMs: number): Promise<{tcp: ProbeResult; banner?: ProbeResult}> {
-  const started = performance.now()
-  const elapsed = () => Math.round(performance.now() - started)
-  return new Promise((resolve) => {
-    let tcp: ProbeResult | undefined
-    let received = ''
-    let settled = false
-    const socket = net.connect({host, port})
-    const finish = (result: {tcp: ProbeResult; banner?: ProbeResult}) => {
-      if (settled) return
-      settled = true
-      clearTimeout(timer)
-      socket.destroy()
-      resolve(result)
-    }
-    const timer = setTimeout(() => {
-      if (!tcp) finish({tcp: {ok: false, latencyMs: elapsed(), detail: `no TCP connection within ${timeoutMs} ms (filtered, or nothing routes there)`}})
-      else finish({tcp, banner: {ok: false, latencyMs: elapsed(), detail: `connected, but no SSH banner within ${timeoutMs} ms${received ? ` (got ${JSON.stringify(received.slice(0, 40))})` : ''}`}})
-    }, timeoutMs)
-    socket.once('connect', () => {
-      tcp = {ok: true, latencyMs: elapsed(), detail: `connected in ${elapsed()} ms`}
-    })
-    socket.setEncoding('latin1')
-    socket.on('data', (chunk: string) => {
-      received += chunk
-      // RFC 4253 4.2: the server may send other lines before its identification line.
-      const line = received.split(/\r?\n/).find((l, i, all) => l.startsWith('SSH-') && i < all.length - 1)
-      if (line) finish({tcp: tcp!, banner: {ok: true, latencyMs: elapsed(), detail: line.slice(0, 120)}})
-      else if (received.length > 8192) finish({tcp: tcp!, banner: {ok: false, latencyMs: elapsed(), detail: 'the server answered, but not with an SSH banner'}})
-    })
-    socket.once('error', (error: NodeJS.ErrnoException) => {
-      if (!tcp) finish({tcp: {ok: false, latencyMs: elapsed(), detail: `${error.code ?? 'error'}: ${error.message}`}})
-      else finish({tcp, banner: {ok: false, latencyMs: elapsed(), detail: `the connection failed before an SSH banner (${error.code ?? error.message})`}})
-    })
-    socket.once('close', () => {
-      if (tcp) finish({tcp, banner: {ok: false, latencyMs: elapsed(), detail: `the server closed the connection without an SSH banner${received ? ` (got ${JSON.stringify(received.slice(0, 40))})` : ''}`}})
-    })
-  })
-}
 
 /** Whether one host field of a known_hosts line (`name,name2`, `|1|salt|hash`, patterns, `!negation`) names `host`. */
 export function hostFieldMatches(field: string, host: string): boolean {

@@ -2,6 +2,7 @@
  * The shape of `ona doctor`'s report. `--json` prints a DoctorReport as is; its layout is locked by a golden
  * file (test/golden/output/doctor.json): add fields, never rename or remove them. Finding ids are stable.
  */
+import type {ReportHeader} from '../report-header.js'
 
 export type FindingStatus = 'pass' | 'warn' | 'fail' | 'skip'
 
@@ -24,16 +25,8 @@ export interface Finding {
   line?: number
 }
 
-export interface DoctorReport {
-  schemaVersion: 1
-  /** fail when a finding failed; warn when one warned; else pass. */
-  verdict: 'pass' | 'warn' | 'fail'
-  /** 1 when a finding failed, else 0. */
-  exitCode: 0 | 1
-  startedAt: string
-  durationMs: number
-  /** The report's overall time budget (every probe is capped within it). */
-  timeoutMs: number
+/** The header (report-header.ts): verdict fail when a finding failed, warn when one warned, else pass. */
+export interface DoctorReport extends ReportHeader {
   version: string
   node: string
   apiUrl: string

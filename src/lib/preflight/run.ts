@@ -7,6 +7,7 @@ import {readFile} from 'node:fs/promises'
 import {isIP} from 'node:net'
 
 import {auditNoProxy, noProxyValue, proxyForUrl} from '../net/no-proxy.js'
+import {reportHeader} from '../report-header.js'
 import type {Catalog, CatalogEndpoint, Category} from './catalog.js'
 import {createDnsResolver, type DnsResolver} from './dns.js'
 import {classifyAccess, probeMetadata, probeProxy, probeTcp, probeTls, probeUdp, redactProxy, type ProbeOutcome} from './probes.js'
@@ -327,18 +328,12 @@ export async function runPreflight(options: RunPreflightOptions): Promise<Prefli
   const counts: Record<CheckStatus, number> = {pass: 0, warn: 0, fail: 0, skip: 0, unknown: 0}
   for (const check of checkList) counts[check.status] += 1
   const requiredFailure = checkList.some((c) => c.required && c.status === 'fail')
-  const verdict = requiredFailure ? 'fail' : checkList.some((c) => c.status !== 'pass' && c.status !== 'skip') ? 'warn' : 'pass'
   const sources: Record<string, string> = {}
   for (const [key, source] of Object.entries(options.catalog.sources)) sources[key] = source.title
   if (options.extraEndpoints && options.extraEndpoints.length > 0) sources.user = 'your preflight.json'
 
   return {
-    schemaVersion: 1,
-    verdict,
-    exitCode: requiredFailure ? 1 : 0,
-    startedAt: new Date(started).toISOString(),
-    durationMs: Date.now() - started,
-    timeoutMs,
+    ...reportHeader({started, timeoutMs, failed: requiredFailure, warned: checkList.some((c) => c.status !== 'pass' && c.status !== 'skip')}),
     runner: options.runner ?? 'standard',
     ide: options.ide ?? 'all',
     only: options.only && options.only.length > 0 ? options.only : null,

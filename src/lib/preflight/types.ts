@@ -2,6 +2,7 @@
  * The preflight result shape. `--json` prints a `PreflightReport` as is; its layout is locked by a test
  * (test/unit/preflight-report.test.ts): add fields, never rename or remove them.
  */
+import type {ReportHeader} from '../report-header.js'
 import type {Category, EndpointProtocol} from './catalog.js'
 
 export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip' | 'unknown'
@@ -47,14 +48,8 @@ export interface EndpointReport {
   note: string | null
 }
 
-export interface PreflightReport {
-  schemaVersion: 1
-  /** fail when a required check failed; warn when anything else was not a pass or skip; else pass. */
-  verdict: 'pass' | 'warn' | 'fail'
-  exitCode: 0 | 1
-  startedAt: string
-  durationMs: number
-  timeoutMs: number
+/** The header (report-header.ts): verdict fail when a required check failed; warn when anything else was not a pass or skip. */
+export interface PreflightReport extends ReportHeader {
   runner: 'standard' | 'enterprise'
   ide: 'vscode' | 'jetbrains' | 'all' | 'none'
   only: ReportCategory[] | null

@@ -116,7 +116,7 @@ export const API_ENDPOINT_ID = 'management.api'
 /**
  * The failed required checks of a quick preflight, split by whether they are on this connection's own path.
  * Only the API (which `ona ssh` must ask) is checked here; the environment's SSH address is probed once it is
- * known (probeSshBanner). `blocking` stops the connection; `other` (the gateway, the IDE's endpoints) are
+ * known (banner.ts probeSsh). `blocking` stops the connection; `other` (the gateway, the IDE's endpoints) are
  * warnings: ona ssh does not use them itself.
  */
 export function splitPreflightFailures(report: PreflightReport): {blocking: CheckResult[]; other: CheckResult[]} {
@@ -297,10 +297,10 @@ export async function sshConnect(ctx: Context, options: SshConnectOptions): Prom
   if (!options.skipPreflight && ready.environment.ssh) {
     // The other half of this connection's path: the environment's sshd, as this network reaches it.
     const {host, port} = ready.environment.ssh
-    const {probeSshBanner} = await import('./banner.js')
-    const probe = await probeSshBanner(host, port, perCheck())
-    if (!probe.ok) {
-      throw new OnaError('ERR_PREFLIGHT_FAILED', `cannot connect: the SSH address of ${label} does not answer: ${probe.detail}`, {
+    const {probeSsh, sshProbeFailure} = await import('./banner.js')
+    const failure = sshProbeFailure(await probeSsh(host, port, perCheck()))
+    if (failure !== undefined) {
+      throw new OnaError('ERR_PREFLIGHT_FAILED', `cannot connect: the SSH address of ${label} does not answer: ${failure}`, {
         hint: `The environment runs, but its sshd is not reachable from this network on port ${port}: a firewall, VPN or security group may block it. Pass --skip-preflight if you reach it some other way (a ProxyJump in your SSH config).`,
         details: {environmentId: ready.environment.id, address: `${host}:${port}`},
       })
