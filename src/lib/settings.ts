@@ -195,6 +195,16 @@ async function blockElsewhere(ctx: Pick<Context, 'paths' | 'platform'>, origin: 
   return files.size === 1 ? [...files][0] : undefined
 }
 
+/**
+ * After a write of the block: the managed file, when it was chosen on the command line (`--ssh-config`) or
+ * found in the tree (useManagedFileSetting), is saved for the origin, so plain `ona ssh-sync`, `ona ssh`,
+ * watch mode and the service use it from then on. Called by `ona ssh-sync` and `ona ssh` alike;
+ * ONA_SSH_CONFIG (the environment) is never saved.
+ */
+export async function rememberManagedFile(ctx: Pick<Context, 'paths'>, apiUrl: string): Promise<void> {
+  if (ctx.paths.sshConfigFrom === 'flag' || ctx.paths.sshConfigFrom === 'found') await saveManagedFile(ctx, apiUrl, ctx.paths.sshConfig)
+}
+
 /** Saves the file this install's block lives in (none: it is `~/.ssh/config`, the default). */
 export async function saveManagedFile(ctx: Pick<Context, 'paths'>, apiUrl: string, file: string): Promise<void> {
   const origin = apiOrigin(apiUrl)

@@ -1,6 +1,7 @@
 /**
- * The managed file is a setting per API origin (issue 21): once chosen with `--ssh-config`, plain
- * `ona ssh-sync`, `ona ssh` and watch mode use it, and ona's block found in an Included file is ona's.
+ * The managed file is a setting per API origin (issue 21): once chosen with `--ssh-config` (of `ona ssh-sync`
+ * or `ona ssh`), plain `ona ssh-sync`, `ona ssh` and watch mode use it, and ona's block found in an Included
+ * file is ona's.
  * The built CLI against the simulator on 127.0.0.1, a scratch HOME, and the real `ssh -G`.
  */
 import {chmod, mkdir, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
@@ -98,6 +99,24 @@ describe('--ssh-config chosen once is the managed file from then on', () => {
     const argv = (await readFile(path.join(home, 'argv'), 'utf8')).trimEnd().split('\n')
     // The scratch HOME is not the passwd home, so ~/.ssh/config (which Includes ona.conf) is named; never ona.conf itself.
     expect(argv).toEqual(['-F', config, `${A}.gitpod.environment`])
+    expect(blocks(await readFile(config, 'utf8'))).toBe(0)
+  })
+
+  it('`ona ssh --ssh-config` remembers the file as `ona ssh-sync --ssh-config` does: plain `ona ssh` and `ona ssh-sync` use it, no second block', async () => {
+    const stub = path.join(home, 'ssh-stub')
+    await writeFile(stub, `#!/bin/sh\nprintf '%s\\n' "$@" > '${home}/argv'\n`)
+    await chmod(stub, 0o755)
+    const chosen = await runCli(['ssh', A, '--skip-preflight', '--ssh-config', '~/.ssh/ona.conf'], {env: {...env, ONA_SSH: stub}})
+    expect(chosen.code, chosen.stderr).toBe(0)
+    expect(blocks(await readFile(conf, 'utf8'))).toBe(1)
+    const settings = JSON.parse(await readFile(path.join(home, '.config', 'ona', 'settings.json'), 'utf8'))
+    expect(settings.origins[new URL(sim.url).origin].sshConfig).toBe(conf)
+    // Nothing Includes ona.conf: a plain `ona ssh` finds it only through the saved setting.
+    const plain = await runCli(['ssh', A, '--skip-preflight'], {env: {...env, ONA_SSH: stub}})
+    expect(plain.code, plain.stderr).toBe(0)
+    expect(blocks(await readFile(config, 'utf8'))).toBe(0)
+    expect((await readFile(path.join(home, 'argv'), 'utf8')).trimEnd().split('\n')).toEqual(['-F', conf, `${A}.gitpod.environment`])
+    expect(await sync()).toMatchObject({sshConfig: conf, sshConfigFrom: 'setting'})
     expect(blocks(await readFile(config, 'utf8'))).toBe(0)
   })
 

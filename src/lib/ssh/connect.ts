@@ -272,7 +272,7 @@ export async function sshConnect(ctx: Context, options: SshConnectOptions): Prom
     }
   }
   // The file this install's block lives in, as `ona ssh-sync` decides it (--ssh-config chosen once is remembered).
-  const {useManagedFileSetting} = await import('../settings.js')
+  const {useManagedFileSetting, rememberManagedFile} = await import('../settings.js')
   await useManagedFileSetting(ctx, options.apiUrl)
   const [{applyListing, connect, originOf, readBaseline}, environments] = await Promise.all([import('../sync/sync.js'), import('../environments/index.js')])
   const client = await connect(ctx, options.apiUrl)
@@ -310,6 +310,8 @@ export async function sshConnect(ctx: Context, options: SshConnectOptions): Prom
   // The listing from before the start does not have the new address: sync with the environment as it is now.
   const current = listing.environments.map((e) => (e.id === ready.environment.id ? ready.environment : e))
   const synced = await applyListing(ctx, {environments: current, problems: listing.problems}, {client, apiUrl: options.apiUrl, origin: originOf(options.apiUrl), baseline})
+  // Chosen with --ssh-config (or found in the tree): remembered as `ona ssh-sync --ssh-config` remembers it.
+  await rememberManagedFile(ctx, options.apiUrl)
   const id = ready.environment.id.toLowerCase()
   const alias = `${id}.gitpod.environment`
   if (!(await aliasInBlock(ctx, id))) {

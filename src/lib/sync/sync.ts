@@ -335,7 +335,7 @@ async function readManagedFile(ctx: Context): Promise<{realPath: string; text: s
 export async function syncSshConfig(ctx: Context, options: SyncOptions & {apiUrl: string; client?: ApiClient}): Promise<SyncResult> {
   const withOrigin = {...options, origin: options.origin ?? originOf(options.apiUrl), verify: options.verify ?? true}
   // The file this install's block lives in: --ssh-config, ONA_SSH_CONFIG, else what was chosen before.
-  const {useManagedFileSetting, saveManagedFile} = await import('../settings.js')
+  const {useManagedFileSetting, rememberManagedFile} = await import('../settings.js')
   await useManagedFileSetting(ctx, options.apiUrl)
   if (options.remove) return {...(await removeFromConfig(ctx, withOrigin)), sshConfigFrom: ctx.paths.sshConfigFrom}
   const client = options.client ?? (await connect(ctx, options.apiUrl))
@@ -345,7 +345,7 @@ export async function syncSshConfig(ctx: Context, options: SyncOptions & {apiUrl
   const result = {...(await applyListing(ctx, listing, {...withOrigin, client, baseline})), sshConfigFrom: ctx.paths.sshConfigFrom}
   // Chosen once (--ssh-config, or an earlier one's block found in the tree): plain syncs, `ona ssh`, watch
   // mode and the service use it from now on.
-  if (!options.dryRun && (ctx.paths.sshConfigFrom === 'flag' || ctx.paths.sshConfigFrom === 'found')) await saveManagedFile(ctx, options.apiUrl, ctx.paths.sshConfig)
+  if (!options.dryRun) await rememberManagedFile(ctx, options.apiUrl)
   if (!options.dryRun) {
     // A running watcher rewrites the block under the settings this command may have just changed.
     const {tellWatcher, recordRemoved} = await import('../watch/lock.js')
