@@ -176,6 +176,16 @@ describe.skipIf(!builtCli)('ona doctor (built CLI, simulator, real sshd and ssh 
     expect(find(report, 'env.host-key', A)[0]!.status).toBe('warn')
   }, 60_000)
 
+  it('the managed file chosen before with `ona ssh-sync --ssh-config` is the one doctor checks, as plain sync and `ona ssh` use it', async () => {
+    const conf = path.join(home, '.ssh', 'ona.conf')
+    expect((await runCli(['ssh-sync', '--ssh-config', conf, '--add-include'], {env: env()})).code).toBe(0)
+    const {report} = await json()
+    expect(report.sshConfig).toBe(conf)
+    expect(find(report, 'ssh.managed')[0]).toMatchObject({status: 'pass'})
+    expect(find(report, 'ssh.managed')[0]!.message).toBe(`${conf} holds 1 alias of ${sim.url.replace(/\/api$/, '')} (block at line 1)`)
+    expect(find(report, 'env.address', A)[0]).toMatchObject({status: 'pass'})
+  }, 60_000)
+
   it('another program named `ona` first on PATH is a warning that says how to tell them apart; a copy of this one passes', async () => {
     const other = path.join(home, 'vendor-bin')
     await mkdir(other)

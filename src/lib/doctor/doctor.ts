@@ -216,6 +216,14 @@ async function checkSshConfig(ctx: Context, origin: string, ownConfig: string, u
     import('../settings.js'),
     import('../ssh-config/block.js'),
   ])
+  // The file this install's block lives in, as sync and `ona ssh` decide it (a saved --ssh-config, or found).
+  const {useManagedFileSetting} = await import('../settings.js')
+  try {
+    await useManagedFileSetting(ctx, origin)
+  } catch (error) {
+    if (!isOnaError(error)) throw error
+    add('ssh-config', 'ssh.settings', 'fail', error.message, `Fix or remove ${error.details?.file ?? 'the settings file'}; \`ona ssh-sync\` cannot run while it is unreadable either.`)
+  }
   const file = ctx.paths.sshConfig
   const state: ConfigState = {text: '', exists: false, readBySsh: false, entries: new Map(), resolveOnConnect: false, written: new Map(), realPath: file}
   state.resolveOnConnect = await readSettings(ctx).then((s) => resolveOnConnectFor(s, `${origin}/api`) || Object.entries(s.origins).some(([o, v]) => o === origin && v.resolveOnConnect === true), () => false)
