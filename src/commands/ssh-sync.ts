@@ -4,6 +4,7 @@ import {BaseCommand} from '../base-command.js'
 import {apiUrlFlag, syncTimeoutFlag} from '../flags.js'
 import {resolveApiUrl} from '../lib/api/base-url.js'
 import {createContext} from '../lib/context.js'
+import {SSH_OPTION_KEYWORDS} from '../lib/ssh-config/ssh-options.js'
 import type {SyncResult} from '../lib/sync/sync.js'
 
 export default class SshSync extends BaseCommand {
@@ -12,7 +13,10 @@ export default class SshSync extends BaseCommand {
     'Lists your environments and rewrites one managed block of the SSH config with a <id>.gitpod.environment / <id>.gitpod.remote Host alias for each running one. Every byte outside the block stays as it was. A failed API call never changes the file.'
 
   // oclif renders the exclusive flags as `[--watch |  |  | ...]`; the modes, said plainly:
-  static override usage = ['ssh-sync [--api-url <url>] [--ssh-config <path>] [--dry-run | --check | --remove | --watch [--interval <duration>]] [--timeout <duration>] [--json]']
+  static override usage = [
+    'ssh-sync [--api-url <url>] [--ssh-config <path>] [--dry-run | --check | --remove | --watch [--interval <duration>]] [--timeout <duration>] [--json]',
+    'ssh-sync [--friendly-aliases | --no-friendly-aliases] [--ssh-option <KEY=VALUE>]... [--clear-ssh-options] [--dry-run | --check]',
+  ]
 
   static override examples = [
     '<%= config.bin %> ssh-sync',
@@ -23,6 +27,9 @@ export default class SshSync extends BaseCommand {
     '<%= config.bin %> ssh-sync --remove --all',
     '<%= config.bin %> ssh-sync --ssh-config ~/.ssh/config.d/ona --add-include',
     '<%= config.bin %> ssh-sync --ssh-config ~/.ssh/config.d/ona --json',
+    '<%= config.bin %> ssh-sync --friendly-aliases',
+    '<%= config.bin %> ssh-sync --ssh-option ForwardAgent=yes --ssh-option "LocalForward=8080 localhost:8080"',
+    '<%= config.bin %> ssh-sync --ssh-option ForwardAgent=',
   ]
 
   static override enableJsonFlag = true
@@ -46,6 +53,18 @@ export default class SshSync extends BaseCommand {
       exclusive: ['no-resolve-on-connect'],
     }),
     'no-resolve-on-connect': Flags.boolean({summary: 'write plain entries again (saved for this API)'}),
+    'friendly-aliases': Flags.boolean({
+      summary: 'also name each entry <name>.ona (its name, slugged) when no other environment gives the same; saved for this API',
+      exclusive: ['no-friendly-aliases'],
+    }),
+    'no-friendly-aliases': Flags.boolean({summary: 'take the <name>.ona aliases out again (saved for this API)'}),
+    'ssh-option': Flags.string({
+      summary: 'add an option to every entry, e.g. ForwardAgent=yes (repeatable; saved for this API; KEY= removes it)',
+      description: `Keywords: ${SSH_OPTION_KEYWORDS.join(', ')}. LocalForward, RemoteForward, DynamicForward, SendEnv and SetEnv variables add up; any other keyword given again replaces its value. --dry-run and --check show the result without saving it.`,
+      helpValue: '<KEY=VALUE>',
+      multiple: true,
+    }),
+    'clear-ssh-options': Flags.boolean({summary: 'remove every saved --ssh-option of this API (with --ssh-option: replace them)'}),
     'identity-file': Flags.string({summary: 'use this existing private key (its .pub is registered) instead of ona\'s own; saved; empty to go back', helpValue: '<path>'}),
     service: Flags.boolean({summary: 'watch mode as run by `ona service`: after `ona ssh-sync --remove`, end instead of putting the block back', hidden: true}),
     // launchd's KeepAlive restarts every non-zero exit: its agent ends with 0 when the token expired (service/launchd.ts).
@@ -70,6 +89,28 @@ export default class SshSync extends BaseCommand {
     if (resolveOnConnect !== undefined || flags['identity-file'] !== undefined) {
       const {saveConnectSettings} = await import('../lib/settings.js')
       await saveConnectSettings(ctx, {apiUrl, resolveOnConnect, identityFile: flags['identity-file']})
+    }
+    // Friendly aliases and --ssh-option: saved before a write (watch mode and the service follow them); a dry
+    // run or --check only shows them. A refused option stops here, before anything is read or written.
+    const friendlyAliases = flags['friendly-aliases'] ? true : flags['no-friendly-aliases'] ? false : undefined
+    const preferences = {
+      ...(friendlyAliases === undefined ? {} : {friendlyAliases}),
+      ...(flags['ssh-option'] === undefined ? {} : {sshOptions: flags['ssh-option']}),
+      ...(flags['clear-ssh-options'] ? {clearSshOptions: true} : {}),
+    }
+    const preview = Boolean(flags['dry-run'] || flags.check)
+    let saved: string | undefined
+    if (Object.keys(preferences).length > 0) {
+      const {apiOrigin, readSettings, saveEntryPreferences, withEntryPreferences} = await import('../lib/settings.js')
+      if (preview) withEntryPreferences(await readSettings(ctx), apiUrl, preferences)
+      else {
+        const mine = (await saveEntryPreferences(ctx, apiUrl, preferences)).origins[apiOrigin(apiUrl)]
+        // What every later sync of this API (watch mode, the service, `ona ssh`) writes from now on.
+        saved = [
+          ...(friendlyAliases === undefined ? [] : [`friendly aliases ${friendlyAliases ? 'on' : 'off'}`]),
+          ...(flags['ssh-option'] === undefined && !flags['clear-ssh-options'] ? [] : [`ssh options: ${mine?.sshOptions?.join(', ') || 'none'}`]),
+        ].join('; ')
+      }
     }
 
 
@@ -129,9 +170,11 @@ export default class SshSync extends BaseCommand {
       remove: flags.remove,
       all: flags.all,
       addInclude: flags['add-include'],
+      ...(preview && Object.keys(preferences).length > 0 ? {preferences} : {}),
     })
     if (!this.jsonEnabled()) {
       if (flags['dry-run'] && result.diff) this.io.print(result.diff.trimEnd())
+      if (saved) this.io.print(`saved    for this API: ${saved}`)
       for (const line of formatSyncResult(result, ctx.paths.home, {check: flags.check, remove: flags.remove})) this.io.print(line)
       for (const w of result.warnings) this.io.warn(w.file && w.line ? `${w.file}:${w.line}: ${w.message}` : w.message)
       if (resolveOnConnect === true && !result.dryRun) {

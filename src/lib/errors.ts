@@ -67,6 +67,7 @@ export const ERROR_CODES = {
   // Each case gets its own hint (no user bus, no systemd, no launchd login session...): see service/manager.ts.
   ERR_SERVICE_MANAGER_UNREACHABLE: {exit: EXIT.ERROR, hint: 'The service manager cannot be reached from this session: run `ona ssh-sync --watch` in a terminal instead.'},
   ERR_SERVICE_CONFLICT: {exit: EXIT.ERROR, hint: 'Run `ona service status` to see which API and SSH config each service keeps current.'},
+  ERR_SSH_OPTION: {exit: EXIT.USAGE, hint: 'Give KEY=VALUE with a keyword ona takes (`ona ssh-sync --help` lists them); nothing was saved or written.'},
   ERR_SETTINGS: {exit: EXIT.ERROR, hint: 'Fix or delete ona\'s settings.json (it is rewritten by `ona ssh-sync --resolve-on-connect` / `--identity-file`).'},
 
   // Connecting: keys, names, start on demand
@@ -145,6 +146,8 @@ export interface Warning {
   fix?: string
   /** W_FOREIGN_CONFIG: each line of the block that decides an option, with its file:line. */
   settings?: Array<{option: string; value: string; file: string; line: number; effect: string}>
+  /** W_FRIENDLY_ALIAS: each friendly alias not written, with the environments whose names give it (or the install holding it). */
+  collisions?: Array<{alias: string; environments: string[]; holder?: string}>
   /** A grouped W_SSH_DIFFERS: each alias's own values (ssh -G answers per alias). */
   items?: Array<{alias: string; expected: string; actual: string}>
 }

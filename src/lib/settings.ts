@@ -16,6 +16,7 @@ import path from 'node:path'
 import type {Context} from './context.js'
 import {OnaError} from './errors.js'
 import {mkdirOwned, ownLikeDirectory} from './fs/safe-write.js'
+import {applySshOptions, checkSavedSshOptions} from './ssh-config/ssh-options.js'
 
 export interface OriginSettings {
   /** Host entries carry a ProxyCommand that resolves the address (and starts the environment) at connect time. */
@@ -25,6 +26,13 @@ export interface OriginSettings {
    * absent: `~/.ssh/config`). Plain `ssh-sync`, `ona ssh`, watch mode and the service use it.
    */
   sshConfig?: string
+  /**
+   * `ona ssh-sync --friendly-aliases`: each entry also gets `<name>.ona` (the environment's name, slugged),
+   * when no other environment of this install slugs to the same (see ssh-config/friendly.ts).
+   */
+  friendlyAliases?: boolean
+  /** `ona ssh-sync --ssh-option`: options written into every entry, as `Keyword value` lines (ssh-config/ssh-options.ts). */
+  sshOptions?: string[]
 }
 
 export interface Settings {
@@ -80,16 +88,24 @@ export function parseSettings(text: string, file = 'settings.json'): Settings {
       throw new OnaError('ERR_SETTINGS', `${file}: "origins" must be an object`, {details: {file}})
     }
     for (const [origin, value] of Object.entries(object.origins as Record<string, unknown>)) {
-      const entry = (value ?? {}) as {resolveOnConnect?: unknown; sshConfig?: unknown}
+      const entry = (value ?? {}) as {resolveOnConnect?: unknown; sshConfig?: unknown; friendlyAliases?: unknown; sshOptions?: unknown}
       if (entry.resolveOnConnect !== undefined && typeof entry.resolveOnConnect !== 'boolean') {
         throw new OnaError('ERR_SETTINGS', `${file}: "origins.${origin}.resolveOnConnect" must be true or false`, {details: {file}})
       }
       if (entry.sshConfig !== undefined && (typeof entry.sshConfig !== 'string' || entry.sshConfig === '')) {
         throw new OnaError('ERR_SETTINGS', `${file}: "origins.${origin}.sshConfig" must be a non-empty path`, {details: {file}})
       }
+      if (entry.friendlyAliases !== undefined && typeof entry.friendlyAliases !== 'boolean') {
+        throw new OnaError('ERR_SETTINGS', `${file}: "origins.${origin}.friendlyAliases" must be true or false`, {details: {file}})
+      }
+      // Written into every entry: checked as strictly as `--ssh-option` itself (a hand edit must not inject config text).
+      const optionProblem = entry.sshOptions === undefined ? undefined : checkSavedSshOptions(entry.sshOptions)
+      if (optionProblem !== undefined) throw new OnaError('ERR_SETTINGS', `${file}: "origins.${origin}.sshOptions" ${optionProblem}`, {details: {file}})
       settings.origins[origin] = {
         ...(entry.resolveOnConnect === undefined ? {} : {resolveOnConnect: entry.resolveOnConnect}),
         ...(entry.sshConfig === undefined ? {} : {sshConfig: entry.sshConfig as string}),
+        ...(entry.friendlyAliases === undefined ? {} : {friendlyAliases: entry.friendlyAliases}),
+        ...(entry.sshOptions === undefined ? {} : {sshOptions: [...(entry.sshOptions as string[])]}),
       }
     }
   }
@@ -99,6 +115,48 @@ export function parseSettings(text: string, file = 'settings.json'): Settings {
 /** Whether entries for this API URL resolve on connect. */
 export function resolveOnConnectFor(settings: Settings, apiUrl: string): boolean {
   return settings.origins[apiOrigin(apiUrl)]?.resolveOnConnect === true
+}
+
+/** Whether entries for this API URL also get a friendly `<name>.ona` alias. */
+export function friendlyAliasesFor(settings: Settings, apiUrl: string): boolean {
+  return settings.origins[apiOrigin(apiUrl)]?.friendlyAliases === true
+}
+
+/** The `--ssh-option` lines saved for this API URL (empty: none). */
+export function sshOptionsFor(settings: Settings, apiUrl: string): string[] {
+  return settings.origins[apiOrigin(apiUrl)]?.sshOptions ?? []
+}
+
+/** What `ona ssh-sync --[no-]friendly-aliases`, `--ssh-option` and `--clear-ssh-options` ask for. */
+export interface EntryPreferences {
+  friendlyAliases?: boolean
+  /** `KEY=VALUE` (or `KEY=` to remove the keyword's values), in order. */
+  sshOptions?: readonly string[]
+  clearSshOptions?: boolean
+}
+
+/**
+ * The origin's settings with `preferences` applied, without saving (a dry run shows what they would write).
+ * Throws ERR_SSH_OPTION for an option that is refused.
+ */
+export function withEntryPreferences(settings: Settings, apiUrl: string, preferences: EntryPreferences): Settings {
+  const origin = apiOrigin(apiUrl)
+  const entry: OriginSettings = {...settings.origins[origin]}
+  if (preferences.friendlyAliases !== undefined) entry.friendlyAliases = preferences.friendlyAliases
+  if (preferences.clearSshOptions || (preferences.sshOptions?.length ?? 0) > 0) {
+    const options = applySshOptions(entry.sshOptions ?? [], preferences.sshOptions ?? [], preferences.clearSshOptions)
+    if (options.length > 0) entry.sshOptions = options
+    else delete entry.sshOptions
+  }
+  return {...settings, origins: {...settings.origins, [origin]: entry}}
+}
+
+/** Saves `preferences` for this API URL's origin (see withEntryPreferences); returns the settings saved. */
+export async function saveEntryPreferences(ctx: Pick<Context, 'paths'>, apiUrl: string, preferences: EntryPreferences): Promise<Settings> {
+  const origin = apiOrigin(apiUrl)
+  return updateSettings(ctx, (settings) => {
+    settings.origins[origin] = withEntryPreferences(settings, apiUrl, preferences).origins[origin]!
+  })
 }
 
 /** Applies `change` to the current settings and writes them atomically (mode 0600); returns the result. */

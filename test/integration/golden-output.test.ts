@@ -66,6 +66,23 @@ describe.skipIf(!builtCli)('golden human output (built CLI)', () => {
     expectGolden('output/ssh-sync.txt', steps.join('\n'))
   })
 
+  it('ssh-sync: friendly aliases with a collision, --ssh-option previewed and written, a refused option (issue 19)', async () => {
+    const steps: string[] = []
+    const step = async (title: string, args: string[]) => {
+      const r = await runCli(args, {env: env()})
+      steps.push(`$ ona ${args.join(' ')}    # ${title}\n${shown(r)}`)
+      return r
+    }
+    sim.addEnvironment({id: '0199ec15-f00d-7d99-a5c4-9b3a7c2d8e57', name: 'Web Frontend', phase: 'ENVIRONMENT_PHASE_RUNNING', statusVersion: 1, ssh: {user: 'gitpod_devcontainer', host: '127.0.0.15', port: 22}})
+    expect((await step('friendly aliases, two environments named alike', ['ssh-sync', '--friendly-aliases'])).code).toBe(0)
+    sim.renameEnvironment(A, 'Payments API')
+    await step('a rename moves the alias', ['ssh-sync'])
+    await step('an option, previewed', ['ssh-sync', '--dry-run', '--ssh-option', 'ServerAliveInterval=30'])
+    await step('options written', ['ssh-sync', '--ssh-option', 'ServerAliveInterval=30', '--ssh-option', 'LocalForward=8080 localhost:8080'])
+    await step('a refused option', ['ssh-sync', '--ssh-option', 'StrictHostKeyChecking=no'])
+    expectGolden('output/ssh-sync-conveniences.txt', steps.join('\n'))
+  })
+
   it('errors: not logged in, a rejected token, an unreachable API, a broken marker', async () => {
     const port = await closedPort()
     const runs: Array<[string, string[], Record<string, string>]> = [

@@ -102,7 +102,7 @@ describe('ona ssh-sync', () => {
     expect(result.code).toBe(0)
     const data = JSON.parse(result.stdout) as Record<string, unknown>
     expect(Object.keys(data).sort()).toEqual(
-      ['added', 'backup', 'changed', 'dryRun', 'environments', 'foreignBlocks', 'keys', 'kept', 'pending', 'readByHomeConfig', 'readBySsh', 'realPath', 'removed', 'removedBlock', 'resolveOnConnect', 'sshConfig', 'sshConfigFrom', 'sshUserConfig', 'staleBlocks', 'unchanged', 'updated', 'verified', 'verifiedFromCache', 'warnings', 'written'].sort(),
+      ['added', 'aliased', 'backup', 'changed', 'dryRun', 'environments', 'foreignBlocks', 'keys', 'kept', 'pending', 'readByHomeConfig', 'readBySsh', 'realPath', 'removed', 'removedBlock', 'resolveOnConnect', 'sshConfig', 'sshConfigFrom', 'sshUserConfig', 'staleBlocks', 'unchanged', 'updated', 'verified', 'verifiedFromCache', 'warnings', 'written'].sort(),
     )
     expect(data.resolveOnConnect).toBe(false)
     expect(data.keys).toEqual({

@@ -60,6 +60,8 @@ export interface Simulator {
   /** The "IP change": a new SSH address, a bumped statusVersion and an UPDATE_STATUS event. */
   setSshAddress(id: string, address: {host: string; port?: number; user?: string} | string): void
   setPhase(id: string, phase: string): void
+  /** A new display name (metadata.name), with a bumped statusVersion and an UPDATE_STATUS event. */
+  renameEnvironment(id: string, name: string): void
   /** The wire JSON of one environment as GetEnvironment would return it. */
   environmentJson(id: string): Record<string, unknown> | undefined
   environmentIds(): string[]
@@ -381,6 +383,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       const env = mustGet(id)
       env.sshUrl = typeof address === 'string' ? address : sshUrl(address)
       env.startUrl = env.sshUrl
+      bump(env)
+    },
+    renameEnvironment(id, name) {
+      const env = mustGet(id)
+      env.name = name
       bump(env)
     },
     setPhase(id, phase) {

@@ -7,6 +7,7 @@ import {printable} from '../printable.js'
 import {detectEol, isSectionStart, parseDirective, splitLines, type Line} from './scan.js'
 import {ENVIRONMENT_SUFFIX, REMOTE_SUFFIX, type SshEnvironment, type ValidEnvironment} from './validate.js'
 import {renderEntryOptions, type EntryOptions} from './entry.js'
+import {FRIENDLY_ALIAS} from './friendly.js'
 
 /**
  * Marker lines. Frozen from the first release: scripts and other tools may look for them. They are matched
@@ -226,10 +227,14 @@ export interface ParsedBlock {
   foreign: ForeignLines[]
 }
 
-/** The Host line ona writes: `Host <id>.gitpod.environment <id>.gitpod.remote`, nothing else. */
-function onaEntryAlias(content: string): string | undefined {
+/**
+ * The Host line ona writes: `Host <id>.gitpod.environment <id>.gitpod.remote`, with the entry's friendly
+ * alias (`<name>.ona`, friendly.ts) as a third pattern when it has one; nothing else.
+ */
+export function onaEntryAlias(content: string): string | undefined {
   const directive = parseDirective(content)
-  if (directive?.keyword !== 'host' || directive.args.length !== 2) return undefined
+  if (directive?.keyword !== 'host' || (directive.args.length !== 2 && directive.args.length !== 3)) return undefined
+  if (directive.args.length === 3 && !FRIENDLY_ALIAS.test(directive.args[2]!)) return undefined
   const [first, second] = directive.args as [string, string]
   if (!first.endsWith(ENVIRONMENT_SUFFIX)) return undefined
   const id = first.slice(0, -ENVIRONMENT_SUFFIX.length)
@@ -239,6 +244,8 @@ function onaEntryAlias(content: string): string | undefined {
 
 function readEntry(alias: string, lines: readonly string[]): SshEnvironment {
   const environment: SshEnvironment = {id: alias.slice(0, -ENVIRONMENT_SUFFIX.length), host: '', user: '', port: 22}
+  const friendly = parseDirective(lines[0] ?? '')?.args[2]
+  if (friendly !== undefined) environment.friendlyAlias = friendly
   for (const line of lines.slice(1)) {
     const directive = parseDirective(line)
     const value = directive?.args[0]
@@ -359,7 +366,7 @@ export function renderParts(parts: readonly BlockPart[]): string[] {
 export function renderEntries(environments: readonly ValidEnvironment[], entry: EntryOptions = {}): BlockEntry[] {
   return environments.map((env) => {
     const lines = [
-      `Host ${env.environmentAlias} ${env.remoteAlias}`,
+      `Host ${env.environmentAlias} ${env.remoteAlias}${env.friendlyAlias === undefined ? '' : ` ${env.friendlyAlias}`}`,
       `  HostName ${env.host}`,
       `  User ${env.user}`,
       `  Port ${env.port}`,

@@ -4,6 +4,8 @@
 import {OnaError, type Warning} from '../errors.js'
 import {updateFile, type UpdateResult} from '../fs/safe-write.js'
 import {expectedEntryValues, type EntryOptions} from './entry.js'
+import {FRIENDLY_ALIAS} from './friendly.js'
+import {isRepeatedSshOption, isSshOptionKeyword} from './ssh-options.js'
 import {ENVIRONMENT_SUFFIX, REMOTE_SUFFIX, type SshEnvironment, type ValidEnvironment} from './validate.js'
 import {applyBlock, assertEditable, removeManagedBlock, type ApplyResult} from './index.js'
 import {detectEol} from './scan.js'
@@ -25,6 +27,8 @@ export interface FileSyncOptions {
   listed?: ReadonlySet<string>
   /** Report the file's own override lines (default true; the sync core checks the whole tree instead). */
   overrides?: boolean
+  /** With friendly aliases: every environment name this origin knows (see BlockOptions.names). */
+  names?: ReadonlyMap<string, string>
   /** Test hook passed to updateFile. */
   beforeRename?: () => Promise<void> | void
   /** Passed to updateFile: keep the replaced file open (watch mode's guard against in-place writers). */
@@ -56,7 +60,7 @@ export async function syncBlockInFile(
       const current = options.rebase ? options.rebase(onDisk) : onDisk
       // A function sees the text as it is on disk at this attempt (it may differ from an earlier read).
       const wanted = typeof environments === 'function' ? environments(current) : environments
-      applied = applyBlock(current, wanted, {file, entry: options.entry, origin: options.origin, listed: options.listed, overrides: options.overrides})
+      applied = applyBlock(current, wanted, {file, entry: options.entry, origin: options.origin, listed: options.listed, overrides: options.overrides, names: options.names})
       checkRenderedBlock(applied.blockLines, applied.written, options.entry)
       return applied.text
     },
@@ -109,6 +113,8 @@ const PLAIN_TOKEN = /^[A-Za-z0-9_./:@+=,~-]+$/
 // Inside double quotes: any byte but a quote, a control character, `%` or a backslash (entry.ts checkPathToken).
 // eslint-disable-next-line no-control-regex
 const QUOTED_TOKEN = /^"[^"%\\\x00-\x1f\x7f]+"$/
+/** A word of a user's `--ssh-option` value (ssh-options.ts): plain, plus SendEnv's wildcards and an IPv6 forward's brackets. */
+const OPTION_TOKEN = /^[A-Za-z0-9_./:@+=,~*?[\]-]+$/
 /** An entry line as ona renders it: two spaces, a keyword, one space, the value. */
 const ENTRY_LINE = /^ {2}([A-Za-z]+) (.+)$/
 
@@ -152,7 +158,10 @@ export function checkRenderedBlock(blockLines: readonly string[], written: reado
       close()
       const patterns = line.slice(5).split(' ')
       const env = expected.get(patterns[0] ?? '')
-      if (!env || patterns.length !== 2 || patterns[1] !== env.remoteAlias || !patterns[0]!.endsWith(ENVIRONMENT_SUFFIX) || !patterns[1]!.endsWith(REMOTE_SUFFIX) || !patterns.every((p) => PLAIN_TOKEN.test(p))) {
+      // The friendly alias, when the environment has one, is the third pattern and nothing else is.
+      const friendly = env?.friendlyAlias
+      const count = friendly === undefined ? 2 : 3
+      if (!env || patterns.length !== count || patterns[1] !== env.remoteAlias || !patterns[0]!.endsWith(ENVIRONMENT_SUFFIX) || !patterns[1]!.endsWith(REMOTE_SUFFIX) || !patterns.every((p) => PLAIN_TOKEN.test(p)) || (friendly !== undefined && (patterns[2] !== friendly || !FRIENDLY_ALIAS.test(friendly)))) {
         fail(`unexpected Host patterns ${JSON.stringify(patterns)}`)
       }
       if (seen.has(env!.environmentAlias)) fail(`${env!.environmentAlias} has two Host entries`)
@@ -164,7 +173,16 @@ export function checkRenderedBlock(blockLines: readonly string[], written: reado
     if (!match) fail(`a line that is not a Host entry or one of its values: ${JSON.stringify(line.slice(0, 80))}`)
     if (!current) fail('a value before the first Host entry')
     const keyword = match![1]!.toLowerCase()
-    if (current!.values.has(keyword)) fail(`${match![1]} twice under ${current!.alias}`)
+    const option = isSshOptionKeyword(keyword)
+    if (current!.values.has(keyword) && !isRepeatedSshOption(keyword)) fail(`${match![1]} twice under ${current!.alias}`)
+    if (option) {
+      // A user's option: plain words only, never quoted (nothing in it can be read as more than its value).
+      const words = match![2]!.split(' ')
+      if (!words.every((w) => OPTION_TOKEN.test(w))) fail(`a value of ${match![1]} under ${current!.alias} that ona does not write`)
+      const had = current!.values.get(keyword)
+      current!.values.set(keyword, had === undefined ? words.join(' ') : `${had}\n${words.join(' ')}`)
+      continue
+    }
     const tokens = match![2]!.match(/"[^"]*"|[^ ]+/g) ?? []
     // The tokens must be all of the value, with single spaces between them (nothing left over, no blank runs).
     if (tokens.join(' ') !== match![2] || !tokens.every((t) => PLAIN_TOKEN.test(t) || QUOTED_TOKEN.test(t))) {

@@ -12,6 +12,7 @@
  * also `$` and backticks.
  */
 import {OnaError} from '../errors.js'
+import {sshOptionLines} from './ssh-options.js'
 import type {ValidEnvironment} from './validate.js'
 
 export interface ProxyCommandSpec {
@@ -37,6 +38,10 @@ export interface EntryOptions {
   proxyCommand?: ProxyCommandSpec
   /** Write paths for Windows OpenSSH (forward slashes, drive letters allowed). */
   windows?: boolean
+  /** The user's `--ssh-option` lines (settings.json, already checked), after ona's own lines in every entry. */
+  sshOptions?: readonly string[]
+  /** Each entry's Host line also names its friendly alias, when the environment has one (friendly.ts). */
+  friendlyAliases?: boolean
 }
 
 const PLAIN = /^[A-Za-z0-9_./:@+=,~-]+$/
@@ -131,6 +136,7 @@ export function renderEntryOptions(env: Pick<ValidEnvironment, 'id'>, options: E
   const lines: string[] = []
   if (options.identityFile !== undefined) lines.push(`IdentityFile ${pathToken(options.identityFile, windows)}`, 'IdentitiesOnly yes')
   if (options.proxyCommand) lines.push(`ProxyCommand ${proxyCommandTokens(env, options.proxyCommand, windows).join(' ')}`)
+  if (options.sshOptions) lines.push(...sshOptionLines(options.sshOptions))
   return lines
 }
 
@@ -143,5 +149,12 @@ export function expectedEntryValues(env: Pick<ValidEnvironment, 'id'>, options: 
     values.set('identitiesonly', 'yes')
   }
   if (options.proxyCommand) values.set('proxycommand', proxyCommandArgv(env, options.proxyCommand, windows).join('\u0000'))
+  // The user's options: one value per line (words joined by a space), lines joined by a line break.
+  for (const line of sshOptionLines(options.sshOptions ?? [])) {
+    const space = line.indexOf(' ')
+    const keyword = line.slice(0, space).toLowerCase()
+    const had = values.get(keyword)
+    values.set(keyword, had === undefined ? line.slice(space + 1) : `${had}\n${line.slice(space + 1)}`)
+  }
   return values
 }

@@ -6,6 +6,7 @@ import {OnaError, type Warning} from '../errors.js'
 import {entryLines, entryProxyOrigin, findBlock, hasBom, parseBlock, removeBlock, renderBlockLines, renderEntries, renderParts, replaceBlock, sortByAlias, spliceBlock, type BlockEntry, type BlockPart, type ParsedBlock} from './block.js'
 import {detectEol} from './scan.js'
 import {validateEntryOptions, type EntryOptions} from './entry.js'
+import {assignFriendlyAliases, type FriendlyCollision} from './friendly.js'
 import {findOverrides} from './overrides.js'
 import {validateEnvironments, type Rejection, type SshEnvironment, type ValidEnvironment} from './validate.js'
 
@@ -31,6 +32,11 @@ export interface BlockOptions {
   entry?: EntryOptions
   /** Report the file's own lines that win over the block (default true; off when the whole tree is checked). */
   overrides?: boolean
+  /**
+   * With friendly aliases (entry.friendlyAliases): the names of every environment of this origin the writer
+   * knows (lowercase id -> name, any phase), so that an alias is written only when it names one of them.
+   */
+  names?: ReadonlyMap<string, string>
 }
 
 export interface ApplyResult {
@@ -110,6 +116,23 @@ function unclaimedWarning(unclaimed: readonly string[], file: string | undefined
   }]
 }
 
+/**
+ * One warning for every friendly alias that is not written (grouped: a line for people), each collision
+ * kept in `collisions` (for --json).
+ */
+function collisionWarning(collisions: readonly FriendlyCollision[], file: string | undefined): Warning[] {
+  if (collisions.length === 0) return []
+  const count = collisions.reduce((n, c) => n + c.environments.length, 0)
+  const shown = collisions.slice(0, 5).map((c) => (c.holder === undefined ? `${c.alias} (${c.environments.length} environments: ${c.environments.join(', ')})` : `${c.alias} (already in the block for ${c.holder})`))
+  const more = collisions.length > 5 ? ` and ${collisions.length - 5} more` : ''
+  return [{
+    code: 'W_FRIENDLY_ALIAS',
+    message: `no friendly alias for ${count === 1 ? '1 environment' : `${count} environments`} whose name${count === 1 ? ' gives an alias' : 's give aliases'} that would not be unique: ${shown.join('; ')}${more}; ${count === 1 ? 'it keeps its <id>.gitpod.environment alias' : 'they keep their <id>.gitpod.environment aliases'} (rename an environment to give it its own)`,
+    file,
+    collisions: collisions.map((c) => ({alias: c.alias, environments: [...c.environments], ...(c.holder === undefined ? {} : {holder: c.holder})})),
+  }]
+}
+
 /** Refuses text OpenSSH cannot read at all for a reason the tool can name (a BOM breaks the first line). */
 export function assertEditable(text: string, file = 'the SSH config'): void {
   if (hasBom(text)) {
@@ -149,6 +172,17 @@ export function applyBlock(text: string, environments: readonly SshEnvironment[]
     if (owner === undefined) mine.push(env)
     else rejected.push({id: env.id, reason: `its alias ${env.environmentAlias} is already in the block for ${owner}`})
   }
+  const friendlyWarnings: Warning[] = []
+  if (options.entry?.friendlyAliases) {
+    // Another install's friendly alias is not this one's to write (ssh would read only the first).
+    const held = new Map(others.flatMap((p) => p.entries.flatMap((e) => (e.environment.friendlyAlias === undefined ? [] : [[e.environment.friendlyAlias, p.origin ?? 'an earlier ona'] as const]))))
+    const {aliases, collisions} = assignFriendlyAliases(mine, options.names, held)
+    for (const env of mine) {
+      const alias = aliases.get(env.id.toLowerCase())
+      if (alias !== undefined) env.friendlyAlias = alias
+    }
+    friendlyWarnings.push(...collisionWarning(collisions, options.file))
+  }
   const written = sortByAlias(mine)
   if (options.entry) validateEntryOptions(options.entry)
   const own: BlockPart = {origin: options.origin, entries: renderEntries(written, options.entry)}
@@ -167,7 +201,7 @@ export function applyBlock(text: string, environments: readonly SshEnvironment[]
     warnings.push(...foreignWarnings(parsed, options.file))
   }
   const unclaimed = split?.unclaimed.map((e) => e.alias) ?? []
-  warnings.push(...unclaimedWarning(unclaimed, options.file))
+  warnings.push(...unclaimedWarning(unclaimed, options.file), ...friendlyWarnings)
   const location = findBlock(next, options.file)!
   if (options.overrides !== false) warnings.push(...findOverrides(next, location.start, location.end, written, options.file))
   return {text: next, changed: next !== text, written, skipped: rejected, warnings, blockLines: ownLines, unclaimed}

@@ -7,7 +7,7 @@
 import type {Warning} from '../errors.js'
 import {splitLines} from './scan.js'
 import {linesOfText, type Section, type TreeLine} from './tree.js'
-import type {ValidEnvironment} from './validate.js'
+import {aliasesOf, type ValidEnvironment} from './validate.js'
 
 /** The keys the block sets: a value for any of them above the block overrides ours. */
 const MANAGED_KEYS = new Map([
@@ -140,9 +140,9 @@ export function findOverridesInLines(
 ): Warning[] {
   const warnings: Warning[] = []
   if (environments.length === 0) return warnings
-  const aliases = environments.flatMap((env) => [env.environmentAlias, env.remoteAlias])
+  const aliases = environments.flatMap((env) => aliasesOf(env))
   const aliasSet = new Set(aliases)
-  const byAlias = new Map(environments.flatMap((env) => [[env.environmentAlias, env], [env.remoteAlias, env]] as const))
+  const byAlias = new Map(environments.flatMap((env) => aliasesOf(env).map((alias) => [alias, env] as const)))
   // Lines of one section share their scope object: evaluate it once.
   const cache = new Map<readonly Section[], {hits: string[]; certainty: Tri}>()
   const hitsFor = (scope: readonly Section[]) => {

@@ -11,7 +11,7 @@ import {findBlock, isBeginMarker} from './block.js'
 import {attributeLines, findConnectionFindings, type ConnectionFinding} from './foreign.js'
 import {findOverridesInLines, scopeApplies} from './overrides.js'
 import {includeLineFor, placesOf, readConfigTree, type ConfigTree} from './tree.js'
-import type {ValidEnvironment} from './validate.js'
+import {aliasesOf, type ValidEnvironment} from './validate.js'
 
 export interface StaleBlock {
   file: string
@@ -108,7 +108,7 @@ export async function checkConfigTree(options: TreeCheckOptions): Promise<TreeRe
       blockTo = tree.lines.findIndex((l) => l.fileIndex === index && l.line === location.endLine) + 1
     }
     if (blockFrom !== -1) {
-      const aliases = options.environments.flatMap((e) => [e.environmentAlias, e.remoteAlias])
+      const aliases = options.environments.flatMap((e) => aliasesOf(e))
       report.connection = findConnectionFindings(tree, {aliases, managedRealPath: options.managedRealPath})
       // A line in another tool's block is that block's finding; a line in another ona block is W_STALE_BLOCK's
       // (never "your own entry").

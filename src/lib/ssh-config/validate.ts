@@ -20,6 +20,8 @@ export interface SshEnvironment {
   statusVersion?: bigint
   /** The environment's display name, shown on that line so a person reading the file knows which it is. */
   name?: string
+  /** The friendly alias (`<name>.ona`) on the entry's Host line, when it has one (friendly.ts). */
+  friendlyAlias?: string
 }
 
 /** An environment after validation: aliases are lowercase because ssh lowercases the host it is given. */
@@ -35,6 +37,11 @@ export interface Rejection {
 
 export const ENVIRONMENT_SUFFIX = '.gitpod.environment'
 export const REMOTE_SUFFIX = '.gitpod.remote'
+
+/** Every alias of an entry: its two `<id>` aliases and, when it has one, its friendly alias. */
+export function aliasesOf(env: Pick<ValidEnvironment, 'environmentAlias' | 'remoteAlias' | 'friendlyAlias'>): string[] {
+  return env.friendlyAlias === undefined ? [env.environmentAlias, env.remoteAlias] : [env.environmentAlias, env.remoteAlias, env.friendlyAlias]
+}
 
 const SAFE = /^[A-Za-z0-9._-]+$/
 const DNS_LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/

@@ -4,7 +4,8 @@
  * HostName, User, Port, HostKeyAlias and, when the entry has one, IdentityFile and IdentitiesOnly; and
  * what decides how it connects and checks the host key although ona's entry may not set it: ProxyCommand /
  * ProxyJump (ona's own with resolve-on-connect, else none), StrictHostKeyChecking not off,
- * UserKnownHostsFile not /dev/null, ProxyUseFdpass under ona's ProxyCommand (connectionDifferences). Any
+ * UserKnownHostsFile not /dev/null, ProxyUseFdpass under ona's ProxyCommand (connectionDifferences); and
+ * the user's `--ssh-option` values (ssh-options.ts sshOptionDifferences). Any
  * difference is a warning naming the option, the value ssh will use and, when the config tree shows it,
  * the file:line that set it; ssh-sync then groups them per line (groupDifferences).
  *
@@ -23,6 +24,7 @@ import path from 'node:path'
 import type {Warning} from '../errors.js'
 import {parseBlock} from './block.js'
 import {scopeApplies} from './overrides.js'
+import {sshOptionDifferences} from './ssh-options.js'
 import {parseDirective} from './scan.js'
 import type {ConfigTree} from './tree.js'
 
@@ -332,6 +334,19 @@ export async function verifyAliases(options: VerifyOptions): Promise<VerifyResul
           expected: difference.expected,
           actual: difference.actual,
           effect: difference.effect,
+        })
+      }
+      // The user's --ssh-option values: in effect, unless a line read earlier set the keyword first.
+      for (const difference of sshOptionDifferences(got, mine)) {
+        const where = whoSets(options.tree, alias, difference.keyword, got.get(difference.keyword)?.[0] ?? '')
+        warnings.push({
+          code: 'W_SSH_DIFFERS',
+          message: `ssh will use ${difference.option} ${difference.actual} for ${alias}, not ${difference.expected} as ona wrote${where ? ` (set by ${where})` : ''}`,
+          ...at(where),
+          option: difference.option,
+          alias,
+          expected: difference.expected,
+          actual: difference.actual,
         })
       }
       // ssh -G prints these unexpanded; connecting expands them and stops at a user that does not exist.

@@ -14,10 +14,10 @@ import {readFile} from 'node:fs/promises'
 
 import type {SshAddress} from '../api/types.js'
 import {updateFile} from '../fs/safe-write.js'
-import {freshnessLine, readFreshness} from '../ssh-config/block.js'
+import {freshnessLine, onaEntryAlias, readFreshness} from '../ssh-config/block.js'
 import {assertEditable, parseBlock} from '../ssh-config/index.js'
 import {isSectionStart, parseDirective, splitLines} from '../ssh-config/scan.js'
-import {ENVIRONMENT_SUFFIX, REMOTE_SUFFIX, validateEnvironments, type SshEnvironment} from '../ssh-config/validate.js'
+import {validateEnvironments, type SshEnvironment} from '../ssh-config/validate.js'
 import {aliasOf, decideEntry, formatAddress} from './plan.js'
 
 /** What the block says about one environment: its last known address and the key its entry names. */
@@ -43,12 +43,11 @@ function entryLines(text: string, alias: string, file?: string): {lines: ReturnT
   const lines = splitLines(text)
   // beginLine/endLine are 1-based: the block's inside is [beginLine, endLine - 1) as 0-based indexes.
   const last = parsed.location.endLine - 1
-  const remote = `${alias.slice(0, -ENVIRONMENT_SUFFIX.length)}${REMOTE_SUFFIX}`
   for (let i = parsed.location.beginLine; i < last; i++) {
     const content = lines[i]!.content
     if (!isSectionStart(content)) continue
-    const directive = parseDirective(content)
-    if (directive?.keyword !== 'host' || directive.args.length !== 2 || directive.args[0] !== alias || directive.args[1] !== remote) continue
+    // ona's Host line for the alias, with or without a friendly alias (block.ts): the entry ssh reads for all of them.
+    if (onaEntryAlias(content) !== alias) continue
     let end = i + 1
     while (end < last && !isSectionStart(lines[end]!.content) && !ORIGIN_LINE.test(lines[end]!.content.trim())) end++
     return {lines, host: i, end, parsed}

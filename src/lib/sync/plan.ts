@@ -242,20 +242,33 @@ export interface Update {
   to: string
 }
 
+/** An entry whose friendly alias (`<name>.ona`) came, moved or went; `from`/`to` absent: it had or has none. */
+export interface FriendlyChange {
+  id: string
+  alias: string
+  from?: string
+  to?: string
+}
+
 export interface Changes {
   added: Change[]
   updated: Update[]
   removed: Change[]
   unchanged: number
+  /** Friendly aliases that changed on entries the block holds after (an entry removed takes its own with it). */
+  aliased: FriendlyChange[]
 }
 
 /** Compares the block's environments before and after, by alias. */
 export function diffEnvironments(previous: readonly SshEnvironment[], next: readonly SshEnvironment[]): Changes {
   const before = new Map(previous.map((p) => [p.id.toLowerCase(), p]))
   const after = new Map(next.map((n) => [n.id.toLowerCase(), n]))
-  const changes: Changes = {added: [], updated: [], removed: [], unchanged: 0}
+  const changes: Changes = {added: [], updated: [], removed: [], unchanged: 0, aliased: []}
   for (const [key, env] of [...after].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const old = before.get(key)
+    if (old?.friendlyAlias !== env.friendlyAlias) {
+      changes.aliased.push({id: env.id, alias: aliasOf(env.id), ...(old?.friendlyAlias === undefined ? {} : {from: old.friendlyAlias}), ...(env.friendlyAlias === undefined ? {} : {to: env.friendlyAlias})})
+    }
     if (!old) changes.added.push({id: env.id, alias: aliasOf(env.id), address: formatAddress(env)})
     else if (formatAddress(old) !== formatAddress(env)) changes.updated.push({id: env.id, alias: aliasOf(env.id), from: formatAddress(old), to: formatAddress(env)})
     else changes.unchanged++

@@ -15,13 +15,13 @@ import {isOnaError, type Warning} from '../errors.js'
 import type {ReplacedFile} from '../fs/safe-write.js'
 import {machineKey, plannedKeyPath, type MachineKey} from '../keys/machine-key.js'
 import {isWindows} from '../platform/platform.js'
-import {readSettings, resolveOnConnectFor} from '../settings.js'
+import {friendlyAliasesFor, readSettings, resolveOnConnectFor, sshOptionsFor, withEntryPreferences, type EntryPreferences} from '../settings.js'
 import {addIncludeAtTop, removeBlockFromFile, syncBlockInFile} from '../ssh-config/config-file.js'
 import {isBeginMarker} from '../ssh-config/block.js'
 import {readBlockEnvironments, type EntryOptions} from '../ssh-config/index.js'
 import type {StaleBlock, TreeReport} from '../ssh-config/tree-check.js'
-import type {SshEnvironment, ValidEnvironment} from '../ssh-config/validate.js'
-import {diffEnvironments, planBlock, type Change, type KeptEnvironment, type PendingEnvironment, type Update} from './plan.js'
+import {aliasesOf, type SshEnvironment, type ValidEnvironment} from '../ssh-config/validate.js'
+import {diffEnvironments, planBlock, type Change, type FriendlyChange, type KeptEnvironment, type PendingEnvironment, type Update} from './plan.js'
 import {printable} from '../printable.js'
 
 export interface SyncOptions {
@@ -42,6 +42,11 @@ export interface SyncOptions {
   addInclude?: boolean
   /** Check every alias with the real `ssh -G` when the file holds what ona wants (ssh-sync, --check). */
   verify?: boolean
+  /**
+   * `--[no-]friendly-aliases`, `--ssh-option`, `--clear-ssh-options` of this run, applied over the saved
+   * settings: saved by the command before a write, only shown by a dry run or --check.
+   */
+  preferences?: EntryPreferences
 }
 
 /** The origin (scheme, host and port) of an API URL: what owns a part of the block. */
@@ -107,6 +112,8 @@ export interface SyncResult {
   added: Change[]
   updated: Update[]
   removed: Change[]
+  /** Friendly aliases that came, moved or went (`--friendly-aliases`). */
+  aliased: FriendlyChange[]
   kept: KeptEnvironment[]
   /** Starting environments with no address known yet (no alias until they have one). */
   pending: PendingEnvironment[]
@@ -184,16 +191,19 @@ export function onaLauncher(): string {
  * block will hold an entry, so an account with nothing running creates nothing.
  */
 async function entryOptions(ctx: Context, listing: ListEnvironmentsResult, options: ApplyOptions): Promise<{entry: EntryOptions; key?: MachineKey; resolveOnConnect: boolean}> {
-  const settings = await readSettings(ctx)
   const apiUrl = options.apiUrl ?? options.client?.baseUrl
+  const saved = await readSettings(ctx)
+  const settings = options.preferences && apiUrl !== undefined ? withEntryPreferences(saved, apiUrl, options.preferences) : saved
   const resolveOnConnect = apiUrl !== undefined && resolveOnConnectFor(settings, apiUrl)
   const needed = listing.environments.some((e) => RUNNING.has(e.phase) || ON_THE_WAY.has(e.phase) || (resolveOnConnect && e.phase === 'ENVIRONMENT_PHASE_STOPPED'))
   const windows = isWindows(ctx.platform)
+  const sshOptions = apiUrl === undefined ? [] : sshOptionsFor(settings, apiUrl)
+  const mine = {windows, ...(sshOptions.length > 0 ? {sshOptions} : {}), ...(apiUrl !== undefined && friendlyAliasesFor(settings, apiUrl) ? {friendlyAliases: true} : {})}
   const proxy = resolveOnConnect && apiUrl ? {proxyCommand: {node: process.execPath, script: onaLauncher(), apiUrl, sshConfig: ctx.paths.sshConfig, configDir: ctx.paths.configDir}} : {}
-  if (!needed) return {entry: {windows, ...proxy}, resolveOnConnect}
-  if (options.dryRun) return {entry: {windows, identityFile: plannedKeyPath(ctx, settings.identityFile), ...proxy}, resolveOnConnect}
+  if (!needed) return {entry: {...mine, ...proxy}, resolveOnConnect}
+  if (options.dryRun) return {entry: {...mine, identityFile: plannedKeyPath(ctx, settings.identityFile), ...proxy}, resolveOnConnect}
   const key = await machineKey(ctx, {identityFile: settings.identityFile})
-  return {entry: {windows, identityFile: key.privateKeyPath, ...proxy}, key, resolveOnConnect}
+  return {entry: {...mine, identityFile: key.privateKeyPath, ...proxy}, key, resolveOnConnect}
 }
 
 /** Registers the key on each running environment (4 at a time); a failure is a warning, never a failed sync. */
@@ -243,10 +253,16 @@ export async function applyListing(ctx: Context, listing: ListEnvironmentsResult
   let unsure: string[] = []
   // Entries of an earlier ona's block (no origin lines) that this install lists become its own.
   const listed = new Set([...listing.environments.map((e) => e.id.toLowerCase()), ...listing.problems.map((p) => p.environmentId.toLowerCase())])
+  // Friendly aliases are unique among every environment this install knows: the listing's (stopped ones
+  // too) and the block's own entries (a name the listing lacks, as in `ona ssh`'s partial view).
+  const names = new Map<string, string>()
   const result = await syncBlockInFile(
     file,
     (current) => {
       previous = readBlockEnvironments(current, {file, origin: options.origin, listed})
+      names.clear()
+      for (const env of previous) if (env.name !== undefined) names.set(env.id.toLowerCase(), env.name)
+      for (const env of listing.environments) if (env.name) names.set(env.id.toLowerCase(), env.name)
       // Decided here, under the write lock, against what the file holds now (plan.ts: merge by freshness).
       const plan = planBlock(listing.environments, previous, listing.problems, {keepStopped: resolveOnConnect, baseline: options.baseline, complete: options.complete, deleted: options.deleted})
       kept = plan.kept
@@ -255,7 +271,7 @@ export async function applyListing(ctx: Context, listing: ListEnvironmentsResult
       unsure = plan.unsure
       return plan.desired
     },
-    {dryRun: options.dryRun, keepReplaced: options.keepReplaced, rebase: options.rebase, entry, origin: options.origin, listed, overrides: false},
+    {dryRun: options.dryRun, keepReplaced: options.keepReplaced, rebase: options.rebase, entry, origin: options.origin, listed, overrides: false, names},
   )
   const tree = await checkTree(ctx, result.file.realPath, result.file.after, result.written)
   let includeAdded: string | undefined
@@ -268,7 +284,7 @@ export async function applyListing(ctx: Context, listing: ListEnvironmentsResult
   const onDisk = result.file.written || !result.file.changed
   // Verified as `ssh -F ~/.ssh/config` reads it when $HOME is not ssh's own home (configFileFor).
   if (options.verify && onDisk && tree.readByUserConfig && result.written.length > 0) {
-    verified = await verifyWithSsh(ctx, tree, result.file.after, result.written.flatMap((e) => [e.environmentAlias, e.remoteAlias]), {cache: {realPath: result.file.realPath, origin: options.origin}})
+    verified = await verifyWithSsh(ctx, tree, result.file.after, result.written.flatMap((e) => aliasesOf(e)), {cache: {realPath: result.file.realPath, origin: options.origin}})
   }
   // One warning per line that decides a value, not one per alias; lines the tree check named are not repeated.
   const differences = verified ? (await import('../ssh-config/verify.js')).groupDifferences(verified.warnings, tree.covered) : []
@@ -460,9 +476,8 @@ export async function verifyConfigOnDisk(
   if (!tree.readByUserConfig) return {checked: 0, aliases: [], warnings: []}
   const wanted = options.environmentAliases === undefined ? undefined : new Set(options.environmentAliases)
   const aliases = readBlockEnvironments(text, {file, origin: options.origin})
-    .map((e) => `${e.id}${ENVIRONMENT_SUFFIX}`)
-    .filter((alias) => wanted === undefined || wanted.has(alias))
-    .flatMap((alias) => [alias, `${alias.slice(0, -ENVIRONMENT_SUFFIX.length)}${REMOTE_SUFFIX}`])
+    .filter((e) => wanted === undefined || wanted.has(`${e.id}${ENVIRONMENT_SUFFIX}`))
+    .flatMap((e) => [`${e.id}${ENVIRONMENT_SUFFIX}`, `${e.id}${REMOTE_SUFFIX}`, ...(e.friendlyAlias === undefined ? [] : [e.friendlyAlias])])
   if (aliases.length === 0) return {checked: 0, aliases, warnings: []}
   const result = await verifyWithSsh(ctx, tree, text, aliases, {signal: options.signal})
   return {checked: result.checked, aliases, warnings: result.warnings, note: result.note}
@@ -533,6 +548,10 @@ export function formatSyncResult(result: SyncResult, home?: string, mode: {check
   for (const a of result.added) lines.push(`added    ${p(a.alias)}  ${p(a.address)}`)
   for (const u of result.updated) lines.push(`updated  ${p(u.alias)}  ${p(u.from)} -> ${p(u.to)}`)
   for (const r of result.removed) lines.push(`removed  ${p(r.alias)}  ${p(r.address)}`)
+  for (const a of result.aliased) {
+    if (a.to !== undefined) lines.push(`alias    ${p(a.to)} -> ${p(a.alias)}${a.from === undefined ? '' : ` (was ${p(a.from)})`}`)
+    else lines.push(`alias    ${p(a.from ?? '')} removed (${p(a.alias)})`)
+  }
   for (const k of result.kept) {
     const why =
       k.reason === 'invalid-address' ? 'the API sent an invalid address'
