@@ -46,14 +46,20 @@ async function closedPort(): Promise<number> {
   return port
 }
 
+/** Runs ona commands in turn, each one's output under a `$ ona ...    # title` line, as the golden files show them. */
+function transcript() {
+  const steps: string[] = []
+  const step = async (title: string, args: string[]) => {
+    const r = await runCli(args, {env: env()})
+    steps.push(`$ ona ${args.join(' ')}    # ${title}\n${shown(r)}`)
+    return r
+  }
+  return {steps, step}
+}
+
 describe.skipIf(!builtCli)('golden human output (built CLI)', () => {
   it('ssh-sync: first sync, no-op, an IP change as a dry-run diff and as a write, a stop, --check, --remove', async () => {
-    const steps: string[] = []
-    const step = async (title: string, args: string[]) => {
-      const r = await runCli(args, {env: env()})
-      steps.push(`$ ona ${args.join(' ')}    # ${title}\n${shown(r)}`)
-      return r
-    }
+    const {steps, step} = transcript()
     expect((await step('first sync', ['ssh-sync'])).code).toBe(0)
     await step('nothing changed', ['ssh-sync'])
     sim.setSshAddress(A, {host: '127.0.0.77', port: 2222})
@@ -67,12 +73,7 @@ describe.skipIf(!builtCli)('golden human output (built CLI)', () => {
   })
 
   it('ssh-sync: friendly aliases with a collision, --ssh-option previewed and written, a refused option (issue 19)', async () => {
-    const steps: string[] = []
-    const step = async (title: string, args: string[]) => {
-      const r = await runCli(args, {env: env()})
-      steps.push(`$ ona ${args.join(' ')}    # ${title}\n${shown(r)}`)
-      return r
-    }
+    const {steps, step} = transcript()
     sim.addEnvironment({id: '0199ec15-f00d-7d99-a5c4-9b3a7c2d8e57', name: 'Web Frontend', phase: 'ENVIRONMENT_PHASE_RUNNING', statusVersion: 1, ssh: {user: 'gitpod_devcontainer', host: '127.0.0.15', port: 22}})
     expect((await step('friendly aliases, two environments named alike', ['ssh-sync', '--friendly-aliases'])).code).toBe(0)
     sim.renameEnvironment(A, 'Payments API')
