@@ -4,6 +4,7 @@ import {BaseCommand} from '../base-command.js'
 import {apiUrlFlag} from '../flags.js'
 import {resolveApiUrl} from '../lib/api/base-url.js'
 import {createContext} from '../lib/context.js'
+import {parseTimeFlag} from '../lib/deadline.js'
 
 /** What a resolve-on-connect Host entry's ProxyCommand runs (see src/lib/proxy/proxy.ts). Not for people. */
 export default class SshProxy extends BaseCommand {
@@ -18,7 +19,8 @@ export default class SshProxy extends BaseCommand {
     'api-url': apiUrlFlag,
     'ssh-config': Flags.string({summary: 'the SSH config whose block to update when the address moved', helpValue: '<path>'}),
     'config-dir': Flags.string({summary: "ona's config directory the entry was written with (settings, token file)", helpValue: '<path>'}),
-    timeout: Flags.integer({summary: 'seconds to wait for a start and the key', default: 600, min: 1}),
+    // A duration like every time flag (a plain number is seconds, as the integer this flag took before).
+    timeout: Flags.string({summary: 'how long to wait for a start and the key: 10m, 90s or plain seconds', default: '10m', helpValue: '<duration>'}),
   }
 
   async run(): Promise<void> {
@@ -26,8 +28,9 @@ export default class SshProxy extends BaseCommand {
     // Asking the API has the ProxyCommand's own limit (8 s, or ONA_TIMEOUT; see runProxy), so a stalled API
     // falls back to the block's address inside an IDE's ConnectTimeout; the start wait has --timeout.
     // No status line: ssh owns the terminal this stderr goes to.
+    const timeout = parseTimeFlag(flags.timeout, '--timeout', {minMs: 1000})
     const ctx = createContext({io: this.io, sshConfig: flags['ssh-config'], configDir: flags['config-dir']})
     const {runProxy} = await import('../lib/proxy/proxy.js')
-    process.exitCode = await runProxy(ctx, {environmentId: args.environment, apiUrl: resolveApiUrl(flags['api-url'], ctx.env), timeoutMs: flags.timeout * 1000})
+    process.exitCode = await runProxy(ctx, {environmentId: args.environment, apiUrl: resolveApiUrl(flags['api-url'], ctx.env), timeoutMs: timeout.ms})
   }
 }

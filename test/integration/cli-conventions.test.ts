@@ -171,3 +171,20 @@ describe.skipIf(!builtCli)('usage errors (built CLI)', () => {
     expect(code).toBe(0)
   })
 })
+
+describe.skipIf(!builtCli)('time flags (built CLI)', () => {
+  // The ProxyCommand's --timeout took integer seconds while every other time flag takes a duration.
+  it('ssh-proxy --timeout takes a duration like every time flag, in both the fast path and oclif', async () => {
+    for (const extra of [{}, {ONA_STARTUP_FAST_PATH: '0'}]) {
+      const refused = await ona(['ssh-proxy', '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7', '--timeout', 'soon'], extra)
+      expect(refused.code).toBe(2)
+      expect(refused.stderr).toMatch(/^error: --timeout soon: give a duration of at least 1s, such as 3s, 500ms or 2m \(a plain number is seconds\)\nhint: /)
+      // 2m and a plain 600 (seconds, as the old integer was) are read: what stops it later is the missing API, not the flag.
+      for (const value of ['2m', '600']) {
+        const read = await ona(['ssh-proxy', '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7', '--timeout', value, '--api-url', 'http://127.0.0.1:9/api'], {...extra, ONA_TIMEOUT: '1s'})
+        expect(read.stderr).not.toMatch(/--timeout|integer/)
+        expect(read.code).not.toBe(2)
+      }
+    }
+  })
+})
