@@ -10,7 +10,7 @@ import type {SshConnectOptions} from '../lib/ssh/connect.js'
 export default class Ssh extends BaseCommand {
   static override summary = 'connect to an environment over SSH, starting it when it is stopped'
   static override description = `Finds the environment by id, unique id prefix or name (a picker on a terminal when none is given),
-checks the network (the API, the gateway, the IDE's endpoints with --ide, then the environment's SSH address;
+checks the network (the API, the gateway, the release endpoints, the IDE's endpoints with --ide, then the environment's SSH address;
 only a failure on the connection's own path, the API or the SSH address, stops it, others are warnings),
 starts it when it is stopped (progress on stderr; --no-start refuses instead),
 registers ona's SSH key and waits until the environment accepts it, brings the SSH aliases up to date once,
@@ -45,6 +45,7 @@ the environment's checkout folder; --ide jetbrains says how to connect JetBrains
     path: Flags.string({summary: "with --ide: the remote folder to open (default: the environment's checkout folder)", helpValue: '<path>'}),
     runner: Flags.string({summary: 'runner kind: enterprise runners need no gateway check', options: ['standard', 'enterprise'], default: 'standard'}),
     'skip-preflight': Flags.boolean({summary: 'connect without the network check'}),
+    resolver: Flags.string({summary: 'ask this DNS server (ip[:port]) in the network check instead of the system resolver', helpValue: '<ip[:port]>'}),
     'preflight-timeout': Flags.string({summary: 'per-check timeout of the network check: 3s, 500ms or plain seconds', default: '3s', helpValue: '<duration>'}),
     'no-start': Flags.boolean({summary: 'fail instead of starting a stopped environment'}),
     'start-timeout': Flags.string({summary: 'how long to wait for the environment to start and accept the key: 10m, 90s or plain seconds', default: '10m', helpValue: '<duration>'}),
@@ -63,6 +64,7 @@ the environment's checkout folder; --ide jetbrains says how to connect JetBrains
     if (preflightTimeout.note) ctx.io.warn(preflightTimeout.note)
     const startTimeout = parseTimeFlag(flags['start-timeout'], '--start-timeout', {minMs: 1000})
     const {sshConnect} = await import('../lib/ssh/connect.js')
+    const resolver = flags.resolver === undefined ? undefined : await import('../lib/preflight/dns.js').then(({createDnsResolver, parseResolverAddress}) => createDnsResolver([parseResolverAddress(flags.resolver!)]))
     const code = await sshConnect(ctx, {
       ...(target === undefined ? {} : {target}),
       noStart: flags['no-start'],
@@ -73,6 +75,7 @@ the environment's checkout folder; --ide jetbrains says how to connect JetBrains
       ...(flags.path ? {path: flags.path} : {}),
       runner: flags.runner as 'standard' | 'enterprise',
       skipPreflight: flags['skip-preflight'],
+      ...(resolver ? {resolver} : {}),
       timeoutMs: preflightTimeout.ms,
     })
     process.exitCode = code

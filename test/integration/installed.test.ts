@@ -14,6 +14,7 @@ import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {startSimulator, type Simulator} from '../../src/lib/simulator/server.js'
+import {startDns} from '../helpers/preflight-net.js'
 import {baseEnv, repoRoot, runCommand} from '../helpers/run-cli.js'
 
 const prefix = process.env.ONA_INSTALLED_PREFIX
@@ -101,7 +102,10 @@ describe.skipIf(!prefix)('the installed package (npm pack + npm install -g into 
     const banner = net.createServer((socket) => socket.end('SSH-2.0-ona-test\r\n'))
     await new Promise<void>((resolve) => banner.listen(0, '127.0.0.11', () => resolve()))
     sim.setSshAddress(A, {host: '127.0.0.11', port: (banner.address() as net.AddressInfo).port, user: 'gitpod_devcontainer'})
-    const ssh = await ona(['ssh', A, '--runner', 'enterprise', '--', '-G'])
+    // Its DNS questions (the release endpoints) go to a local server that knows no name: nothing leaves loopback.
+    const dns = await startDns({}, 'nxdomain')
+    const ssh = await ona(['ssh', A, '--runner', 'enterprise', '--resolver', dns.server, '--', '-G'])
+    await dns.close()
     await new Promise<void>((resolve) => banner.close(() => resolve()))
     expect(ssh.stderr).not.toMatch(/error:/)
     expect(ssh.code).toBe(0)

@@ -12,6 +12,7 @@ import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {sshdInstalled} from '../../src/lib/simulator/sshd.js'
+import {startDns, type Closable} from '../helpers/preflight-net.js'
 import {baseEnv, builtCli, repoRoot, runCli, runCommand} from '../helpers/run-cli.js'
 
 const main = path.join(repoRoot, 'dist', 'lib', 'simulator', 'main.js')
@@ -42,6 +43,8 @@ describe.skipIf(!builtCli || !sshdInstalled())('the by-hand walk against `npm ru
   let home: string
   let env: NodeJS.ProcessEnv
   let token: string
+  /** ona ssh checks the public release endpoints too: its DNS questions go to this server, which knows no name (a warning). */
+  let dns: Closable & {server: string}
 
   /** Waits for `pattern` in the simulator's stdout (from `from` on). */
   async function waitFor(pattern: RegExp, from = 0): Promise<RegExpExecArray> {
@@ -66,6 +69,7 @@ describe.skipIf(!builtCli || !sshdInstalled())('the by-hand walk against `npm ru
     await mkdir(path.join(home, '.ssh'), {mode: 0o700})
     await writeFile(path.join(home, '.ssh', 'config'), `UserKnownHostsFile ${path.join(home, '.ssh', 'known_hosts')}\n`, {mode: 0o600})
     env = baseEnv(home, {ONA_API_URL: url, ONA_KEYRING: 'off'})
+    dns = await startDns({}, 'nxdomain')
   }, 60_000)
 
   afterAll(async () => {
@@ -75,6 +79,7 @@ describe.skipIf(!builtCli || !sshdInstalled())('the by-hand walk against `npm ru
       await exited
     }
     if (home) await rm(home, {recursive: true, force: true})
+    await dns?.close()
   })
 
   it('lists its commands on `help`', async () => {
@@ -87,7 +92,7 @@ describe.skipIf(!builtCli || !sshdInstalled())('the by-hand walk against `npm ru
     const login = await runCli(['login', '--token-stdin'], {env, input: token})
     expect(login.code).toBe(0)
     // BatchMode: ssh may not ask, as with no terminal at all.
-    const result = await runCli(['ssh', 'api-backend', '--runner', 'enterprise', '--', '-o', 'BatchMode=yes', 'echo never'], {env, timeoutMs: 60_000})
+    const result = await runCli(['ssh', 'api-backend', '--runner', 'enterprise', '--resolver', dns.server, '--', '-o', 'BatchMode=yes', 'echo never'], {env, timeoutMs: 60_000})
     expect(result.code).toBe(255)
     expect(result.stderr).toContain('Host key verification failed.')
     expect(result.stderr).toContain(
@@ -96,14 +101,14 @@ describe.skipIf(!builtCli || !sshdInstalled())('the by-hand walk against `npm ru
   }, 60_000)
 
   it('ends in a shell: `ona ssh api-backend` logs in on the local sshd with the key ona registered', async () => {
-    const result = await runCli(['ssh', 'api-backend', '--runner', 'enterprise', '--', '-o', 'StrictHostKeyChecking=accept-new', '-o', 'BatchMode=yes', 'echo shell-$((6*7))'], {env, timeoutMs: 60_000})
+    const result = await runCli(['ssh', 'api-backend', '--runner', 'enterprise', '--resolver', dns.server, '--', '-o', 'StrictHostKeyChecking=accept-new', '-o', 'BatchMode=yes', 'echo shell-$((6*7))'], {env, timeoutMs: 60_000})
     expect(result.stderr).not.toMatch(/error:|Permission denied/)
     expect(result.code).toBe(0)
     expect(result.stdout.trim()).toBe('shell-42')
     // The host key went to the scratch HOME's known_hosts, under the alias (HostKeyAlias).
     expect(await readFile(path.join(home, '.ssh', 'known_hosts'), 'utf8')).toContain('0199ec15-59d3-7e92-8e22-8cb6c7ba4df7.gitpod.environment ')
     // A stopped environment is started and comes up on the same sshd.
-    const stopped = await runCli(['ssh', 'old-experiment', '--runner', 'enterprise', '--', '-o', 'StrictHostKeyChecking=accept-new', '-o', 'BatchMode=yes', 'echo woke-$((6*7))'], {env, timeoutMs: 60_000})
+    const stopped = await runCli(['ssh', 'old-experiment', '--runner', 'enterprise', '--resolver', dns.server, '--', '-o', 'StrictHostKeyChecking=accept-new', '-o', 'BatchMode=yes', 'echo woke-$((6*7))'], {env, timeoutMs: 60_000})
     expect(stopped.stderr).toMatch(/ona: old-experiment \(0199ec15-c3d8\): starting/)
     expect(stopped.code).toBe(0)
     expect(stopped.stdout.trim()).toBe('woke-42')

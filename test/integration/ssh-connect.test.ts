@@ -10,14 +10,14 @@ import os from 'node:os'
 import path from 'node:path'
 import {PassThrough} from 'node:stream'
 
-import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 
 import {createContext} from '../../src/lib/context.js'
 import {startSimulator, type Simulator} from '../../src/lib/simulator/server.js'
 import {createIOStreams} from '../../src/lib/io.js'
 import {createDnsResolver} from '../../src/lib/preflight/dns.js'
 import {PREFLIGHT_CACHE_TTL_MS, quickPreflight, sshConnect} from '../../src/lib/ssh/connect.js'
-import {startDns} from '../helpers/preflight-net.js'
+import {createPki, startDns, startHttps, type Closable, type Pki} from '../helpers/preflight-net.js'
 import {baseEnv, runCli} from '../helpers/run-cli.js'
 
 const A = '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7'
@@ -28,6 +28,18 @@ let home: string
 let config: string
 let sim: Simulator
 let env: NodeJS.ProcessEnv
+/**
+ * A DNS server that knows no name: the CLI's network check asks it (`--resolver`), so the public names it
+ * checks (the release endpoints) fail at once, as warnings, and no query leaves loopback.
+ */
+let nowhere: Closable & {server: string; queries: string[]}
+
+beforeAll(async () => {
+  nowhere = await startDns({}, 'nxdomain')
+})
+afterAll(async () => {
+  await nowhere.close()
+})
 
 beforeEach(async () => {
   home = await mkdtemp(path.join(os.tmpdir(), 'ona-ssh-'))
@@ -68,7 +80,7 @@ describe('ona ssh (built CLI, real ssh)', () => {
   it('checks, syncs once, then hands the arguments after -- to ssh on <id>.gitpod.environment', async () => {
     const port = await bannerServer()
     sim.setSshAddress(A, {host: '127.0.0.11', port, user: 'gitpod_devcontainer'})
-    const result = await runCli(['ssh', A, '--runner', 'enterprise', '--', '-G'], {env})
+    const result = await runCli(['ssh', A, '--runner', 'enterprise', '--resolver', nowhere.server, '--', '-G'], {env})
     expect(result.stderr).not.toMatch(/error:/)
     expect(result.code).toBe(0)
     // ssh -G printed the settings it resolved from the alias ona wrote moments before.
@@ -78,8 +90,11 @@ describe('ona ssh (built CLI, real ssh)', () => {
     expect(await readFile(config, 'utf8')).toContain(`Host ${A}.gitpod.environment`)
     const listings = sim.requests.filter((r) => r.rpc === 'ListEnvironments')
     expect(listings.length).toBeGreaterThanOrEqual(1)
-    // A pass of the quick preflight is remembered in the state directory.
-    expect(JSON.parse(await readFile(path.join(home, '.local', 'state', 'ona', 'preflight-cache.json'), 'utf8'))).toMatchObject({passedAt: expect.any(Number)})
+    // The release endpoints were checked (with the DNS server given), and their failure is a warning only.
+    expect(nowhere.queries).toContain('releases.gitpod.io/A')
+    expect(result.stderr).toMatch(/^warning: releases\.gitpod\.io failed its dns check/m)
+    // A failure is never remembered (a pass is: 'quick preflight cache' below).
+    await expect(readFile(path.join(home, '.local', 'state', 'ona', 'preflight-cache.json'), 'utf8')).rejects.toThrow(/ENOENT/)
   })
 
   it("returns ssh's own exit code (255 for a refused connection)", async () => {
@@ -91,7 +106,7 @@ describe('ona ssh (built CLI, real ssh)', () => {
 
   it('stops with the failing check and its hint when the API host is unreachable, before any sync', async () => {
     const port = await closedPort()
-    const result = await runCli(['ssh', A, '--runner', 'enterprise', '--api-url', `http://127.0.0.1:${port}/api`, '--', '-G'], {env})
+    const result = await runCli(['ssh', A, '--runner', 'enterprise', '--resolver', nowhere.server, '--api-url', `http://127.0.0.1:${port}/api`, '--', '-G'], {env})
     expect(result.code).toBe(1)
     expect(result.stderr).toMatch(new RegExp(`error: cannot connect: 127\\.0\\.0\\.1:${port} failed its tcp check \\(127\\.0\\.0\\.1:${port} refused the connection\\)`))
     expect(result.stderr).toMatch(/hint: .*--skip-preflight/)
@@ -123,17 +138,17 @@ describe('ona ssh (built CLI, real ssh)', () => {
 
   it('reads --preflight-timeout and --start-timeout as durations, and an old plain-milliseconds --preflight-timeout with a note', async () => {
     sim.setSshAddress(A, {host: '127.0.0.11', port: await bannerServer(), user: 'gitpod_devcontainer'})
-    const result = await runCli(['ssh', A, '--runner', 'enterprise', '--preflight-timeout', '3000', '--start-timeout', '2m', '--', '-G'], {env})
+    const result = await runCli(['ssh', A, '--runner', 'enterprise', '--resolver', nowhere.server, '--preflight-timeout', '3000', '--start-timeout', '2m', '--', '-G'], {env})
     expect(result.code).toBe(0)
     expect(result.stderr).toContain('warning: --preflight-timeout 3000: a plain number means seconds now, as on every time flag; read as 3000ms as before (write 3000ms or 3s)\n')
-    const current = await runCli(['ssh', A, '--runner', 'enterprise', '--preflight-timeout', '2s', '--', '-G'], {env})
+    const current = await runCli(['ssh', A, '--runner', 'enterprise', '--resolver', nowhere.server, '--preflight-timeout', '2s', '--', '-G'], {env})
     expect(current.code).toBe(0)
     expect(current.stderr).not.toContain('--preflight-timeout')
   })
 
   it("stops when the environment's SSH address does not answer, naming it, before the SSH config is changed", async () => {
     // The fixture's address, 127.0.0.11:2222, has no sshd.
-    const result = await runCli(['ssh', A, '--runner', 'enterprise', '--', '-G'], {env})
+    const result = await runCli(['ssh', A, '--runner', 'enterprise', '--resolver', nowhere.server, '--', '-G'], {env})
     expect(result.code).toBe(1)
     expect(result.stderr).toContain('error: cannot connect: the SSH address of api-backend (0199ec15-59d3) does not answer: 127.0.0.11:2222 refused the connection (no sshd listening)\n')
     expect(result.stderr).toMatch(/hint: .*--skip-preflight/)
@@ -157,7 +172,8 @@ describe('ona ssh (built CLI, real ssh)', () => {
     }
     expect(stderr).toMatch(/^warning: us01\.gitpod\.dev failed its dns check \(nxdomain[^\n]*\)\. The resolver says the name does not exist[^\n]+$/m)
     expect(stderr).toMatch(/^warning: eu01\.gitpod\.dev failed its dns check \(nxdomain[^\n]*\)$/m)
-    expect(stderr).toMatch(/^warning: \d+ network checks off this connection's path failed \(gateway\); the API and the SSH address of api-backend \(0199ec15-59d3\) answer, so ona connects anyway\. `ona preflight` has the full report\.$/m)
+    expect(stderr).toMatch(/^warning: releases\.gitpod\.io failed its dns check \(nxdomain[^\n]*\)$/m)
+    expect(stderr).toMatch(/^warning: \d+ network checks off this connection's path failed \(gateway, releases\); the API and the SSH address of api-backend \(0199ec15-59d3\) answer, so ona connects anyway\. `ona preflight` has the full report\.$/m)
     expect(stderr).not.toMatch(/error:/)
     expect(await readFile(config, 'utf8')).toContain(`Host ${A}.gitpod.environment`)
   })
@@ -184,6 +200,66 @@ describe('ona ssh (built CLI, real ssh)', () => {
   })
 })
 
+/**
+ * releases.gitpod.io as a local network has it: the DNS server answers 127.0.0.12, where an HTTPS server with
+ * a certificate from a per-run CA listens (the preflight dials its port instead of 443, trusting that CA).
+ */
+let pki: Pki
+let releases: Closable & {port: number}
+let releasesDns: Closable & {server: string; queries: string[]}
+beforeAll(async () => {
+  pki = createPki()
+  releases = await startHttps('127.0.0.12', 0, pki.leaf('releases', {dns: ['releases.gitpod.io']}))
+  releasesDns = await startDns({'releases.gitpod.io': {a: ['127.0.0.12']}})
+})
+afterAll(async () => {
+  await Promise.all([releases.close(), releasesDns.close()])
+  pki.cleanup()
+})
+const releasesUp = () => ({resolver: createDnsResolver([releasesDns.server]), overrides: {portMap: {443: releases.port}, ca: [pki.caCert]}})
+
+/** `sshConnect` with ssh replaced by `true`: its exit code and what it said on stderr. */
+async function connectQuietly(options: Partial<Parameters<typeof sshConnect>[1]>): Promise<{code: number; stderr: string}> {
+  let stderr = ''
+  const err = new PassThrough().setEncoding('utf8')
+  err.on('data', (chunk: string) => (stderr += chunk))
+  const ctxEnv = {...env, ONA_SSH: 'true'}
+  const ctx = createContext({env: ctxEnv, io: createIOStreams({out: new PassThrough(), err, isTTY: false, env: ctxEnv})})
+  const code = await sshConnect(ctx, {target: A, apiUrl: sim.url, runner: 'enterprise', timeoutMs: 2000, interactive: false, ...options})
+  return {code, stderr}
+}
+
+describe('the release endpoints in the preflight before connecting', () => {
+  it('are checked, and a pass is no warning (and is remembered)', async () => {
+    sim.setSshAddress(A, {host: '127.0.0.11', port: await bannerServer(), user: 'gitpod_devcontainer'})
+    const {resolver, overrides} = releasesUp()
+    const from = releasesDns.queries.length
+    const result = await connectQuietly({resolver, preflightOverrides: overrides})
+    expect(result.code).toBe(0)
+    expect(result.stderr).not.toMatch(/releases|network check|error:/)
+    expect(releasesDns.queries.slice(from)).toContain('releases.gitpod.io/A')
+    expect(JSON.parse(await readFile(path.join(home, '.local', 'state', 'ona', 'preflight-cache.json'), 'utf8'))).toMatchObject({passedAt: expect.any(Number)})
+  })
+
+  it('that fail are a warning with one summary line, and ona connects', async () => {
+    sim.setSshAddress(A, {host: '127.0.0.11', port: await bannerServer(), user: 'gitpod_devcontainer'})
+    // The name resolves to an address where nothing listens on the release port.
+    const dns = await startDns({'releases.gitpod.io': {a: ['127.0.0.13']}})
+    try {
+      const result = await connectQuietly({resolver: createDnsResolver([dns.server]), preflightOverrides: {portMap: {443: releases.port}, ca: [pki.caCert]}})
+      expect(result.code).toBe(0)
+      expect(result.stderr).toMatch(new RegExp(`^warning: releases\\.gitpod\\.io:443 failed its tcp check \\(127\\.0\\.0\\.13:${releases.port} refused the connection[^\\n]*$`, 'm'))
+      expect(result.stderr).toMatch(/^warning: 1 network check off this connection's path failed \(releases\); the API and the SSH address of api-backend \(0199ec15-59d3\) answer, so ona connects anyway\. `ona preflight` has the full report\.$/m)
+      expect(result.stderr).not.toMatch(/error:/)
+    } finally {
+      await dns.close()
+    }
+    expect(await readFile(config, 'utf8')).toContain(`Host ${A}.gitpod.environment`)
+    // A failure is not remembered.
+    await expect(readFile(path.join(home, '.local', 'state', 'ona', 'preflight-cache.json'), 'utf8')).rejects.toThrow(/ENOENT/)
+  })
+})
+
 describe('quick preflight cache', () => {
   it('reuses a pass within five minutes, re-checks after, and never caches a failure', async () => {
     let now = 1_000_000
@@ -191,7 +267,7 @@ describe('quick preflight cache', () => {
     const server = net.createServer((socket) => socket.destroy())
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
     const apiUrl = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/api`
-    const options = {apiUrl, runner: 'enterprise' as const, timeoutMs: 1000}
+    const options = {apiUrl, runner: 'enterprise' as const, timeoutMs: 1000, ...releasesUp()}
 
     const first = await quickPreflight(ctx, options)
     expect(first).toMatchObject({ok: true, fromCache: false})

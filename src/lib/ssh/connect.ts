@@ -17,7 +17,7 @@ import {includeLineFor} from '../ssh-config/tree.js'
 import {renameWithRetry} from '../platform/rename.js'
 import {apiEndpoint} from '../preflight/api-endpoint.js'
 import type {DnsResolver} from '../preflight/dns.js'
-import type {RunnerKind} from '../preflight/run.js'
+import type {RunPreflightOptions, RunnerKind} from '../preflight/run.js'
 import type {CheckResult, PreflightReport, ReportCategory} from '../preflight/types.js'
 
 /** How long a passing quick preflight is trusted. Failures are never cached: the next try re-checks. */
@@ -28,8 +28,10 @@ export interface QuickPreflightOptions {
   ide?: 'vscode' | 'jetbrains'
   runner?: RunnerKind
   timeoutMs?: number
-  /** Tests inject a resolver; the system resolver otherwise. */
+  /** `--resolver`, or tests: the DNS server to ask; the system resolver otherwise. */
   resolver?: DnsResolver
+  /** For tests: other ports and CAs, passed through to runPreflight (endpoints on 127.0.0.x). */
+  overrides?: Partial<Pick<RunPreflightOptions, 'portMap' | 'ca'>>
 }
 
 export interface QuickPreflightResult {
@@ -46,15 +48,26 @@ function cacheFile(ctx: Context): string {
 function cacheKey(options: QuickPreflightOptions, env: NodeJS.ProcessEnv): string {
   // A different proxy setup is a different network path: it must not reuse a pass.
   const proxy = ['https_proxy', 'HTTPS_PROXY', 'no_proxy', 'NO_PROXY'].map((k) => env[k] ?? '').join('|')
-  return JSON.stringify([options.apiUrl, options.ide ?? 'none', options.runner ?? 'standard', proxy])
+  // So is another DNS server (--resolver).
+  return JSON.stringify([options.apiUrl, options.ide ?? 'none', options.runner ?? 'standard', proxy, options.resolver?.description ?? 'system resolver'])
 }
 
 /** The management plane as the user reaches it (also exported here, where `ona ssh`'s callers found it). */
 export {apiEndpoint}
 
 /**
- * What `ona ssh` checks before connecting: the API host, the gateway (standard runners) and the IDE's
- * endpoints when one is given. A pass is cached in the state directory for PREFLIGHT_CACHE_TTL_MS.
+ * The catalog's categories `ona ssh` checks besides the API: the gateway (standard runners; plan() skips it
+ * for enterprise ones), the release endpoints (where the runner, the CLI and the IDE agents are downloaded
+ * from) and, when one is given, the IDE's endpoints.
+ */
+export function quickPreflightCategories(ide: QuickPreflightOptions['ide']): ReportCategory[] {
+  return ['gateway', 'releases', ...(ide ? [ide] : [])]
+}
+
+/**
+ * What `ona ssh` checks before connecting: the API host, the gateway (standard runners), the release
+ * endpoints and the IDE's endpoints when one is given. A pass is cached in the state directory for
+ * PREFLIGHT_CACHE_TTL_MS.
  */
 export async function quickPreflight(ctx: Context, options: QuickPreflightOptions): Promise<QuickPreflightResult> {
   const key = cacheKey(options, ctx.env)
@@ -68,7 +81,7 @@ export async function quickPreflight(ctx: Context, options: QuickPreflightOption
   }
   const [{loadCatalog}, {runPreflight}, {createDnsResolver}] = await Promise.all([import('../preflight/catalog.js'), import('../preflight/run.js'), import('../preflight/dns.js')])
   const catalog = await loadCatalog()
-  const categories: ReportCategory[] = ['gateway', ...(options.ide ? [options.ide] : [])]
+  const categories = quickPreflightCategories(options.ide)
   const report = await runPreflight({
     catalog: {...catalog, endpoints: catalog.endpoints.filter((e) => categories.includes(e.category))},
     extraEndpoints: [apiEndpoint(options.apiUrl)],
@@ -79,6 +92,7 @@ export async function quickPreflight(ctx: Context, options: QuickPreflightOption
     env: ctx.env,
     onAws: false,
     only: ['management', ...categories],
+    ...options.overrides,
   })
   const ok = report.exitCode === 0
   if (ok) {
@@ -116,8 +130,8 @@ export const API_ENDPOINT_ID = 'management.api'
 /**
  * The failed required checks of a quick preflight, split by whether they are on this connection's own path.
  * Only the API (which `ona ssh` must ask) is checked here; the environment's SSH address is probed once it is
- * known (banner.ts probeSsh). `blocking` stops the connection; `other` (the gateway, the IDE's endpoints) are
- * warnings: ona ssh does not use them itself.
+ * known (banner.ts probeSsh). `blocking` stops the connection; `other` (the gateway, the release endpoints,
+ * the IDE's endpoints) are warnings: ona ssh does not use them itself.
  */
 export function splitPreflightFailures(report: PreflightReport): {blocking: CheckResult[]; other: CheckResult[]} {
   const failed = report.checks.filter((c) => c.required && c.status === 'fail')
@@ -159,8 +173,10 @@ export interface SshConnectOptions {
   startTimeoutMs?: number
   /** Whether stdin and stderr are a terminal (the picker needs both). Default: the process's. */
   interactive?: boolean
-  /** Tests inject the preflight's resolver; the system resolver otherwise. */
+  /** The preflight's resolver (`--resolver`, tests); the system resolver otherwise. */
   resolver?: DnsResolver
+  /** For tests: the preflight's ports and CAs (quickPreflight's overrides). */
+  preflightOverrides?: QuickPreflightOptions['overrides']
 }
 
 /**
@@ -262,7 +278,7 @@ export async function sshConnect(ctx: Context, options: SshConnectOptions): Prom
   if (!options.skipPreflight) {
     // VS Code's own endpoints (marketplace, server downloads) are in the catalog; the forks download from their own.
     const ide = options.ide === 'vscode' || options.ide === 'code-insiders' ? 'vscode' : options.ide === 'jetbrains' ? 'jetbrains' : undefined
-    const result = await quickPreflight(ctx, {apiUrl: options.apiUrl, ...(ide ? {ide} : {}), ...(options.runner ? {runner: options.runner} : {}), ...(options.resolver ? {resolver: options.resolver} : {}), timeoutMs: perCheck()})
+    const result = await quickPreflight(ctx, {apiUrl: options.apiUrl, ...(ide ? {ide} : {}), ...(options.runner ? {runner: options.runner} : {}), ...(options.resolver ? {resolver: options.resolver} : {}), ...(options.preflightOverrides ? {overrides: options.preflightOverrides} : {}), timeoutMs: perCheck()})
     if (!result.ok && result.report) {
       // Only this connection's own path stops it; the rest is said, with its hints, and ona goes on.
       const {blocking, other} = splitPreflightFailures(result.report)
