@@ -26,7 +26,8 @@ export interface LoginOptions extends SessionOptions {
   stdin?: TokenInput
 }
 
-export interface LoginResult {
+/** Whom a token belongs to, as login and whoami report it. */
+export interface TokenOwner {
   apiUrl: string
   host: string
   subjectId: string
@@ -36,6 +37,9 @@ export interface LoginResult {
   userName?: string
   /** The organisation's name, when the plane gives it. */
   organizationName?: string
+}
+
+export interface LoginResult extends TokenOwner {
   /** Where the token was put. */
   storage: 'keychain' | 'file'
   tokenFile?: string
@@ -73,6 +77,19 @@ async function verify(ctx: Context, options: SessionOptions, token: string): Pro
 }
 
 /** `Sam Newcomer (user f53d2330-...) in Acme Corp (0198ec0e-...)`; ids alone where the plane gives no names. */
+/** The owner fields of login's and whoami's results (optional names only where the plane gives them). */
+function tokenOwner(apiUrl: string, identity: Identity & DisplayNames): TokenOwner {
+  return {
+    apiUrl,
+    host: apiHostKey(apiUrl),
+    subjectId: identity.subjectId,
+    principal: identity.principal,
+    ...(identity.organizationId ? {organizationId: identity.organizationId} : {}),
+    ...(identity.userName ? {userName: identity.userName} : {}),
+    ...(identity.organizationName ? {organizationName: identity.organizationName} : {}),
+  }
+}
+
 function describeIdentity(identity: Identity & DisplayNames): string {
   const kind = printable(identity.principal.replace(/^PRINCIPAL_/, '').toLowerCase().replace(/_/g, ' '))
   const who = identity.userName ? `${printable(identity.userName, 80)} (${kind} ${printable(identity.subjectId)})` : `${printable(identity.subjectId)} (${kind})`
@@ -123,15 +140,8 @@ export async function login(ctx: Context, options: LoginOptions): Promise<LoginR
     }
     throw error
   })
-  const host = apiHostKey(options.apiUrl)
   const result: LoginResult = {
-    apiUrl: options.apiUrl,
-    host,
-    subjectId: identity.subjectId,
-    principal: identity.principal,
-    ...(identity.organizationId ? {organizationId: identity.organizationId} : {}),
-    ...(identity.userName ? {userName: identity.userName} : {}),
-    ...(identity.organizationName ? {organizationName: identity.organizationName} : {}),
+    ...tokenOwner(options.apiUrl, identity),
     storage: 'keychain',
     input,
   }
@@ -210,16 +220,7 @@ export async function logout(ctx: Context, options: SessionOptions): Promise<Log
   return result
 }
 
-export interface WhoamiResult {
-  apiUrl: string
-  host: string
-  subjectId: string
-  principal: string
-  organizationId?: string
-  /** The user's display name, when the plane gives it. */
-  userName?: string
-  /** The organisation's name, when the plane gives it. */
-  organizationName?: string
+export interface WhoamiResult extends TokenOwner {
   tokenSource: TokenSource
   /** The variable, when tokenSource is `env`. */
   tokenVariable?: string
@@ -230,13 +231,7 @@ export async function whoami(ctx: Context, options: SessionOptions): Promise<Who
   const {token, source, variable} = await resolveToken(ctx, options.apiUrl)
   const identity = await verify(ctx, options, token)
   const result: WhoamiResult = {
-    apiUrl: options.apiUrl,
-    host: apiHostKey(options.apiUrl),
-    subjectId: identity.subjectId,
-    principal: identity.principal,
-    ...(identity.organizationId ? {organizationId: identity.organizationId} : {}),
-    ...(identity.userName ? {userName: identity.userName} : {}),
-    ...(identity.organizationName ? {organizationName: identity.organizationName} : {}),
+    ...tokenOwner(options.apiUrl, identity),
     tokenSource: source,
     ...(variable ? {tokenVariable: variable} : {}),
   }
