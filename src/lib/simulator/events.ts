@@ -14,6 +14,10 @@ interface WatchStream {
   stalled: boolean
 }
 
+/**
+ * One Connect streaming frame. This repeats api/stream.ts's encodeConnectEnvelope on purpose: the simulator
+ * imports nothing from the client, so a framing mistake in the client cannot be mirrored here and pass.
+ */
 export function frame(value: unknown, flags = 0): Buffer {
   const json = Buffer.from(JSON.stringify(value), 'utf8')
   const head = Buffer.alloc(5)
