@@ -6,14 +6,14 @@
  * warning; a stopped environment's alias disappears and ssh to it fails cleanly.
  */
 import {spawn, type ChildProcess} from 'node:child_process'
-import {mkdir, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
-import os from 'node:os'
+import {readFile} from 'node:fs/promises'
 import path from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {startSimulator, type Simulator} from '../../src/lib/simulator/server.js'
-import {baseEnv, binRun, runCli} from '../helpers/run-cli.js'
+import type {Simulator} from '../../src/lib/simulator/server.js'
+import {createFixture, type Fixture} from '../helpers/fixture.js'
+import {binRun, runCli} from '../helpers/run-cli.js'
 import {sshRun} from '../helpers/ssh.js'
 import {startSshd, type Sshd} from '../helpers/sshd.js'
 import {waitFor} from '../helpers/wait-for.js'
@@ -22,7 +22,7 @@ const ID = '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7'
 const ENV_ALIAS = `${ID}.gitpod.environment`
 const REMOTE_ALIAS = `${ID}.gitpod.remote`
 
-let home: string
+let fixture: Fixture
 let config: string
 let knownHosts: string
 let sshd: Sshd
@@ -30,25 +30,24 @@ let sim: Simulator
 let env: NodeJS.ProcessEnv
 
 beforeAll(async () => {
-  home = await mkdtemp(path.join(os.tmpdir(), 'ona-e2e-'))
-  config = path.join(home, '.ssh', 'config')
-  knownHosts = path.join(home, '.ssh', 'known_hosts')
-  await mkdir(path.dirname(config), {mode: 0o700})
-  await writeFile(config, 'Host *\n  ServerAliveInterval 30\n', {mode: 0o600})
   sshd = await startSshd({host: '127.0.0.31'})
-  sim = await startSimulator({
-    seed: [
-      {id: ID, name: 'e2e', phase: 'ENVIRONMENT_PHASE_RUNNING', ssh: {user: sshd.user, host: sshd.host, port: sshd.port}},
-      {id: '0199ec15-0000-7e92-8e22-8cb6c7ba4d00', name: 'other', phase: 'ENVIRONMENT_PHASE_STOPPED'},
-    ],
+  fixture = await createFixture({
+    prefix: 'e2e',
+    configText: 'Host *\n  ServerAliveInterval 30\n',
+    simulator: {
+      seed: [
+        {id: ID, name: 'e2e', phase: 'ENVIRONMENT_PHASE_RUNNING', ssh: {user: sshd.user, host: sshd.host, port: sshd.port}},
+        {id: '0199ec15-0000-7e92-8e22-8cb6c7ba4d00', name: 'other', phase: 'ENVIRONMENT_PHASE_STOPPED'},
+      ],
+    },
   })
-  env = baseEnv(home, {ONA_API_URL: sim.url, ONA_TOKEN: sim.token, ONA_KEYRING: 'off'})
+  ;({config, sim, env} = fixture)
+  knownHosts = path.join(fixture.home, '.ssh', 'known_hosts')
 })
 
 afterAll(async () => {
-  await sim?.close()
+  await fixture?.close()
   await sshd?.stop()
-  await rm(home, {recursive: true, force: true})
 })
 
 const ssh = (alias: string, strict: 'yes' | 'accept-new') =>
