@@ -4,14 +4,14 @@
  * its environment's READY keys. No `-i` and no agent anywhere: ssh logs in with the key ona registered
  * and named in the entry, or not at all.
  */
-import {mkdir, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
-import os from 'node:os'
+import {readFile, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {startSimulator, type Simulator} from '../../src/lib/simulator/server.js'
-import {baseEnv, runCli} from '../helpers/run-cli.js'
+import type {Simulator} from '../../src/lib/simulator/server.js'
+import {createFixture, type Fixture} from '../helpers/fixture.js'
+import {runCli} from '../helpers/run-cli.js'
 import {SSH_PATH, runProcess} from '../helpers/ssh.js'
 import {createSshKeys, startSshd, type SshKeys, type Sshd} from '../helpers/sshd.js'
 
@@ -19,6 +19,7 @@ const RUN = '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7'
 const STOP = '0199ec15-c3d8-7a66-b2f1-6e0d4f9a5b24'
 const alias = (id: string) => `${id}.gitpod.environment`
 
+let fixture: Fixture
 let home: string
 let config: string
 let knownHosts: string
@@ -29,37 +30,28 @@ let sim: Simulator
 let env: NodeJS.ProcessEnv
 
 beforeAll(async () => {
-  home = await mkdtemp(path.join(os.tmpdir(), 'ona-e2e-connect-'))
-  config = path.join(home, '.ssh', 'config')
+  fixture = await createFixture({prefix: 'e2e-connect', configText: 'Host *\n  ServerAliveInterval 30\n', simulator: {seed: [], delays: {startMs: 800, keyReadyMs: 300}}})
+  ;({home, config, sim, env} = fixture)
   knownHosts = path.join(home, '.ssh', 'known_hosts')
-  await mkdir(path.dirname(config), {mode: 0o700})
-  await writeFile(config, 'Host *\n  ServerAliveInterval 30\n', {mode: 0o600})
   // One host key for both servers: each environment's identity is checked under its HostKeyAlias.
   hostKeys = await createSshKeys()
   const runKeys = path.join(home, 'authorized_keys.run')
   const stopKeys = path.join(home, 'authorized_keys.stop')
   sshdRun = await startSshd({host: '127.0.0.41', keys: hostKeys, authorizedKeysFile: runKeys})
   sshdStop = await startSshd({host: '127.0.0.42', keys: hostKeys, authorizedKeysFile: stopKeys})
-  sim = await startSimulator({
-    seed: [
-      {id: RUN, name: 'api', ssh: {user: sshdRun.user, host: sshdRun.host, port: sshdRun.port}},
-      {id: STOP, name: 'old-project', phase: 'ENVIRONMENT_PHASE_STOPPED', ssh: {user: sshdStop.user, host: sshdStop.host, port: sshdStop.port}},
-    ],
-    delays: {startMs: 800, keyReadyMs: 300},
-  })
+  sim.addEnvironment({id: RUN, name: 'api', ssh: {user: sshdRun.user, host: sshdRun.host, port: sshdRun.port}})
+  sim.addEnvironment({id: STOP, name: 'old-project', phase: 'ENVIRONMENT_PHASE_STOPPED', ssh: {user: sshdStop.user, host: sshdStop.host, port: sshdStop.port}})
   sim.linkAuthorizedKeys(RUN, runKeys)
   sim.linkAuthorizedKeys(STOP, stopKeys)
   // Both aliases' host key, recorded under HostKeyAlias as a first accept-new would: checking stays strict.
   await writeFile(knownHosts, [RUN, STOP].map((id) => `${alias(id)} ${hostKeys.hostPublicKey}\n`).join(''), {mode: 0o600})
-  env = baseEnv(home, {ONA_API_URL: sim.url, ONA_TOKEN: sim.token, ONA_KEYRING: 'off'})
 }, 60_000)
 
 afterAll(async () => {
-  await sim?.close()
   await sshdRun?.stop()
   await sshdStop?.stop()
   await hostKeys?.release()
-  await rm(home, {recursive: true, force: true})
+  await fixture?.close()
 })
 
 /** Plain `ssh <alias>` as a user types it: no -i, no agent, strict host key checking. */
