@@ -10,16 +10,16 @@
  * This is the one slow test (about 17 s of real time): the start delay must exceed 15 s to prove anything.
  * Run by hand with ConnectTimeout=15 it fails with "Connection timed out during banner exchange".
  */
-import {mkdir, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
-import os from 'node:os'
+import {mkdir, readFile, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 
 import {parse as parseJsonc} from 'jsonc-parser'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {START_CONNECT_TIMEOUT_S} from '../../src/lib/ide/settings.js'
-import {startSimulator, type Simulator} from '../../src/lib/simulator/server.js'
-import {baseEnv, builtCli, runCli} from '../helpers/run-cli.js'
+import type {Simulator} from '../../src/lib/simulator/server.js'
+import {createFixture, type Fixture} from '../helpers/fixture.js'
+import {builtCli, runCli} from '../helpers/run-cli.js'
 import {SSH_PATH, runProcess} from '../helpers/ssh.js'
 import {createSshKeys, startSshd, type SshKeys, type Sshd} from '../helpers/sshd.js'
 
@@ -28,6 +28,7 @@ const alias = `${STOPPED}.gitpod.environment`
 /** Longer than Remote-SSH's default connect timeout (15 s): what a real start takes, and more. */
 const START_MS = 16_000
 
+let fixture: Fixture
 let home: string
 let config: string
 let settingsFile: string
@@ -37,31 +38,24 @@ let sim: Simulator
 let env: NodeJS.ProcessEnv
 
 beforeAll(async () => {
-  home = await mkdtemp(path.join(os.tmpdir(), 'ona-ide-timeout-'))
-  config = path.join(home, '.ssh', 'config')
-  await mkdir(path.dirname(config), {mode: 0o700})
-  await writeFile(config, '', {mode: 0o600})
+  fixture = await createFixture({prefix: 'ide-timeout', configText: '', simulator: {seed: [], delays: {startMs: START_MS, keyReadyMs: 200}}})
+  ;({home, config, sim, env} = fixture)
   settingsFile = path.join(home, '.config', 'Code', 'User', 'settings.json')
   await mkdir(path.dirname(settingsFile), {recursive: true})
   await writeFile(settingsFile, '{\n\t// mine\n\t"editor.fontSize": 13,\n}\n')
   hostKeys = await createSshKeys()
   const authorizedKeys = path.join(home, 'authorized_keys')
   sshd = await startSshd({host: '127.0.0.61', keys: hostKeys, authorizedKeysFile: authorizedKeys})
-  sim = await startSimulator({
-    // Running at first: the sync writes its entry with its user (sshd only takes the account it runs as).
-    seed: [{id: STOPPED, name: 'sleepy', ssh: {user: sshd.user, host: sshd.host, port: sshd.port}}],
-    delays: {startMs: START_MS, keyReadyMs: 200},
-  })
+  // Running at first: the sync writes its entry with its user (sshd only takes the account it runs as).
+  sim.addEnvironment({id: STOPPED, name: 'sleepy', ssh: {user: sshd.user, host: sshd.host, port: sshd.port}})
   sim.linkAuthorizedKeys(STOPPED, authorizedKeys)
   await writeFile(path.join(home, '.ssh', 'known_hosts'), `${alias} ${hostKeys.hostPublicKey}\n`, {mode: 0o600})
-  env = baseEnv(home, {ONA_API_URL: sim.url, ONA_TOKEN: sim.token, ONA_KEYRING: 'off'})
 }, 60_000)
 
 afterAll(async () => {
-  await sim?.close()
   await sshd?.stop()
   await hostKeys?.release()
-  await rm(home, {recursive: true, force: true})
+  await fixture?.close()
 })
 
 describe.skipIf(!builtCli)('VS Code Remote-SSH on a stopped environment (real ssh, ProxyCommand, sshd)', () => {
