@@ -12,10 +12,11 @@ import type {ApiClient} from '../../src/lib/api/client.js'
 import type {Context} from '../../src/lib/context.js'
 import type {Simulator} from '../../src/lib/simulator/server.js'
 import {readBlockEnvironments} from '../../src/lib/ssh-config/index.js'
-import {watchSshConfig, type WatchOptions} from '../../src/lib/watch/watch.js'
+import type {WatchOptions} from '../../src/lib/watch/watch.js'
 import {useFixture} from '../helpers/fixture.js'
 import {runCli} from '../helpers/run-cli.js'
 import {waitFor} from '../helpers/wait-for.js'
+import {startLibraryWatch} from '../helpers/watch.js'
 
 const A = '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7'
 const B = '0199ec15-8a41-7c10-9d3b-2f6e1b7a9c02'
@@ -34,15 +35,7 @@ beforeEach(async () => {
   client = await fixture.client()
 })
 
-function startWatch(options: Partial<WatchOptions> = {}) {
-  const abort = new AbortController()
-  const done = watchSshConfig(ctx, {client, signal: abort.signal, fileDebounceMs: 100, backoff: {baseMs: 50, maxMs: 200}, ...options})
-  done.catch(() => undefined)
-  return async () => {
-    abort.abort()
-    await done.catch(() => undefined)
-  }
-}
+const startWatch = (options: Partial<WatchOptions> = {}) => startLibraryWatch(ctx, {client, fileDebounceMs: 100, backoff: {baseMs: 50, maxMs: 200}, ...options})
 
 const hostOf = async (id: string) => readBlockEnvironments(await readFile(config, 'latin1')).find((e) => e.id === id)?.host
 /** Watches the file for `ms`: every host `id` had meanwhile, in order (a revert shows as a second value). */

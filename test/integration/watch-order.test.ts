@@ -4,67 +4,41 @@
  * (a stalled stream noticed quickly, backoff reset after a healthy period, one warning per incident), and
  * start-up (a change between the first listing and the stream opening is not lost).
  */
-import {mkdir, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
-import os from 'node:os'
-import path from 'node:path'
-import {PassThrough} from 'node:stream'
+import {readFile} from 'node:fs/promises'
 
-import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+import {beforeEach, describe, expect, it} from 'vitest'
 
-import {createApiClient, type ApiClient} from '../../src/lib/api/client.js'
+import type {ApiClient} from '../../src/lib/api/client.js'
 import {watchEventsWithReconnect} from '../../src/lib/api/watch.js'
-import {createContext, type Context} from '../../src/lib/context.js'
-import {createIOStreams} from '../../src/lib/io.js'
-import {startSimulator, type Simulator} from '../../src/lib/simulator/server.js'
+import type {Context} from '../../src/lib/context.js'
+import type {Simulator} from '../../src/lib/simulator/server.js'
 import {BEGIN_MARKER} from '../../src/lib/ssh-config/index.js'
-import {watchSshConfig, type WatchOptions} from '../../src/lib/watch/watch.js'
-import {baseEnv} from '../helpers/run-cli.js'
-import {waitFor as waitForCondition, waitForQuiet} from '../helpers/wait-for.js'
+import type {WatchOptions} from '../../src/lib/watch/watch.js'
+import {useFixture} from '../helpers/fixture.js'
+import {waitForQuiet} from '../helpers/wait-for.js'
+import {startLibraryWatch, waitForShowing} from '../helpers/watch.js'
 
 const A = '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7'
 const B = '0199ec15-8a41-7c10-9d3b-2f6e1b7a9c02'
 
-let home: string
+const fixture = useFixture({prefix: 'order', configText: 'Host mine\n  Port 2200\n'})
 let config: string
 let sim: Simulator
 let client: ApiClient
-let output: string
 let ctx: Context
-
+/** What the watcher printed. */
+const output = () => fixture.output()
 beforeEach(async () => {
-  home = await mkdtemp(path.join(os.tmpdir(), 'ona-order-'))
-  config = path.join(home, '.ssh', 'config')
-  await mkdir(path.dirname(config), {mode: 0o700})
-  await writeFile(config, 'Host mine\n  Port 2200\n', {mode: 0o600})
-  sim = await startSimulator({seed: path.resolve('fixtures/environments.json')})
+  ;({config, sim, ctx} = fixture)
   // The client's own retries are on (as in the CLI): watch mode must not multiply them per event.
-  client = await createApiClient({baseUrl: sim.url, token: sim.token, env: {}, retries: 3, backoff: {baseMs: 20, maxMs: 100}})
-  output = ''
-  const sink = new PassThrough()
-  sink.setEncoding('utf8').on('data', (chunk: string) => (output += chunk))
-  ctx = createContext({env: baseEnv(home), io: createIOStreams({out: sink, err: sink, isTTY: false, env: {NO_COLOR: '1'}})})
-})
-afterEach(async () => {
-  await sim.close()
-  await rm(home, {recursive: true, force: true})
+  client = await fixture.client({retries: 3})
 })
 
-function startWatch(options: Partial<WatchOptions> = {}) {
-  const abort = new AbortController()
-  const done = watchSshConfig(ctx, {client, signal: abort.signal, fileDebounceMs: 100, backoff: {baseMs: 50, maxMs: 200}, retryBackoff: {baseMs: 200, maxMs: 1000}, ...options})
-  done.catch(() => undefined)
-  return async () => {
-    abort.abort()
-    await done.catch(() => undefined)
-  }
-}
+const startWatch = (options: Partial<WatchOptions> = {}) => startLibraryWatch(ctx, {client, fileDebounceMs: 100, backoff: {baseMs: 50, maxMs: 200}, retryBackoff: {baseMs: 200, maxMs: 1000}, ...options})
 
 const text = () => readFile(config, 'utf8')
 const has = (part: string) => async () => (await text()).includes(part)
-const waitFor = (condition: () => Promise<boolean>, ms: number, what: string) =>
-  waitForCondition(condition, ms, what).catch(async (error: Error) => {
-    throw new Error(`${error.message}\n--- watcher output:\n${output}--- config:\n${await text().catch(() => '(none)')}`)
-  })
+const waitFor = (condition: () => Promise<boolean>, ms: number, what: string) => waitForShowing(output, config)(condition, ms, what)
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const count = (rpc: string) => sim.rpcCount(rpc)
 
@@ -136,12 +110,12 @@ describe('watch mode orders what it hears', () => {
       expect(during.length).toBeLessThan(30)
       expect(during.filter((r) => r.rpc === 'GetEnvironment').length).toBeLessThanOrEqual(4)
       expect(await text()).toBe(good)
-      expect(output.split('\n').filter((l) => l.includes('keeping the last good block')), output).toHaveLength(1)
+      expect(output().split('\n').filter((l) => l.includes('keeping the last good block')), output()).toHaveLength(1)
       // Recovery: the next shared retry lists everything and the waiting events are covered by it.
       sim.clearFaults()
       sim.setSshAddress(A, {host: '127.0.0.81', port: 2222})
       await waitFor(has('HostName 127.0.0.81'), 5000, 'recovery')
-      expect(output).toContain('recovered: the management plane answers again')
+      expect(output()).toContain('recovered: the management plane answers again')
       expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([])
     } finally {
       process.off('warning', onWarning)
@@ -160,7 +134,7 @@ describe('watch mode orders what it hears', () => {
       beforeWrite: async () => {
         if (!armed) return
         armed = false
-        await waitFor(async () => output.includes('keeping the last good block'), 10_000, 'the failure reported during the write')
+        await waitFor(async () => output().includes('keeping the last good block'), 10_000, 'the failure reported during the write')
       },
     })
     try {
@@ -180,8 +154,8 @@ describe('watch mode orders what it hears', () => {
       // The shared retry (a listing, 0.2 s) fails too: the same incident, not a "recovered" and a second one.
       await waitFor(async () => sim.rpcCount('ListEnvironments') > lists, 10_000, 'the shared retry')
       await pause(300)
-      expect(output).not.toContain('recovered: the management plane answers again')
-      expect(output.split('\n').filter((l) => l.includes('keeping the last good block')), output).toHaveLength(1)
+      expect(output()).not.toContain('recovered: the management plane answers again')
+      expect(output().split('\n').filter((l) => l.includes('keeping the last good block')), output()).toHaveLength(1)
     } finally {
       await stop()
     }
@@ -226,7 +200,7 @@ describe('watch mode and the health of the event stream', () => {
       // Idle limit (0.8 s) + reconnect + listing; generous for a loaded machine, far below 5 minutes.
       expect(elapsed).toBeLessThan(6000)
       // A silent stream is reconnected on purpose: that alone is no warning.
-      expect(output).not.toContain('warning: event stream lost')
+      expect(output()).not.toContain('warning: event stream lost')
     } finally {
       await stop()
     }
@@ -239,10 +213,10 @@ describe('watch mode and the health of the event stream', () => {
       await waitFor(async () => sim.openStreams() > 0, 5000, 'the event stream')
       sim.injectFault({type: 'http', status: 503, code: 'unavailable'}, {rpc: 'WatchEvents', times: 4})
       sim.dropStreams()
-      await waitFor(async () => output.includes('recovered: event stream connected again'), 8000, 'the recovered line')
-      expect(output.split('\n').filter((l) => l.includes('event stream lost'))).toHaveLength(1)
+      await waitFor(async () => output().includes('recovered: event stream connected again'), 8000, 'the recovered line')
+      expect(output().split('\n').filter((l) => l.includes('event stream lost'))).toHaveLength(1)
       // Every line is timestamped (UTC, to the second).
-      for (const line of output.trim().split('\n')) expect(line).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ /)
+      for (const line of output().trim().split('\n')) expect(line).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ /)
     } finally {
       await stop()
     }

@@ -4,59 +4,37 @@
  * event stream, and the real `ssh -G` reading the result.
  */
 import {spawn} from 'node:child_process'
-import {mkdir, mkdtemp, readFile, rename, rm, stat, writeFile} from 'node:fs/promises'
-import os from 'node:os'
+import {readFile, rename, stat, writeFile} from 'node:fs/promises'
 import path from 'node:path'
-import {PassThrough} from 'node:stream'
 
-import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+import {beforeEach, describe, expect, it} from 'vitest'
 
-import {createApiClient, type ApiClient} from '../../src/lib/api/client.js'
-import {createContext, type Context} from '../../src/lib/context.js'
-import {createIOStreams} from '../../src/lib/io.js'
-import {startSimulator, type Simulator} from '../../src/lib/simulator/server.js'
+import type {ApiClient} from '../../src/lib/api/client.js'
+import type {Context} from '../../src/lib/context.js'
+import type {Simulator} from '../../src/lib/simulator/server.js'
 import {BEGIN_MARKER} from '../../src/lib/ssh-config/index.js'
-import {watchSshConfig, type WatchOptions} from '../../src/lib/watch/watch.js'
-import {baseEnv} from '../helpers/run-cli.js'
+import type {WatchOptions} from '../../src/lib/watch/watch.js'
+import {useFixture} from '../helpers/fixture.js'
 import {sshG} from '../helpers/ssh.js'
-import {waitFor as waitForCondition, waitForQuiet} from '../helpers/wait-for.js'
+import {waitForQuiet} from '../helpers/wait-for.js'
+import {startLibraryWatch, waitForShowing} from '../helpers/watch.js'
 
 const A = '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7'
 const USER_PART = '# mine\nHost github.com\n  User git\n'
 
-let home: string
+const fixture = useFixture({prefix: 'writers', configText: USER_PART})
 let config: string
 let sim: Simulator
 let client: ApiClient
-let output: string
 let ctx: Context
-
+/** What the watcher printed. */
+const output = () => fixture.output()
 beforeEach(async () => {
-  home = await mkdtemp(path.join(os.tmpdir(), 'ona-writers-'))
-  config = path.join(home, '.ssh', 'config')
-  await mkdir(path.dirname(config), {mode: 0o700})
-  await writeFile(config, USER_PART, {mode: 0o600})
-  sim = await startSimulator({seed: path.resolve('fixtures/environments.json')})
-  client = await createApiClient({baseUrl: sim.url, token: sim.token, env: {}, retries: 1, backoff: {baseMs: 20, maxMs: 100}})
-  output = ''
-  const sink = new PassThrough()
-  sink.setEncoding('utf8').on('data', (chunk: string) => (output += chunk))
-  ctx = createContext({env: baseEnv(home), io: createIOStreams({out: sink, err: sink, isTTY: false, env: {NO_COLOR: '1'}})})
-})
-afterEach(async () => {
-  await sim.close()
-  await rm(home, {recursive: true, force: true})
+  ;({config, sim, ctx} = fixture)
+  client = await fixture.client()
 })
 
-function startWatch(options: Partial<WatchOptions> = {}) {
-  const abort = new AbortController()
-  const done = watchSshConfig(ctx, {client, signal: abort.signal, fileDebounceMs: 200, replacedPollMs: 50, backoff: {baseMs: 50, maxMs: 200}, ...options})
-  done.catch(() => undefined)
-  return async () => {
-    abort.abort()
-    await done.catch(() => undefined)
-  }
-}
+const startWatch = (options: Partial<WatchOptions> = {}) => startLibraryWatch(ctx, {client, fileDebounceMs: 200, replacedPollMs: 50, backoff: {baseMs: 50, maxMs: 200}, ...options})
 
 /** Runs a shell script (the writer) and resolves with its exit code; it never outlives the test. */
 function shell(script: string): Promise<number | null> {
@@ -65,11 +43,7 @@ function shell(script: string): Promise<number | null> {
 }
 
 const text = () => readFile(config, 'utf8')
-/** waitFor that shows the watcher's output and the file when it times out (these tests race on purpose). */
-const waitFor = (condition: () => Promise<boolean>, ms: number, what: string) =>
-  waitForCondition(condition, ms, what).catch(async (error: Error) => {
-    throw new Error(`${error.message}\n--- watcher output:\n${output}--- ${config}:\n${await text().catch(() => '(none)')}`)
-  })
+const waitFor = (condition: () => Promise<boolean>, ms: number, what: string) => waitForShowing(output, config)(condition, ms, what)
 const has = (...parts: string[]) => async () => {
   const now = await text()
   return parts.every((p) => now.includes(p))
@@ -185,7 +159,7 @@ describe('watch mode and other programs writing the SSH config', () => {
       expect(await writer).toBe(0)
       await waitFor(has('Host github.com\n  User git\n', 'Host c\n  Port 2203\n', 'Host d\n  Port 2204\n', 'HostName 127.0.0.70'), 5000, 'the appended lines and the new address')
       // The report line follows the rename (after the config-tree check): wait for it, do not race it.
-      await waitFor(async () => output.includes('kept what a program wrote into ~/.ssh/config after ona had replaced it'), 5000, 'the report line')
+      await waitFor(async () => output().includes('kept what a program wrote into ~/.ssh/config after ona had replaced it'), 5000, 'the report line')
       expect((await sshG(config, 'd')).get('port')).toBe('2204')
       expect((await sshG(config, `${A}.gitpod.remote`)).get('hostname')).toBe('127.0.0.70')
     } finally {
@@ -218,8 +192,8 @@ describe('watch mode and other programs writing the SSH config', () => {
       const now = await text()
       await writeFile(config, `${now}Host edited-meanwhile\n`)
       await writer
-      await waitFor(async () => output.includes('is saved in'), 5000, 'the warning naming the saved text')
-      const saved = /saved in (\S+)/.exec(output)![1]!
+      await waitFor(async () => output().includes('is saved in'), 5000, 'the warning naming the saved text')
+      const saved = /saved in (\S+)/.exec(output())![1]!
       expect(await readFile(saved, 'utf8')).toBe('Host late\nHost later\n')
       expect(((await stat(saved)).mode & 0o777).toString(8)).toBe('600')
       expect(await text()).toContain('Host edited-meanwhile\n')
