@@ -267,6 +267,27 @@ describe('ona service install / uninstall / status', () => {
     expect((await readdir(unitDir())).filter((n) => n.endsWith('.service'))).toEqual([])
   })
 
+  it('without --ssh-config, install, status and uninstall use the file the API\'s setting names, as the watcher does (issue 21); a plain install\'s unit pinned to ~/.ssh/config is replaced', async () => {
+    const calls: string[] = []
+    const runner = recordingRunner(calls)
+    const managed = path.join(home, '.ssh', 'ona.conf')
+    const {saveManagedFile} = await import('../../src/lib/settings.js')
+    const fresh = () => createContext({env: {HOME: home}, platform: 'linux', homedir: home})
+    // An earlier `ona service install` (before this fix) pinned the default install to ~/.ssh/config.
+    const pinned = await installService(createContext({env: {HOME: home}, platform: 'linux', homedir: home, sshConfig: path.join(home, '.ssh', 'config')}), {node: NODE, script: SCRIPT, runner})
+    // `ona ssh-sync --ssh-config ~/.ssh/ona.conf --add-include` remembered the file for this API.
+    await saveManagedFile(fresh(), 'https://app.ona.com/api', managed)
+    const installed = await installService(fresh(), {node: NODE, script: SCRIPT, runner})
+    expect(installed.sshConfig).toBe(managed)
+    expect(await readFile(installed.file, 'utf8')).toContain(`"--ssh-config" "${managed}"`)
+    expect(installed.replaced).toEqual([pinned.file])
+    expect((await readdir(unitDir())).filter((n) => n.endsWith('.service'))).toEqual([path.basename(installed.file)])
+    const status = await serviceStatus(fresh(), {runner: recordingRunner([])})
+    expect(status).toMatchObject({installed: true, sshConfig: managed, name: installed.name})
+    const removed = await uninstallService(fresh(), {runner})
+    expect(removed).toMatchObject({removed: true, files: [installed.file], sshConfig: managed})
+  })
+
   it('upgrade: an earlier ona\'s single-name unit is moved, replaced or refused, never left as a second service', async () => {
     const calls: string[] = []
     const runner = recordingRunner(calls)

@@ -104,7 +104,33 @@ export function serviceTarget(ctx: Context, options: {apiUrl?: string; sshConfig
   return {apiUrl, origin: new URL(apiUrl).origin, sshConfig: options.sshConfig ?? ctx.paths.sshConfig}
 }
 
+/**
+ * The pair a command is about, the way the watcher itself decides its file: without `--ssh-config` (or
+ * ONA_SSH_CONFIG), the file this API's block lives in as settings remember it (`ona ssh-sync --ssh-config
+ * ... --add-include` once), not `~/.ssh/config`. Otherwise a plain `ona service install` would pin the
+ * watcher to `~/.ssh/config` and write a second block there, and status/uninstall would look for a service
+ * the user never meant.
+ */
+export async function resolveServiceTarget(ctx: Context, options: {apiUrl?: string; sshConfig?: string} = {}): Promise<ServiceTarget> {
+  if (options.sshConfig === undefined) {
+    const {useManagedFileSetting} = await import('../settings.js')
+    await useManagedFileSetting(ctx, resolveApiUrl(options.apiUrl, ctx.env))
+  }
+  return serviceTarget(ctx, options)
+}
+
 const sameTarget = (a: ServiceTarget, b: ServiceTarget) => a.origin === b.origin && a.sshConfig === b.sshConfig
+
+/**
+ * Whether `other` is what an earlier plain `ona service install` wrote for `target`'s API: pinned to
+ * `~/.ssh/config` while this install's block lives in the file its setting names. That service's watcher
+ * writes a second block into `~/.ssh/config`, so it is replaced (install) and removed (uninstall) as this
+ * install's own.
+ */
+function pinnedByEarlierInstall(ctx: Context, other: ServiceTarget, target: ServiceTarget): boolean {
+  const fromSetting = ctx.paths.sshConfigFrom === 'setting' || ctx.paths.sshConfigFrom === 'found'
+  return fromSetting && other.origin === target.origin && other.sshConfig === ctx.paths.userSshConfig && target.sshConfig !== ctx.paths.userSshConfig
+}
 
 function identityOf(options: ServiceOptions): {uid?: number; user?: string} {
   return {uid: options.identity?.uid ?? process.getuid?.(), user: options.identity?.user ?? safeUser()}
@@ -251,7 +277,7 @@ export interface ServiceInstallResult {
 
 /** Writes the service definition and starts it (unless dryRun / noStart). */
 export async function installService(ctx: Context, options: ServiceOptions = {}): Promise<ServiceInstallResult> {
-  const target = serviceTarget(ctx, options)
+  const target = await resolveServiceTarget(ctx, options)
   const runner = options.runner ?? spawnRunner
   const {def, spec} = await definitionFor(ctx, target, options, !options.dryRun)
   const existing = await installedServices(ctx)
@@ -262,7 +288,7 @@ export async function installService(ctx: Context, options: ServiceOptions = {})
       details: {file: def.file},
     })
   }
-  const older = existing.filter((e) => e.file !== def.file && sameTarget(e.target, target))
+  const older = existing.filter((e) => e.file !== def.file && (sameTarget(e.target, target) || pinnedByEarlierInstall(ctx, e.target, target)))
   const masked = {...spec, env: maskedEnvironment(spec.env)}
   const result: ServiceInstallResult = {
     kind: def.kind,
@@ -322,11 +348,11 @@ export interface ServiceUninstallResult {
 export async function uninstallServices(ctx: Context, options: ServiceOptions & {all?: boolean} = {}): Promise<ServiceUninstallResult[]> {
   const existing = await installedServices(ctx)
   const runner = options.noStart ? undefined : options.runner ?? spawnRunner
-  const targets = options.all ? unique(existing.map((e) => e.target)) : [serviceTarget(ctx, options)]
+  const targets = options.all ? unique(existing.map((e) => e.target)) : [await resolveServiceTarget(ctx, options)]
   const results: ServiceUninstallResult[] = []
   for (const target of targets) {
     const {def} = await definitionFor(ctx, target, options, false)
-    const entries = existing.filter((e) => sameTarget(e.target, target))
+    const entries = existing.filter((e) => sameTarget(e.target, target) || (!options.all && pinnedByEarlierInstall(ctx, e.target, target)))
     const result: ServiceUninstallResult = {kind: def.kind, name: entries[0]?.name ?? def.name, file: entries[0]?.file ?? def.file, apiUrl: target.apiUrl, sshConfig: target.sshConfig, removed: false, files: [], commands: def.uninstall, notDone: []}
     if (!options.dryRun) {
       for (const entry of entries) {
@@ -386,7 +412,7 @@ export interface ServiceStatusResult {
 export async function serviceStatuses(ctx: Context, options: ServiceOptions & {explicit?: boolean} = {}): Promise<ServiceStatusResult[]> {
   const existing = await installedServices(ctx)
   const runner = options.runner ?? spawnRunnerWith(10_000)
-  const targets = options.explicit || existing.length === 0 ? [serviceTarget(ctx, options)] : unique(existing.map((e) => e.target))
+  const targets = options.explicit || existing.length === 0 ? [await resolveServiceTarget(ctx, options)] : unique(existing.map((e) => e.target))
   return Promise.all(targets.map((target) => statusOf(ctx, target, existing, runner, options)))
 }
 
