@@ -161,6 +161,70 @@ describe('liveness from the kernel', () => {
   }, 60_000)
 })
 
+describe.runIf(process.platform === 'linux')('an earlier ona\'s watcher still running after the upgrade', () => {
+  /**
+   * What an ona from before issue 18 left: a lock naming no socket (it listened at a fixed name, in the
+   * state dir or, when that could not hold a socket, in the temp dir), and its process running
+   * `ssh-sync --watch`, which releases its lock and exits 0 on SIGTERM.
+   */
+  async function oldWatcher(listenInTemp: boolean) {
+    const {paths, read} = await lockOf()
+    await mkdir(path.dirname(paths.lockPath), {recursive: true, mode: 0o700})
+    const script = `
+      const fs = require('node:fs'); const net = require('node:net')
+      const [lock, sock] = process.argv.slice(-2)
+      net.createServer((s) => s.destroy()).listen(sock)
+      process.on('SIGTERM', () => { fs.rmSync(lock, {force: true}); process.exit(0) })
+      fs.writeFileSync(lock, JSON.stringify({pid: process.pid, token: 'old', startedAt: new Date().toISOString(), config: process.env.CONFIG, origin: process.env.ORIGIN, host: require('node:os').hostname()}))
+      setInterval(() => undefined, 1000)`
+    const key = path.basename(paths.lockPath, '.lock').slice('watch-'.length)
+    const sock = listenInTemp ? path.join(home, `old-tmp-${key}.sock`) : path.join(path.dirname(paths.lockPath), `watch-${key}.sock`)
+    const child = spawn(process.execPath, ['-e', script, 'ssh-sync', '--watch', paths.lockPath, sock], {env: {...process.env, CONFIG: config, ORIGIN: new URL(sim.url).origin}, stdio: 'ignore'})
+    children.add(child)
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+    await waitFor(async () => existsSync(paths.lockPath), 10_000, 'the old watcher\'s lock')
+    return {child, exited, paths, read}
+  }
+
+  it('regression: one listening where this ona does not look is not judged dead (never two writers); --remove stops it', async () => {
+    const old = await oldWatcher(true)
+    const before = await readFile(old.paths.lockPath, 'utf8')
+    // Before: the lock named no socket and none was in the state dir, so it was taken over beside the old watcher.
+    const second = await runCli(['ssh-sync', '--watch'], {env: env(), timeoutMs: 20_000})
+    expect(second.code).not.toBe(0)
+    expect(second.stderr).toContain(`(pid ${old.child.pid}), started by an earlier ona version, already keeps ${config} current`)
+    expect(await readFile(old.paths.lockPath, 'utf8')).toBe(before)
+    expect(await readFile(config, 'utf8')).toBe(USER_TEXT)
+    const [status] = JSON.parse((await runCli(['service', 'status', '--json'], {env: env()})).stdout) as Array<{running: boolean; pid?: number}>
+    expect(status).toMatchObject({running: true, pid: old.child.pid})
+    const removed = await runCli(['ssh-sync', '--remove'], {env: env()})
+    expect(removed.code, removed.stderr).toBe(0)
+    expect(removed.stdout).toContain(`stopped the running \`ona ssh-sync --watch\` (pid ${old.child.pid})`)
+    expect(await old.exited).toBe(0)
+    // Now the new watcher takes the file (once the user syncs again).
+    expect((await runCli(['ssh-sync'], {env: env()})).code).toBe(0)
+    const w = watcher()
+    await waitFor(async () => existsSync(old.paths.lockPath) && (await old.read()).pid === w.child.pid, 15_000, 'the new watcher\'s lock')
+    w.child.kill('SIGTERM')
+    expect(await w.exited).toBe(0)
+  }, 60_000)
+
+  it('one listening at its state-dir socket holds the lock as well; a crashed one\'s lock whose pid now runs something else is taken over', async () => {
+    const old = await oldWatcher(false)
+    expect((await runCli(['ssh-sync', '--watch'], {env: env(), timeoutMs: 20_000})).stderr).toContain('started by an earlier ona version')
+    old.child.kill('SIGKILL')
+    await old.exited
+    // The crash left the lock; pid 1 (init, not a watcher) is alive.
+    const raw = JSON.parse(await readFile(old.paths.lockPath, 'utf8')) as Record<string, unknown>
+    await writeFile(old.paths.lockPath, JSON.stringify({...raw, pid: 1}))
+    const w = watcher()
+    await waitFor(has(BEGIN_MARKER), 15_000, 'the watcher taking over the crashed old one\'s lock')
+    expect((await old.read()).pid).toBe(w.child.pid)
+    w.child.kill('SIGTERM')
+    expect(await w.exited).toBe(0)
+  }, 60_000)
+})
+
 describe.runIf(process.platform !== 'win32')('the running watcher keeps its lock and socket', () => {
   async function start() {
     let out = ''

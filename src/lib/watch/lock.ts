@@ -22,6 +22,12 @@
  * Windows the pipe name carries 16 random hex digits and is found the same way (the lock lives in
  * %LOCALAPPDATA%, which only the user can read).
  *
+ * After an upgrade, a watcher of an ona from before this scheme may still run (its lock names no socket;
+ * it listened at a fixed name, in the state dir, the temp dir or a machine-wide pipe). It is judged by its
+ * process, never by probing those names: while its pid runs `ssh-sync --watch` it holds the lock (a new
+ * watcher is refused, saying so), `ssh-sync --remove` stops it (SIGTERM where its socket is not in the
+ * state dir), and a lock it left behind is taken over once its pid is gone or runs something else.
+ *
  * Messages are one JSON line each way: `{"action":"stop","reason":...}` (ssh-sync --remove: the watcher
  * stops writing at once, finishes a write in progress, answers, and exits) and `{"action":"resync"}` (a
  * setting changed: the watcher rewrites the block under the new setting). A small status file (running,
@@ -71,8 +77,11 @@ export interface WatchPaths {
   stateDir: string
   lockPath: string
   /**
-   * Where an ona from before issue 18 listened (fixed name in the state dir): used only for a lock that
-   * names no socket, written by a watcher still running the old code.
+   * Where an ona from before issue 18 listened when its state dir could hold the socket (a fixed name in
+   * the private state dir): used only to send a message to a watcher still running that code, whose lock
+   * names no socket. Never on Windows (that ona's pipe had a fixed, machine-wide name anyone can take) and
+   * never in the temp dir (that ona's fallback: a name anyone can compute): such a watcher is judged by its
+   * process alone (see `legacyHolderRuns`).
    */
   legacySocketPath?: string
   statusPath: string
@@ -109,8 +118,8 @@ function pathsFor(ctx: Context, name: string): WatchPaths {
   const lockPath = path.join(dir, `watch-${key}.lock`)
   const statusPath = path.join(dir, `watch-${key}.status.json`)
   const removedPath = path.join(dir, `watch-${key}.removed.json`)
-  const legacy = ctx.platform.name === 'win32' ? `\\\\.\\pipe\\ona-watch-${key}` : path.join(dir, `watch-${key}.sock`)
-  const legacySocketPath = ctx.platform.name === 'win32' || Buffer.byteLength(legacy) <= 100 ? legacy : undefined
+  const legacy = path.join(dir, `watch-${key}.sock`)
+  const legacySocketPath = ctx.platform.name !== 'win32' && Buffer.byteLength(legacy) <= 100 ? legacy : undefined
   return {stateDir: dir, lockPath, statusPath, removedPath, ...(legacySocketPath ? {legacySocketPath} : {})}
 }
 
@@ -152,12 +161,51 @@ export function probeSocket(socketPath: string, timeoutMs = 5000): Promise<'aliv
 
 const DEAD_CODES = new Set(['ECONNREFUSED', 'ENOENT', 'ENOTSOCK', 'ENOTDIR'])
 
-/** Whether the holder a lock names is alive: its process exists and its socket accepts connections. */
+/** A lock written by an ona from before issue 18: it names no socket (and no process start time). */
+const isLegacy = (holder: Holder) => typeof holder.socket !== 'string' || holder.socket === ''
+
+/**
+ * Whether the holder a lock names is alive: its process exists and its socket accepts connections.
+ *
+ * A lock from an ona before issue 18 (no socket named) is judged by its process: that watcher may listen
+ * where this ona never looks (the temp dir, or a pipe name anyone can take), and judging it dead would let
+ * two watchers write one file. It is alive while its pid runs `ssh-sync --watch` (see `legacyHolderRuns`),
+ * so an unrelated process that got the pid after a crash does not hold the next watcher off.
+ */
 async function holderIsAlive(paths: WatchPaths, holder: Holder): Promise<boolean> {
-  if (typeof holder.pid === 'number' && (holder.host === undefined || holder.host === os.hostname()) && !holderAlive(holder.pid, holder.started)) return false
+  const local = holder.host === undefined || holder.host === os.hostname()
+  if (typeof holder.pid === 'number' && local && !holderAlive(holder.pid, holder.started)) return false
+  if (isLegacy(holder)) return typeof holder.pid === 'number' && local && (await legacyHolderRuns(holder.pid))
   const socketPath = socketOf(paths, holder)
   if (socketPath === undefined) return false
   return (await probeSocket(socketPath)) === 'alive'
+}
+
+/**
+ * Whether the live process `pid` is an `ona ssh-sync --watch`, as the kernel tells its command line
+ * (Linux /proc, `ps` elsewhere; Windows: `tasklist` says whether it is node at all). Unknown (unreadable,
+ * no such tool) counts as a watcher: never two writers.
+ */
+export async function legacyHolderRuns(pid: number, platform: NodeJS.Platform = process.platform): Promise<boolean> {
+  const command = await commandLineOf(pid, platform)
+  if (command === undefined) return true
+  if (platform === 'win32') return /^"?node(\.exe)?"?,/i.test(command.trim())
+  return isWatcherCommand(command.split(platform === 'linux' ? '\0' : /\s+/))
+}
+
+/** A command line (its words) that runs ona's watcher: `... ssh-sync ... --watch ...`. */
+export function isWatcherCommand(words: string[]): boolean {
+  const at = words.indexOf('ssh-sync')
+  return at !== -1 && words.slice(at + 1).includes('--watch')
+}
+
+async function commandLineOf(pid: number, platform: NodeJS.Platform): Promise<string | undefined> {
+  if (platform === 'linux') return fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined)
+  const {execFile} = await import('node:child_process')
+  const [file, args] = platform === 'win32' ? ['tasklist', ['/FO', 'CSV', '/NH', '/FI', `PID eq ${pid}`]] : ['ps', ['-o', 'command=', '-p', String(pid)]]
+  return new Promise((resolve) => {
+    execFile(file, args as string[], {timeout: 5000, windowsHide: true}, (error, stdout) => resolve(error || String(stdout).trim() === '' ? undefined : String(stdout)))
+  })
 }
 
 /** Sends one message to the running watcher; undefined when none is there (no lock, or a dead holder). */
@@ -214,9 +262,33 @@ export async function tellWatcher(ctx: Context, origin: string, message: Control
 async function tellAt(paths: WatchPaths, message: ControlMessage): Promise<{pid: number; state: string} | undefined> {
   const answer = await sendToWatcher(paths, message, message.action === 'stop' ? 10_000 : 3000)
   if (answer?.ok && typeof answer.pid === 'number') return {pid: answer.pid, state: answer.state ?? 'running'}
+  if (answer === undefined && message.action === 'stop') return stopLegacyHolder(paths)
   if (answer?.state !== 'no-answer') return undefined
   const holder = parse(await fs.readFile(paths.lockPath, 'utf8').catch(() => ''))
   return {pid: holder.pid ?? 0, state: 'no-answer'}
+}
+
+/**
+ * A watcher of an ona from before issue 18 that this ona cannot reach (it listens in the temp dir or on a
+ * fixed pipe name, where this ona does not look): stopped with SIGTERM, which it handles like a stop
+ * (lock released, exit 0, and its service manager does not restart a clean exit), once the kernel says
+ * its pid runs `ssh-sync --watch`. Waits up to 10 s for its lock to go.
+ */
+async function stopLegacyHolder(paths: WatchPaths): Promise<{pid: number; state: string} | undefined> {
+  const lock = await readHolder(paths)
+  if (!lock || !isLegacy(lock.holder) || !(await holderIsAlive(paths, lock.holder))) return undefined
+  const pid = lock.holder.pid!
+  try {
+    process.kill(pid, 'SIGTERM')
+  } catch {
+    return undefined
+  }
+  for (let waited = 0; waited < 10_000; waited += 100) {
+    const now = await fs.readFile(paths.lockPath, 'utf8').catch(() => undefined)
+    if (now !== lock.raw || !holderAlive(pid, undefined)) return {pid, state: 'stopped'}
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  return {pid, state: 'no-answer'}
 }
 
 /**
@@ -358,7 +430,9 @@ export async function acquireWatchLock(ctx: Context, origin: string, options: Wa
       if (!lock) continue
       if (await holderIsAlive(paths, lock.holder)) {
         const pid = lock.holder.pid
-        throw new OnaError('ERR_WATCH_RUNNING', `another \`ona ssh-sync --watch\`${pid ? ` (pid ${pid})` : ''} already keeps ${ctx.paths.sshConfig} current for ${origin}`, {
+        const legacy = isLegacy(lock.holder)
+        throw new OnaError('ERR_WATCH_RUNNING', `another \`ona ssh-sync --watch\`${pid ? ` (pid ${pid})` : ''}${legacy ? ', started by an earlier ona version,' : ''} already keeps ${ctx.paths.sshConfig} current for ${origin}`, {
+          ...(legacy ? {hint: `Stop it (\`ona ssh-sync --remove\` stops it; or \`kill ${pid}\`), or restart its service (\`ona service install\`), then start this one again.`} : {}),
           details: {pid, lockPath: paths.lockPath, origin},
         })
       }
