@@ -93,9 +93,10 @@ describe('service definitions (golden files)', () => {
     expect(mac.content).toContain('<string>/Users/alice/Library/Logs/ona/watch.log</string>')
     expect(byCase('darwin-enterprise').logs).toBe('/Users/alice/Library/Logs/ona/watch-ona.example.com-92d0f028.log')
     expect(windows.content).toContain('&quot;--max-semi-space-size=1&quot; &quot;--lite-mode&quot;')
-    expect(windows.content).toContain('&quot;C:\\Program Files\\nodejs\\node.exe&quot;')
-    expect(windows.content).toContain('C:\\Users\\alice\\AppData\\Local\\ona\\logs\\watch.log')
-    expect(windows.install[0]).toEqual(['schtasks', '/Create', '/TN', 'ona-watch', '/XML', windows.file, '/F'])
+    expect(windows.content).toContain('<Command>C:\\Program Files\\nodejs\\node.exe</Command>')
+    expect(windows.content).toContain('&quot;service&quot; &quot;run&quot; &quot;--definition&quot; &quot;C:\\Users\\alice\\AppData\\Local\\ona\\ona-watch.xml&quot;')
+    expect(windows.content).toContain('"log":"C:\\\\Users\\\\alice\\\\AppData\\\\Local\\\\ona\\\\logs\\\\watch.log"')
+    expect(windows.install[1]).toEqual(['schtasks', '/Create', '/TN', 'ona-watch', '/XML', windows.file, '/F'])
     expect(byCase('win32-enterprise').content).toContain('<URI>\\ona-watch-ona.example.com-ona.conf-64f618ca</URI>')
   })
 
@@ -105,7 +106,7 @@ describe('service definitions (golden files)', () => {
       expect(content, p.case).toContain('http://alice:s3cret@proxy.corp:3128')
       expect(content, p.case).toContain('.corp,169.254.169.254')
       expect(content, p.case).toContain('ca.pem')
-      expect(content, p.case).toMatch(/ONA_TIMEOUT(=|<\/key>\s*<string>)2m/)
+      expect(content, p.case).toMatch(/ONA_TIMEOUT(=|<\/key>\s*<string>|":")2m/)
       expect(content, p.case).not.toContain('never-in-a-unit')
     }
   })
@@ -119,11 +120,15 @@ describe('service definitions (golden files)', () => {
     const plist = byCase('darwin-default').content
     expect(plist).toMatch(/<key>KeepAlive<\/key>\s*<dict>\s*<key>SuccessfulExit<\/key>\s*<false\/>/)
     expect(plist).toMatch(/<string>--auth-exit-code<\/string>\s*<string>0<\/string>/)
-    // Task Scheduler retries only a failed start (Count is an unsignedByte: 1..255, 999 is rejected).
+    // Task Scheduler retries only a failed start (Count is an unsignedByte: 1..255, 999 is rejected); the
+    // task runs ona's supervisor, which restarts a crash with a growing delay and never exit 0 or 4
+    // (service-supervisor.test.ts runs it).
     const xml = byCase('win32-default').content
     const count = Number(/<Count>(\d+)<\/Count>/.exec(xml)![1])
     expect(count).toBeGreaterThanOrEqual(1)
     expect(count).toBeLessThanOrEqual(255)
+    expect(xml).toContain('&quot;service&quot; &quot;run&quot; &quot;--definition&quot;')
+    expect(xml).not.toContain('auth\\u002dexit')
     expect(xml).not.toContain('--auth-exit-code')
   })
 
@@ -230,6 +235,8 @@ describe('ona service install / uninstall / status', () => {
     const ctx = createContext({env: {USERPROFILE: 'C:\\Users\\alice', LOCALAPPDATA: 'C:\\Users\\alice\\AppData\\Local'}, platform: 'win32', homedir: 'C:\\Users\\alice'})
     const planned = await installService(ctx, {node: NODE, script: SCRIPT, dryRun: true, identity: {uid: 501, user: 'alice'}})
     expect(planned.commands).toEqual([
+      // A running instance of an earlier definition ends first (IgnoreNew would keep it).
+      ['-schtasks', '/End', '/TN', 'ona-watch'],
       ['schtasks', '/Create', '/TN', 'ona-watch', '/XML', 'C:\\Users\\alice\\AppData\\Local\\ona\\ona-watch.xml', '/F'],
       ['schtasks', '/Run', '/TN', 'ona-watch'],
     ])

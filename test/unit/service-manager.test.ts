@@ -2,10 +2,13 @@
  * What a service carries from the user's shell (environment.ts) and what the service managers' answers
  * mean (manager.ts): tables of real outputs of systemctl, launchctl and schtasks.
  */
+import {readFileSync} from 'node:fs'
+import path from 'node:path'
+
 import {describe, expect, it} from 'vitest'
 
 import {maskCredentials, serviceEnvironment} from '../../src/lib/service/environment.js'
-import {managerError, parseManagerState, unreachableReason} from '../../src/lib/service/manager.js'
+import {csvFields, managerError, parseManagerState, unreachableReason} from '../../src/lib/service/manager.js'
 
 describe('serviceEnvironment', () => {
   const shell = {
@@ -102,10 +105,48 @@ describe('parseManagerState', () => {
     ['launchd running', 'launchd', {code: 0, stderr: '', stdout: 'gui/501/dev.ona.watch = {\n\tactive count = 1\n\tstate = running\n\tlast exit code = (never exited)\n}'}, {state: 'running'}],
     ['launchd ended after an expired token', 'launchd', {code: 0, stderr: '', stdout: 'gui/501/dev.ona.watch = {\n\tstate = not running\n\tlast exit code = 0\n}'}, {state: 'stopped', lastExit: 0}],
     ['launchd not loaded', 'launchd', {code: 113, stderr: 'Could not find service "dev.ona.watch" in domain for user gui: 501', stdout: ''}, {state: 'not-loaded'}],
-    ['task running', 'task', {code: 0, stderr: '', stdout: 'TaskName:  \\ona-watch\nStatus:    Running\nLast Result: 267009\n'}, {state: 'running'}],
-    ['task ended with exit 4', 'task', {code: 0, stderr: '', stdout: 'TaskName:  \\ona-watch\nStatus:    Ready\nLast Result: 4\n'}, {state: 'failed', lastExit: 4}],
-    ['task never ran', 'task', {code: 0, stderr: '', stdout: 'Status:    Ready\nLast Result: 267011\n'}, {state: 'stopped'}],
   ] as const)('%s', (_name, kind, result, expected) => {
     expect(parseManagerState(kind, result)).toEqual(expected)
+  })
+})
+
+describe('the service managers\' answers in the formats the real tools print (fixtures/service-managers)', () => {
+  const fixture = (name: string) => readFileSync(path.resolve('fixtures/service-managers', name), 'utf8')
+  it.each([
+    // Running, restarted twice before (runs = 3, last exit code = 1): the nested blocks' lines do not count.
+    ['launchctl-print-running.txt', {state: 'running', lastExit: 1}],
+    // Waiting out ThrottleInterval after a crash; `78: EX_CONFIG` is a number and its name; an environment
+    // value reading "state = running" is not the service's state.
+    ['launchctl-print-spawn-scheduled.txt', {state: 'failed', lastExit: 78}],
+    ['launchctl-print-exited-0.txt', {state: 'stopped', lastExit: 0}],
+    ['launchctl-print-killed.txt', {state: 'failed'}],
+  ] as const)('launchctl print: %s', (name, expected) => {
+    expect(parseManagerState('launchd', {code: 0, stdout: fixture(name), stderr: ''})).toEqual(expected)
+  })
+
+  it.each([
+    ['schtasks-en-running.csv', {state: 'running'}],
+    ['schtasks-en-ready-exit4.csv', {state: 'failed', lastExit: 4}],
+    ['schtasks-en-never-ran.csv', {state: 'stopped'}],
+    // German: translated columns and words; the numbers decide.
+    ['schtasks-de-running.csv', {state: 'running'}],
+    ['schtasks-de-oem-running.csv', {state: 'running'}],
+    // 0xC000013A (ended with Ctrl+C), a negative number as schtasks prints it.
+    ['schtasks-de-ready-crashed.csv', {state: 'failed', lastExit: -1073741510}],
+  ] as const)('schtasks /FO CSV /NH /V: %s', (name, expected) => {
+    expect(parseManagerState('task', {code: 0, stdout: fixture(name), stderr: ''})).toEqual(expected)
+  })
+
+  it.each(['schtasks-en-not-found.txt', 'schtasks-de-not-found.txt'])('schtasks for a task that is not registered (%s): not loaded', (name) => {
+    expect(parseManagerState('task', {code: 1, stdout: '', stderr: fixture(name)})).toEqual({state: 'not-loaded'})
+  })
+
+  it('the running word alone, in English or German, says running whatever Last Result says', () => {
+    expect(parseManagerState('task', {code: 0, stderr: '', stdout: '"PC","\\ona-watch","N/A","Wird ausgeführt","Nur interaktiv","Nicht zutreffend","0"\r\n'})).toEqual({state: 'running', lastExit: 0})
+    expect(parseManagerState('task', {code: 0, stderr: '', stdout: '"PC","\\ona-watch","N/A","Running","Interactive only","N/A","0"\r\n'})).toEqual({state: 'running', lastExit: 0})
+  })
+
+  it('CSV fields: quotes doubled inside quoted fields, commas inside quotes', () => {
+    expect(csvFields('"a","""b"" c","d,e",""')).toEqual(['a', '"b" c', 'd,e', ''])
   })
 })

@@ -22,8 +22,9 @@ import {launchAgentsDir, launchdCommands, launchdPlistPath, renderLaunchdPlist} 
 import {managerError, parseManagerState, type ManagerKind, type ManagerState} from './manager.js'
 import {DEFINITION_FILE, legacyCommand, parseMarker, type ServiceTarget} from './naming.js'
 import {serviceSpec, type ServiceSpec} from './spec.js'
+import {decodeDefinition} from './supervisor.js'
 import {renderSystemdUnit, systemdCommands, systemdUnitDir, systemdUnitPath} from './systemd.js'
-import {renderTaskXml, taskCommands, taskXmlPath} from './task-scheduler.js'
+import {expandedByTaskScheduler, renderTaskXml, taskCommands, taskXmlPath} from './task-scheduler.js'
 
 export {serviceSpec, type ServiceSpec} from './spec.js'
 export type {ServiceTarget} from './naming.js'
@@ -174,9 +175,6 @@ function definitionDir(ctx: Context, kind: ManagerKind): string {
   return systemdUnitDir(ctx.env, ctx.paths.home)
 }
 
-function decode(bytes: Buffer): string {
-  return bytes[0] === 0xff && bytes[1] === 0xfe ? bytes.subarray(2).toString('utf16le') : bytes.toString('utf8')
-}
 
 /** What an earlier ona's single-name definition served, from its environment and arguments. */
 function legacyTarget(ctx: Context, kind: ManagerKind, content: string): ServiceTarget {
@@ -204,7 +202,7 @@ export async function installedServices(ctx: Context): Promise<InstalledDefiniti
     const file = pathFor(ctx.platform).join(dir, entry)
     const bytes = await fs.readFile(file).catch(() => undefined)
     if (!bytes) continue
-    const content = decode(bytes)
+    const content = decodeDefinition(bytes)
     const marked = parseMarker(content)
     const name = kind === 'systemd' ? entry : entry.replace(/\.(plist|xml)$/, '')
     found.push({kind, name, file, target: marked ?? legacyTarget(ctx, kind, content), legacy: marked === undefined})
@@ -288,6 +286,13 @@ export async function installService(ctx: Context, options: ServiceOptions = {})
       details: {file: def.file},
     })
   }
+  const expanded = def.kind === 'task' ? expandedByTaskScheduler(spec) : undefined
+  if (expanded !== undefined) {
+    throw new OnaError('ERR_SERVICE', `${expanded} holds a %NAME% sequence, which Task Scheduler replaces by that variable's value in a task's command (there is no escape for it); nothing was installed`, {
+      hint: 'Install node and ona under a path without `%`, or run `ona ssh-sync --watch` in a terminal.',
+      details: {path: expanded},
+    })
+  }
   const older = existing.filter((e) => e.file !== def.file && (sameTarget(e.target, target) || pinnedByEarlierInstall(ctx, e.target, target)))
   const masked = {...spec, env: maskedEnvironment(spec.env)}
   const result: ServiceInstallResult = {
@@ -309,18 +314,36 @@ export async function installService(ctx: Context, options: ServiceOptions = {})
   await writeDefinition(def)
   result.written = true
   // An earlier ona's service for the same pair goes first: two would fight over one lock, one restarting forever.
-  for (const old of older) result.notDone.push(...(await removeDefinition(old, options.noStart ? undefined : runner, identityOf(options).uid)))
+  for (const old of older) result.notDone.push(...(await removeDefinition(ctx, old, options.noStart ? undefined : runner, identityOf(options).uid)))
   if (options.noStart) return result
-  await runAll(def.kind, runner, def.install, `wrote ${def.file}, but could not start ${def.name}`)
+  const [end, ...start] = def.kind === 'task' ? def.install : [undefined, ...def.install]
+  if (end) {
+    await runAll(def.kind, runner, [end], '')
+    await stopTaskWatcher(ctx, def.kind, target)
+  }
+  await runAll(def.kind, runner, start as string[][], `wrote ${def.file}, but could not start ${def.name}`)
   await clearServiceExit(ctx.paths.stateDir, target)
   result.started = true
   return result
 }
 
+/**
+ * Windows: ending a task (`schtasks /End`) ends its process, the supervisor, but not the watcher it
+ * started, which would keep writing after an uninstall (or beside the reinstalled task's own). It is asked
+ * to stop through its socket, as `ona ssh-sync --remove` does (it exits 0, so nothing restarts it).
+ */
+async function stopTaskWatcher(ctx: Context, kind: ManagerKind, target: ServiceTarget): Promise<void> {
+  if (kind !== 'task') return
+  const {tellWatcher} = await import('../watch/lock.js')
+  const watchCtx: Context = {...ctx, paths: {...ctx.paths, sshConfig: target.sshConfig}}
+  await tellWatcher(watchCtx, target.origin, {action: 'stop', reason: 'its service was ended (ona service install or uninstall)'}).catch(() => undefined)
+}
+
 /** Stops (when a runner is given) and deletes one definition; the file goes whatever the manager says. */
-async function removeDefinition(entry: InstalledDefinition, runner: Runner | undefined, uid: number | undefined): Promise<string[]> {
+async function removeDefinition(ctx: Context, entry: InstalledDefinition, runner: Runner | undefined, uid: number | undefined): Promise<string[]> {
   const commands = commandsFor(entry.kind, entry.name, entry.file, uid ?? 501)
   const notDone = runner ? await runEach(entry.kind, runner, commands.uninstall, `could not stop ${entry.name}`) : []
+  if (runner) await stopTaskWatcher(ctx, entry.kind, entry.target)
   await fs.rm(entry.file, {force: true})
   if (runner) await runEach(entry.kind, runner, commands.afterRemove, '')
   return notDone
@@ -356,7 +379,7 @@ export async function uninstallServices(ctx: Context, options: ServiceOptions & 
     const result: ServiceUninstallResult = {kind: def.kind, name: entries[0]?.name ?? def.name, file: entries[0]?.file ?? def.file, apiUrl: target.apiUrl, sshConfig: target.sshConfig, removed: false, files: [], commands: def.uninstall, notDone: []}
     if (!options.dryRun) {
       for (const entry of entries) {
-        result.notDone.push(...(await removeDefinition(entry, runner, identityOf(options).uid)))
+        result.notDone.push(...(await removeDefinition(ctx, entry, runner, identityOf(options).uid)))
         result.files.push(entry.file)
       }
       result.removed = entries.length > 0

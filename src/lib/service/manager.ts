@@ -99,17 +99,97 @@ export function parseManagerState(kind: ManagerKind, result: CommandResult): Man
     // 113: "Could not find service ... in domain": not loaded.
     if (result.code === 113 || /Could not find service/i.test(result.stderr)) return {state: 'not-loaded'}
     if (result.code !== 0) return {state: 'unknown', detail: (result.stderr || result.stdout).trim().slice(0, 200)}
-    const exit = /last exit code = (-?\d+)/.exec(result.stdout)
-    const withExit = exit ? {lastExit: Number(exit[1])} : {}
-    if (/^\s*state = running/m.test(result.stdout)) return {state: 'running', ...withExit}
-    return {state: exit && Number(exit[1]) !== 0 ? 'failed' : 'stopped', ...withExit}
+    return launchdState(result.stdout)
   }
-  if (result.code !== 0) return /cannot find|does not exist/i.test(result.stderr) ? {state: 'not-loaded'} : {state: 'unknown', detail: (result.stderr || result.stdout).trim().slice(0, 200)}
-  const status = /^Status:\s*(.+)$/m.exec(result.stdout)?.[1]?.trim()
-  const last = /^Last Result:\s*(-?\d+)/m.exec(result.stdout)
-  // 267011 (0x41303): the task has not run yet; 267009 (0x41301): it is running.
-  const lastExit = last && ![267011, 267009].includes(Number(last[1])) ? {lastExit: Number(last[1])} : {}
-  if (status === 'Running') return {state: 'running', ...lastExit}
+  return taskState(result)
+}
+
+/**
+ * `launchctl print gui/<uid>/<label>`: a brace-nested listing (not localised). Only the service's own
+ * top-level lines count: nested blocks (its arguments, environment, endpoints) have lines of their own
+ * such as `state = active`. `state = running` is running; `not running`, `spawn scheduled` (waiting out
+ * ThrottleInterval before a restart) and the like are loaded, not running. `last exit code` is a number,
+ * a number and its name (`78: EX_CONFIG`) or `(never exited)`; `last terminating signal` names a signal.
+ */
+export function launchdState(text: string): ManagerState {
+  const top = new Map<string, string>()
+  let depth = 0
+  for (const line of text.split(/\r?\n/)) {
+    const trimmed = line.trim()
+    if (trimmed === '}' || trimmed === '};') {
+      depth = Math.max(0, depth - 1)
+      continue
+    }
+    if (depth === 1) {
+      const match = /^([a-z][a-z ]*?) = (.*)$/.exec(trimmed)
+      if (match && !match[2]!.endsWith('{') && !top.has(match[1]!)) top.set(match[1]!, match[2]!)
+    }
+    if (trimmed.endsWith('{')) depth++
+  }
+  const exitText = top.get('last exit code')
+  const code = exitText === undefined ? undefined : /^(-?\d+)/.exec(exitText)?.[1]
+  const withExit = code === undefined ? {} : {lastExit: Number(code)}
+  const state = top.get('state')
+  if (state === 'running') return {state: 'running', ...withExit}
+  if (state === undefined) return {state: 'unknown', detail: 'launchctl print said no state', ...withExit}
+  const signalled = top.has('last terminating signal')
+  return {state: signalled || (code !== undefined && Number(code) !== 0) ? 'failed' : 'stopped', ...withExit}
+}
+
+/** The Status column's word for "Running" in the languages Windows ships (the column is translated). */
+const TASK_RUNNING_WORDS = new Set(['running', 'wird ausgeführt', "en cours d'exécution", 'en ejecución', 'in esecuzione', 'em execução', 'wordt uitgevoerd', 'выполняется', 'uruchomione', '実行中', '正在运行', '正在執行', '실행 중'])
+
+/** 0x41301 (SCHED_S_TASK_RUNNING): what Last Result shows while the task runs; 0x41303: it never ran. */
+const TASK_RUNNING = 267009
+const TASK_NEVER_RAN = 267011
+
+/** One CSV line as schtasks writes it: fields in double quotes (`""` for a quote), separated by commas. */
+export function csvFields(line: string): string[] {
+  const fields: string[] = []
+  let field = ''
+  let quoted = false
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i]!
+    if (quoted) {
+      if (ch === '"' && line[i + 1] === '"') {
+        field += '"'
+        i++
+      } else if (ch === '"') quoted = false
+      else field += ch
+    } else if (ch === '"') quoted = true
+    else if (ch === ',') {
+      fields.push(field)
+      field = ''
+    } else field += ch
+  }
+  fields.push(field)
+  return fields
+}
+
+/**
+ * `schtasks /Query /TN <task> /FO CSV /NH /V`: one row per trigger, columns by position (HostName,
+ * TaskName, Next Run Time, Status, Logon Mode, Last Run Time, Last Result, ...), so the translated
+ * headers of a German or French Windows do not matter. The Status column itself is translated: the
+ * number in Last Result decides first (0x41301 while the task runs), a known word for "Running" second.
+ * A task that does not exist is an error whose text is translated too: with a definition file on disk
+ * (which `status` checked first), any "cannot find" in a language ona knows, or no output at all, is
+ * "not loaded".
+ */
+export function taskState(result: CommandResult): ManagerState {
+  if (result.code !== 0) {
+    const text = `${result.stderr}\n${result.stdout}`
+    if (/cannot find|does not exist|nicht finden|existiert nicht|introuvable|n'existe pas|no se puede encontrar|no existe/i.test(text)) return {state: 'not-loaded'}
+    return {state: 'unknown', detail: (result.stderr || result.stdout).trim().slice(0, 200)}
+  }
+  const row = result.stdout
+    .split(/\r?\n/)
+    .map(csvFields)
+    .find((fields) => fields.length >= 7 && /^-?\d+$/.test(fields[6]!))
+  if (!row) return {state: 'unknown', detail: result.stdout.trim().slice(0, 200) || 'schtasks said nothing'}
+  const status = row[3]!.trim().toLowerCase()
+  const last = Number(row[6])
+  const lastExit = last === TASK_RUNNING || last === TASK_NEVER_RAN ? {} : {lastExit: last}
+  if (last === TASK_RUNNING || TASK_RUNNING_WORDS.has(status)) return {state: 'running', ...lastExit}
   if ('lastExit' in lastExit && lastExit.lastExit !== 0) return {state: 'failed', ...lastExit}
   return {state: 'stopped', ...lastExit}
 }
