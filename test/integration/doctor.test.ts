@@ -80,6 +80,19 @@ async function json(args: string[] = [], extra: Record<string, string> = {}): Pr
 
 const find = (report: DoctorReport, id: string, environment?: string) => report.findings.filter((f) => f.id === id && (environment === undefined || f.environment === environment))
 
+/** A doctor finding of another tool's block says what `ona ssh-sync --check` says of it: file:line, the effect, the fix as its hint. */
+async function expectSameAsCheck(finding: DoctorReport['findings'][number]): Promise<void> {
+  const check = await runCli(['ssh-sync', '--check', '--json'], {env: env()})
+  expect(check.code).toBe(1)
+  const warnings = (JSON.parse(check.stdout) as {warnings: Array<{code: string; message: string; file: string; line: number; fix: string}>}).warnings
+  const same = warnings.filter((w) => w.code === 'W_FOREIGN_CONFIG' && w.file === finding.file && w.line === finding.line)
+  expect(same).toHaveLength(1)
+  const {message, fix} = same[0]!
+  expect(message.endsWith(`; ${fix}`)).toBe(true)
+  expect(finding.message).toBe(`${finding.file}:${finding.line}: ${message.slice(0, -(fix.length + 2))}`)
+  expect(finding.hint).toBe(`${fix.charAt(0).toUpperCase()}${fix.slice(1)}.`)
+}
+
 /** Every file under `dir` with its bytes and mode (a missing dir is an empty map). */
 async function snapshot(dir: string): Promise<Map<string, string>> {
   const out = new Map<string, string>()
@@ -144,7 +157,7 @@ describe.skipIf(!builtCli)('ona doctor (built CLI, simulator, real sshd and ssh 
     expect(await Promise.all(dirs.map((d) => snapshot(d)))).toEqual(synced)
   }, 60_000)
 
-  it("the vendor CLI's block Included above ona's: its ProxyCommand and host key checking are failures naming the tool and file:line", async () => {
+  it("the vendor CLI's block Included above ona's: one failure naming the tool, file:line, effect and fix, judged as `ona ssh-sync --check` judges it (golden)", async () => {
     expect((await runCli(['ssh-sync'], {env: env()})).code).toBe(0)
     const vendor = path.join(home, '.ssh', 'gitpod', 'config')
     await mkdir(path.dirname(vendor))
@@ -161,19 +174,43 @@ describe.skipIf(!builtCli)('ona doctor (built CLI, simulator, real sshd and ssh 
     await writeFile(config, `Include ${vendor}\n\n${await readFile(config, 'utf8')}`)
     const {report, code} = await json()
     expect(code).toBe(1)
-    const decides = find(report, 'ssh.decides')
-    const proxy = decides.find((f) => f.message.includes('ProxyCommand'))!
-    expect(proxy.status).toBe('fail')
-    expect(proxy.file).toBe(vendor)
-    expect(proxy.line).toBe(3)
-    expect(proxy.message).toContain("the vendor's CLI")
-    expect(proxy.hint).toMatch(/Move the Include|--ssh-config/)
-    const checking = decides.filter((f) => /StrictHostKeyChecking|UserKnownHostsFile/.test(f.message))
-    expect(checking.map((f) => f.line).sort()).toEqual([4, 5])
-    expect(checking.every((f) => f.status === 'warn' && f.message.includes('host key checking is off'))).toBe(true)
-    // One finding per line, however many aliases it affects.
-    expect(decides.filter((f) => f.line === 3)).toHaveLength(1)
+    const [foreign, ...more] = find(report, 'ssh.foreign-config')
+    expect(more).toEqual([])
+    expect(foreign).toMatchObject({status: 'fail', file: vendor, line: 1})
+    expect(foreign!.message).toContain("a block of the vendor's CLI")
+    expect(foreign!.message).toContain('User gitpod_devcontainer instead of ona\'s root; ssh connects through `gitpod environment ssh %h --proxy-connect --user %r`')
+    expect(foreign!.hint).toContain(`Remove \`Include ${vendor}\` (${config}:1)`)
+    await expectSameAsCheck(foreign!)
+    // ssh -G confirms what the block's lines do: they are not reported again, one by one.
+    expect(find(report, 'ssh.decides')).toEqual([])
     expect(find(report, 'env.host-key', A)[0]!.status).toBe('warn')
+    const human = await doctor()
+    expectGolden('output/doctor-vendor-cli.txt', norm(`${human.stdout}[exit ${human.code}]\n`))
+  }, 60_000)
+
+  it("Coder's block (its markers, `Host *`) above ona's: named as Coder's, where doctor's own recogniser named no tool for its lines", async () => {
+    expect((await runCli(['ssh-sync'], {env: env()})).code).toBe(0)
+    const config = path.join(home, '.ssh', 'config')
+    const coder = [
+      '# ------------START-CODER-----------',
+      '# This section is managed by coder. DO NOT EDIT.',
+      'Host *',
+      '  ConnectTimeout=0',
+      '  StrictHostKeyChecking=no',
+      '  UserKnownHostsFile=/dev/null',
+      '  LogLevel ERROR',
+      '# ------------END-CODER------------',
+      '',
+    ].join('\n')
+    await writeFile(config, `${coder}${await readFile(config, 'utf8')}`)
+    const {report, code} = await json()
+    expect(code).toBe(1)
+    const [foreign, ...more] = find(report, 'ssh.foreign-config')
+    expect(more).toEqual([])
+    expect(foreign).toMatchObject({status: 'fail', file: config, line: 3})
+    expect(foreign!.message).toContain('a block of Coder (`coder config-ssh`), `Host *`, decides how every ona alias (2) connect: host-key checking off (StrictHostKeyChecking no); host keys never kept (UserKnownHostsFile /dev/null)')
+    await expectSameAsCheck(foreign!)
+    expect(find(report, 'ssh.decides')).toEqual([])
   }, 60_000)
 
   it('the managed file chosen before with `ona ssh-sync --ssh-config` is the one doctor checks, as plain sync and `ona ssh` use it', async () => {

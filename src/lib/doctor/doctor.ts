@@ -2,7 +2,8 @@
  * `ona doctor`: one report of why a connection fails, in the order a connection goes: this ona and Node,
  * which `ona` is first on PATH; the token (where from, valid, whose); the API (DNS, TCP, TLS, proxy, with
  * the preflight's probes); which config ssh reads and whether it reads ona's block, and what other lines
- * decide for ona's aliases (`ssh -G`, the lines that set each value, other tools' blocks); per environment:
+ * decide for ona's aliases, judged by the code `ona ssh-sync` and `--check` use (other tools' blocks and the
+ * user's lines from ssh-config/foreign.ts and tree-check.ts, then the real `ssh -G` through verify.ts); per environment:
  * phase, address, key registered and READY, TCP and the SSH banner from here, the host key known under its
  * HostKeyAlias; the watcher and service; VS Code's Remote-SSH settings.
  *
@@ -20,7 +21,8 @@ import {pathFor, type Platform} from '../platform/platform.js'
 import type {DnsResolver} from '../preflight/dns.js'
 import {printable} from '../printable.js'
 import {reportHeader} from '../report-header.js'
-import {matchPattern, scopeApplies} from '../ssh-config/overrides.js'
+import {matchPattern} from '../ssh-config/overrides.js'
+import type {TreeReport} from '../ssh-config/tree-check.js'
 import {cliVersion} from '../version.js'
 import {commandOnPath, isNullDevice, knownHostsFiles, knownHostsLookup, parseJsonc, vscodeSettingsPaths} from './probes.js'
 import type {DoctorReport, Finding, FindingStatus, Section} from './types.js'
@@ -42,20 +44,6 @@ export interface DoctorOptions {
 export const MAX_ENVIRONMENTS = 10
 
 const RUNNING = new Set(['ENVIRONMENT_PHASE_RUNNING', 'ENVIRONMENT_PHASE_UPDATING'])
-
-/** Options `ssh -G` reports that decide where and how an alias connects and how its host key is checked. */
-const CONNECT_OPTIONS = [
-  ['hostname', 'HostName'],
-  ['user', 'User'],
-  ['port', 'Port'],
-  ['hostkeyalias', 'HostKeyAlias'],
-  ['identityfile', 'IdentityFile'],
-  ['identitiesonly', 'IdentitiesOnly'],
-  ['proxycommand', 'ProxyCommand'],
-  ['proxyjump', 'ProxyJump'],
-  ['stricthostkeychecking', 'StrictHostKeyChecking'],
-  ['userknownhostsfile', 'UserKnownHostsFile'],
-] as const
 
 const shortPhase = (phase: string) => phase.replace(/^ENVIRONMENT_PHASE_/, '').toLowerCase()
 
@@ -86,8 +74,7 @@ export async function runDoctor(ctx: Context, options: DoctorOptions): Promise<D
 
   // 5. Environments: the API's view, the block's, and the network path from here.
   const listed = await listEnvironments(ctx, client, options, config, cap, add)
-  const sshG = await runSshGAll(ctx, listed.map((e) => `${e.id.toLowerCase()}.gitpod.environment`), config, sshUserConfig(ctx.platform), cap)
-  reportOverrides(config, sshG, add)
+  const sshG = await verifyListed(ctx, listed, config, sshUserConfig(ctx.platform), passwdOf(ctx.platform), cap, add)
   await Promise.all(listed.map((env) => checkEnvironment(ctx, env, config, sshG.get(`${env.id.toLowerCase()}.gitpod.environment`), cap, add)))
 
   // 6. The watcher and the service.
@@ -199,12 +186,11 @@ interface ConfigState {
   /** This install's entries in the block, by lowercased environment id. */
   entries: Map<string, {host: string; port: number; user: string}>
   resolveOnConnect: boolean
-  tree?: import('../ssh-config/tree.js').ConfigTree
+  /** The config tree and what it means for the block (tree-check.ts, the same check `ona ssh-sync` runs). */
+  tree?: TreeReport
   /** What the block says for each alias (ssh -G's lowercase keywords). */
   written: Map<string, Map<string, string[]>>
   blockLine?: number
-  /** The managed file's real path (through symlinks). */
-  realPath: string
 }
 
 async function checkSshConfig(ctx: Context, origin: string, ownConfig: string, userHome: (name: string) => string | undefined, add: Add): Promise<ConfigState> {
@@ -225,7 +211,7 @@ async function checkSshConfig(ctx: Context, origin: string, ownConfig: string, u
     add('ssh-config', 'ssh.settings', 'fail', error.message, `Fix or remove ${error.details?.file ?? 'the settings file'}; \`ona ssh-sync\` cannot run while it is unreadable either.`)
   }
   const file = ctx.paths.sshConfig
-  const state: ConfigState = {text: '', exists: false, readBySsh: false, entries: new Map(), resolveOnConnect: false, written: new Map(), realPath: file}
+  const state: ConfigState = {text: '', exists: false, readBySsh: false, entries: new Map(), resolveOnConnect: false, written: new Map()}
   state.resolveOnConnect = await readSettings(ctx).then((s) => resolveOnConnectFor(s, `${origin}/api`) || Object.entries(s.origins).some(([o, v]) => o === origin && v.resolveOnConnect === true), () => false)
 
   if (path.resolve(ownConfig) !== path.resolve(ctx.paths.userSshConfig)) {
@@ -237,7 +223,6 @@ async function checkSshConfig(ctx: Context, origin: string, ownConfig: string, u
   try {
     const target = await resolveTarget(file)
     realPath = target.realPath
-    state.realPath = realPath
     if (target.stat) {
       state.text = (await readFile(realPath)).toString('latin1')
       state.exists = true
@@ -272,7 +257,7 @@ async function checkSshConfig(ctx: Context, origin: string, ownConfig: string, u
     userConfig: ctx.paths.userSshConfig,
     systemConfig: ctx.paths.systemSshConfig,
   })
-  state.tree = report.tree
+  state.tree = report
   state.readBySsh = report.readBySsh
   if (report.readBySsh) add('ssh-config', 'ssh.reads-managed', 'pass', file === ctx.paths.userSshConfig ? `the block is in ${file} itself` : `ssh reads ${file} (Included from ${ctx.paths.userSshConfig})`)
   else {
@@ -280,10 +265,27 @@ async function checkSshConfig(ctx: Context, origin: string, ownConfig: string, u
       `Add \`${report.includeLine}\` at the top of ${ctx.paths.userSshConfig} (\`ona ssh-sync --add-include\` does it).`, {file})
   }
   for (const w of report.warnings) {
-    if (w.code === 'W_NOT_INCLUDED') continue
-    add('ssh-config', `ssh.${w.code.slice(2).toLowerCase().replace(/_/g, '-')}`, 'warn', w.message, TREE_HINTS[w.code] ?? null, location(w))
+    // Other tools' blocks and the user's lines for what ona's entries do not set: below, from foreign.ts's findings.
+    if (w.code === 'W_NOT_INCLUDED' || w.fix !== undefined) continue
+    add('ssh-config', findingId(w.code), w.option !== undefined && STOPS.has(w.option) ? 'fail' : 'warn', located(w), TREE_HINTS[w.code] ?? null, location(w))
+  }
+  // What `ona ssh-sync` warns about and `--check` fails on, judged by the same code (ssh-config/foreign.ts).
+  for (const f of report.connection) {
+    const status: FindingStatus = f.code === 'W_FOREIGN_CONFIG' || f.settings.some((x) => STOPS.has(x.option)) ? 'fail' : 'warn'
+    add('ssh-config', findingId(f.code), status, located(f, f.summary), `${f.fix.charAt(0).toUpperCase()}${f.fix.slice(1)}.`, location(f))
   }
   return state
+}
+
+/** `ssh.override`, `ssh.foreign-config`, ... for a warning code (W_OVERRIDE, W_FOREIGN_CONFIG). */
+const findingId = (code: string) => `ssh.${code.slice(2).toLowerCase().replace(/_/g, '-')}`
+
+/** Options whose other value makes ssh connect elsewhere, or through something else: a failure, not a warning. */
+const STOPS = new Set(['HostName', 'Port', 'ProxyCommand'])
+
+/** A warning's message with its file:line first, as `ona ssh-sync` prints it. */
+function located(w: Pick<Warning, 'file' | 'line' | 'message'>, message = w.message): string {
+  return w.file !== undefined && w.line !== undefined ? `${w.file}:${w.line}: ${message}` : message
 }
 
 const TREE_HINTS: Record<string, string> = {
@@ -348,109 +350,58 @@ async function listEnvironments(ctx: Context, client: ApiClient | undefined, opt
   return relevant.slice(0, MAX_ENVIRONMENTS)
 }
 
-/** `ssh -G` of each alias, as a plain `ssh` (or with -F, when $HOME is not the account's home) resolves it. */
-async function runSshGAll(ctx: Context, aliases: string[], config: ConfigState, ownConfig: string, cap: (ms?: number) => number): Promise<Map<string, Map<string, string[]> | {error: string}>> {
-  const result = new Map<string, Map<string, string[]> | {error: string}>()
-  if (aliases.length === 0) return result
-  if (config.tree?.lines.some((l) => l.directive?.keyword === 'match' && l.directive.args.some((a) => /^!?exec$/i.test(a)))) {
-    for (const a of aliases) result.set(a, {error: 'not run: the config has a `Match exec`, which ssh -G would run'})
-    return result
-  }
-  const [{spawn}, {parseSshG}] = await Promise.all([import('node:child_process'), import('../ssh-config/verify.js')])
-  const ssh = ctx.env.ONA_SSH || 'ssh'
-  const configArgs = path.resolve(ownConfig) === path.resolve(ctx.paths.userSshConfig) ? [] : ['-F', ctx.paths.userSshConfig]
-  const queue = [...aliases]
-  const worker = async () => {
-    for (let alias = queue.shift(); alias !== undefined; alias = queue.shift()) {
-      const out = await new Promise<{code: number; stdout: string; stderr: string}>((resolve) => {
-        let stdout = ''
-        let stderr = ''
-        const child = spawn(ssh, ['-G', ...configArgs, alias], {env: ctx.env, stdio: ['ignore', 'pipe', 'pipe']})
-        const timer = setTimeout(() => child.kill('SIGKILL'), cap())
-        child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c))
-        child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c))
-        child.once('error', (error) => {
-          clearTimeout(timer)
-          resolve({code: -1, stdout, stderr: error.message})
-        })
-        child.once('close', (code) => {
-          clearTimeout(timer)
-          resolve({code: code ?? -1, stdout, stderr})
-        })
-      })
-      result.set(alias, out.code === 0 ? parseSshG(out.stdout) : {error: `ssh -G failed (exit ${out.code}): ${out.stderr.trim().split('\n')[0] ?? ''}`})
-    }
-  }
-  await Promise.all(Array.from({length: Math.min(4, aliases.length)}, worker))
-  return result
-}
-
-/** The first line ssh reads before the block that sets `keyword` for `alias` (none when the block decides). */
-function whoSets(config: ConfigState, alias: string, keyword: string): {file: string; line: number; text: string} | undefined {
-  const tree = config.tree
-  if (!tree) return undefined
-  for (const line of tree.lines) {
-    if (line.directive?.keyword !== keyword) continue
-    const inBlock = config.blockLine !== undefined && tree.files[line.fileIndex]?.realPath === config.realPath && line.line >= config.blockLine
-    if (inBlock) return undefined
-    if (scopeApplies(line.scope, alias) === 'no') continue
-    return {file: line.file, line: line.line, text: line.content.trim()}
-  }
-  return undefined
-}
-
-/** A tool recognised by what its line contains (until ssh-config/ has a recogniser of foreign blocks). */
-function toolOf(file: string, text: string): string | undefined {
-  const t = text.toLowerCase()
-  const f = file.replace(/\\/g, '/')
-  if (/\bgitpod\s+environment\s+ssh\b|\bona\s+environment\s+ssh\b/.test(t) || /\/\.ssh\/(gitpod|ona)\/config$/.test(f)) return "the vendor's CLI (gitpod / ona)"
-  if (/\bcoder\b/.test(t)) return 'Coder'
-  if (/\bdevpod\b/.test(t)) return 'DevPod'
-  if (/\bgh\s+(cs|codespace)\b/.test(t)) return 'gh codespaces'
-  return undefined
-}
+type Resolved = Map<string, string[]> | {error: string}
 
 /**
- * What ssh will use for each alias against what the block says, one finding per line that decides it
- * (with the number of aliases it affects): values that differ, a ProxyCommand or ProxyJump ona did not
- * write, and host key checking turned off.
+ * `ssh -G` for both aliases of each listed environment, as a plain `ssh` resolves them (with -F when $HOME
+ * is not the account's home), through verify.ts as `ona ssh-sync` runs it: what differs from the block,
+ * grouped per line, and not repeated where a finding above already names the line. Returns what ssh -G
+ * printed per alias (the host key check reads it), or why there is nothing.
  */
-function reportOverrides(config: ConfigState, sshG: Map<string, Map<string, string[]> | {error: string}>, add: Add): void {
-  const grouped = new Map<string, {option: string; actual: string; aliases: string[]; where?: {file: string; line: number; text: string}}>()
-  for (const [alias, got] of sshG) {
-    if (!(got instanceof Map)) continue
-    const mine = config.written.get(alias)
-    if (!mine) continue
-    for (const [keyword, name] of CONNECT_OPTIONS) {
-      const values = got.get(keyword) ?? []
-      const actual = values[0] ?? 'none'
-      const written = mine.get(keyword)
-      let wrong: boolean
-      if (keyword === 'identityfile') wrong = written !== undefined && !written.every((w) => values.some((v) => v === w || v.replace(/^"|"$/g, '') === w.replace(/^"|"$/g, '')))
-      else if (keyword === 'proxycommand' || keyword === 'proxyjump') wrong = written === undefined ? actual !== 'none' : actual !== written.join(' ')
-      else if (keyword === 'stricthostkeychecking') wrong = actual === 'false' || actual === 'no' || actual === 'off'
-      else if (keyword === 'userknownhostsfile') wrong = values.join(' ').split(/\s+/).some((v) => isNullDevice(v))
-      else if (keyword === 'identitiesonly') wrong = written !== undefined && actual !== written[0]!.toLowerCase() && !(actual === 'true' && written[0]!.toLowerCase() === 'yes')
-      else wrong = written !== undefined && (keyword === 'hostname' ? actual.toLowerCase() !== written[0]!.toLowerCase() : actual !== written[0])
-      if (!wrong) continue
-      const where = whoSets(config, alias, keyword)
-      const key = `${name}\0${where ? `${where.file}:${where.line}` : actual}`
-      const group = grouped.get(key) ?? {option: name, actual: keyword === 'identityfile' ? values.join(', ') : values.join(' ') || 'none', aliases: [], ...(where ? {where} : {})}
-      group.aliases.push(alias)
-      grouped.set(key, group)
+async function verifyListed(ctx: Context, listed: Listed[], config: ConfigState, ownConfig: string, userHome: (name: string) => string | undefined, cap: (ms?: number) => number, add: Add): Promise<Map<string, Resolved>> {
+  const result = new Map<string, Resolved>()
+  const report = config.tree
+  const aliases = listed.flatMap((e) => [`${e.id.toLowerCase()}.gitpod.environment`, `${e.id.toLowerCase()}.gitpod.remote`])
+  if (!report || aliases.length === 0) return result
+  const [{configFileFor, groupDifferences, verifyAliases}, {attributeLines, TOOLS}] = await Promise.all([import('../ssh-config/verify.js'), import('../ssh-config/foreign.js')])
+  const verified = await verifyAliases({
+    text: config.text,
+    aliases,
+    tree: report.tree,
+    configFile: configFileFor(ctx.paths.userSshConfig, ownConfig),
+    home: ctx.paths.home,
+    userHome,
+    env: ctx.env,
+    timeoutMs: cap(),
+    budgetMs: cap(Number.POSITIVE_INFINITY),
+  })
+  if (verified.skipped) add('ssh-config', 'ssh.verify', 'skip', verified.skipped, null)
+  const owners = attributeLines(report.tree)
+  const ownerOf = (w: Warning) => {
+    const index = report.tree.lines.findIndex((l) => l.file === w.file && l.line === w.line)
+    const owner = index === -1 ? undefined : owners[index]
+    return owner === undefined || owner === 'ona' ? undefined : TOOLS[owner].name
+  }
+  for (const w of groupDifferences(verified.warnings, report.covered)) {
+    if (w.code === 'W_SSH_DIFFERS') {
+      const tool = w.file === undefined ? undefined : ownerOf(w)
+      const hint = w.file === undefined
+        ? `Run \`ssh -G ${w.aliases?.[0] ?? w.alias ?? '<alias>'}\` to see where it comes from.`
+        : tool
+          ? `That line is ${tool}'s: move the Include of its file below ona's block, or remove it.`
+          : "Limit that section so it does not match ona's aliases, or move ona's block (or its Include) above it."
+      add('ssh-config', 'ssh.decides', w.option !== undefined && STOPS.has(w.option) ? 'fail' : 'warn', located(w), hint, location(w))
+    } else if (w.code === 'W_SSH_UNKNOWN_USER') {
+      add('ssh-config', 'ssh.unknown-user', 'fail', located(w), 'Name a user this machine knows, or an absolute path.', location(w))
+    } else {
+      add('ssh-config', 'ssh.verify', 'warn', located(w), null, location(w))
     }
   }
-  for (const g of grouped.values()) {
-    const tool = g.where ? toolOf(g.where.file, g.where.text) : undefined
-    const who = g.aliases.length === 1 ? g.aliases[0] : `${g.aliases.length} ona aliases`
-    const effect = g.option === 'StrictHostKeyChecking' || g.option === 'UserKnownHostsFile' ? 'host key checking is off' : g.option === 'ProxyCommand' || g.option === 'ProxyJump' ? 'ssh connects through it' : 'ssh connects elsewhere than ona wrote'
-    add('ssh-config', 'ssh.decides', g.option === 'ProxyCommand' || g.option === 'HostName' || g.option === 'Port' ? 'fail' : 'warn',
-      `${g.where ? `${g.where.file}:${g.where.line} \`${printable(g.where.text)}\`${tool ? ` (${tool})` : ''}` : 'a value ona did not write'} sets ${g.option} ${printable(g.actual)} for ${who}: ${effect}`,
-      g.where
-        ? `${tool ? `Move the Include of ${tool}'s file below ona's block, remove it, or manage that file with \`ona ssh-sync --ssh-config ${g.where.file}\`` : 'Limit that section so it does not match ona\'s aliases, or move ona\'s block (or its Include) above it'}.`
-        : 'Run `ssh -G <alias>` to see where it comes from.',
-      g.where ? {file: g.where.file, line: g.where.line} : {})
+  for (const alias of aliases) {
+    const failed = verified.warnings.find((w) => w.code === 'W_SSH_G_FAILED' && w.alias === alias)
+    result.set(alias, verified.resolved.get(alias) ?? {error: failed?.message ?? verified.skipped ?? `not checked with ssh -G (${alias} is not in the block)`})
   }
+  return result
 }
 
 async function checkEnvironment(ctx: Context, env: Listed, config: ConfigState, got: Map<string, string[]> | {error: string} | undefined, cap: (ms?: number) => number, add: Add): Promise<void> {

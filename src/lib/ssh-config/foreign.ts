@@ -121,6 +121,8 @@ export interface ConnectionFinding {
   effect: string
   /** One line: what to do. */
   fix: string
+  /** What is found and its effect, without the fix: `message` is `${summary}; ${fix}` (doctor puts the fix in its hint). */
+  summary: string
   message: string
 }
 
@@ -299,6 +301,7 @@ export function findConnectionFindings(tree: ConfigTree, options: FindingOptions
         ? includedFrom ? `move ${where} below ona's block` : `move ona's block above line ${group.head.line}`
         : `remove ${where}${unset.length > 0 ? ` (ona's entries do not set ${unset.join(', ')}, so ssh applies it wherever it is read)` : ''}`
       const section = group.head.directive?.keyword === 'host' || group.head.directive?.keyword === 'match' ? `\`${group.head.content.trim()}\` ` : ''
+      const summary = `a block of ${tool.name} (${tool.writer})${section ? `, ${section.trim()},` : ''} ${may} how ${who} connect${aliases.length === 1 ? 's' : ''}: ${effect}`
       findings.push({
         code: 'W_FOREIGN_CONFIG',
         tool: group.tool,
@@ -312,13 +315,15 @@ export function findConnectionFindings(tree: ConfigTree, options: FindingOptions
         ...(includedFrom ? {includedFrom} : {}),
         effect,
         fix,
-        message: `a block of ${tool.name} (${tool.writer})${section ? `, ${section.trim()},` : ''} ${may} how ${who} connect${aliases.length === 1 ? 's' : ''}: ${effect}; ${fix}`,
+        summary,
+        message: `${summary}; ${fix}`,
       })
     } else {
       const s = settings[0]!
       const section = group.head.scope.at(-1)
       const scope = section ? `under \`${section.text}\` (${section.file === s.file ? `line ${section.line}` : `${section.file}:${section.line}`})` : 'a global line (before any Host or Match)'
       const fix = movable ? "move ona's block above it, or limit that section to other hosts" : 'limit that section to other hosts, or remove the line'
+      const summary = `\`${group.head.content.trim()}\`, ${scope}, ${may} how ${who} connect${aliases.length === 1 ? 's' : ''}: ${effect}`
       findings.push({
         code: 'W_OVERRIDE',
         file: s.file,
@@ -329,7 +334,8 @@ export function findConnectionFindings(tree: ConfigTree, options: FindingOptions
         certainty: group.maybe ? 'maybe' : 'yes',
         effect,
         fix,
-        message: `\`${group.head.content.trim()}\`, ${scope}, ${may} how ${who} connect${aliases.length === 1 ? 's' : ''}: ${effect}; ${fix}`,
+        summary,
+        message: `${summary}; ${fix}`,
       })
     }
   }

@@ -65,6 +65,8 @@ export interface VerifyResult {
   /** Why nothing (or not everything) was checked. */
   skipped?: string
   warnings: Warning[]
+  /** What ssh -G printed for each alias it answered for (lowercase keywords), for callers that read more (doctor's host key). */
+  resolved: Map<string, Map<string, string[]>>
 }
 
 /**
@@ -262,7 +264,7 @@ export function connectionDifferences(got: ReadonlyMap<string, readonly string[]
 export async function verifyAliases(options: VerifyOptions): Promise<VerifyResult> {
   const exec = matchExec(options.tree)
   if (exec) {
-    return {checked: 0, skipped: `not checked with ssh -G: ${exec} has a \`Match exec\`, which ssh -G would run`, warnings: []}
+    return {checked: 0, skipped: `not checked with ssh -G: ${exec} has a \`Match exec\`, which ssh -G would run`, warnings: [], resolved: new Map()}
   }
   const wanted = writtenValues(options.text)
   const aliases = options.aliases.filter((a) => wanted.has(a))
@@ -271,6 +273,7 @@ export async function verifyAliases(options: VerifyOptions): Promise<VerifyResul
   const timeoutMs = options.timeoutMs ?? 5000
   const deadline = Date.now() + (options.budgetMs ?? 20_000)
   const warnings: Warning[] = []
+  const resolved = new Map<string, Map<string, string[]>>()
   let checked = 0
   let missing = false
   let outOfTime = false
@@ -301,6 +304,7 @@ export async function verifyAliases(options: VerifyOptions): Promise<VerifyResul
       }
       checked++
       const got = parseSshG(result.stdout)
+      resolved.set(alias, got)
       const mine = wanted.get(alias)!
       for (const [keyword, name] of CHECKED) {
         const written = mine.get(keyword)
@@ -368,9 +372,9 @@ export async function verifyAliases(options: VerifyOptions): Promise<VerifyResul
     }
   }
   await Promise.all(Array.from({length: Math.max(1, Math.min(options.concurrency ?? 4, aliases.length))}, () => worker()))
-  if (missing) return {checked: 0, skipped: `not checked with ssh -G: no \`${ssh}\` found on PATH`, warnings: []}
+  if (missing) return {checked: 0, skipped: `not checked with ssh -G: no \`${ssh}\` found on PATH`, warnings: [], resolved: new Map()}
   const skipped = outOfTime ? `ssh -G checked ${checked} of ${aliases.length} aliases before its time ran out` : undefined
-  return {checked, skipped, warnings}
+  return {checked, skipped, warnings, resolved}
 }
 
 /**
