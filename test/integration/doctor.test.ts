@@ -275,10 +275,45 @@ describe.skipIf(!builtCli)('ona doctor (built CLI, simulator, real sshd and ssh 
     expect(find(report, 'vscode.config-file')[0]!.hint).toContain(`Include ${path.join(home, '.ssh', 'config')}`)
     expect(find(report, 'vscode.remote-platform')[0]).toMatchObject({status: 'warn'})
     expect(find(report, 'vscode.connect-timeout')[0]!.message).toContain('30 s')
+    // The .gitpod.remote alias has no entry either: VS Code asks for it, and `ona ide setup` would add it.
     await writeFile(settings, `{"remote.SSH.configFile": "~/.ssh/config", "remote.SSH.remotePlatform": {"*.gitpod.environment": "linux"},}`)
+    const half = await json()
+    expect(find(half.report, 'vscode.config-file')[0]).toMatchObject({status: 'pass'})
+    expect(find(half.report, 'vscode.remote-platform')[0]).toMatchObject({status: 'warn', message: `VS Code has no remote.SSH.remotePlatform entry for ${A}.gitpod.remote: it asks for the platform on every new host`})
+    await writeFile(settings, `{"remote.SSH.configFile": "~/.ssh/config", "remote.SSH.remotePlatform": {"*.gitpod.environment": "linux", "*.gitpod.remote": "linux"},}`)
     const fixed = await json()
     expect(find(fixed.report, 'vscode.config-file')[0]).toMatchObject({status: 'pass'})
     expect(find(fixed.report, 'vscode.remote-platform')[0]).toMatchObject({status: 'pass'})
+  }, 60_000)
+
+  it('every editor `ona ide setup` knows is read as it reads it: Windsurf warns until `ona ide setup windsurf`, then passes; a platform it keeps fails; broken settings name their line', async () => {
+    expect((await runCli(['ssh-sync', '--resolve-on-connect'], {env: env()})).code).toBe(0)
+    const windsurf = path.join(home, '.config', 'Windsurf', 'User', 'settings.json')
+    await mkdir(path.dirname(windsurf), {recursive: true})
+    await writeFile(windsurf, '{\n  // mine\n  "editor.fontSize": 14,\n}\n')
+    const before = (await json()).report
+    expect(find(before, 'vscode.connect-timeout')[0]).toMatchObject({status: 'warn', file: windsurf, message: 'Windsurf gives up after 15 s (remote.SSH.connectTimeout), less than a stopped environment may take to start through ona'})
+    expect(find(before, 'vscode.remote-platform')[0]).toMatchObject({status: 'warn', file: windsurf, hint: 'Run `ona ide setup windsurf` (maps *.gitpod.environment and *.gitpod.remote to linux).'})
+    const setup = await runCli(['ide', 'setup', 'windsurf'], {env: env()})
+    expect(setup.code, setup.stderr).toBe(0)
+    const after = (await json()).report
+    expect(find(after, 'vscode.connect-timeout')[0]).toMatchObject({status: 'pass', message: 'Windsurf waits 660 s to connect (remote.SSH.connectTimeout)'})
+    expect(find(after, 'vscode.remote-platform')[0]).toMatchObject({status: 'pass'})
+
+    // A platform the user set is kept by `ona ide setup`; doctor says it is wrong for a Linux environment.
+    const insiders = path.join(home, '.config', 'Code - Insiders', 'User', 'settings.json')
+    await mkdir(path.dirname(insiders), {recursive: true})
+    await writeFile(insiders, `{"remote.SSH.connectTimeout": 900, "remote.SSH.remotePlatform": {"${A}.gitpod.environment": "windows", "*.gitpod.*": "linux"}}`)
+    const kept = await runCli(['ide', 'setup', 'code-insiders', '--dry-run'], {env: env()})
+    expect(kept.stdout.split('\n').filter((l) => l.startsWith('+') && l.includes(`"${A}.gitpod.environment": "windows"`))).toHaveLength(1)
+    const wrong = find((await json()).report, 'vscode.remote-platform').find((f) => f.file === insiders)
+    expect(wrong).toMatchObject({status: 'fail', message: `VS Code Insiders's remote.SSH.remotePlatform maps ${A}.gitpod.environment to "windows": ona's environments run Linux`})
+
+    const vscodium = path.join(home, '.config', 'VSCodium', 'User', 'settings.json')
+    await mkdir(path.dirname(vscodium), {recursive: true})
+    await writeFile(vscodium, '{\n  "a": 1\n  "b": 2\n}\n')
+    const broken = find((await json()).report, 'vscode.settings')
+    expect(broken).toEqual([expect.objectContaining({status: 'warn', file: vscodium, message: `VSCodium: ${vscodium}:3:3: a ',' is expected; its Remote-SSH settings were not read`})])
   }, 60_000)
 
   it('VS Code with resolve-on-connect: a connectTimeout below what `ona ide setup` writes warns and names that command', async () => {

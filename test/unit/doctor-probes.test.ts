@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {hostFieldMatches, isNullDevice, knownHostsFiles, knownHostsLookup, parseJsonc, vscodeSettingsPaths} from '../../src/lib/doctor/probes.js'
+import {hostFieldMatches, isNullDevice, knownHostsFiles, knownHostsLookup} from '../../src/lib/doctor/probes.js'
 import type {Platform} from '../../src/lib/platform/platform.js'
 
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG0cfKnnsNcJT2bF1oHmG0I5Jm6fu5k7cIiRV0s4cd2L'
@@ -32,24 +32,5 @@ describe('known_hosts host fields', () => {
     expect(isNullDevice('/dev/null')).toBe(true)
     expect(isNullDevice('NUL')).toBe(true)
     expect(isNullDevice('/home/u/.ssh/known_hosts')).toBe(false)
-  })
-})
-
-describe('VS Code settings', () => {
-  it('JSON with comments and trailing commas parses; strings holding // and /* stay intact; broken text is undefined', () => {
-    const text = '{\n  // a comment\n  "a": "http://x/*y*/", /* block */\n  "b": [1, 2,],\n  "c": {"d": "e\\"//f",},\n}\n'
-    expect(parseJsonc(text)).toEqual({a: 'http://x/*y*/', b: [1, 2], c: {d: 'e"//f'}})
-    expect(parseJsonc('{"a": ')).toBeUndefined()
-  })
-
-  it.each([
-    ['linux', {XDG_CONFIG_HOME: '/xdg'}, '/home/u', '/xdg/Code/User/settings.json'],
-    ['linux', {}, '/home/u', '/home/u/.config/Code/User/settings.json'],
-    ['darwin', {}, '/Users/u', '/Users/u/Library/Application Support/Code/User/settings.json'],
-    ['win32', {APPDATA: 'C:\\Users\\u\\AppData\\Roaming'}, 'C:\\Users\\u', 'C:\\Users\\u\\AppData\\Roaming\\Code\\User\\settings.json'],
-  ] as const)('%s settings path with %j', (name, env, home, expected) => {
-    const paths = vscodeSettingsPaths({name, homedir: home, env}, home)
-    expect(paths[0]).toEqual({product: 'Code', file: expected})
-    expect(paths.map((p) => p.product)).toContain('Cursor')
   })
 })

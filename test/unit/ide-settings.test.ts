@@ -1,12 +1,17 @@
 /**
  * Editing an editor's settings.json: what `ona ide setup` adds, what `--remove` takes out, and that every
- * other byte (comments, trailing commas, order, indentation, line endings) stays as it was. Pure functions
- * over text; the file handling is in test/integration/ide-setup.test.ts.
+ * other byte (comments, trailing commas, order, indentation, line endings) stays as it was, and what the
+ * values mean for ona's aliases. Pure functions over text, and the reader on a real temp file; the file
+ * handling of setup is in test/integration/ide-setup-lib.test.ts.
  */
+import {mkdtemp, rm, writeFile} from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+
 import {describe, expect, it} from 'vitest'
 
 import {appDataDir, userSettingsPath} from '../../src/lib/ide/editors.js'
-import {ALIAS_PATTERNS, checkRemoteSsh, formattingOf, parseSettings, planRemove, planSetup, remoteSshValues, START_CONNECT_TIMEOUT_S} from '../../src/lib/ide/settings.js'
+import {ALIAS_PATTERNS, checkRemoteSsh, formattingOf, parseSettings, planRemove, planSetup, readEditorSettings, remotePlatformOf, remoteSshValues, START_CONNECT_TIMEOUT_S} from '../../src/lib/ide/settings.js'
 import type {Platform} from '../../src/lib/platform/platform.js'
 
 const USER_FILE = `// Place your settings in this file to overwrite the default settings
@@ -140,9 +145,46 @@ describe('ona ide setup on the text of settings.json', () => {
 describe('checkRemoteSsh (what ona doctor reads)', () => {
   it('says whether the aliases are mapped and the timeout is long enough for a start', () => {
     const before = checkRemoteSsh(remoteSshValues(parseSettings(USER_FILE, 'f')))
-    expect(before).toEqual({remotePlatformSet: false, connectTimeout: 30, connectTimeoutEnough: false})
+    expect(before).toEqual({remotePlatformSet: false, remotePlatformMissing: [...ALIAS_PATTERNS], remotePlatformOther: [], connectTimeout: 30, connectTimeoutEnough: false})
     const after = checkRemoteSsh(remoteSshValues(parseSettings(planSetup(USER_FILE, 'f', {connectTimeout: START_CONNECT_TIMEOUT_S}).text, 'f')))
-    expect(after).toEqual({remotePlatformSet: true, connectTimeout: START_CONNECT_TIMEOUT_S, connectTimeoutEnough: true})
-    expect(checkRemoteSsh({configFile: '~/.ssh/other'})).toEqual({remotePlatformSet: false, connectTimeout: 15, connectTimeoutEnough: false, configFile: '~/.ssh/other'})
+    expect(after).toEqual({remotePlatformSet: true, remotePlatformMissing: [], remotePlatformOther: [], connectTimeout: START_CONNECT_TIMEOUT_S, connectTimeoutEnough: true})
+    expect(checkRemoteSsh({configFile: '~/.ssh/other'})).toMatchObject({remotePlatformSet: false, connectTimeout: 15, connectTimeoutEnough: false, configFile: '~/.ssh/other'})
+    expect(checkRemoteSsh({connectTimeout: '600'}, {defaultTimeout: 60})).toMatchObject({connectTimeout: 60, connectTimeoutEnough: false})
+  })
+
+  it("judges the hosts the editor will connect to: a host's own key first, else the first wildcard key that matches; another platform is said apart", () => {
+    const env = 'abc.gitpod.environment'
+    const remote = 'abc.gitpod.remote'
+    const values = {remotePlatform: {[env]: 'windows', '*.GITPOD.environment': 'linux', '*.gitpod.*': 'macOS'}}
+    expect(remotePlatformOf(values, env)).toBe('windows')
+    expect(remotePlatformOf(values, 'def.gitpod.environment')).toBe('linux')
+    expect(remotePlatformOf(values, remote)).toBe('macOS')
+    expect(remotePlatformOf(values, 'github.com')).toBeUndefined()
+    expect(checkRemoteSsh(values, {hosts: [env, remote, 'def.gitpod.environment']})).toMatchObject({
+      remotePlatformSet: false,
+      remotePlatformMissing: [],
+      remotePlatformOther: [{host: env, platform: 'windows'}, {host: remote, platform: 'macOS'}],
+    })
+    // `ona ide setup`'s own keys: ona's two patterns map to linux, so every alias does.
+    const setUp = remoteSshValues(parseSettings(planSetup('{}', 'f', {}).text, 'f'))
+    expect(checkRemoteSsh(setUp, {hosts: [env, remote]})).toMatchObject({remotePlatformSet: true, remotePlatformMissing: [], remotePlatformOther: []})
+    expect(checkRemoteSsh({remotePlatform: {'*.gitpod.environment': 'linux'}}, {hosts: [env, remote]})).toMatchObject({remotePlatformSet: false, remotePlatformMissing: [remote]})
+  })
+})
+
+describe('readEditorSettings', () => {
+  it('reads values as the UTF-8 the editor writes: a configFile under a home with a non-ASCII letter comes back as written', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'ona-ide-read-'))
+    try {
+      const file = path.join(dir, 'settings.json')
+      await writeFile(file, '\uFEFF{\n  // mine\n  "remote.SSH.configFile": "/home/jürgen/.ssh/config",\n}\n')
+      const linux: Platform = {name: 'linux', homedir: dir, env: {HOME: dir}}
+      expect(await readEditorSettings(linux, 'vscode', file)).toEqual({editor: 'vscode', file, exists: true, values: {configFile: '/home/jürgen/.ssh/config'}})
+      expect(await readEditorSettings(linux, 'cursor', path.join(dir, 'none.json'))).toMatchObject({exists: false, values: {}})
+      await writeFile(file, '{\n  "a": 1\n  "b": 2\n}\n')
+      await expect(readEditorSettings(linux, 'vscode', file)).rejects.toMatchObject({code: 'ERR_IDE_SETTINGS_INVALID', message: `${file}:3:3: a ',' is expected`})
+    } finally {
+      await rm(dir, {recursive: true, force: true})
+    }
   })
 })

@@ -17,14 +17,13 @@ import type {ApiClient} from '../api/client.js'
 import type {Environment} from '../api/types.js'
 import type {Context} from '../context.js'
 import {isOnaError, type Warning} from '../errors.js'
-import {pathFor, type Platform} from '../platform/platform.js'
+import {pathFor} from '../platform/platform.js'
 import type {DnsResolver} from '../preflight/dns.js'
 import {printable} from '../printable.js'
 import {reportHeader} from '../report-header.js'
-import {matchPattern} from '../ssh-config/overrides.js'
 import type {TreeReport} from '../ssh-config/tree-check.js'
 import {cliVersion} from '../version.js'
-import {commandOnPath, isNullDevice, knownHostsFiles, knownHostsLookup, parseJsonc, vscodeSettingsPaths} from './probes.js'
+import {commandOnPath, isNullDevice, knownHostsFiles, knownHostsLookup} from './probes.js'
 import type {DoctorReport, Finding, FindingStatus, Section} from './types.js'
 
 export type {DoctorReport, Finding, FindingStatus} from './types.js'
@@ -58,7 +57,6 @@ export async function runDoctor(ctx: Context, options: DoctorOptions): Promise<D
   const add = (section: Section, id: string, status: FindingStatus, message: string, hint: string | null = null, extra: Partial<Finding> = {}) =>
     findings.push({id, section, status, message, hint, ...extra})
   const origin = new URL(options.apiUrl).origin
-  const sep = pathFor(ctx.platform)
   const [{onaLauncher}, {sshUserConfig, passwdOf}] = await Promise.all([import('../sync/sync.js'), import('../platform/passwd.js')])
   const launcher = onaLauncher()
 
@@ -81,7 +79,7 @@ export async function runDoctor(ctx: Context, options: DoctorOptions): Promise<D
   await checkWatcher(ctx, options.apiUrl, origin, add)
 
   // 7. VS Code's Remote-SSH.
-  await checkVsCode(ctx, config, listed, sep, add)
+  await checkEditors(ctx, config, listed, add)
 
   sortFindings(findings, listed)
   const counts: Record<FindingStatus, number> = {pass: 0, warn: 0, fail: 0, skip: 0}
@@ -523,63 +521,59 @@ async function checkWatcher(ctx: Context, apiUrl: string, origin: string, add: A
   }
 }
 
-async function checkVsCode(ctx: Context, config: ConfigState, listed: Listed[], sep: ReturnType<typeof pathFor>, add: Add): Promise<void> {
-  const [{START_CONNECT_TIMEOUT_S}, {EDITORS}] = await Promise.all([import('../ide/settings.js'), import('../ide/editors.js')])
-  const ideId = (folder: string) => Object.values(EDITORS).find((e) => e.folder === folder)?.id ?? 'vscode'
-  const files = vscodeSettingsPaths(ctx.platform, ctx.paths.home)
+/**
+ * Each editor `ona ide setup` knows (VS Code, Cursor, Windsurf, VSCodium, VS Code Insiders) whose user
+ * settings exist: its remote.SSH values read and judged by ide/settings.ts and setup.ts, as `ona ide setup`
+ * reads and judges them, so the two never disagree.
+ */
+async function checkEditors(ctx: Context, config: ConfigState, listed: Listed[], add: Add): Promise<void> {
+  const [{EDITOR_IDS, EDITORS, appDataDir}, {checkRemoteSsh, readEditorSettings, ALIAS_PATTERNS, START_CONNECT_TIMEOUT_S}, {configFileReach}] = await Promise.all([
+    import('../ide/editors.js'),
+    import('../ide/settings.js'),
+    import('../ide/setup.js'),
+  ])
+  const hosts = listed.flatMap((e) => [`${e.id.toLowerCase()}.gitpod.environment`, `${e.id.toLowerCase()}.gitpod.remote`])
+  const shown = (names: string[]) => (names.length === 1 ? names[0] : `${names.length} ona aliases`)
   let any = false
-  for (const {product, file} of files) {
-    const text = await readFile(file, 'utf8').catch(() => undefined)
-    if (text === undefined) continue
-    any = true
-    const settings = parseJsonc(text)
-    const label = product === 'Code' ? 'VS Code' : product
-    if (!settings || typeof settings !== 'object' || Array.isArray(settings)) {
-      add('vscode', 'vscode.settings', 'warn', `${label}: ${file} is not JSON with comments; its Remote-SSH settings were not read`, 'Fix the file in the editor (it shows the error).', {file})
+  for (const id of EDITOR_IDS) {
+    const {name} = EDITORS[id]
+    let settings: Awaited<ReturnType<typeof readEditorSettings>>
+    try {
+      settings = await readEditorSettings(ctx.platform, id)
+    } catch (error) {
+      if (!isOnaError(error)) throw error
+      any = true
+      add('vscode', 'vscode.settings', 'warn', `${name}: ${error.message}; its Remote-SSH settings were not read`, error.hint, typeof error.details?.file === 'string' ? {file: error.details.file} : {})
       continue
     }
-    const s = settings as Record<string, unknown>
+    if (!settings.exists) continue
+    any = true
+    const {file} = settings
+    const check = checkRemoteSsh(settings.values, {hosts})
     // remote.SSH.configFile: the file Remote-SSH reads instead of ~/.ssh/config.
-    const configFile = s['remote.SSH.configFile']
-    if (typeof configFile === 'string' && configFile.trim() !== '') {
-      const named = expand(ctx.platform, configFile.trim(), ctx.paths.home)
-      const reads = await readsManaged(ctx, named)
-      add('vscode', 'vscode.config-file', reads ? 'pass' : 'fail', `${label} reads ${named} (remote.SSH.configFile)${reads ? ', which has ona\'s aliases' : `, which does not read ${ctx.paths.sshConfig}: ona's aliases are unknown there`}`,
+    if (check.configFile !== undefined) {
+      const {named, reads} = await configFileReach(ctx, check.configFile)
+      add('vscode', 'vscode.config-file', reads ? 'pass' : 'fail', `${name} reads ${named} (remote.SSH.configFile)${reads ? ', which has ona\'s aliases' : `, which does not read ${ctx.paths.sshConfig}: ona's aliases are unknown there`}`,
         reads ? null : `Add \`Include ${ctx.paths.sshConfig}\` at the top of ${named}, or run \`ona ssh-sync --ssh-config ${named}\`, or remove the setting.`, {file})
     }
-    // remote.SSH.connectTimeout: a start on connect takes longer than the default 15 s.
-    // The same bar as `ona ide setup` (the ProxyCommand's start wait plus a margin), so the two never disagree.
-    const timeout = typeof s['remote.SSH.connectTimeout'] === 'number' ? (s['remote.SSH.connectTimeout'] as number) : 15
-    if (config.resolveOnConnect && timeout < START_CONNECT_TIMEOUT_S) {
-      add('vscode', 'vscode.connect-timeout', 'warn', `${label} gives up after ${timeout} s (remote.SSH.connectTimeout), less than a stopped environment may take to start through ona`, `Run \`ona ide setup ${ideId(product)}\` (sets it to ${START_CONNECT_TIMEOUT_S} s).`, {file})
-    } else add('vscode', 'vscode.connect-timeout', 'pass', `${label} waits ${timeout} s to connect (remote.SSH.connectTimeout)`, null, {file})
-    // remote.SSH.remotePlatform: without an entry VS Code asks on every new host.
-    const platforms = s['remote.SSH.remotePlatform']
-    const keys = platforms && typeof platforms === 'object' ? Object.keys(platforms as object) : []
-    const aliases = listed.map((e) => `${e.id.toLowerCase()}.gitpod.environment`)
-    const missing = aliases.filter((a) => !keys.some((k) => matchPattern(a, k)))
-    if (aliases.length > 0 && missing.length > 0) {
-      add('vscode', 'vscode.remote-platform', 'warn', `${label} has no remote.SSH.remotePlatform entry for ${missing.length === 1 ? missing[0] : `${missing.length} ona aliases`}: it asks for the platform on every new host`, 'Add "remote.SSH.remotePlatform": {"*.gitpod.environment": "linux", "*.gitpod.remote": "linux"} to its settings.', {file})
-    } else if (aliases.length > 0) add('vscode', 'vscode.remote-platform', 'pass', `${label} knows the platform of ona's aliases (remote.SSH.remotePlatform)`, null, {file})
+    // remote.SSH.connectTimeout: a start on connect takes longer than the default 15 s; the bar `ona ide setup` writes.
+    if (settings.values.connectTimeout !== undefined && typeof settings.values.connectTimeout !== 'number') {
+      add('vscode', 'vscode.connect-timeout', 'warn', `${name}'s remote.SSH.connectTimeout is ${printable(JSON.stringify(settings.values.connectTimeout) ?? '')}, not a number: it waits ${check.connectTimeout} s`,
+        `Set it to a number of seconds${config.resolveOnConnect ? ` (${START_CONNECT_TIMEOUT_S} for a start on connect)` : ''}; \`ona ide setup\` leaves a value it cannot read alone.`, {file})
+    } else if (config.resolveOnConnect && !check.connectTimeoutEnough) {
+      add('vscode', 'vscode.connect-timeout', 'warn', `${name} gives up after ${check.connectTimeout} s (remote.SSH.connectTimeout), less than a stopped environment may take to start through ona`, `Run \`ona ide setup ${id}\` (sets it to ${START_CONNECT_TIMEOUT_S} s).`, {file})
+    } else add('vscode', 'vscode.connect-timeout', 'pass', `${name} waits ${check.connectTimeout} s to connect (remote.SSH.connectTimeout)`, null, {file})
+    // remote.SSH.remotePlatform: without an entry the editor asks on every new host; another platform sets up the wrong server.
+    if (hosts.length === 0) continue
+    if (check.remotePlatformOther.length > 0) {
+      const other = check.remotePlatformOther
+      add('vscode', 'vscode.remote-platform', 'fail', `${name}'s remote.SSH.remotePlatform maps ${shown(other.map((o) => o.host))} to ${printable([...new Set(other.map((o) => JSON.stringify(o.platform)))].join(', '))}: ona's environments run Linux`,
+        `Change that entry to "linux" in ${file} (\`ona ide setup\` keeps a platform you set).`, {file})
+    } else if (check.remotePlatformMissing.length > 0) {
+      add('vscode', 'vscode.remote-platform', 'warn', `${name} has no remote.SSH.remotePlatform entry for ${shown(check.remotePlatformMissing)}: it asks for the platform on every new host`,
+        `Run \`ona ide setup ${id}\` (maps ${ALIAS_PATTERNS.join(' and ')} to linux).`, {file})
+    } else add('vscode', 'vscode.remote-platform', 'pass', `${name} knows the platform of ona's aliases (remote.SSH.remotePlatform)`, null, {file})
   }
-  if (!any) add('vscode', 'vscode.settings', 'skip', `no VS Code user settings found (${sep.dirname(sep.dirname(sep.dirname(files[0]!.file)))})`, null)
-}
-
-function expand(p: Platform, file: string, home: string): string {
-  const sep = pathFor(p)
-  if (file === '~') return home
-  if (file.startsWith('~/') || file.startsWith('~\\')) return sep.join(home, file.slice(2))
-  return sep.resolve(file)
-}
-
-/** Whether ssh, given `-F file`, reads the managed file (directly or through an Include). */
-async function readsManaged(ctx: Context, file: string): Promise<boolean> {
-  const [{readConfigTree, placesOf}, {resolveTarget}, {passwdOf}] = await Promise.all([import('../ssh-config/tree.js'), import('../fs/safe-write.js'), import('../platform/passwd.js')])
-  try {
-    const {realPath} = await resolveTarget(ctx.paths.sshConfig)
-    const tree = await readConfigTree({home: ctx.paths.home, userConfig: file, systemConfig: null, userHome: passwdOf(ctx.platform)})
-    return placesOf(tree, realPath).length > 0
-  } catch {
-    return false
-  }
+  const names = EDITOR_IDS.map((e) => EDITORS[e].name)
+  if (!any) add('vscode', 'vscode.settings', 'skip', `no user settings of ${names.slice(0, -1).join(', ')} or ${names.at(-1)} found (${appDataDir(ctx.platform)})`, null)
 }

@@ -1,13 +1,12 @@
 /**
  * What `ona doctor` looks at besides the other rooms' functions: host keys in known_hosts files (hashed
- * entries too), which `ona` comes first on PATH, and VS Code's user settings.
+ * entries too), and which `ona` comes first on PATH.
  * Each reads and connects only; nothing here writes a file.
  */
 import {createHmac} from 'node:crypto'
 import {readFile, realpath} from 'node:fs/promises'
-import path from 'node:path'
 
-import {envValue, isWindows, pathFor, type Platform} from '../platform/platform.js'
+import {isWindows, pathFor, type Platform} from '../platform/platform.js'
 import {findOnPath} from '../ide/launch.js'
 import {matchPattern} from '../ssh-config/overrides.js'
 
@@ -89,62 +88,4 @@ export async function commandOnPath(p: Platform, name: string, launcher: string)
   // Another ona-ssh (an older global install, another Node's prefix): its package.json says so.
   const pkg = await readFile(sep.join(sep.dirname(sep.dirname(target)), 'package.json'), 'utf8').then((t) => JSON.parse(t) as {name?: unknown}, () => undefined)
   return {found, kind: pkg?.name === 'ona-ssh' && sep.basename(target) === 'run.js' ? 'other-copy' : 'other'}
-}
-
-/** VS Code and the forks that keep Remote-SSH's settings, by the product folder of their user settings. */
-export const VSCODE_PRODUCTS = ['Code', 'Code - Insiders', 'VSCodium', 'Cursor', 'Windsurf'] as const
-
-/** The user settings.json of each product on this platform (whether or not it exists). */
-export function vscodeSettingsPaths(p: Platform, home: string): Array<{product: string; file: string}> {
-  const sep = pathFor(p)
-  let base: string
-  if (isWindows(p)) base = envValue(p, 'APPDATA') ?? sep.join(home, 'AppData', 'Roaming')
-  else if (p.name === 'darwin') base = sep.join(home, 'Library', 'Application Support')
-  else {
-    const xdg = p.env.XDG_CONFIG_HOME
-    base = xdg && path.posix.isAbsolute(xdg) ? xdg : sep.join(home, '.config')
-  }
-  return VSCODE_PRODUCTS.map((product) => ({product, file: sep.join(base, product, 'User', 'settings.json')}))
-}
-
-/** JSON with comments and trailing commas (VS Code's settings) to a value; undefined when it is not that. */
-export function parseJsonc(text: string): unknown {
-  let out = ''
-  let i = 0
-  while (i < text.length) {
-    const c = text[i]!
-    if (c === '"') {
-      let j = i + 1
-      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1
-      out += text.slice(i, j + 1)
-      i = j + 1
-    } else if (c === '/' && text[i + 1] === '/') {
-      while (i < text.length && text[i] !== '\n') i++
-    } else if (c === '/' && text[i + 1] === '*') {
-      const end = text.indexOf('*/', i + 2)
-      i = end === -1 ? text.length : end + 2
-    } else if (c === ',') {
-      // A comma followed (after blanks and comments, already removed or not yet) by } or ] is dropped.
-      let j = i + 1
-      for (;;) {
-        while (j < text.length && /\s/.test(text[j]!)) j++
-        if (text[j] === '/' && text[j + 1] === '/') {
-          while (j < text.length && text[j] !== '\n') j++
-        } else if (text[j] === '/' && text[j + 1] === '*') {
-          const end = text.indexOf('*/', j + 2)
-          j = end === -1 ? text.length : end + 2
-        } else break
-      }
-      if (text[j] !== '}' && text[j] !== ']') out += c
-      i++
-    } else {
-      out += c
-      i++
-    }
-  }
-  try {
-    return JSON.parse(out.replace(/^\uFEFF/, '')) as unknown
-  } catch {
-    return undefined
-  }
 }

@@ -13,6 +13,7 @@ import {applyEdits, findNodeAtLocation, getNodeValue, modify, parseTree, printPa
 
 import {OnaError} from '../errors.js'
 import type {Platform} from '../platform/platform.js'
+import {matchPattern} from '../ssh-config/overrides.js'
 import {EDITORS, userSettingsPath, type EditorId} from './editors.js'
 import type {OnaAdditions} from './state.js'
 
@@ -53,12 +54,13 @@ export interface EditorSettings {
 
 /**
  * Reads an editor's user settings (for `ona ide setup` and `ona doctor`). A missing file is no values;
- * a file that does not parse is ERR_IDE_SETTINGS_INVALID naming the line.
+ * a file that does not parse is ERR_IDE_SETTINGS_INVALID naming the line. Values are read as the UTF-8 the
+ * editor writes (a `remote.SSH.configFile` under `/home/jürgen`); only edits work on the bytes (latin1).
  */
 export async function readEditorSettings(p: Platform, editor: EditorId, file = userSettingsPath(p, editor)): Promise<EditorSettings> {
   let text: string
   try {
-    text = (await readFile(file)).toString('latin1')
+    text = (await readFile(file)).toString('utf8')
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {editor, file, exists: false, values: {}}
     throw new OnaError('ERR_IDE_SETTINGS_INVALID', `cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'unknown'})`, {hint: 'Check the permissions of the file.', details: {file}})
@@ -284,10 +286,26 @@ export function editorName(editor: EditorId): string {
   return EDITORS[editor].name
 }
 
+/**
+ * The platform an editor takes from `remote.SSH.remotePlatform` for `host`: its own key first, else the
+ * first wildcard key (`*`, `?`) that matches it; undefined when none does (the editor asks).
+ */
+export function remotePlatformOf(values: RemoteSshValues, host: string): unknown {
+  const platforms = values.remotePlatform
+  if (!platforms) return undefined
+  if (Object.hasOwn(platforms, host)) return platforms[host]
+  const key = Object.keys(platforms).find((k) => /[*?]/.test(k) && matchPattern(host, k, true))
+  return key === undefined ? undefined : platforms[key]
+}
+
 /** What an editor's remote.SSH values mean for ona's aliases (for `ona doctor` and `ona ide setup`). */
 export interface RemoteSshCheck {
-  /** Both alias patterns map to linux: no platform question per host. */
+  /** Every host checked (default: ona's two alias patterns) maps to linux: no platform question, the right server. */
   remotePlatformSet: boolean
+  /** The hosts with no entry: the editor asks for their platform on each new one. */
+  remotePlatformMissing: string[]
+  /** The hosts mapped to something else than linux: the editor sets up the wrong server on a Linux environment. */
+  remotePlatformOther: Array<{host: string; platform: unknown}>
   /** The connect timeout in effect, in seconds (the default when unset or not a number). */
   connectTimeout: number
   /** Whether that is long enough for a start on connect (START_CONNECT_TIMEOUT_S). */
@@ -296,11 +314,18 @@ export interface RemoteSshCheck {
   configFile?: string
 }
 
-/** Pure: checks values read with readEditorSettings. */
-export function checkRemoteSsh(values: RemoteSshValues, defaultTimeout = DEFAULT_CONNECT_TIMEOUT_S): RemoteSshCheck {
-  const connectTimeout = typeof values.connectTimeout === 'number' ? values.connectTimeout : defaultTimeout
+/**
+ * Pure: checks values read with readEditorSettings. `hosts`: the names the editor will connect to (ona's
+ * aliases of the environments at hand); default ona's two alias patterns, the keys `ona ide setup` writes.
+ */
+export function checkRemoteSsh(values: RemoteSshValues, options: {hosts?: readonly string[]; defaultTimeout?: number} = {}): RemoteSshCheck {
+  const connectTimeout = typeof values.connectTimeout === 'number' ? values.connectTimeout : options.defaultTimeout ?? DEFAULT_CONNECT_TIMEOUT_S
+  const hosts = options.hosts ?? ALIAS_PATTERNS
+  const platforms = hosts.map((host) => ({host, platform: remotePlatformOf(values, host)}))
   return {
-    remotePlatformSet: ALIAS_PATTERNS.every((pattern) => values.remotePlatform?.[pattern] === 'linux'),
+    remotePlatformSet: platforms.every((p) => p.platform === 'linux'),
+    remotePlatformMissing: platforms.filter((p) => p.platform === undefined).map((p) => p.host),
+    remotePlatformOther: platforms.filter((p) => p.platform !== undefined && p.platform !== 'linux'),
     connectTimeout,
     connectTimeoutEnough: connectTimeout >= START_CONNECT_TIMEOUT_S,
     ...(typeof values.configFile === 'string' && values.configFile.trim() !== '' ? {configFile: values.configFile} : {}),

@@ -5,7 +5,6 @@
  * what it added in ona's state directory (state.ts) so `--remove` takes out that and nothing else.
  */
 import {stat} from 'node:fs/promises'
-import path from 'node:path'
 
 import type {Context} from '../context.js'
 import {OnaError, isOnaError, type Warning} from '../errors.js'
@@ -171,6 +170,23 @@ async function unifiedDiff(file: string, before: string, after: string, remove: 
 }
 
 /**
+ * The file an editor's `remote.SSH.configFile` names (`~` expanded), and whether ssh, given it with `-F` as
+ * Remote-SSH does, sees ona's block: the managed file itself or an Include of it. `-F` skips the system
+ * config, so only that file and what it Includes count. For `ona ide setup` and `ona doctor` alike.
+ */
+export async function configFileReach(ctx: Pick<Context, 'platform' | 'paths'>, configFile: string): Promise<{named: string; reads: boolean}> {
+  const named = expandHome(ctx.platform, configFile.trim(), ctx.paths.home)
+  const [{readConfigTree, placesOf}, {resolveTarget}, {passwdOf}] = await Promise.all([import('../ssh-config/tree.js'), import('../fs/safe-write.js'), import('../platform/passwd.js')])
+  try {
+    const {realPath} = await resolveTarget(ctx.paths.sshConfig)
+    const tree = await readConfigTree({home: ctx.paths.home, userConfig: named, systemConfig: null, userHome: passwdOf(ctx.platform)})
+    return {named, reads: placesOf(tree, realPath).length > 0}
+  } catch {
+    return {named, reads: false}
+  }
+}
+
+/**
  * When the editor's `remote.SSH.configFile` names a file in which ssh does not see ona's block (not the
  * managed file, and no Include of it), its host list has no ona aliases: a warning with the fix.
  */
@@ -182,12 +198,8 @@ async function configFileWarnings(ctx: Context, editor: EditorId, file: string):
     return []
   }
   if (typeof configFile !== 'string' || configFile.trim() === '') return []
-  const {readConfigTree, placesOf} = await import('../ssh-config/tree.js')
-  const {realpath} = await import('node:fs/promises')
-  const named = expandHome(ctx.platform, configFile.trim(), ctx.paths.home)
-  const managed = await realpath(ctx.paths.sshConfig).catch(() => path.resolve(ctx.paths.sshConfig))
-  const tree = await readConfigTree({home: ctx.paths.home, userConfig: named, systemConfig: ctx.paths.systemSshConfig})
-  if (placesOf(tree, managed).length > 0) return []
+  const {named, reads} = await configFileReach(ctx, configFile)
+  if (reads) return []
   const {name} = EDITORS[editor]
   return [
     {
