@@ -12,7 +12,7 @@ import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {createContext, type Context} from '../../src/lib/context.js'
 import {userSettingsPath} from '../../src/lib/ide/editors.js'
 import {parseSettings, remoteSshValues} from '../../src/lib/ide/settings.js'
-import {ideSetup} from '../../src/lib/ide/setup.js'
+import {configFileReach, ideSetup} from '../../src/lib/ide/setup.js'
 import {readIdeState} from '../../src/lib/ide/state.js'
 import {createIOStreams} from '../../src/lib/io.js'
 
@@ -65,5 +65,28 @@ describe('ideSetup with other writers', () => {
     await ideSetup(ctx, {editors: ['vscode'], remove: true})
     expect(Object.keys((await readIdeState(ctx)).files)).toEqual([cursor])
     expect(JSON.parse(await readFile(code, 'utf8'))).toEqual({})
+  })
+})
+
+describe("remote.SSH.configFile: whether ssh given that file sees ona's block (ona ide setup and ona doctor)", () => {
+  it('a path with a non-ASCII letter is read as written; an Include of the managed file in the system config does not count, as `ssh -F` skips that config', async () => {
+    const system = path.join(home, 'ssh_config')
+    const env = {HOME: home, ONA_SYSTEM_SSH_CONFIG: system}
+    ctx = createContext({env, platform: 'linux', homedir: home, io: createIOStreams({out: new PassThrough(), err: new PassThrough(), isTTY: false, env})})
+    await mkdir(path.join(home, '.ssh'), {recursive: true})
+    await writeFile(ctx.paths.sshConfig, '# ona\n')
+    await writeFile(system, `Include ${ctx.paths.sshConfig}\n`)
+    const dir = path.join(home, 'jürgen')
+    await mkdir(dir)
+    const reads = path.join(dir, 'ssh_config')
+    await writeFile(reads, `Include ${ctx.paths.sshConfig}\n`)
+    const file = await settings('vscode', `{\n  "remote.SSH.configFile": "${reads}",\n}\n`)
+    expect(await configFileReach(ctx, reads)).toEqual({named: reads, reads: true})
+    expect((await ideSetup(ctx, {editors: ['vscode']})).editors[0]!.warnings).toEqual([])
+    const other = path.join(home, 'other_config')
+    await writeFile(other, 'Host work\n  HostName 10.0.0.1\n')
+    await writeFile(file, `{"remote.SSH.configFile": "${other}"}`)
+    expect(await configFileReach(ctx, other)).toEqual({named: other, reads: false})
+    expect((await ideSetup(ctx, {editors: ['vscode']})).editors[0]!.warnings.map((w) => w.code)).toEqual(['W_IDE_CONFIG_FILE'])
   })
 })
