@@ -1,8 +1,9 @@
 /**
  * `ona doctor` through the built CLI, against the simulator on 127.0.0.1 and a real sshd on loopback, with
- * the real `ssh -G`: a healthy setup (golden human and JSON output), the vendor CLI's block Included above
- * ona's, another `ona` first on PATH, a rejected token, one environment named, VS Code settings, and the
- * promise that it writes nothing.
+ * the real `ssh -G`: a healthy setup (golden human and JSON output), the vendor CLI's and Coder's blocks
+ * judged as `ona ssh-sync --check` judges them, the managed file chosen with `--ssh-config`, another `ona`
+ * first on PATH, a rejected token, one environment named, the settings of every editor `ona ide setup`
+ * knows, judged as it judges them, and the promise that it writes nothing.
  */
 import {execFileSync} from 'node:child_process'
 import {lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile} from 'node:fs/promises'
@@ -80,7 +81,21 @@ async function json(args: string[] = [], extra: Record<string, string> = {}): Pr
 
 const find = (report: DoctorReport, id: string, environment?: string) => report.findings.filter((f) => f.id === id && (environment === undefined || f.environment === environment))
 
-/** A doctor finding of another tool's block says what `ona ssh-sync --check` says of it: file:line, the effect, the fix as its hint. */
+/**
+ * The report (exit 1) with its one finding of another tool's block, which says what `ona ssh-sync --check`
+ * says of it (file:line, the effect, the fix as its hint); ssh -G confirmed the block's lines, so none of
+ * them is reported again on its own.
+ */
+async function onlyForeignBlock(): Promise<{report: DoctorReport; foreign: DoctorReport['findings'][number]}> {
+  const {report, code} = await json()
+  expect(code).toBe(1)
+  const [foreign, ...more] = find(report, 'ssh.foreign-config')
+  expect(more).toEqual([])
+  expect(find(report, 'ssh.decides')).toEqual([])
+  await expectSameAsCheck(foreign!)
+  return {report, foreign: foreign!}
+}
+
 async function expectSameAsCheck(finding: DoctorReport['findings'][number]): Promise<void> {
   const check = await runCli(['ssh-sync', '--check', '--json'], {env: env()})
   expect(check.code).toBe(1)
@@ -172,17 +187,11 @@ describe.skipIf(!builtCli)('ona doctor (built CLI, simulator, real sshd and ssh 
     ].join('\n'))
     const config = path.join(home, '.ssh', 'config')
     await writeFile(config, `Include ${vendor}\n\n${await readFile(config, 'utf8')}`)
-    const {report, code} = await json()
-    expect(code).toBe(1)
-    const [foreign, ...more] = find(report, 'ssh.foreign-config')
-    expect(more).toEqual([])
+    const {report, foreign} = await onlyForeignBlock()
     expect(foreign).toMatchObject({status: 'fail', file: vendor, line: 1})
-    expect(foreign!.message).toContain("a block of the vendor's CLI")
-    expect(foreign!.message).toContain('User gitpod_devcontainer instead of ona\'s root; ssh connects through `gitpod environment ssh %h --proxy-connect --user %r`')
-    expect(foreign!.hint).toContain(`Remove \`Include ${vendor}\` (${config}:1)`)
-    await expectSameAsCheck(foreign!)
-    // ssh -G confirms what the block's lines do: they are not reported again, one by one.
-    expect(find(report, 'ssh.decides')).toEqual([])
+    expect(foreign.message).toContain("a block of the vendor's CLI")
+    expect(foreign.message).toContain('User gitpod_devcontainer instead of ona\'s root; ssh connects through `gitpod environment ssh %h --proxy-connect --user %r`')
+    expect(foreign.hint).toContain(`Remove \`Include ${vendor}\` (${config}:1)`)
     expect(find(report, 'env.host-key', A)[0]!.status).toBe('warn')
     const human = await doctor()
     expectGolden('output/doctor-vendor-cli.txt', norm(`${human.stdout}[exit ${human.code}]\n`))
@@ -203,14 +212,9 @@ describe.skipIf(!builtCli)('ona doctor (built CLI, simulator, real sshd and ssh 
       '',
     ].join('\n')
     await writeFile(config, `${coder}${await readFile(config, 'utf8')}`)
-    const {report, code} = await json()
-    expect(code).toBe(1)
-    const [foreign, ...more] = find(report, 'ssh.foreign-config')
-    expect(more).toEqual([])
+    const {foreign} = await onlyForeignBlock()
     expect(foreign).toMatchObject({status: 'fail', file: config, line: 3})
-    expect(foreign!.message).toContain('a block of Coder (`coder config-ssh`), `Host *`, decides how every ona alias (2) connect: host-key checking off (StrictHostKeyChecking no); host keys never kept (UserKnownHostsFile /dev/null)')
-    await expectSameAsCheck(foreign!)
-    expect(find(report, 'ssh.decides')).toEqual([])
+    expect(foreign.message).toContain('a block of Coder (`coder config-ssh`), `Host *`, decides how every ona alias (2) connect: host-key checking off (StrictHostKeyChecking no); host keys never kept (UserKnownHostsFile /dev/null)')
   }, 60_000)
 
   it('the managed file chosen before with `ona ssh-sync --ssh-config` is the one doctor checks, as plain sync and `ona ssh` use it', async () => {
