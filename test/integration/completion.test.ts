@@ -3,15 +3,19 @@
  * when installed (.ci/run installs them), each asked what it completes for typed command lines. The
  * scripts are generated from the manifest, so commands added later complete without a change here; the
  * generator's text is locked by golden files in test/unit/completion.test.ts. PowerShell is not on Debian: its script is checked as text only.
+ * Environment names complete from the listing an `ona ssh-sync` against the simulator left behind, with no
+ * request to the simulator per TAB, and hostile names (shell code) neither run nor get offered.
  */
 import {execFileSync, spawnSync} from 'node:child_process'
-import {mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {existsSync} from 'node:fs'
+import {mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {baseEnv, builtCli, runCli} from '../helpers/run-cli.js'
+import {startSimulator} from '../../src/lib/simulator/server.js'
+import {baseEnv, builtCli, repoRoot, runCli} from '../helpers/run-cli.js'
 import {hasCommand as has} from '../helpers/tools.js'
 
 const scripts: Record<string, string> = {}
@@ -32,9 +36,9 @@ afterAll(async () => {
 })
 
 /** COMPREPLY of the bash function for the words typed (the last one is the word being completed). */
-function bashComplete(words: string[]): string[] {
+function bashComplete(words: string[], env?: NodeJS.ProcessEnv): string[] {
   const script = `source ${JSON.stringify(path.join(dir, 'ona.bash'))}; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _ona_completion; printf '%s\\n' "\${COMPREPLY[@]}"`
-  return execFileSync('bash', ['--norc', '-c', script], {encoding: 'utf8'}).split('\n').filter((l) => l !== '')
+  return execFileSync('bash', ['--norc', '-c', script], {encoding: 'utf8', cwd: dir, ...(env ? {env} : {})}).split('\n').filter((l) => l !== '')
 }
 
 const CASES: Array<[string, string[], string[]]> = [
@@ -89,4 +93,95 @@ describe.skipIf(!builtCli)('shell completion', () => {
     for (const word of ["'ssh-sync'", "'--dry-run'", "'completion'", "'vscode'"]) expect(ps).toContain(word)
   })
 
+})
+
+const A = '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7'
+const WEB = '0199ec15-8a41-7c10-9d3b-2f6e1b7a9c02'
+const DOCS = '0199ec15-b2c7-7f55-a1e0-5d9c3e8f4a13'
+const OLD = '0199ec15-c3d8-7a66-b2f1-6e0d4f9a5b24'
+const DATA = '0199ec15-d4e9-7b77-83a2-7f1e5a0b6c35'
+/** Names as an attacker with write access to environment names would pick them: each would run `touch` if evaluated. */
+const HOSTILE = ['$(touch PWNED)', '`touch PWNED`', 'x;touch PWNED']
+
+describe.skipIf(!builtCli)('environment names (ona ssh <TAB>) from the last listing', () => {
+  it('after a sync against the simulator, every shell offers the names and ids, asking the API nothing per TAB, and runs no hostile name', async () => {
+    const sim = await startSimulator({seed: path.join(repoRoot, 'fixtures', 'environments.json'), token: `ona_pat_${'c0mpl3te'.repeat(5)}`})
+    try {
+      sim.renameEnvironment(WEB, HOSTILE[0]!)
+      sim.renameEnvironment(DOCS, HOSTILE[1]!)
+      sim.renameEnvironment(OLD, HOSTILE[2]!)
+      // A name two environments share would be ambiguous for `ona ssh`: only their ids are offered.
+      sim.renameEnvironment(DATA, 'api-backend')
+      await mkdir(path.join(dir, '.ssh'), {recursive: true, mode: 0o700})
+      const env = baseEnv(dir, {ONA_API_URL: sim.url, ONA_TOKEN: sim.token, ONA_KEYRING: 'off'})
+      const sync = await runCli(['ssh-sync'], {env})
+      expect(sync.stderr).not.toMatch(/error:/)
+      expect(sync.code).toBe(0)
+      const cache = path.join(dir, '.cache', 'ona', 'completion', `http_127.0.0.1_${new URL(sim.url).port}`)
+      const synced = (await readFile(cache, 'utf8')).split('\n')
+      expect(synced).toEqual(expect.arrayContaining([A, DATA, WEB]))
+      expect(synced).not.toContain('api-backend')
+      // Any listing refreshes it: environment list after a rename.
+      sim.renameEnvironment(DATA, 'data-pipeline')
+      const listed = await runCli(['environment', 'list'], {env})
+      expect(listed.code).toBe(0)
+      expect((await stat(cache)).mode & 0o777).toBe(0o600)
+      expect((await readFile(cache, 'utf8')).split('\n')).toEqual(expect.arrayContaining(['api-backend', 'data-pipeline', A]))
+
+      const requests = sim.requests.length
+      const shellEnv = {...baseEnv(dir), ONA_API_URL: sim.url}
+      const offered = bashComplete(['ona', 'ssh', ''], shellEnv)
+      expect(offered).toEqual(expect.arrayContaining(['api-backend', 'data-pipeline', A, WEB, DOCS, OLD]))
+      expect(offered.filter((w) => !w.startsWith('-')).every((w) => /^[A-Za-z0-9][A-Za-z0-9._@+-]*$/.test(w))).toBe(true)
+      expect(bashComplete(['ona', 'ssh', 'data'], shellEnv)).toEqual(['data-pipeline'])
+      expect(bashComplete(['ona', 'doctor', '0199ec15-59'], shellEnv)).toEqual([A])
+      // The environment is one argument: after it come ssh's, and a flag's value is the flag's.
+      expect(bashComplete(['ona', 'ssh', 'api-backend', ''], shellEnv).filter((w) => !w.startsWith('-'))).toEqual([])
+      expect(bashComplete(['ona', 'ssh', '--runner', 'enterprise', 'api'], shellEnv)).toEqual(['api-backend'])
+      expect(bashComplete(['ona', 'ssh', '--runner', ''], shellEnv)).toEqual(['standard', 'enterprise'])
+      // Another API (flag or variable) has its own listing: none yet.
+      expect(bashComplete(['ona', 'ssh', 'api'], baseEnv(dir))).toEqual([])
+      expect(bashComplete(['ona', 'ssh', '--api-url', 'https://ona.corp.example/api', 'api'], shellEnv)).toEqual([])
+      expect(bashComplete(['ona', 'ssh', '--api-url', sim.url.replace('http://', 'HTTP://'), 'api'], baseEnv(dir))).toEqual(['api-backend'])
+      if (has('zsh')) {
+        const probe = `source ${JSON.stringify(path.join(dir, 'ona.zsh'))}; emulate sh -c 'COMP_WORDS=(ona ssh ""); COMP_CWORD=2; _ona_completion; printf "%s\\n" "\${COMPREPLY[@]}"'`
+        const result = spawnSync('zsh', ['-f', '-c', probe], {encoding: 'utf8', cwd: dir, env: {...shellEnv, ZDOTDIR: dir}})
+        expect(result.stderr).toBe('')
+        expect(result.stdout.split('\n')).toEqual(expect.arrayContaining(['api-backend', A, WEB]))
+      }
+      if (has('fish')) {
+        const out = execFileSync('fish', ['--no-config', '-c', `source ${JSON.stringify(path.join(dir, 'ona.fish'))}; complete -C 'ona ssh '`], {encoding: 'utf8', cwd: dir, env: shellEnv})
+        const candidates = out.split('\n').map((l) => l.split('\t')[0])
+        expect(candidates).toEqual(expect.arrayContaining(['api-backend', A, WEB]))
+        expect(candidates.filter((c) => c !== '' && !c!.startsWith('-')).every((c) => /^[A-Za-z0-9][A-Za-z0-9._@+-]*$/.test(c!))).toBe(true)
+      }
+      // No TAB asked the API, and no name ran as code anywhere the shells were.
+      expect(sim.requests.length).toBe(requests)
+      expect(existsSync(path.join(dir, 'PWNED'))).toBe(false)
+      expect(existsSync(path.join(repoRoot, 'PWNED'))).toBe(false)
+    } finally {
+      await sim.close()
+    }
+  })
+
+  it('reads a tampered listing file as data: hostile lines neither run nor get offered', async () => {
+    const listing = path.join(dir, '.cache', 'ona', 'completion', 'https_tampered.example')
+    await mkdir(path.dirname(listing), {recursive: true})
+    await writeFile(listing, ['good-one', ...HOSTILE, '-oProxyCommand=touch PWNED', 'g*', 'good two', ''].join('\n'), {mode: 0o600})
+    const env = {...baseEnv(dir), ONA_API_URL: 'https://tampered.example/api'}
+    expect(bashComplete(['ona', 'ssh', ''], env).filter((w) => !w.startsWith('--'))).toEqual(['good-one'])
+    expect(bashComplete(['ona', 'ssh', 'g'], env)).toEqual(['good-one'])
+    if (has('fish')) {
+      const out = execFileSync('fish', ['--no-config', '-c', `source ${JSON.stringify(path.join(dir, 'ona.fish'))}; complete -C 'ona ssh g'`], {encoding: 'utf8', cwd: dir, env})
+      expect(out.split('\n').map((l) => l.split('\t')[0]).filter((c) => c !== '')).toEqual(['good-one'])
+    }
+    expect((await readdir(dir)).filter((f) => f.includes('PWNED'))).toEqual([])
+  })
+
+  it('PowerShell reads the same per-origin file, checking each line', () => {
+    const ps = scripts.powershell!
+    expect(ps).toContain(`Join-Path '${path.join(dir, '.cache', 'ona', 'completion')}'`)
+    expect(ps).toContain("-cmatch '^[A-Za-z0-9][A-Za-z0-9._@+-]*$'")
+    expect(ps).toMatch(/@\(('[a-z ]+', )*'ssh'(, '[a-z ]+')*\) -contains \$path/)
+  })
 })

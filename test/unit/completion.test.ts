@@ -13,11 +13,13 @@ const COMMANDS: CompletionCommand[] = [
   {id: 'preflight', summary: 'check the network', flags: [{name: 'ide', summary: 'which IDE', takesValue: true, options: ['vscode', 'jetbrains']}]},
   {id: 'environment list', summary: 'list environments', flags: [{name: 'json', takesValue: false}]},
   {id: 'completion', summary: 'print a script', flags: [], argOptions: ['bash', 'zsh']},
+  {id: 'ssh', summary: 'connect', flags: [{name: 'api-url', summary: 'the API', takesValue: true}, {name: 'no-start', summary: 'do not start it', takesValue: false}], argEnvironments: true},
 ]
+const OPTIONS = {environmentsDir: "/home/o'brien/.cache/ona/completion"}
 
 describe('completion scripts', () => {
   it.each(SHELLS.map((s) => [s]))('%s matches its golden file', (shell) => {
-    expectGolden(`completion/${shell}.txt`, completionScript(shell, COMMANDS))
+    expectGolden(`completion/${shell}.txt`, completionScript(shell, COMMANDS, 'ona', OPTIONS))
   })
 
   it.each(SHELLS.map((s) => [s]))('%s quotes a summary with a quote in it for its shell', (shell) => {
@@ -26,5 +28,16 @@ describe('completion scripts', () => {
     if (shell === 'powershell') expect(script).toContain(`'the user''s config'`)
     // bash and zsh do not print summaries.
     expect(script).toContain('environment')
+  })
+})
+
+describe('environment names in the scripts', () => {
+  it.each(SHELLS.map((s) => [s]))('%s reads the listing directory it was given, quoted for its shell, and only with one', (shell) => {
+    const script = completionScript(shell, COMMANDS, 'ona', OPTIONS)
+    if (shell === 'powershell') expect(script).toContain(`Join-Path '/home/o''brien/.cache/ona/completion'`)
+    else expect(script).toContain(`'/home/o'\\''brien/.cache/ona/completion'`)
+    const without = completionScript(shell, COMMANDS)
+    expect(without).not.toContain('.cache/ona/completion')
+    expect(without).not.toMatch(/_environments|ONA_API_URL/)
   })
 })

@@ -131,7 +131,9 @@ async function checkToken(ctx: Context, apiUrl: string, origin: string, cap: (ms
   }
   let client: ApiClient
   try {
-    client = await createApiClient({baseUrl: apiUrl, token, env: ctx.env, retries: 0, timeoutMs: cap()})
+    const {rememberingListings} = await import('../completion/environments.js')
+    // Its listing feeds shell completion too, like every other.
+    client = rememberingListings(ctx.platform, apiUrl, await createApiClient({baseUrl: apiUrl, token, env: ctx.env, retries: 0, timeoutMs: cap()}))
     const identity = await client.getAuthenticatedIdentity()
     const org = identity.organizationId ? `, organization ${printable(identity.organizationId)}` : ''
     if (identity.principal === 'PRINCIPAL_USER') {
