@@ -24,6 +24,8 @@ describe('resolveEnvironment', () => {
     ['a name in another case', 'API-Backend', '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7'],
     ['a stopped environment by name', 'web-frontend', '0199ec15-8a41-7c10-9d3b-2f6e1b7a9c02'],
     ['a prefix of 4 characters', 'abcd', 'abcd0000-0000-7000-8000-000000000002'],
+    ['its friendly alias (issue 19)', 'api-backend.ona', '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7'],
+    ['its friendly alias in another case', 'Web-Frontend.ONA', '0199ec15-8a41-7c10-9d3b-2f6e1b7a9c02'],
   ])('finds %s', (_, input, id) => {
     expect(resolveEnvironment(list, input).id).toBe(id)
   })
@@ -33,6 +35,8 @@ describe('resolveEnvironment', () => {
     ['a prefix of several ids', '0199ec15', ['0199ec15-59d3-7e92-8e22-8cb6c7ba4df7', '0199ec15-8a41-7c10-9d3b-2f6e1b7a9c02', '0199ec15-b2c7-7f55-a1e0-5d9c3e8f4a13', 'abcd0000-0000-7000-8000-000000000002'].slice(0, 3)],
     // Regression: a name that is also the prefix of another environment's id must not silently pick one.
     ['a name that is also an id prefix', '0199ec15-8a41', ['abcd0000-0000-7000-8000-000000000002', '0199ec15-8a41-7c10-9d3b-2f6e1b7a9c02']],
+    // Two names giving one friendly alias: the block has none for them, and neither is picked here.
+    ['a friendly alias two names give', 'docs.ona', ['0199ec15-b2c7-7f55-a1e0-5d9c3e8f4a13', '0199fe00-0000-7000-8000-000000000001']],
   ])('refuses %s, listing the candidates', (_, input, ids) => {
     let error: OnaError | undefined
     try {

@@ -1,10 +1,12 @@
 /**
  * What the user typed, turned into one environment: a full id, an alias (`<id>.gitpod.environment`), a
- * unique id prefix, or the environment's name (`metadata.name`, not unique). Pure.
+ * unique id prefix, the environment's name (`metadata.name`, not unique), or its friendly alias
+ * (`<name>.ona`, as `ona ssh-sync --friendly-aliases` writes it). Pure.
  */
 import type {Environment} from '../api/types.js'
 import {OnaError} from '../errors.js'
 import {printable} from '../printable.js'
+import {FRIENDLY_SUFFIX, friendlyAliasOf} from '../ssh-config/friendly.js'
 
 const SUFFIXES = ['.gitpod.environment', '.gitpod.remote']
 /** A prefix shorter than this is too likely to match by accident ("0" matches every UUIDv7 of a year). */
@@ -49,7 +51,9 @@ export function resolveEnvironment(environments: readonly Environment[], input: 
   const exact = environments.find((e) => e.id.toLowerCase() === key)
   if (exact) return exact
   const byName = environments.filter((e) => e.name === text)
-  const candidates = byName.length > 0 ? byName : environments.filter((e) => e.name?.toLowerCase() === text.toLowerCase())
+  let candidates = byName.length > 0 ? byName : environments.filter((e) => e.name?.toLowerCase() === text.toLowerCase())
+  // `api-backend.ona`, copied from the SSH config or VS Code's host list: the environments whose name gives it.
+  if (candidates.length === 0 && key.endsWith(FRIENDLY_SUFFIX)) candidates = environments.filter((e) => friendlyAliasOf(e.name) === key)
   if (key.length >= MIN_PREFIX) {
     for (const e of environments) if (e.id.toLowerCase().startsWith(key) && !candidates.includes(e)) candidates.push(e)
   }
