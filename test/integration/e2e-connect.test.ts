@@ -164,6 +164,22 @@ describe('resolve on connect: plain ssh through the ProxyCommand', () => {
     }
   }, 60_000)
 
+  it('ssh <name>.ona (--friendly-aliases) connects through the ProxyCommand of its own environment, which updates that entry', async () => {
+    const sync = await runCli(['ssh-sync', '--friendly-aliases', '--ssh-option', 'ServerAliveCountMax=4'], {env})
+    expect(sync.code).toBe(0)
+    expect(await readFile(config, 'utf8')).toContain(`Host ${alias(RUN)} ${RUN}.gitpod.remote api.ona\n`)
+    sshdRun = await sshdRun.restart({host: '127.0.0.46'})
+    sim.setSshAddress(RUN, {user: sshdRun.user, host: sshdRun.host, port: sshdRun.port})
+    const result = await ssh('api.ona')
+    expect(result.stderr).not.toMatch(/IDENTIFICATION HAS CHANGED|Permanently added/)
+    expect(result.code).toBe(0)
+    expect(result.stdout.trim()).toBe('connected-42')
+    // The entry the friendly alias names got the new address, and keeps the alias and the option.
+    const entry = (await readFile(config, 'utf8')).split(`Host ${alias(RUN)} `)[1]!.split('\n#')[0]!
+    expect(entry).toMatch(/^\S+ api\.ona\n {2}HostName 127\.0\.0\.46\n/)
+    expect(entry).toContain('\n  ServerAliveCountMax 4')
+  }, 60_000)
+
   it('--no-resolve-on-connect writes plain entries again', async () => {
     const sync = await runCli(['ssh-sync', '--no-resolve-on-connect'], {env})
     expect(sync.code).toBe(0)
