@@ -7,9 +7,12 @@ import path from 'node:path'
 
 import {describe, expect, it} from 'vitest'
 
+import {saveEntryPreferences} from '../../src/lib/settings.js'
+import {watchSshConfig} from '../../src/lib/watch/watch.js'
 import {useFixture} from '../helpers/fixture.js'
 import {builtCli, runCli} from '../helpers/run-cli.js'
 import {sshG} from '../helpers/ssh.js'
+import {waitFor} from '../helpers/wait-for.js'
 
 const A = '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7'
 const B = '0199ec15-8a41-7c10-9d3b-2f6e1b7a9c02'
@@ -158,5 +161,25 @@ describe.skipIf(!builtCli)('ona ssh-sync --ssh-option', () => {
     expect(JSON.parse(json.stdout)).toMatchObject({error: {code: 'ERR_SSH_OPTION'}})
     expect(await config()).toBe(before)
     expect((await settings()).origins?.[origin()]?.sshOptions).toBeUndefined()
+  })
+})
+
+describe('watch mode (and so the service) writes what was saved', () => {
+  it('friendly aliases and options from settings.json; a rename moves the alias at the event', async () => {
+    await saveEntryPreferences(fixture.ctx, fixture.sim.url, {friendlyAliases: true, sshOptions: ['ForwardAgent=yes']})
+    const abort = new AbortController()
+    const done = watchSshConfig(fixture.ctx, {client: await fixture.client(), signal: abort.signal, fileDebounceMs: 100, backoff: {baseMs: 50, maxMs: 200}})
+    done.catch(() => undefined)
+    try {
+      await waitFor(async () => (await config()).includes(`${A}.gitpod.remote api-backend.ona\n`), 5000, 'the first sync')
+      expect(await config()).toContain('  ForwardAgent yes\n')
+      await waitFor(async () => fixture.sim.openStreams() > 0, 5000, 'the event stream')
+      fixture.sim.renameEnvironment(A, 'billing')
+      await waitFor(async () => (await config()).includes(`${A}.gitpod.remote billing.ona\n`), 5000, 'the alias moved')
+      expect(await config()).not.toContain('api-backend.ona')
+    } finally {
+      abort.abort()
+      await done.catch(() => undefined)
+    }
   })
 })
