@@ -68,7 +68,7 @@ export const ERROR_CODES = {
   ERR_SERVICE_MANAGER_UNREACHABLE: {exit: EXIT.ERROR, hint: 'The service manager cannot be reached from this session: run `ona ssh-sync --watch` in a terminal instead.'},
   ERR_SERVICE_CONFLICT: {exit: EXIT.ERROR, hint: 'Run `ona service status` to see which API and SSH config each service keeps current.'},
   ERR_SSH_OPTION: {exit: EXIT.USAGE, hint: 'Give KEY=VALUE with a keyword ona takes (`ona ssh-sync --help` lists them); nothing was saved or written.'},
-  ERR_SETTINGS: {exit: EXIT.ERROR, hint: 'Fix or delete ona\'s settings.json (it is rewritten by `ona ssh-sync --resolve-on-connect` / `--identity-file`).'},
+  ERR_SETTINGS: {exit: EXIT.ERROR, hint: 'Fix or delete ona\'s settings.json (it is rewritten by `ona ssh-sync --resolve-on-connect`, `--identity-file`, `--friendly-aliases` and `--ssh-option`).'},
 
   // Connecting: keys, names, start on demand
   ERR_KEY: {exit: EXIT.ERROR, hint: 'Check the key file and its `.pub` beside it (`ssh-keygen -y -f KEY > KEY.pub` writes one), or leave --identity-file out to use ona\'s own key.'},

@@ -36,7 +36,7 @@ describe('parseSshOption', () => {
   })
 
   it("refuses ona's own keywords and what changes how an alias connects or checks its host key, each with its reason", () => {
-    for (const keyword of ['HostName', 'Port', 'User', 'ProxyCommand', 'ProxyJump', 'HostKeyAlias', 'IdentityFile', 'IdentitiesOnly', 'StrictHostKeyChecking', 'UserKnownHostsFile', 'Include', 'Match', 'Host', 'RemoteCommand', 'LocalCommand']) {
+    for (const keyword of ['ClearAllForwardings', 'HostName', 'Port', 'User', 'ProxyCommand', 'ProxyJump', 'HostKeyAlias', 'IdentityFile', 'IdentitiesOnly', 'StrictHostKeyChecking', 'UserKnownHostsFile', 'Include', 'Match', 'Host', 'RemoteCommand', 'LocalCommand']) {
       expect(refused(`${keyword}=x`)).toMatch(new RegExp(`${keyword} is refused: .+`))
     }
     expect(refused('Ciphers=aes128-ctr')).toContain('Ciphers is not an option ona writes')

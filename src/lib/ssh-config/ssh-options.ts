@@ -34,7 +34,6 @@ interface Keyword {
 
 const KEYWORDS: readonly Keyword[] = [
   {name: 'AddKeysToAgent', kind: 'choice', choices: ['yes', 'no', 'ask', 'confirm']},
-  {name: 'ClearAllForwardings', kind: 'yesno'},
   {name: 'Compression', kind: 'yesno'},
   {name: 'ConnectionAttempts', kind: 'number', min: 1, max: 100},
   {name: 'ConnectTimeout', kind: 'number', min: 1, max: 86_400},
@@ -89,6 +88,7 @@ const REFUSED: Record<string, string> = {
   localcommand: 'LocalCommand runs a command on this machine at every connection',
   permitlocalcommand: 'LocalCommand runs a command on this machine at every connection',
   remotecommand: 'RemoteCommand replaces the shell (and breaks VS Code and `ona ssh -- <command>`)',
+  clearallforwardings: 'ClearAllForwardings also clears the forwards given on the command line, which VS Code connects through (`ssh -D`)',
   proxyusefdpass: 'ProxyUseFdpass decides how the alias connects',
 }
 
