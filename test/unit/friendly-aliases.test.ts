@@ -2,11 +2,12 @@
  * Friendly aliases (issue 19): the slug of a display name, uniqueness among an install's environments, and
  * the Host line that carries the alias for every reader of the block (parser, pre-write check, ProxyCommand).
  */
+import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
 
 import {onaEntryAlias, parseBlock, renderBlockLines} from '../../src/lib/ssh-config/block.js'
 import {checkRenderedBlock} from '../../src/lib/ssh-config/config-file.js'
-import {assignFriendlyAliases, friendlyAliasOf, slugName} from '../../src/lib/ssh-config/friendly.js'
+import {assignFriendlyAliases, FRIENDLY_ALIAS, friendlyAliasOf, slugName} from '../../src/lib/ssh-config/friendly.js'
 import {applyBlock, BEGIN_MARKER, END_MARKER} from '../../src/lib/ssh-config/index.js'
 import {validateEnvironments} from '../../src/lib/ssh-config/validate.js'
 import {readBlockEntry, replaceEntryAddress} from '../../src/lib/sync/entry-address.js'
@@ -89,5 +90,22 @@ describe('the friendly alias on the entry\'s Host line', () => {
     const result = applyBlock(other, [{id: 'a', host: '10.0.0.1', port: 22, user: 'dev', name: 'API'}], {origin: 'https://app.ona.com', entry: {friendlyAliases: true}})
     expect(result.text).toContain('Host a.gitpod.environment a.gitpod.remote\n')
     expect(result.warnings.find((w) => w.code === 'W_FRIENDLY_ALIAS')?.collisions).toEqual([{alias: 'api.ona', environments: ['a'], holder: 'https://other.example'}])
+  })
+})
+
+describe('properties (fast-check)', () => {
+  it('any name gives no alias or one of [a-z0-9-].ona, which the block reads back as ona\'s own entry', () => {
+    fc.assert(
+      fc.property(fc.string({unit: 'grapheme', maxLength: 120}), (name) => {
+        const alias = friendlyAliasOf(name)
+        if (alias === undefined) return
+        expect(alias).toMatch(FRIENDLY_ALIAS)
+        const result = applyBlock('', [{id: 'a', host: '10.0.0.1', port: 22, user: 'dev', name}], {origin: 'https://app.ona.com', entry: {friendlyAliases: true}})
+        const parsed = parseBlock(result.text)!
+        expect(parsed.foreign).toEqual([])
+        expect(parsed.parts[0]!.entries.map((e) => e.environment.friendlyAlias)).toEqual([alias])
+      }),
+      {numRuns: 300},
+    )
   })
 })

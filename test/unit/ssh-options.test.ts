@@ -2,6 +2,7 @@
  * `--ssh-option` (issue 19): the allow-list, the value checks, how given options change the saved list,
  * the lines written, what the settings file may hold, and how ssh -G's answer is compared.
  */
+import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
 
 import {isOnaError} from '../../src/lib/errors.js'
@@ -120,5 +121,28 @@ describe('sshOptionDifferences (what ssh -G shows against what ona wrote)', () =
       {option: 'LocalForward', keyword: 'localforward', expected: '8080 localhost:80', actual: '7070 [localhost]:70'},
       {option: 'SetEnv', keyword: 'setenv', expected: 'FOO=bar', actual: 'FOO=other'},
     ])
+  })
+})
+
+describe('properties (fast-check)', () => {
+  it('any --ssh-option text is refused with ERR_SSH_OPTION or becomes lines the pre-write check accepts', () => {
+    const {valid} = validateEnvironments([{id: 'a', host: '10.0.0.1', port: 22, user: 'dev'}])
+    const keyword = fc.constantFrom('ForwardAgent', 'LocalForward', 'SetEnv', 'SendEnv', 'ServerAliveInterval', 'RequestTTY', 'ProxyCommand', 'X')
+    const value = fc.string({unit: fc.constantFrom('a', '1', ' ', '=', ':', '"', '\n', '#', '%', '*', '[', ']', '\\', 'y', 'e', 's', '8', '0', '.', '-'), maxLength: 30})
+    fc.assert(
+      fc.property(keyword, value, (key, text) => {
+        let saved: string[]
+        try {
+          saved = applySshOptions([], [`${key}=${text}`])
+        } catch (error) {
+          expect(isOnaError(error) && error.code === 'ERR_SSH_OPTION').toBe(true)
+          return
+        }
+        const lines = renderBlockLines(valid, {sshOptions: saved})
+        expect(lines.filter((l) => l.startsWith('  ')).every((l) => !/[\r\n"#%\\]/.test(l))).toBe(true)
+        expect(() => checkRenderedBlock(lines, valid, {sshOptions: saved})).not.toThrow()
+      }),
+      {numRuns: 500},
+    )
   })
 })
