@@ -62,6 +62,7 @@ describe('parseSshOption', () => {
     expect(refused('RequestTTY=always')).toContain('one of yes, no, force, auto')
     expect(refused('=yes')).toContain('is not KEY=VALUE')
     expect(refused('')).toContain('is not KEY=VALUE')
+    expect(refused('ForwardAgent')).toContain('is not KEY=VALUE')
   })
 })
 

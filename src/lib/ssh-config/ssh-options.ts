@@ -172,8 +172,9 @@ export function parseSshOption(text: string): SshOption {
   // eslint-disable-next-line no-control-regex
   if (/[\x00-\x1f\x7f]/.test(text)) throw optionError(`--ssh-option ${JSON.stringify(text)} contains a line break or another control character`, 'Give one option per --ssh-option, on one line: KEY=VALUE.')
   const trimmed = text.trim()
-  const split = /^([A-Za-z0-9]+)(?:[ ]*=[ ]*|[ ]+)(.*)$/.exec(trimmed) ?? /^([A-Za-z0-9]+)()$/.exec(trimmed)
-  if (!split || trimmed === '') throw optionError(`--ssh-option ${JSON.stringify(text)} is not KEY=VALUE`, 'Write it as KEY=VALUE, e.g. --ssh-option ForwardAgent=yes (KEY= with nothing after it removes the saved values).')
+  // A bare KEY is not "remove": that takes the explicit `KEY=`.
+  const split = /^([A-Za-z0-9]+)(?:[ ]*=[ ]*|[ ]+)(.*)$/.exec(trimmed)
+  if (!split) throw optionError(`--ssh-option ${JSON.stringify(text)} is not KEY=VALUE`, 'Write it as KEY=VALUE, e.g. --ssh-option ForwardAgent=yes (KEY= with nothing after it removes the saved values).')
   const [, key, raw] = split as unknown as [string, string, string]
   const lower = key.toLowerCase()
   const keyword = BY_NAME.get(lower)
