@@ -186,6 +186,67 @@ describe('watch mode checks its writes with the real ssh -G', () => {
     await waitFor(async () => started.every((pid) => !alive(pid)), 3000, 'every ssh -G process to be gone')
   })
 
+  it('reuses the ssh -G answers of an unchanged tree and block (issue 21): a restart runs none, a change only its aliases', async () => {
+    // The real ssh behind a wrapper that logs each process it starts.
+    const log = path.join(home, 'ssh.log')
+    const wrapper = path.join(home, 'ssh-wrapper')
+    await writeFile(wrapper, `#!/bin/sh\necho "$*" >> '${log}'\nexec ${SSH_PATH} "$@"\n`)
+    await chmod(wrapper, 0o755)
+    const runs = async () => (await readFile(log, 'utf8').catch(() => '')).split('\n').filter((l) => l !== '')
+    const ctx = () => makeCtx({ONA_SSH: wrapper})
+
+    // A first watcher checks every alias: 3 environments, 2 aliases each.
+    let watch = startWatch(ctx())
+    try {
+      await waitFor(async () => verifications.length > 0, 15_000, 'the first check')
+      expect(verifications[0]!.result).toMatchObject({checked: 6, cached: 0})
+    } finally {
+      await watch.stop()
+    }
+    expect(await runs()).toHaveLength(6)
+
+    // Started again on the same tree and block: every answer is reused, no ssh runs.
+    verifications = []
+    watch = startWatch(ctx())
+    try {
+      await waitFor(async () => verifications.length > 0, 15_000, 'the check after a restart')
+      expect(verifications[0]!.result).toMatchObject({checked: 6, cached: 6})
+      expect(await runs()).toHaveLength(6)
+      // One environment moves: only its two aliases are run.
+      await waitFor(async () => sim.openStreams() > 0, 5000, 'the event stream')
+      sim.setSshAddress(A, {host: '127.0.0.81', port: 2222})
+      await waitFor(configHas('HostName 127.0.0.81'), 5000, 'the new address')
+      await waitFor(async () => verifications.length > 1, 15_000, 'the check of the change')
+      expect(verifications.at(-1)!.result).toMatchObject({checked: 2, cached: 0})
+      expect((await runs()).slice(6).sort()).toEqual([expect.stringContaining(`${A}.gitpod.environment`), expect.stringContaining(`${A}.gitpod.remote`)])
+    } finally {
+      await watch.stop()
+    }
+
+    // The partial check kept the others' answers: a third start runs nothing either.
+    verifications = []
+    watch = startWatch(ctx())
+    try {
+      await waitFor(async () => verifications.length > 0, 15_000, 'the check after the second restart')
+      expect(verifications[0]!.result).toMatchObject({checked: 6, cached: 6})
+    } finally {
+      await watch.stop()
+    }
+    expect(await runs()).toHaveLength(8)
+
+    // The tree changed (a file ssh reads): everything is checked again.
+    await writeFile(users, '# nothing for ona\n')
+    verifications = []
+    watch = startWatch(ctx())
+    try {
+      await waitFor(async () => verifications.length > 0, 15_000, 'the check after the tree changed')
+      expect(verifications[0]!.result).toMatchObject({checked: 6, cached: 0})
+    } finally {
+      await watch.stop()
+    }
+    expect(await runs()).toHaveLength(14)
+  }, 60_000)
+
   it('the built CLI: `ona ssh-sync --watch --json` prints the ssh -G warning as one structured line', async () => {
     await writeFile(users, 'Host *\n  User someone\n')
     const env = baseEnv(home, {ONA_API_URL: sim.url, ONA_TOKEN: sim.token, ONA_KEYRING: 'off', ONA_SSH: SSH_PATH})

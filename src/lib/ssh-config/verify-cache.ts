@@ -140,10 +140,19 @@ export function plan(cache: VerifyCache, key: string | undefined, entries: Reado
   return {check, reused}
 }
 
-/** Saves what was verified (every alias of `entries`, with its warnings); failures to save are ignored. */
-export async function saveVerifyCache(cache: VerifyCache, key: string, entries: ReadonlyMap<string, string>, warnings: ReadonlyMap<string, Warning[]>): Promise<void> {
+/**
+ * Saves what was verified (every alias of `entries`, with its warnings); failures to save are ignored.
+ * `keep`: the run checked only some of the block's aliases (watch mode verifies what a write changed); the
+ * results saved before for the others of `keep` stay while the key is the same, and only those (an alias
+ * gone from the block is forgotten, so the entry never grows past the block).
+ */
+export async function saveVerifyCache(cache: VerifyCache, key: string, entries: ReadonlyMap<string, string>, warnings: ReadonlyMap<string, Warning[]>, keep?: ReadonlySet<string>): Promise<void> {
   const data = await readCacheFile(cache.file)
   const aliases: CacheEntry['aliases'] = {}
+  const previous = data.entries[cache.scope]
+  if (keep && previous?.key === key) {
+    for (const [alias, result] of Object.entries(previous.aliases)) if (keep.has(alias) && !entries.has(alias)) aliases[alias] = result
+  }
   for (const [alias, hash] of entries) aliases[alias] = {entry: hash, warnings: warnings.get(alias) ?? []}
   data.entries[cache.scope] = {key, aliases, at: Date.now()}
   const scopes = Object.entries(data.entries).sort(([, a], [, b]) => b.at - a.at)

@@ -408,7 +408,7 @@ async function verifyWithSsh(
   tree: TreeReport,
   text: string,
   aliases: readonly string[],
-  options: {signal?: AbortSignal; cache?: {realPath: string; origin?: string}} = {},
+  options: {signal?: AbortSignal; cache?: {realPath: string; origin?: string; blockAliases?: ReadonlySet<string>}} = {},
 ): Promise<{warnings: Warning[]; note?: string; checked: number; cached: number}> {
   const [{configFileFor, verifyAliases, writtenValues}, {passwdOf, sshUserConfig}] = await Promise.all([import('../ssh-config/verify.js'), import('../platform/passwd.js')])
   const configFile = configFileFor(ctx.paths.userSshConfig, sshUserConfig(ctx.platform))
@@ -438,7 +438,7 @@ async function verifyWithSsh(
     const byAlias = new Map<string, Warning[]>(reused)
     for (const alias of check) byAlias.set(alias, [])
     for (const w of result.warnings) if (w.alias !== undefined) byAlias.get(w.alias)?.push(w)
-    await cached.module.saveVerifyCache(cached.cache, cached.key, cached.entries, byAlias)
+    await cached.module.saveVerifyCache(cached.cache, cached.key, cached.entries, byAlias, options.cache?.blockAliases)
   }
   return {warnings: [...[...reused.values()].flat(), ...result.warnings], note: result.skipped, checked: result.checked + reused.size, cached: reused.size}
 }
@@ -460,6 +460,8 @@ export interface DiskVerification {
   warnings: Warning[]
   /** Why nothing (or not everything) was checked: no ssh, a `Match exec`, out of time. */
   note?: string
+  /** Of `checked`, the aliases whose last answer was reused: nothing ssh reads for them changed (verify-cache.ts). */
+  cached?: number
 }
 
 /**
@@ -478,12 +480,15 @@ export async function verifyConfigOnDisk(
   const tree = await checkTree(ctx, realPath, text, [])
   if (!tree.readByUserConfig) return {checked: 0, aliases: [], warnings: []}
   const wanted = options.environmentAliases === undefined ? undefined : new Set(options.environmentAliases)
-  const aliases = readBlockEnvironments(text, {file, origin: options.origin})
-    .filter((e) => wanted === undefined || wanted.has(`${e.id}${ENVIRONMENT_SUFFIX}`))
-    .flatMap((e) => [`${e.id}${ENVIRONMENT_SUFFIX}`, `${e.id}${REMOTE_SUFFIX}`, ...(e.friendlyAlias === undefined ? [] : [e.friendlyAlias])])
+  const namesOf = (e: SshEnvironment) => [`${e.id}${ENVIRONMENT_SUFFIX}`, `${e.id}${REMOTE_SUFFIX}`, ...(e.friendlyAlias === undefined ? [] : [e.friendlyAlias])]
+  const block = readBlockEnvironments(text, {file, origin: options.origin})
+  const aliases = block.filter((e) => wanted === undefined || wanted.has(`${e.id}${ENVIRONMENT_SUFFIX}`)).flatMap(namesOf)
   if (aliases.length === 0) return {checked: 0, aliases, warnings: []}
-  const result = await verifyWithSsh(ctx, tree, text, aliases, {signal: options.signal})
-  return {checked: result.checked, aliases, warnings: result.warnings, note: result.note}
+  // The same cache as ssh-sync (issue 21): an alias whose entry, tree and ssh are as at its last check is
+  // not run again (a watcher's start after a sync, a block put back as it was); what changed is checked.
+  const cache = {realPath, origin: options.origin, blockAliases: new Set(block.flatMap(namesOf))}
+  const result = await verifyWithSsh(ctx, tree, text, aliases, {signal: options.signal, cache})
+  return {checked: result.checked, aliases, warnings: result.warnings, note: result.note, cached: result.cached}
 }
 
 async function removeFromConfig(ctx: Context, options: SyncOptions & {origin: string}): Promise<SyncResult> {
