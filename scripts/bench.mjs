@@ -5,7 +5,9 @@
 // both sides together. Nothing here is a pass/fail test: budgets are reported, never asserted.
 //
 // Options: --quick (fewer runs, smaller cases; for trying the script), --only=startup,splice,...
-//          --runs=N (start-up runs per command, default 20), --watch-changes=N (default 1,000), --out=FILE
+//          --runs=N (start-up runs per command, default 20), --watch-changes=N (default 5,000), --out=FILE
+//          --soak adds the watcher's soak (about ten minutes; scripts/bench/soak.mjs), --soak-changes=N
+//          (default 10,000); `--only=soak` runs it alone.
 import {spawn, spawnSync} from 'node:child_process'
 import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
@@ -13,6 +15,7 @@ import path from 'node:path'
 import {fileURLToPath, pathToFileURL} from 'node:url'
 import {parseArgs} from 'node:util'
 
+import {countingSsh, idleNodeRssKiB, rssKiB, scratchHome, waitForText} from './bench/harness.mjs'
 import {formatTable, formatValue, quantile, ratio, summarize} from './bench/stats.mjs'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -26,6 +29,8 @@ const {values: flags} = parseArgs({
     only: {type: 'string'},
     runs: {type: 'string'},
     'watch-changes': {type: 'string'},
+    soak: {type: 'boolean', default: false},
+    'soak-changes': {type: 'string'},
     out: {type: 'string', default: path.join(root, 'bench-results', 'latest.json')},
   },
 })
@@ -576,61 +581,6 @@ async function benchPreflight() {
 // ---------------------------------------------------------------------------------------------------------
 // 5. Watch
 
-/** Resident memory of a process in KiB (Linux /proc; ps elsewhere). */
-function rssKiB(pid) {
-  try {
-    const match = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-    if (match) return Number(match[1])
-  } catch {
-    // not Linux
-  }
-  const out = spawnSync('ps', ['-o', 'rss=', '-p', String(pid)], {encoding: 'utf8'}).stdout?.trim()
-  return out ? Number(out) : Number.NaN
-}
-
-/**
- * Resolves with the time at which `file` first contains `needle`, or NaN after `timeoutMs`. Watches the
- * directory (the config is replaced by rename) and polls as a fallback, so a missed event costs at most
- * one poll interval.
- */
-async function waitForText(file, needle, timeoutMs) {
-  const {watch} = await import('node:fs')
-  return new Promise((resolve) => {
-    let done = false
-    const check = () => {
-      if (done) return
-      let text = ''
-      try {
-        text = readFileSync(file, 'utf8')
-      } catch {
-        return
-      }
-      if (text.includes(needle)) finish(performance.now())
-    }
-    const watcher = watch(path.dirname(file), check)
-    const poll = setInterval(check, 20)
-    const timer = setTimeout(() => finish(Number.NaN), timeoutMs)
-    function finish(at) {
-      done = true
-      watcher.close()
-      clearInterval(poll)
-      clearTimeout(timer)
-      resolve(at)
-    }
-    check()
-  })
-}
-
-/** Resident memory of a bare node process that has started and sits idle (the watch budget's baseline). */
-async function idleNodeRssKiB() {
-  const idle = spawn(node, ['-e', 'setInterval(() => {}, 60_000)'], {stdio: 'ignore'})
-  await new Promise((r) => setTimeout(r, 1000))
-  const kib = rssKiB(idle.pid)
-  idle.kill('SIGKILL')
-  await new Promise((r) => idle.once('exit', r))
-  return kib
-}
-
 /** Watch: IP change in the simulator -> config on disk (p50, p95 over 100 changes), RSS after 1,000 changes. */
 async function benchWatch() {
   const title = 'Watch: IP change to config on disk'
@@ -639,10 +589,11 @@ async function benchWatch() {
   if (simModule.missing) return {title, skipped: simModule.missing}
   const seeds = seedEnvironments(10)
   const sim = await simModule.module.startSimulator({seed: seeds})
-  const config = path.join(scratch, 'watch', 'config')
-  mkdirSync(path.dirname(config), {recursive: true})
-  writeFileSync(config, 'Host github.com\n  User git\n', {mode: 0o600})
-  const env = {...scratchEnv, ONA_API_URL: sim.url, ONA_TOKEN: sim.token, ONA_KEYRING: 'off', ONA_SSH_CONFIG: config}
+  // The setup users have: the managed file is the ~/.ssh/config ssh reads, so every write is checked with
+  // the real ssh -G (a file ssh does not read skips that). A home of its own: no other section's block.
+  const {env: homeEnv, config} = scratchHome(scratch, 'watch', scratchEnv)
+  const sshCalls = countingSsh(scratch, 'watch')
+  const env = {...homeEnv, ONA_API_URL: sim.url, ONA_TOKEN: sim.token, ONA_KEYRING: 'off', ONA_SSH: sshCalls.command}
   const child = spawn(node, [path.join(root, 'bin', 'run.js'), 'ssh-sync', '--watch'], {cwd: root, env, stdio: ['ignore', 'ignore', 'pipe']})
   let stderr = ''
   child.stderr.on('data', (chunk) => (stderr = (stderr + chunk).slice(-4000)))
@@ -659,6 +610,7 @@ async function benchWatch() {
     // The budget's two readings: after 1,000 changes, and at the end (5,000) to see that it stays flat.
     const firstMark = Math.min(quick ? 100 : 1000, total)
     let rssAtMark = Number.NaN
+    let sshAtMark = 0
     const latencies = []
     const rssTrend = []
     let missed = 0
@@ -672,7 +624,10 @@ async function benchWatch() {
       else if (i < measured) latencies.push(at - start)
       // The trend tells a leak (keeps climbing) from a heap the GC has not trimmed yet (levels off).
       if ((i + 1) % Math.ceil(total / 4) === 0 || i + 1 === total) rssTrend.push({changes: i + 1, rssMiB: rssKiB(child.pid) / 1024})
-      if (i + 1 === firstMark) rssAtMark = rssKiB(child.pid)
+      if (i + 1 === firstMark) {
+        rssAtMark = rssKiB(child.pid)
+        sshAtMark = sshCalls.count()
+      }
     }
     await new Promise((r) => setTimeout(r, 500))
     const rssEnd = rssKiB(child.pid)
@@ -693,6 +648,8 @@ async function benchWatch() {
       markChanges: firstMark,
       rssRatio: ratio(rssAtMark, idleKiB),
       flatness: ratio(rssEnd, rssAtMark),
+      sshGRuns: sshCalls.count(),
+      sshGRunsAtMark: sshAtMark,
     }
     budgetRow(`watch RSS after ${firstMark} changes`, result.rssAtMarkMiB, 'MiB', `idle bare node (${formatValue(result.idleNodeMiB, 'MiB')})`, result.rssRatio, BUDGET.watchRssRatio)
     if (total > firstMark) budgetRow(`watch RSS ${firstMark} -> ${total} changes (flat)`, result.rssEndMiB, 'MiB', `RSS after ${firstMark}`, result.flatness, BUDGET.watchFlat)
@@ -708,13 +665,16 @@ async function benchWatch() {
         [`RSS after ${total} changes`, `${formatValue(result.rssEndMiB, 'MiB')} (${formatValue(result.rssGrowth, 'x')})`],
         ['RSS trend', rssTrend.map((t) => `${t.changes}: ${t.rssMiB.toFixed(0)}`).join(', ') + ' MiB'],
         ['exit after SIGTERM', formatValue(result.sigtermExitMs, 'ms')],
+        ['ssh -G runs (verification)', `${result.sshGRunsAtMark} by ${firstMark} changes, ${result.sshGRuns} in all`],
       ],
     )
     const notes = [
       'latency: from setSshAddress in the simulator (which emits the WatchEvents event) to the new HostName in the file',
       'the watcher is started by hand (`ona ssh-sync --watch`), so it runs with the run-time settings; `ona service install` also passes WATCH_NODE_FLAGS to node (lower still: scripts/watch-memory.mjs -- --max-semi-space-size=1 --lite-mode)',
     ]
+    notes.push('managed file: ~/.ssh/config in a scratch home, which ssh reads, so each write is checked with the real ssh -G (ONA_SSH is a wrapper that counts the runs and execs ssh)')
     if (missed > 0) notes.push(`WARNING: ${missed} of ${total} changes did not reach the file within 5 s`)
+    if (result.sshGRuns === 0) notes.push('WARNING: ssh -G never ran: the figures are for a watcher that does not verify')
     return {title, ...result, table, notes}
   } finally {
     if (child.exitCode === null && child.signalCode === null) {
@@ -829,7 +789,31 @@ async function benchConnect() {
   }
 }
 
-const SECTIONS = {startup: benchStartup, splice: benchSplice, 'noop-sync': benchNoopSync, preflight: benchPreflight, watch: benchWatch, connect: benchConnect}
+/** The soak (scripts/bench/soak.mjs): its checks and memory readings, reported like the other budgets. */
+async function benchSoak() {
+  const title = 'Soak: the watcher through 10,000 changes, dropped streams, SIGSTOP, clock jumps, foreign rewrites'
+  if (!manifestCommands().has('ssh-sync')) return {title, skipped: 'the `ssh-sync --watch` command is not built yet'}
+  const {runSoak, BUDGET: SOAK} = await import('./bench/soak.mjs')
+  const changes = flags['soak-changes'] ? Number(flags['soak-changes']) : 10_000
+  const result = await runSoak({changes, log: (line) => console.log(`   soak: ${line}`)})
+  const first = result.rss[0]
+  budgetRow(`soak: RSS over ${result.changes} changes (max over the 25% reading)`, Math.max(...result.rss.map((r) => r.rssMiB)), 'MiB', `RSS at 25% (${formatValue(first.rssMiB, 'MiB')})`, result.flatness, SOAK.flat)
+  budgetRow(`soak: RSS after ${result.changes} changes`, result.rss.at(-1).rssMiB, 'MiB', `idle bare node (${formatValue(result.idleNodeMiB, 'MiB')})`, result.rssRatio, SOAK.rssRatio)
+  const table = formatTable(
+    ['check', '', 'detail'],
+    result.checks.map((c) => [c.name, c.ok ? 'ok' : 'FAILED', c.detail]),
+  )
+  const notes = [
+    `${result.changes} changes in ${Math.round(result.seconds)} s; ${result.droppedStreams} dropped streams; ${result.foreignRewrites} in-place rewrites by another program; ${result.sshGRuns} ssh -G runs; ${result.rpc.listEnvironments} listings, ${result.rpc.getEnvironment} GetEnvironment calls`,
+    `the watcher's log: started ${result.watcherLog.started}x, ${result.watcherLog.changes} changes, ${result.watcherLog.warnings} warnings (incidents ${JSON.stringify(result.watcherLog.incidents)})`,
+  ]
+  if (!result.ok) notes.push('WARNING: a check FAILED')
+  return {title, ...result, table, notes}
+}
+
+const SECTIONS = {startup: benchStartup, splice: benchSplice, 'noop-sync': benchNoopSync, preflight: benchPreflight, watch: benchWatch, connect: benchConnect, soak: benchSoak}
+/** Sections a plain run leaves out (minutes long): asked for by name, or --soak. */
+const OPT_IN = new Set(flags.soak ? [] : ['soak'])
 
 async function main() {
   if (!existsSync(path.join(root, 'bin', 'run.js')) || !existsSync(dist)) {
@@ -842,7 +826,7 @@ async function main() {
   console.log(`ona benchmark: ${info.cpuModel}, ${info.nproc} cores, ${info.memoryGiB} GiB, node ${info.node}, ${info.platform}${quick ? ' (quick)' : ''}\n`)
   const results = {}
   for (const [name, fn] of Object.entries(SECTIONS)) {
-    if (only && !only.has(name)) continue
+    if (only ? !only.has(name) : OPT_IN.has(name)) continue
     const sectionStart = Date.now()
     let result
     try {
