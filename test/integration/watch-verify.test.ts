@@ -195,19 +195,25 @@ describe('watch mode checks its writes with the real ssh -G', () => {
     const runs = async () => (await readFile(log, 'utf8').catch(() => '')).split('\n').filter((l) => l !== '')
     const ctx = () => makeCtx({ONA_SSH: wrapper})
 
-    // A first watcher checks every alias: 3 environments, 2 aliases each.
-    let watch = startWatch(ctx())
-    try {
-      await waitFor(async () => verifications.length > 0, 15_000, 'the first check')
-      expect(verifications[0]!.result).toMatchObject({checked: 6, cached: 0})
-    } finally {
-      await watch.stop()
+    // A watcher started and stopped once it checked the block: what its first check found.
+    const firstCheck = async (what: string) => {
+      verifications = []
+      const watch = startWatch(ctx())
+      try {
+        await waitFor(async () => verifications.length > 0, 15_000, what)
+        return verifications[0]!.result
+      } finally {
+        await watch.stop()
+      }
     }
+
+    // A first watcher checks every alias: 3 environments, 2 aliases each.
+    expect(await firstCheck('the first check')).toMatchObject({checked: 6, cached: 0})
     expect(await runs()).toHaveLength(6)
 
     // Started again on the same tree and block: every answer is reused, no ssh runs.
     verifications = []
-    watch = startWatch(ctx())
+    const watch = startWatch(ctx())
     try {
       await waitFor(async () => verifications.length > 0, 15_000, 'the check after a restart')
       expect(verifications[0]!.result).toMatchObject({checked: 6, cached: 6})
@@ -224,26 +230,12 @@ describe('watch mode checks its writes with the real ssh -G', () => {
     }
 
     // The partial check kept the others' answers: a third start runs nothing either.
-    verifications = []
-    watch = startWatch(ctx())
-    try {
-      await waitFor(async () => verifications.length > 0, 15_000, 'the check after the second restart')
-      expect(verifications[0]!.result).toMatchObject({checked: 6, cached: 6})
-    } finally {
-      await watch.stop()
-    }
+    expect(await firstCheck('the check after the second restart')).toMatchObject({checked: 6, cached: 6})
     expect(await runs()).toHaveLength(8)
 
     // The tree changed (a file ssh reads): everything is checked again.
     await writeFile(users, '# nothing for ona\n')
-    verifications = []
-    watch = startWatch(ctx())
-    try {
-      await waitFor(async () => verifications.length > 0, 15_000, 'the check after the tree changed')
-      expect(verifications[0]!.result).toMatchObject({checked: 6, cached: 0})
-    } finally {
-      await watch.stop()
-    }
+    expect(await firstCheck('the check after the tree changed')).toMatchObject({checked: 6, cached: 0})
     expect(await runs()).toHaveLength(14)
   }, 60_000)
 
