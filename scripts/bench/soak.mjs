@@ -186,12 +186,18 @@ export async function runSoak({changes = 10_000, log = () => {}} = {}) {
         const timer = setTimeout(() => second.kill('SIGKILL'), 30_000)
         const exit = await exitOf(second)
         clearTimeout(timer)
-        const said = out.split('\n').map((l) => /^\{.*"type":"error"/.test(l) && JSON.parse(l)).find(Boolean)
-        secondWatcher = {...exit, started: /"type":"started"/.test(out), errorCode: said?.code, said: (said?.message ?? second.stderrTail().trim().split('\n')[0] ?? '').slice(0, 200)}
+        // Refused, it prints the error as one JSON document ({"error": {code, message, hint}}).
+        let refused
+        try {
+          refused = JSON.parse(out).error
+        } catch {
+          refused = undefined
+        }
+        secondWatcher = {...exit, started: /"type":"started"/.test(out), errorCode: refused?.code, said: (refused?.message ?? second.stderrTail().trim().split('\n')[0] ?? '').slice(0, 200)}
         sampleLocks()
         await sleep(Math.max(0, 3000 - (performance.now() - stopped)))
         watcher.kill('SIGCONT')
-        log(`SIGSTOP/SIGCONT at change ${i}: the second watcher exited ${exit.code} (${secondWatcher.said})`)
+        log(`SIGSTOP/SIGCONT at change ${i}: a second watcher exited ${exit.code}: ${secondWatcher.said}`)
       }
       if (i === at(0.5) || i === at(0.6)) {
         // The wall clock set back 2 hours (mtimes now lie in the future), then 26 hours ahead.
@@ -225,7 +231,7 @@ export async function runSoak({changes = 10_000, log = () => {}} = {}) {
     check("the final block matches the simulator's addresses", wrong.length === 0 && block.size === seeds.length, wrong.length === 0 ? `${block.size} environments` : `${wrong.length} differ`)
     check('nothing another program wrote is lost', text.includes('Host github.com\n') && foreignHosts.every((h) => text.includes(`Host ${h}\n`)), `${foreignHosts.length} in-place rewrites, their hosts and the user's own kept`)
     check('memory stays flat', flat <= BUDGET.flat, `RSS ${rss.map((r) => `${r.percent}%: ${r.rssMiB.toFixed(1)}`).join(', ')} MiB; max/25% = ${flat.toFixed(2)} (budget ${BUDGET.flat})`)
-    check('never two watchers', lockHolders.size === 1 && lockHolders.has(watcher.pid) && seen.started === 1 && secondWatcher && secondWatcher.code !== 0 && !secondWatcher.started, `lock holders ${[...lockHolders].join(', ')} over ${lockSamples} samples; watcher started ${seen.started}x; second watcher exit ${secondWatcher?.code}`)
+    check('never two watchers', lockHolders.size === 1 && lockHolders.has(watcher.pid) && seen.started === 1 && secondWatcher?.errorCode === 'ERR_WATCH_RUNNING' && !secondWatcher.started, `lock holders ${[...lockHolders].join(', ')} over ${lockSamples} samples; watcher started ${seen.started}x; a second one started while it was stopped: exit ${secondWatcher?.code}, ${secondWatcher?.errorCode}`)
     check('ssh -G verification ran', ssh.count() > 0, `${ssh.count()} ssh -G runs`)
     return {
       changes: total,
