@@ -8,6 +8,8 @@ import {mkdtemp, rm, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 
+import fc from 'fast-check'
+import {findNodeAtLocation, type Node} from 'jsonc-parser'
 import {describe, expect, it} from 'vitest'
 
 import {appDataDir, userSettingsPath} from '../../src/lib/ide/editors.js'
@@ -139,6 +141,98 @@ describe('ona ide setup on the text of settings.json', () => {
     const plan = planSetup('{"remote.SSH.remotePlatform": "linux"}', 'f', {})
     expect(plan.text).toBe('{"remote.SSH.remotePlatform": "linux"}')
     expect(plan.changes).toEqual([expect.objectContaining({action: 'skipped'})])
+  })
+})
+
+describe('every byte of the user\'s kept, whatever the layout', () => {
+  const PLATFORM = '{"*.gitpod.environment": "linux", "*.gitpod.remote": "linux"}'
+
+  it('a one-line file stays one line: ona\'s members go last on it, and --remove gives the bytes back', () => {
+    const text = '{"editor.fontSize": 13}'
+    const plan = planSetup(text, 'f', {connectTimeout: START_CONNECT_TIMEOUT_S})
+    expect(plan.text).toBe(`{"editor.fontSize": 13, "remote.SSH.remotePlatform": ${PLATFORM}, "remote.SSH.connectTimeout": ${START_CONNECT_TIMEOUT_S}}`)
+    expect(planRemove(plan.text, 'f', plan.record).text).toBe(text)
+    // A user's one-line remotePlatform inside a multi-line file: the keys go in on its line.
+    const inner = '{\n  "remote.SSH.remotePlatform": {"myhost": "windows"},\n  "a": 1\n}\n'
+    const innerPlan = planSetup(inner, 'f', {})
+    expect(innerPlan.text).toBe('{\n  "remote.SSH.remotePlatform": {"myhost": "windows", "*.gitpod.environment": "linux", "*.gitpod.remote": "linux"},\n  "a": 1\n}\n')
+    expect(planRemove(innerPlan.text, 'f', innerPlan.record).text).toBe(inner)
+  })
+
+  it('{} and {\\n} both come back as they were after --remove', () => {
+    for (const text of ['{}', '{\n}', '{\n}\n', '{ }']) {
+      const plan = planSetup(text, 'f', {connectTimeout: START_CONNECT_TIMEOUT_S})
+      expect(remoteSshValues(parseSettings(plan.text, 'f'))).toEqual({remotePlatform: {'*.gitpod.environment': 'linux', '*.gitpod.remote': 'linux'}, connectTimeout: START_CONNECT_TIMEOUT_S})
+      expect(planRemove(plan.text, 'f', plan.record).text).toBe(text)
+    }
+    expect(planSetup('{\n}\n', 'f', {}).text).toBe(`{\n\t"remote.SSH.remotePlatform": {\n\t\t"*.gitpod.environment": "linux",\n\t\t"*.gitpod.remote": "linux"\n\t}\n}\n`)
+  })
+
+  it('a key added after the last member of its object: a comma after that value, the member on a line of its own, the comment on the value\'s line left there', () => {
+    const text = '{\n  "remote.SSH.remotePlatform": {\n    "*.gitpod.environment": "windows" // mine\n  }\n}\n'
+    const plan = planSetup(text, 'f', {})
+    expect(plan.text).toBe('{\n  "remote.SSH.remotePlatform": {\n    "*.gitpod.environment": "windows", // mine\n    "*.gitpod.remote": "linux"\n  }\n}\n')
+    expect(planRemove(plan.text, 'f', plan.record).text).toBe(text)
+  })
+
+  // Settings files as people and editors write them: one line, tabs, 2 or 4 spaces, LF or CRLF, comments on
+  // their own line and after a value, trailing commas, a user's own remotePlatform and connectTimeout.
+  const key = fc.constantFrom('editor.fontSize', 'files.exclude', 'workbench.colorTheme', 'remote.SSH.useLocalServer', 'terminal.integrated.env.linux', 'x.y')
+  const scalar = fc.oneof(fc.integer({min: -5, max: 2000}), fc.boolean(), fc.constantFrom('a', 'Default Dark+', 'ü', ''))
+  const member = fc.oneof(
+    {weight: 4, arbitrary: fc.tuple(key, fc.oneof(scalar, fc.dictionary(fc.constantFrom('**/.git', 'b', 'c'), scalar, {maxKeys: 2})))},
+    {weight: 1, arbitrary: fc.tuple(fc.constant('remote.SSH.remotePlatform'), fc.dictionary(fc.constantFrom('*.gitpod.environment', '*.gitpod.remote', 'myhost'), fc.constantFrom('linux', 'windows', 'macOS'), {maxKeys: 3}) as fc.Arbitrary<unknown>)},
+    {weight: 1, arbitrary: fc.tuple(fc.constant('remote.SSH.connectTimeout'), fc.integer({min: 1, max: 2000}) as fc.Arbitrary<unknown>)},
+  )
+  const style = fc.record({
+    indent: fc.constantFrom<string | undefined>(undefined, '\t', '  ', '    '),
+    eol: fc.constantFrom('\n', '\r\n'),
+    trailingComma: fc.boolean(),
+    comments: fc.array(fc.constantFrom(0, 1, 2), {maxLength: 8}),
+    header: fc.boolean(),
+    finalEol: fc.boolean(),
+  })
+  function render(members: Array<[string, unknown]>, s: fc.RecordValue<{indent: string | undefined; eol: string; trailingComma: boolean; comments: number[]; header: boolean; finalEol: boolean}>, depth = 1): string {
+    const value = (v: unknown): string => (v && typeof v === 'object' ? render(Object.entries(v), s, depth + 1) : JSON.stringify(v))
+    if (s.indent === undefined) return `{${members.map(([k, v]) => `${JSON.stringify(k)}: ${value(v)}`).join(', ')}${s.trailingComma && members.length > 0 ? ',' : ''}}`
+    const pad = s.indent.repeat(depth)
+    const lines = members.map(([k, v], i) => {
+      const comment = s.comments[i % Math.max(1, s.comments.length)] ?? 0
+      const comma = i < members.length - 1 || s.trailingComma ? ',' : ''
+      return `${comment === 1 ? `${pad}// about ${k}${s.eol}` : ''}${pad}${JSON.stringify(k)}: ${value(v)}${comma}${comment === 2 ? ' /* note */ // and more' : ''}`
+    })
+    return `{${s.eol}${lines.map((l) => l + s.eol).join('')}${s.indent.repeat(depth - 1)}}`
+  }
+  const settingsFile = fc.tuple(fc.uniqueArray(member, {selector: ([k]) => k, maxLength: 6}), style).map(([members, s]) => {
+    const body = render(members, s)
+    return (s.header ? `// Place your settings in this file${s.eol}` : '') + body + (s.finalEol ? s.eol : '')
+  })
+
+  it('setup changes no member of the user\'s but those it sets, and --remove gives back the original bytes (property)', () => {
+    fc.assert(
+      fc.property(settingsFile, fc.boolean(), (text, resolveOnConnect) => {
+        const plan = planSetup(text, 'f', resolveOnConnect ? {connectTimeout: START_CONNECT_TIMEOUT_S} : {})
+        const after = parseSettings(plan.text, 'f')!
+        const before = parseSettings(text, 'f')!
+        const touched = new Set(plan.changes.filter((c) => c.action === 'added' || c.action === 'raised').map((c) => c.setting.replace(/\[.*$/, '')))
+        const memberText = (tree: Node, t: string, k: string) => {
+          const node = findNodeAtLocation(tree, [k])?.parent
+          return node && t.slice(node.offset, node.offset + node.length)
+        }
+        for (const child of before.children ?? []) {
+          const k = child.children![0]!.value as string
+          if (!touched.has(k)) expect(memberText(after, plan.text, k)).toBe(memberText(before, text, k))
+        }
+        // Every comment and every line ending kept, none added in another style.
+        const comments = (t: string) => t.match(/\/\/[^\r\n]*|\/\*[^]*?\*\//g) ?? []
+        expect(comments(plan.text)).toEqual(comments(text))
+        if (text.includes('\r\n')) expect(plan.text.replace(/\r\n/g, '')).not.toContain('\n')
+        if (!/[\r\n]/.test(text.trim())) expect(plan.text.trim()).not.toMatch(/[\r\n]/)
+        expect(checkRemoteSsh(remoteSshValues(after)).remotePlatformMissing).toEqual([])
+        expect(planRemove(plan.text, 'f', plan.record).text).toBe(text)
+      }),
+      {numRuns: 300},
+    )
   })
 })
 

@@ -1,9 +1,13 @@
 /**
  * An editor's user settings.json (JSON with comments and trailing commas) as far as ona cares: the
- * `remote.SSH.*` values it reads, and the edits `ona ide setup` makes. Edits go through jsonc-parser's
- * `modify` + `applyEdits` (the library VS Code itself edits settings with), so comments, trailing commas,
- * the order and formatting of every other key stay exactly as they were: only the bytes of the values ona
- * adds or takes out change. Planning is pure (text in, text out); setup.ts reads and writes the file.
+ * `remote.SSH.*` values it reads, and the edits `ona ide setup` makes. jsonc-parser (the library VS Code
+ * itself uses) parses; the edits are ona's own and minimal: a value replaced in place, a member added in the
+ * object's own layout (a line of its own at the members' indentation, or `, "key": value` on a one-line
+ * object) and taken out the same way. So comments, trailing commas, the order, indentation, line endings
+ * and one-line layout of everything else stay exactly as they were, and `--remove` gives back the bytes that
+ * were there. (jsonc-parser's `modify` with formatting options reformats every line an edit touches: a
+ * one-line file became a multi-line one.) Planning is pure (text in, text out); setup.ts reads and writes
+ * the file.
  *
  * This module loads jsonc-parser: import it lazily, only where editor settings are read or edited.
  */
@@ -171,19 +175,115 @@ export interface SetupPlan {
 
 const platformKey = (pattern: string) => `${REMOTE_PLATFORM}[${JSON.stringify(pattern)}]`
 
+const splice = (text: string, at: number, length: number, content: string) => text.slice(0, at) + content + text.slice(at + length)
+
+/** The whitespace that starts the line `offset` is on. */
+function indentOfLine(text: string, offset: number): string {
+  const start = text.lastIndexOf('\n', offset - 1) + 1
+  return /^[ \t]*/.exec(text.slice(start))![0]
+}
+
+/** The offset just after the line break that ends the line `offset` is on (the text's end when none). */
+function nextLineStart(text: string, offset: number): number {
+  const eol = text.indexOf('\n', offset)
+  return eol === -1 ? text.length : eol + 1
+}
+
+/** Nothing but blanks (or a `//` comment) from `offset` to the end of its line, and a line break there. */
+const restOfLineBlank = (text: string, offset: number) => /^[ \t]*(?:\/\/[^\n]*)?\r?\n/.test(text.slice(offset))
+
 /**
- * One modify + applyEdits. A new key goes first in its object when the object's `{` ends its line (the
- * usual layout), so no line of the user's is split: at the end, jsonc-parser would insert it between the
- * last value and a comment on the same line. Otherwise it goes last, as VS Code's own settings editor does.
+ * `value` as JSON: on one line (`{"a": "linux", "b": "linux"}`) or, for an object, one member a line at
+ * `indent` + `unit`, closed at `indent` (the layout VS Code writes).
+ */
+function formatValue(value: unknown, layout: {indent: string; unit: string; eol: string} | undefined): string {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return JSON.stringify(value)
+  const entries = Object.entries(value)
+  if (!layout || entries.length === 0) return `{${entries.map(([k, v]) => `${JSON.stringify(k)}: ${formatValue(v, undefined)}`).join(', ')}}`
+  const {indent, unit, eol} = layout
+  const inner = {indent: indent + unit, unit, eol}
+  return `{${eol}${entries.map(([k, v]) => `${inner.indent}${JSON.stringify(k)}: ${formatValue(v, inner)}`).join(`,${eol}`)}${eol}${indent}}`
+}
+
+/**
+ * A new member in `parent`, in the object's own layout, touching no byte of the user's but a comma where
+ * one is needed. In an object whose \`{\` ends its line (the usual layout) it is a line of its own, at the
+ * members' indentation: first, or just after the member \`after\`; never between a value and a comment on
+ * its line. In any other object (\`{"editor.fontSize": 13}\`, a one-line file) it goes last, on that line:
+ * \`, "key": value\`. removeMember is the exact inverse of both.
+ */
+function insertMember(text: string, parent: Node, key: string, value: unknown, after?: string): string {
+  const members = parent.children ?? []
+  const open = parent.offset
+  if (restOfLineBlank(text, open + 1)) {
+    const eol = text.includes('\r\n') ? '\r\n' : '\n'
+    const parentIndent = indentOfLine(text, open)
+    const indent = members.length > 0 ? indentOfLine(text, members[0]!.offset) : parentIndent + unitOf(text)
+    const unit = indent.length > parentIndent.length && indent.startsWith(parentIndent) ? indent.slice(parentIndent.length) : unitOf(text)
+    const member = `${indent}${JSON.stringify(key)}: ${formatValue(value, {indent, unit, eol})}`
+    const anchor = after === undefined ? undefined : members.find((m) => m.children?.[0]?.value === after)
+    if (!anchor) return splice(text, nextLineStart(text, open), 0, `${member}${members.length > 0 ? ',' : ''}${eol}`)
+    const end = anchor.offset + anchor.length
+    const comma = /^[ \t]*,/.exec(text.slice(end))
+    const rest = comma ? end + comma[0].length : end
+    if (restOfLineBlank(text, rest)) {
+      // After a comma: the new line keeps one (a next member, or the user's trailing comma). After the last
+      // member without one: a comma right after its value, and the new member last, without.
+      const withLine = splice(text, nextLineStart(text, rest), 0, `${member}${comma ? ',' : ''}${eol}`)
+      return comma ? withLine : splice(withLine, end, 0, ',')
+    }
+  }
+  const last = members.at(-1)
+  const member = `${JSON.stringify(key)}: ${formatValue(value, undefined)}`
+  return last ? splice(text, last.offset + last.length, 0, `, ${member}`) : splice(text, open + 1, 0, member)
+}
+
+/** The indentation one level adds in this file (a tab unless its first indented line says otherwise). */
+function unitOf(text: string): string {
+  const {insertSpaces, tabSize} = formattingOf(text)
+  return insertSpaces ? ' '.repeat(tabSize ?? 4) : '\t'
+}
+
+/**
+ * `parent` without its member `key`: a member on a line of its own goes with its line (and, when it was the
+ * last, the comma before it); one on a line with others goes with the comma that joins it to them.
+ */
+function removeMember(text: string, parent: Node, key: string): string {
+  const members = parent.children ?? []
+  const index = members.findIndex((m) => m.children?.[0]?.value === key)
+  if (index === -1) return text
+  const member = members[index]!
+  const start = member.offset
+  const end = member.offset + member.length
+  const lineStart = text.lastIndexOf('\n', start - 1) + 1
+  const tail = /^[ \t]*(,)?[ \t]*\r?\n/.exec(text.slice(end))
+  const previous = members[index - 1]
+  if (tail && /^[ \t]*$/.test(text.slice(lineStart, start))) {
+    const withoutLine = splice(text, lineStart, end + tail[0].length - lineStart, '')
+    if (tail[1] || !previous) return withoutLine
+    const comma = /^[ \t]*,/.exec(text.slice(previous.offset + previous.length))
+    return comma ? splice(withoutLine, previous.offset + previous.length + comma[0].length - 1, 1, '') : withoutLine
+  }
+  if (previous) return splice(text, previous.offset + previous.length, end - previous.offset - previous.length, '')
+  const next = members[index + 1]
+  return next ? splice(text, parent.offset + 1, next.offset - parent.offset - 1, '') : splice(text, parent.offset + 1, end - parent.offset - 1, '')
+}
+
+/**
+ * Sets (undefined: removes) the value at `path` with the fewest bytes changed: a value replaced in place, a
+ * member added or taken out in the object's own layout (insertMember, removeMember). Only a file with no
+ * object at all (empty, or comments only) gets a new one written whole, through jsonc-parser.
  */
 function edit(text: string, path: Array<string>, value: unknown, after?: string): string {
   const tree = parseTree(text, [], {allowTrailingComma: true, disallowComments: false, allowEmptyContent: true})
-  // The object the new key lands in: the nearest one that exists (jsonc-parser creates the ones below it).
-  let parent: Node | undefined
-  for (let depth = path.length - 1; tree && depth >= 0 && !parent; depth--) parent = depth === 0 ? tree : findNodeAtLocation(tree, path.slice(0, depth))
-  const first = parent?.type === 'object' && /^[ \t]*\r?\n/.test(text.slice(parent.offset + 1))
-  const getInsertionIndex = (properties: string[]) => (first ? (after === undefined ? 0 : properties.indexOf(after) + 1) : properties.length)
-  return applyEdits(text, modify(text, path, value, {formattingOptions: formattingOf(text), getInsertionIndex}))
+  if (!tree) return value === undefined ? text : applyEdits(text, modify(text, path, value, {formattingOptions: formattingOf(text)}))
+  const parent = path.length === 1 ? tree : findNodeAtLocation(tree, path.slice(0, -1))
+  const key = path.at(-1)!
+  if (parent?.type !== 'object') throw new Error(`no object at ${path.slice(0, -1).join('.')}`)
+  const existing = findNodeAtLocation(parent, [key])
+  if (value === undefined) return removeMember(text, parent, key)
+  if (existing) return splice(text, existing.offset, existing.length, formatValue(value, undefined))
+  return insertMember(text, parent, key, value, after)
 }
 
 /**
