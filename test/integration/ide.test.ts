@@ -149,6 +149,30 @@ describe.skipIf(!builtCli)('ona ide setup (built CLI)', () => {
     })
   })
 
+  it("remote.SSH.configFile is checked against the managed file saved with `ona ssh-sync --ssh-config`, as sync, `ona ssh` and doctor use it", async () => {
+    const managed = path.join(home, '.ssh', 'ona.conf')
+    expect((await runCli(['ssh-sync', '--ssh-config', managed], {env})).code).toBe(0)
+    expect(await readFile(managed, 'utf8')).toContain(`${A}.gitpod.environment`)
+    const configFile = async (target: string) => {
+      const named = path.join(home, '.ssh', 'vscode_config')
+      await writeFile(named, `Include ${target}\nHost work\n  HostName 10.0.0.1\n`)
+      await writeSettings('Code', `{"remote.SSH.configFile": "${named}"}`)
+      const result = await runCli(['ide', 'setup', 'vscode', '--json'], {env})
+      expect(result.code).toBe(0)
+      return (JSON.parse(result.stdout) as {editors: Array<{warnings: Array<{code: string; message: string}>}>}).editors[0]!.warnings
+    }
+    // The editor's file Includes the managed file: ssh given it with -F sees ona's block, nothing to say.
+    expect(await configFile(managed)).toEqual([])
+    // It Includes ~/.ssh/config, which holds no ona block since --ssh-config: the host list has no aliases.
+    expect(await configFile(path.join(home, '.ssh', 'config'))).toEqual([
+      expect.objectContaining({code: 'W_IDE_CONFIG_FILE', message: expect.stringContaining(`does not see ona's block in ${managed}`)}),
+    ])
+    // --ssh-config names the file for this run, as for doctor.
+    await writeFile(path.join(home, '.ssh', 'vscode_config'), `Include ${path.join(home, '.ssh', 'config')}\n`)
+    const flagged = await runCli(['ide', 'setup', 'vscode', '--json', '--ssh-config', path.join(home, '.ssh', 'config')], {env})
+    expect((JSON.parse(flagged.stdout) as {editors: Array<{warnings: unknown[]}>}).editors[0]!.warnings).toEqual([])
+  })
+
   it('`ona ssh-sync --resolve-on-connect` says once that VS Code needs `ona ide setup vscode`', async () => {
     const first = await runCli(['ssh-sync', '--resolve-on-connect'], {env})
     expect(first.code).toBe(0)

@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
+import {apiUrlFlag} from '../../flags.js'
 import {createContext} from '../../lib/context.js'
 import type {IdeSetupResult} from '../../lib/ide/setup.js'
 
@@ -30,6 +31,8 @@ directory: --remove takes out exactly that.`
     all: Flags.boolean({summary: 'every editor of the VS Code family that has user settings on this machine'}),
     'dry-run': Flags.boolean({summary: 'print a unified diff of the change and write nothing'}),
     remove: Flags.boolean({summary: 'take out what ona added (a value you set or changed stays)'}),
+    'api-url': apiUrlFlag,
+    'ssh-config': Flags.string({summary: 'the SSH config file ona manages, which remote.SSH.configFile should read (default: the one saved with `ona ssh-sync --ssh-config`, else ~/.ssh/config)', helpValue: '<path>'}),
   }
 
   async run(): Promise<IdeSetupResult> {
@@ -37,13 +40,14 @@ directory: --remove takes out exactly that.`
     const {OnaError} = await import('../../lib/errors.js')
     if (args.editor !== undefined && flags.all) throw new OnaError('ERR_USAGE', 'name an editor or give --all, not both', {hint: 'Run `ona ide setup vscode`, or `ona ide setup --all` for every editor that has user settings.'})
     if (args.editor === undefined && !flags.all) throw new OnaError('ERR_USAGE', 'no editor given', {hint: 'Name one: `ona ide setup vscode` (or cursor, windsurf, vscodium, code-insiders), or `ona ide setup --all`.'})
-    const ctx = createContext({io: this.io})
+    const ctx = createContext({io: this.io, ...(flags['ssh-config'] === undefined ? {} : {sshConfig: flags['ssh-config']})})
     const {ideSetup, formatIdeSetup} = await import('../../lib/ide/setup.js')
     const result = await ideSetup(ctx, {
       editors: args.editor === undefined ? [] : [args.editor as IdeSetupResult['editors'][number]['editor']],
       all: flags.all,
       dryRun: flags['dry-run'],
       remove: flags.remove,
+      ...(flags['api-url'] === undefined ? {} : {apiUrl: flags['api-url']}),
     })
     if (!this.jsonEnabled()) {
       for (const editor of result.editors) if (flags['dry-run'] && editor.diff) this.io.print(editor.diff.trimEnd())

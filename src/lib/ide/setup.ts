@@ -20,6 +20,12 @@ export interface IdeSetupOptions {
   all?: boolean
   dryRun?: boolean
   remove?: boolean
+  /**
+   * The install (API base URL) whose managed SSH config `remote.SSH.configFile` is checked against: the file
+   * saved with `--ssh-config` for its origin, as sync, `ona ssh` and doctor decide it. Default as everywhere
+   * (resolveApiUrl: ONA_API_URL...).
+   */
+  apiUrl?: string
   /** Test hook: runs after the new settings are written aside and before they replace the file (safe-write). */
   beforeRename?: () => Promise<void> | void
 }
@@ -80,7 +86,9 @@ export async function ideSetup(ctx: Context, options: IdeSetupOptions): Promise<
   }
   if (editors.length === 0) throw new OnaError('ERR_USAGE', 'no editor given', {hint: 'Name one: `ona ide setup vscode` (or cursor, windsurf, vscodium, code-insiders), or `ona ide setup --all`.'})
 
-  const {readSettings} = await import('../settings.js')
+  const [{readSettings, useManagedFileSetting}, {resolveApiUrl}] = await Promise.all([import('../settings.js'), import('../api/base-url.js')])
+  // remote.SSH.configFile is checked against the file this install's block lives in (a saved --ssh-config).
+  if (!remove) await useManagedFileSetting(ctx, resolveApiUrl(options.apiUrl, ctx.env))
   const resolveOnConnect = Object.values((await readSettings(ctx)).origins).some((o) => o.resolveOnConnect === true)
   const state = await readIdeState(ctx)
   const result: IdeSetupResult = {action: remove ? 'remove' : 'setup', dryRun, resolveOnConnect, connectTimeout: START_CONNECT_TIMEOUT_S, editors: [], warnings: []}
