@@ -99,6 +99,30 @@ describe("the vendor's CLI beside ona", () => {
   })
 })
 
+describe('the fix said for a section ona can be put above', () => {
+  it("a tool's section in a file of the user's, Included above ona's block: the `--ssh-config` command the fix names, run as said, gives ssh ona's values and --check passes", async () => {
+    const tools = path.join(ssh, 'tools.conf')
+    await writeFile(tools, 'Host *.gitpod.environment\n  ProxyCommand gh cs ssh -c monalisa --stdio\n')
+    await writeFile(config, `Include ${tools}\nHost github.com\n  User git\n`)
+    const {data} = await sync('--resolve-on-connect')
+    expect((await sshG(config, ENV_ALIAS)).get('proxycommand')).toBe('gh cs ssh -c monalisa --stdio')
+    const [finding] = data.warnings.filter((w) => w.code === 'W_FOREIGN_CONFIG')
+    expect(finding).toMatchObject({tool: 'gh', file: tools, line: 1})
+    expect(finding!.fix).toBe(`move \`Include ${tools}\` (${config}:1) below ona's block, or let ona manage that file instead (\`ona ssh-sync --ssh-config ${tools}\` writes its block above the file's first Host or Match line)`)
+    const command = /`ona ssh-sync (--ssh-config [^`]+)`/.exec(finding!.fix!)![1]!.split(' ')
+    const moved = await sync(...command)
+    expect(moved.code).toBe(0)
+    expect(moved.data.warnings.filter((w) => w.code === 'W_FOREIGN_CONFIG')).toEqual([])
+    // ona's old block in ~/.ssh/config is now a stale copy, which its own warning says how to take out.
+    expect(moved.data.warnings.map((w) => w.code)).toContain('W_STALE_BLOCK')
+    expect((await runCli(['ssh-sync', '--ssh-config', config, '--remove', '--all'], {env})).code).toBe(0)
+    expect((await sshG(config, ENV_ALIAS)).get('proxycommand')).toMatch(/ssh-proxy/)
+    const check = await runCli(['ssh-sync', '--check'], {env})
+    expect(check.stderr).not.toContain('warning:')
+    expect(check.code).toBe(0)
+  })
+})
+
 describe('warnings grouped per line', () => {
   it('one `User alice` under `Host *` in an Included file, 3 environments: one warning naming the line once, with its 6 aliases', async () => {
     const users = path.join(ssh, 'users')

@@ -92,6 +92,31 @@ describe('findConnectionFindings: who decides how ona\'s aliases connect', () =>
     expect(above.found[0]!.fix).toMatch(/^move `Include gitpod\/config` \(.*config:1\) below ona's block$/)
   })
 
+  it("a movable section in another file than ona's: moving it, or letting ona manage that file with --ssh-config, and following either fix leaves no finding", async () => {
+    const GH = 'Host *.gitpod.environment\n  ProxyCommand gh cs ssh -c monalisa --stdio\n'
+    // The tool's section in a file of the user's, Included above ona's block (ona's entries set a ProxyCommand).
+    const tools = path.join(ssh, 'tools.conf')
+    const above = await findings(`Include tools.conf\n${onaBlock({proxy: true})}`, {'tools.conf': GH})
+    expect(above.found.map((f) => [f.tool, f.file])).toEqual([['gh', tools]])
+    expect(above.found[0]!.fix).toBe(`move \`Include tools.conf\` (${path.join(ssh, 'config')}:1) below ona's block, or let ona manage that file instead (\`ona ssh-sync --ssh-config ${tools}\` writes its block above the file's first Host or Match line)`)
+    // What that command makes of it: ona's block above the section, in the file ssh reads first.
+    const managed = await findings('Include tools.conf\n', {'tools.conf': `${onaBlock({proxy: true})}${GH}`})
+    expect(findConnectionFindings(managed.tree, {aliases: ALIASES, managedRealPath: tools})).toEqual([])
+
+    // The section in ~/.ssh/config, ona's block in a file Included below it: move that Include up, or manage ~/.ssh/config.
+    const own = await findings(`${GH}Include ona.conf\n`, {'ona.conf': onaBlock({proxy: true})})
+    expect(own.found[0]!.fix).toBe(`move \`Include ona.conf\` (${path.join(ssh, 'config')}:3), which reads ona's block, above line 1, or let ona manage that file instead (\`ona ssh-sync --ssh-config ${path.join(ssh, 'config')}\` writes its block above the file's first Host or Match line)`)
+    const moved = await findings(`Include ona.conf\n${GH}`, {'ona.conf': onaBlock({proxy: true})})
+    expect(moved.found).toEqual([])
+
+    // A path that needs quoting is quoted; the vendor CLI's own file, which it writes, is never offered.
+    await mkdir(path.join(ssh, 'my tools'))
+    const spaced = await findings(`Include "my tools/conf"\n${onaBlock({proxy: true})}`, {'my tools/conf': GH})
+    expect(spaced.found[0]!.fix).toContain(`\`ona ssh-sync --ssh-config "${path.join(ssh, 'my tools', 'conf')}"\``)
+    const vendor = await findings(`Include gitpod/config\n${onaBlock({proxy: true})}`, {'gitpod/config': 'Host *.gitpod.environment\n  ProxyCommand gitpod environment ssh %h --proxy-connect\n'})
+    expect(vendor.found[0]!.fix).not.toContain('--ssh-config')
+  })
+
   it("the vendor's own file is the vendor's whatever it holds (a pasted per-environment entry), and is never \"your own entry\"", async () => {
     const {found} = await findings(`Include ona/config\n${onaBlock()}`, {})
     expect(found).toEqual([])

@@ -220,6 +220,12 @@ export function blockValues(tree: ConfigTree, range: {from: number; to: number} 
   return result
 }
 
+/** A path as one shell word for a command the user copies: quoted only when it needs to be. */
+function shellWord(value: string): string {
+  if (/^[\w@%+=:,./\\~-]+$/.test(value)) return value
+  return /["$`]/.test(value) ? `'${value.replace(/'/g, "'\\''")}'` : `"${value}"`
+}
+
 function count(aliases: readonly string[], all: number): string {
   if (aliases.length === all && all > 1) return `every ona alias (${all})`
   return aliases.length === 1 ? aliases[0]! : `${aliases.length} ona aliases`
@@ -297,10 +303,24 @@ export function findConnectionFindings(tree: ConfigTree, options: FindingOptions
       const tool = TOOLS[group.tool]
       const includedFrom = file.includedFrom
       const where = includedFrom ? `\`${includedFrom.text}\` (${includedFrom.file}:${includedFrom.line})` : `its \`${group.head.content.trim()}\` section`
-      const fix = movable
-        ? includedFrom ? `move ${where} below ona's block` : `move ona's block above line ${group.head.line}`
-        : `remove ${where}${unset.length > 0 ? ` (ona's entries do not set ${unset.join(', ')}, so ssh applies it wherever it is read)` : ''}`
       const section = group.head.directive?.keyword === 'host' || group.head.directive?.keyword === 'match' ? `\`${group.head.content.trim()}\` ` : ''
+      // ona's block in another file than the tool's section: ona managing the tool's file instead writes its
+      // block there, above the file's first Host or Match line (where a new block goes), so above the section.
+      // Only for a section that starts with its Host or Match line, and never in the vendor CLI's own file,
+      // which that CLI writes. Like moving, it helps only when ona's entries set every option the section sets.
+      const onaFile = range === undefined ? undefined : tree.lines[range.from]!.fileIndex
+      const vendorFile = VENDOR_FILE.test(file.realPath) || VENDOR_FILE.test(file.path)
+      const manage = onaFile !== undefined && onaFile !== group.fileIndex && section !== '' && !vendorFile
+        ? `, or let ona manage that file instead (\`ona ssh-sync --ssh-config ${shellWord(file.path)}\` writes its block above the file's first Host or Match line)`
+        : ''
+      const onaInclude = onaFile === undefined || onaFile === group.fileIndex ? undefined : tree.files[onaFile]!.includedFrom
+      const fix = movable
+        ? includedFrom
+          ? `move ${where} below ona's block${manage}`
+          : onaInclude?.file === file.path
+            ? `move \`${onaInclude.text}\` (${onaInclude.file}:${onaInclude.line}), which reads ona's block, above line ${group.head.line}${manage}`
+            : `move ona's block above line ${group.head.line}${manage}`
+        : `remove ${where}${unset.length > 0 ? ` (ona's entries do not set ${unset.join(', ')}, so ssh applies it wherever it is read)` : ''}`
       const summary = `a block of ${tool.name} (${tool.writer})${section ? `, ${section.trim()},` : ''} ${may} how ${who} connect${aliases.length === 1 ? 's' : ''}: ${effect}`
       findings.push({
         code: 'W_FOREIGN_CONFIG',
