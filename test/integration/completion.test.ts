@@ -154,6 +154,10 @@ describe.skipIf(!builtCli)('environment names (ona ssh <TAB>) from the last list
         const candidates = out.split('\n').map((l) => l.split('\t')[0])
         expect(candidates).toEqual(expect.arrayContaining(['api-backend', A, WEB]))
         expect(candidates.filter((c) => c !== '' && !c!.startsWith('-')).every((c) => /^[A-Za-z0-9][A-Za-z0-9._@+-]*$/.test(c!))).toBe(true)
+        const fish = (line: string) => execFileSync('fish', ['--no-config', '-c', `source ${JSON.stringify(path.join(dir, 'ona.fish'))}; complete -C '${line}'`], {encoding: 'utf8', cwd: dir, env: shellEnv}).split('\n').map((l) => l.split('\t')[0]).filter((c) => c !== '' && !c!.startsWith('-'))
+        expect(fish('ona ssh --runner enterprise api')).toEqual(['api-backend'])
+        expect(fish('ona ssh api-backend ')).toEqual([])
+        expect(fish('ona help ssh ')).toEqual([])
       }
       // No TAB asked the API, and no name ran as code anywhere the shells were.
       expect(sim.requests.length).toBe(requests)

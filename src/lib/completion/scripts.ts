@@ -145,8 +145,8 @@ function bashLike(commands: readonly CompletionCommand[], bin: string, fn: strin
     ].join('\n')
   })
   return `${[
-    // Variable names avoid zsh's specials (`path` is $PATH there, `words` belongs to compsys).
     ...(environments ? bashEnvironments(environments, options.environmentsDir!) : []),
+    // Variable names avoid zsh's specials (`path` is $PATH there, `words` belongs to compsys).
     `${fn}() {`,
     `  local cur="\${COMP_WORDS[COMP_CWORD]}" prev="\${COMP_WORDS[COMP_CWORD-1]}" _ona_p="" _ona_w=""${environments ? ' _ona_e="" _ona_n=1' : ''} i w`,
     '  for ((i = 1; i < COMP_CWORD; i++)); do [[ "${COMP_WORDS[i]}" == "--" ]] && return 0; done',
@@ -177,11 +177,26 @@ export function zshScript(commands: readonly CompletionCommand[], bin = 'ona', o
   return `# ${bin} completion for zsh. Add to ~/.zshrc:  eval "$(${bin} completion zsh)"\n(( $+functions[compdef] )) || { autoload -Uz compinit && compinit }\nautoload -U +X bashcompinit && bashcompinit\n${bashLike(commands, bin, `_${bin}_completion`, options)}`
 }
 
-/** The fish function that prints the cached environment words for the API in use (the same file as bash's). */
+/**
+ * The fish function that prints the cached environment words for the API in use (the same file as bash's),
+ * for the first argument after the command only; its arguments are the command's flags that take a value.
+ */
 function fishEnvironments(bin: string, dir: string): string[] {
   return [
     `function __${bin}_environments`,
     '  set -l words (commandline -opc)',
+    '  test "$words[2]" = help; and return 0',
+    `  set -l n (count (string split ' ' -- (__${bin}_path)))`,
+    '  set -l skip 0',
+    '  for w in $words[2..-1]',
+    '    if test $skip = 1; set skip 0; continue; end',
+    "    if string match -q -- '-*' $w",
+    '      if contains -- $w $argv; set skip 1; end',
+    '      continue',
+    '    end',
+    '    set n (math $n - 1)',
+    '    test $n -lt 0; and return 0',
+    '  end',
     '  set -l u',
     '  for i in (seq 2 (count $words))',
     '    switch $words[$i]',
@@ -228,7 +243,10 @@ export function fishScript(commands: readonly CompletionCommand[], bin = 'ona', 
     const cond = `'test (__${bin}_path) = ${node.path === '' ? '""' : `"${node.path}"`}'`
     for (const [word, summary] of node.children) lines.push(`complete -c ${bin} -n ${cond} -a ${sq(word)} -d ${sq(oneLine(summary))}`)
     if (node.command?.argOptions) lines.push(`complete -c ${bin} -n ${cond} -a ${sq(node.command.argOptions.join(' '))}`)
-    if (node.command?.argEnvironments && options.environmentsDir !== undefined) lines.push(`complete -c ${bin} -n ${cond} -a '(__${bin}_environments)' -d 'environment'`)
+    if (node.command?.argEnvironments && options.environmentsDir !== undefined) {
+      const valueFlags = node.command.flags.filter((f) => f.takesValue).map((f) => ` --${f.name}`).join('')
+      lines.push(`complete -c ${bin} -n ${cond} -a '(__${bin}_environments${valueFlags})' -d 'environment'`)
+    }
     for (const flag of node.command?.flags ?? []) {
       const value = flag.options ? ` -x -a ${sq(flag.options.join(' '))}` : flag.file ? ' -r -F' : flag.takesValue ? ' -x' : ''
       lines.push(`complete -c ${bin} -n ${cond} -l ${flag.name}${value} -d ${sq(oneLine(flag.summary))}`)
