@@ -224,6 +224,8 @@ describe('ona service install / uninstall / status', () => {
       darwin: ['launchctl bootout gui/501/dev.ona.watch', `launchctl bootstrap gui/501 ${installed.file}`],
     }[platform]
     expect(calls).toEqual(expected)
+    // launchd opens its log file but does not create the directory: install does.
+    if (platform === 'darwin') expect((await stat(path.join(home, 'Library', 'Logs', 'ona'))).isDirectory()).toBe(true)
     calls.length = 0
     const removed = await uninstallService(ctx, {node: NODE, script: SCRIPT, runner, identity: {uid: 501, user: 'alice'}})
     expect(removed).toMatchObject({removed: true, files: [installed.file], notDone: []})

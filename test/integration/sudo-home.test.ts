@@ -5,16 +5,18 @@
  * built CLI as root with HOME set to a real unprivileged user's home (useradd); skipped, saying so, when
  * not root or without useradd.
  */
-import {execFileSync, spawnSync} from 'node:child_process'
-import {chown, lstat, mkdtemp, readdir, rm} from 'node:fs/promises'
+import {execFileSync, spawn, spawnSync} from 'node:child_process'
+import {chown, lstat, mkdtemp, readFile, readdir, rm} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {startSimulator, type Simulator} from '../../src/lib/simulator/server.js'
-import {baseEnv, builtCli, repoRoot, runCli} from '../helpers/run-cli.js'
+import {BEGIN_MARKER} from '../../src/lib/ssh-config/index.js'
+import {baseEnv, binRun, builtCli, repoRoot, runCli} from '../helpers/run-cli.js'
 import {hasCommand} from '../helpers/tools.js'
+import {waitFor} from '../helpers/wait-for.js'
 
 const USER = 'ona-test-sudo-home'
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0
@@ -72,4 +74,44 @@ describe.skipIf(!usable)('root on a home it does not own (sudo -E)', () => {
     }
     expect(await notTheUsers(home)).toEqual([])
   }, 60_000)
+
+  it('the service and the watcher: unit file, state dir, lock, socket, status, removal and exit records belong to the home\'s owner', async () => {
+    const own = await mkdtemp(path.join(os.tmpdir(), 'ona-sudo-service-'))
+    await chown(own, uid, gid)
+    const swap = home
+    home = own
+    try {
+      const env = baseEnv(own, {ONA_API_URL: sim.url, ONA_KEYRING: 'off', XDG_RUNTIME_DIR: undefined})
+      expect((await runCli(['login', '--token-stdin'], {env, input: `${sim.token}\n`})).code).toBe(0)
+      const installed = await runCli(['service', 'install', '--no-start'], {env})
+      expect(installed.code, installed.stderr).toBe(0)
+      // The token revoked: the service's watcher records why it stopped (exit 4).
+      const revoked = await runCli(['ssh-sync', '--watch', '--service'], {env: {...env, ONA_TOKEN: 'revoked-token'}, timeoutMs: 20_000})
+      expect(revoked.code).toBe(4)
+      // The watcher as the service runs it: lock, socket and status file in the state dir while it runs.
+      const watcher = spawn(process.execPath, [binRun, 'ssh-sync', '--watch', '--service'], {env, stdio: 'ignore'})
+      const exited = new Promise<number | null>((resolve) => watcher.once('exit', resolve))
+      try {
+        await waitFor(async () => (await readFile(path.join(own, '.ssh', 'config'), 'utf8').catch(() => '')).includes(BEGIN_MARKER), 20_000, 'the watcher\'s first sync')
+        const stateDir = path.join(own, '.local', 'state', 'ona')
+        await waitFor(async () => (await readdir(stateDir)).some((n) => n.endsWith('.status.json')), 10_000, 'the status file')
+        const running = await notTheUsers(own)
+        expect(running).toEqual([])
+        // --remove stops it and records the removal.
+        const removed = await runCli(['ssh-sync', '--remove'], {env})
+        expect(removed.code, removed.stderr).toBe(0)
+        expect(await exited).toBe(0)
+      } finally {
+        watcher.kill('SIGKILL')
+      }
+      const made = (await readdir(own, {recursive: true})).map(String)
+      expect(made.some((n) => /^\.config\/systemd\/user\/ona-watch-[a-z0-9.-]+\.service$/.test(n))).toBe(true)
+      expect(made.some((n) => /^\.local\/state\/ona\/service-[0-9a-f]+\.exit\.json$/.test(n))).toBe(true)
+      expect(made.some((n) => /^\.local\/state\/ona\/watch-.*\.removed\.json$/.test(n))).toBe(true)
+      expect(await notTheUsers(own)).toEqual([])
+    } finally {
+      home = swap
+      await rm(own, {recursive: true, force: true})
+    }
+  }, 90_000)
 })

@@ -10,6 +10,7 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 
 import type {Context} from '../context.js'
+import {mkdirOwned, ownLikeDirectory} from '../fs/safe-write.js'
 import type {ServiceTarget} from './naming.js'
 
 export interface ServiceExit {
@@ -29,9 +30,11 @@ export function exitRecordPath(stateDir: string, target: Pick<ServiceTarget, 'or
 export async function recordServiceExit(ctx: Context, target: Pick<ServiceTarget, 'origin' | 'sshConfig'>, record: ServiceExit): Promise<void> {
   const file = exitRecordPath(ctx.paths.stateDir, target)
   try {
-    await fs.mkdir(path.dirname(file), {recursive: true, mode: 0o700})
+    // Under sudo on someone's home: the directory and the record belong to that home's owner.
+    await mkdirOwned(path.dirname(file))
     const temp = `${file}.${process.pid}.tmp`
     await fs.writeFile(temp, `${JSON.stringify(record)}\n`, {mode: 0o600})
+    await ownLikeDirectory(temp)
     await fs.rename(temp, file)
   } catch {
     // The log line says it already.

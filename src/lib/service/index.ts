@@ -313,6 +313,11 @@ export async function installService(ctx: Context, options: ServiceOptions = {})
   if (options.dryRun) return {...result, content: serviceDefinition(masked, identityOf(options)).content}
   await writeDefinition(def)
   result.written = true
+  // launchd opens StandardOutPath but does not create its directory: without it the agent logs nowhere.
+  if (spec.logFile) {
+    const {mkdirOwned} = await import('../fs/safe-write.js')
+    await mkdirOwned(pathFor(ctx.platform).dirname(spec.logFile)).catch(() => undefined)
+  }
   // An earlier ona's service for the same pair goes first: two would fight over one lock, one restarting forever.
   for (const old of older) result.notDone.push(...(await removeDefinition(ctx, old, options.noStart ? undefined : runner, identityOf(options).uid)))
   if (options.noStart) return result

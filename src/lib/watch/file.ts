@@ -23,7 +23,7 @@ import {statSync} from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 
-import type {ReplacedFile} from '../fs/safe-write.js'
+import {mkdirOwned, type ReplacedFile} from '../fs/safe-write.js'
 
 export interface FileIdentity {
   ino: number
@@ -86,7 +86,8 @@ export async function watchConfigFile(options: ConfigFileWatchOptions): Promise<
   const wallNow = options.wallNow ?? Date.now
   const dir = path.dirname(realPath)
   const base = path.basename(realPath)
-  await fs.mkdir(dir, {recursive: true, mode: 0o700})
+  // Under sudo on someone's home, a ~/.ssh made here is that home owner's (ssh refuses others' otherwise).
+  await mkdirOwned(dir)
   const {watch} = await import('chokidar')
   const watcher = watch(dir, {
     ignoreInitial: true,

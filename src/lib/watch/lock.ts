@@ -41,7 +41,7 @@ import path from 'node:path'
 
 import type {Context} from '../context.js'
 import {OnaError} from '../errors.js'
-import {holderAlive, processStartTime, resolveTarget} from '../fs/safe-write.js'
+import {holderAlive, mkdirOwned, ownLikeDirectory, processStartTime, resolveTarget} from '../fs/safe-write.js'
 
 export interface ControlMessage {
   action: 'stop' | 'resync' | 'ping'
@@ -337,7 +337,7 @@ export async function recordRemoved(ctx: Context, origin: string, removed: boole
     if (all && !all.except.includes(origin)) await writeRemoved(allPath, {...all, except: [...all.except, origin]})
     return
   }
-  await fs.mkdir(path.dirname(removedPath), {recursive: true, mode: 0o700})
+  await mkdirOwned(path.dirname(removedPath))
   await writeRemoved(options.all ? allPath : removedPath, {at: new Date().toISOString(), pid: process.pid, except: []})
 }
 
@@ -359,7 +359,7 @@ async function readRemoved(file: string): Promise<RemovedRecord | undefined> {
 
 async function writeRemoved(file: string, record: RemovedRecord): Promise<void> {
   const temp = `${file}.${process.pid}.tmp`
-  await fs.writeFile(temp, JSON.stringify(record), {mode: 0o600})
+  await writeOwned(temp, JSON.stringify(record))
   await fs.rename(temp, file)
 }
 
@@ -415,7 +415,7 @@ export async function acquireWatchLock(ctx: Context, origin: string, options: Wa
     })
     for (let attempt = 0; attempt < 5; attempt++) {
       const temp = `${paths.lockPath}.${process.pid}.${token}.tmp`
-      await fs.writeFile(temp, mine, {mode: 0o600})
+      await writeOwned(temp, mine)
       let linked = false
       try {
         await fs.link(temp, paths.lockPath)
@@ -448,6 +448,16 @@ export async function acquireWatchLock(ctx: Context, origin: string, options: Wa
     await closeEndpoint(ctx, control.server, endpoint)
     throw error
   }
+}
+
+/**
+ * A file of the watcher's own in the state dir (lock, status, removal record), written before it is linked
+ * or renamed into place: private, and under sudo on someone's home that home owner's, like everything ona
+ * creates there (fs/safe-write.ts), so the user's own ona can replace it later.
+ */
+async function writeOwned(temp: string, text: string): Promise<void> {
+  await fs.writeFile(temp, text, {mode: 0o600})
+  await ownLikeDirectory(temp)
 }
 
 function parse(raw: string): Holder {
@@ -484,7 +494,7 @@ async function isPrivate(dir: string, strict: boolean): Promise<boolean> {
  */
 async function privateStateDir(ctx: Context): Promise<void> {
   const dir = ctx.paths.stateDir
-  await fs.mkdir(dir, {recursive: true, mode: 0o700})
+  await mkdirOwned(dir)
   if (ctx.platform.name === 'win32' || euid() === undefined) return
   if (await isPrivate(dir, false)) return
   throw new OnaError('ERR_STATE_DIR_UNSAFE', `${dir} belongs to another user or others may write in it, so ona cannot keep the watcher's lock there`, {details: {dir}})
@@ -522,8 +532,9 @@ async function listenPrivately(ctx: Context, server: net.Server, key: string, to
     } catch {
       return undefined
     }
-    // Belt and braces: the directory already keeps others out.
+    // Belt and braces: the directory already keeps others out. Under sudo, the home's owner can reach it.
     await fs.chmod(socketPath, 0o600).catch(() => undefined)
+    await ownLikeDirectory(socketPath).catch(() => undefined)
     return {socketPath, ...(ownDir ? {ownDir} : {})}
   }
   const state = await attempt(ctx.paths.stateDir, name)
@@ -531,7 +542,7 @@ async function listenPrivately(ctx: Context, server: net.Server, key: string, to
   const runtime = ctx.env.XDG_RUNTIME_DIR
   if (runtime && path.isAbsolute(runtime) && (await isPrivate(runtime, true))) {
     const dir = path.join(runtime, 'ona')
-    await fs.mkdir(dir, {mode: 0o700}).catch(() => undefined)
+    await mkdirOwned(dir).catch(() => undefined)
     const found = await attempt(dir, name)
     if (found) return found
   }
@@ -706,7 +717,7 @@ function lockHandle(ctx: Context, parts: HandleParts): WatchLock {
       const next = await listenPrivately(ctx, fresh, key, randomBytes(8).toString('hex'))
       const text = JSON.stringify({...(JSON.parse(mine) as object), socket: next.socketPath})
       const temp = `${paths.lockPath}.${process.pid}.tmp`
-      await fs.writeFile(temp, text, {mode: 0o600})
+      await writeOwned(temp, text)
       await fs.rename(temp, paths.lockPath)
       const old = {server, endpoint}
       server = fresh
@@ -733,7 +744,7 @@ function lockHandle(ctx: Context, parts: HandleParts): WatchLock {
       const text = JSON.stringify(status, null, 2)
       statusWrite = statusWrite.then(async () => {
         const temp = `${paths.statusPath}.${process.pid}.tmp`
-        await fs.writeFile(temp, text, {mode: 0o600})
+        await writeOwned(temp, text)
         await fs.rename(temp, paths.statusPath)
       }).catch(() => undefined)
       return statusWrite
