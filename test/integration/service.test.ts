@@ -220,7 +220,8 @@ describe('ona service install / uninstall / status', () => {
     // It may hold a proxy's credentials: private to the user.
     expect((await stat(installed.file)).mode & 0o777).toBe(0o600)
     const expected = {
-      linux: ['systemctl --version', 'systemctl --user daemon-reload', 'systemctl --user enable --now ona-watch.service'],
+      // restart, not enable --now: running again with the new definition when it already ran.
+      linux: ['systemctl --version', 'systemctl --user daemon-reload', 'systemctl --user enable ona-watch.service', 'systemctl --user restart ona-watch.service'],
       darwin: ['launchctl bootout gui/501/dev.ona.watch', `launchctl bootstrap gui/501 ${installed.file}`],
     }[platform]
     expect(calls).toEqual(expected)
@@ -257,7 +258,7 @@ describe('ona service install / uninstall / status', () => {
     const third = await installService(createContext({env: {HOME: home}, platform: 'linux', homedir: home, sshConfig: path.join(home, '.ssh', 'work')}), {node: NODE, script: SCRIPT, runner})
     expect(new Set([first.file, second.file, third.file]).size).toBe(3)
     expect((await readdir(unitDir())).filter((n) => n.endsWith('.service')).sort()).toEqual([path.basename(first.file), path.basename(second.file), path.basename(third.file)].sort())
-    expect(calls).toContain(`systemctl --user enable --now ${second.name}`)
+    expect(calls).toContain(`systemctl --user restart ${second.name}`)
     const statuses = await serviceStatuses(ctx, {runner: recordingRunner([])})
     expect(statuses.map((s) => [s.origin, s.sshConfig, s.installed])).toEqual(
       expect.arrayContaining([
@@ -315,7 +316,7 @@ describe('ona service install / uninstall / status', () => {
     expect(moved.replaced).toEqual([legacy])
     expect(existsSync(legacy)).toBe(false)
     expect(calls).toContain('systemctl --user disable --now ona-watch.service')
-    expect(calls.indexOf('systemctl --user disable --now ona-watch.service')).toBeLessThan(calls.indexOf(`systemctl --user enable --now ${moved.name}`))
+    expect(calls.indexOf('systemctl --user disable --now ona-watch.service')).toBeLessThan(calls.indexOf(`systemctl --user restart ${moved.name}`))
     // An earlier unit for the default install is simply replaced in place.
     await writeFile(legacy, legacyUnit('https://app.ona.com/api'))
     const replaced = await installService(ctx, {node: NODE, script: SCRIPT, runner})
@@ -377,7 +378,8 @@ describe('ona service install / uninstall / status', () => {
     expect(dry.code).toBe(0)
     expect(dry.stdout).toContain('Environment="HTTPS_PROXY=http://****@proxy.corp:3128"')
     expect(dry.stdout).toContain('Environment="ONA_TIMEOUT=2m"')
-    expect(dry.stdout).toContain('would run: systemctl --user enable --now ona-watch.service')
+    expect(dry.stdout).toContain('would run: systemctl --user enable ona-watch.service')
+    expect(dry.stdout).toContain('would run: systemctl --user restart ona-watch.service')
     expect(dry.stdout + dry.stderr).not.toContain('s3cret')
     expect(dry.stdout + dry.stderr).not.toContain('tok-never')
     const json = JSON.parse((await runCli(['service', 'install', '--dry-run', '--json'], {env})).stdout) as {environment: Record<string, string>; content: string}

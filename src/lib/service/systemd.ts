@@ -63,7 +63,9 @@ export function systemdCommands(unit: string): {install: string[][]; uninstall: 
   return {
     install: [
       ['systemctl', '--user', 'daemon-reload'],
-      ['systemctl', '--user', 'enable', '--now', unit],
+      ['systemctl', '--user', 'enable', unit],
+      // Not `enable --now`: a unit already running would keep the old definition (a changed proxy, a moved node).
+      ['systemctl', '--user', 'restart', unit],
     ],
     uninstall: [['systemctl', '--user', 'disable', '--now', unit]],
     // The unit file is gone: systemd forgets it (and a "failed" state) only after a reload.
