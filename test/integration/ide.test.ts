@@ -121,6 +121,22 @@ describe.skipIf(!builtCli)('ona ide setup (built CLI)', () => {
     expect((await stat(dotfiles)).mode & 0o777).toBe(0o640)
   })
 
+  it('with friendly aliases on, *.ona gets its platform too (or the editor asks for it at the first connect), and --remove takes it out', async () => {
+    await writeSettings('Code', VSCODE_SETTINGS)
+    expect((await runCli(['ssh-sync', '--friendly-aliases'], {env})).code).toBe(0)
+    const result = await runCli(['ide', 'setup', 'vscode', '--json'], {env})
+    expect(result.code).toBe(0)
+    const changes = (JSON.parse(result.stdout) as {editors: Array<{changes: Array<{setting: string; action: string}>}>}).editors[0]!.changes
+    expect(changes.filter((c) => c.setting.startsWith('remote.SSH.remotePlatform'))).toEqual([
+      {setting: 'remote.SSH.remotePlatform["*.gitpod.environment"]', action: 'added', value: 'linux'},
+      {setting: 'remote.SSH.remotePlatform["*.gitpod.remote"]', action: 'added', value: 'linux'},
+      {setting: 'remote.SSH.remotePlatform["*.ona"]', action: 'added', value: 'linux'},
+    ])
+    expect(await readFile(settingsOf('Code'), 'utf8')).toContain('"*.ona": "linux"')
+    expect((await runCli(['ide', 'setup', 'vscode', '--remove'], {env})).code).toBe(0)
+    expect(await readFile(settingsOf('Code'), 'utf8')).toBe(VSCODE_SETTINGS)
+  })
+
   it('--json reports each setting and what was done with it', async () => {
     await writeSettings('Code', '{}\n')
     const result = await runCli(['ide', 'setup', 'vscode', '--json'], {env})

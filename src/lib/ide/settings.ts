@@ -23,6 +23,8 @@ import type {OnaAdditions} from './state.js'
 
 /** ona's aliases, as `remote.SSH.remotePlatform` keys (wildcards work since late 2023, vscode-remote-release#9191). */
 export const ALIAS_PATTERNS = ['*.gitpod.environment', '*.gitpod.remote'] as const
+/** The friendly aliases' pattern (`ona ssh-sync --friendly-aliases`, `<name>.ona`): set up when an install has them on. */
+export const FRIENDLY_PATTERN = '*.ona'
 
 /** Remote-SSH's own default `remote.SSH.connectTimeout`, in seconds (Open Remote - SSH's is 60). */
 export const DEFAULT_CONNECT_TIMEOUT_S = 15
@@ -292,7 +294,8 @@ function edit(text: string, path: Array<string>, value: unknown, after?: string)
  * ona did not write is remembered in the record to be put back by --remove). `record` is what ona added
  * before; the result's record adds this change. A key the user set is never recorded.
  */
-export function planSetup(text: string, file: string, options: {connectTimeout?: number; record?: OnaAdditions}): SetupPlan {
+export function planSetup(text: string, file: string, options: {connectTimeout?: number; record?: OnaAdditions; patterns?: readonly string[]}): SetupPlan {
+  const patterns = options.patterns ?? ALIAS_PATTERNS
   const {bom, body: original} = splitBom(text)
   const before = options.record ?? {remotePlatform: []}
   const record: OnaAdditions = {...before, remotePlatform: [...before.remotePlatform]}
@@ -306,11 +309,11 @@ export function planSetup(text: string, file: string, options: {connectTimeout?:
     changes.push({setting: REMOTE_PLATFORM, action: 'skipped', value: rawPlatform, reason: 'it is not an object, so it was left alone'})
   } else {
     const created = rawPlatform === undefined
-    const missing = ALIAS_PATTERNS.filter((pattern) => values.remotePlatform?.[pattern] === undefined)
+    const missing = patterns.filter((pattern) => values.remotePlatform?.[pattern] === undefined)
     // A new object is written whole; keys added to the user's object go in one after the other.
     if (created) body = edit(body, [REMOTE_PLATFORM], Object.fromEntries(missing.map((pattern) => [pattern, 'linux'])))
     let after: string | undefined
-    for (const pattern of ALIAS_PATTERNS) {
+    for (const pattern of patterns) {
       const current = values.remotePlatform?.[pattern]
       if (current === undefined) {
         if (!created) body = edit(body, [REMOTE_PLATFORM, pattern], 'linux', after)

@@ -10,7 +10,7 @@ import type {Context} from '../context.js'
 import {OnaError, isOnaError, type Warning} from '../errors.js'
 import {expandHome, pathFor} from '../platform/platform.js'
 import {EDITOR_IDS, EDITORS, userSettingsPath, type EditorId} from './editors.js'
-import {planRemove, planSetup, readEditorSettings, START_CONNECT_TIMEOUT_S, type SettingsChange} from './settings.js'
+import {ALIAS_PATTERNS, FRIENDLY_PATTERN, planRemove, planSetup, readEditorSettings, START_CONNECT_TIMEOUT_S, type SettingsChange} from './settings.js'
 import {readIdeState, recordAdditions, type IdeState, type OnaAdditions} from './state.js'
 
 export interface IdeSetupOptions {
@@ -89,11 +89,14 @@ export async function ideSetup(ctx: Context, options: IdeSetupOptions): Promise<
   const [{readSettings, useManagedFileSetting}, {resolveApiUrl}] = await Promise.all([import('../settings.js'), import('../api/base-url.js')])
   // remote.SSH.configFile is checked against the file this install's block lives in (a saved --ssh-config).
   if (!remove) await useManagedFileSetting(ctx, resolveApiUrl(options.apiUrl, ctx.env))
-  const resolveOnConnect = Object.values((await readSettings(ctx)).origins).some((o) => o.resolveOnConnect === true)
+  const origins = Object.values((await readSettings(ctx)).origins)
+  const resolveOnConnect = origins.some((o) => o.resolveOnConnect === true)
+  // `<name>.ona` aliases (ona ssh-sync --friendly-aliases) get their platform too, or the editor asks for it.
+  const friendlyAliases = origins.some((o) => o.friendlyAliases === true)
   const state = await readIdeState(ctx)
   const result: IdeSetupResult = {action: remove ? 'remove' : 'setup', dryRun, resolveOnConnect, connectTimeout: START_CONNECT_TIMEOUT_S, editors: [], warnings: []}
   for (const editor of editors) {
-    result.editors.push(await setupOne(ctx, editor, {remove, dryRun, resolveOnConnect, state, ...(options.beforeRename ? {beforeRename: options.beforeRename} : {})}))
+    result.editors.push(await setupOne(ctx, editor, {remove, dryRun, resolveOnConnect, friendlyAliases, state, ...(options.beforeRename ? {beforeRename: options.beforeRename} : {})}))
   }
   if (!remove && !resolveOnConnect) {
     result.warnings.push({
@@ -107,7 +110,7 @@ export async function ideSetup(ctx: Context, options: IdeSetupOptions): Promise<
 async function setupOne(
   ctx: Context,
   editor: EditorId,
-  options: {remove: boolean; dryRun: boolean; resolveOnConnect: boolean; state: IdeState; beforeRename?: () => Promise<void> | void},
+  options: {remove: boolean; dryRun: boolean; resolveOnConnect: boolean; friendlyAliases: boolean; state: IdeState; beforeRename?: () => Promise<void> | void},
 ): Promise<EditorSetupResult> {
   const file = userSettingsPath(ctx.platform, editor)
   const {name} = EDITORS[editor]
@@ -140,7 +143,7 @@ async function setupOne(
           newRecord = undefined
           return plan.text
         }
-        const plan = planSetup(text, file, {...(options.resolveOnConnect ? {connectTimeout: START_CONNECT_TIMEOUT_S} : {}), ...(record ? {record} : {})})
+        const plan = planSetup(text, file, {...(options.resolveOnConnect ? {connectTimeout: START_CONNECT_TIMEOUT_S} : {}), ...(record ? {record} : {}), ...(options.friendlyAliases ? {patterns: [...ALIAS_PATTERNS, FRIENDLY_PATTERN]} : {})})
         changes = plan.changes
         newRecord = plan.record
         return plan.text
