@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 // The watcher's soak (issue 18): the built CLI's `ona ssh-sync --watch` against the simulator for about ten
 // minutes, through 10,000 address changes, 50 dropped event streams, a SIGSTOP/SIGCONT of the watcher
-// (with a second watcher started meanwhile), the wall clock set back 2 hours and then 26 hours ahead (an
-// injected clock: a preload moves Date.now, which is the watcher's wall clock), and the config rewritten in
+// (with a second watcher started meanwhile), the wall clock set back 2 hours and then 24 hours ahead of real
+// time (an injected clock: a preload moves Date.now, which is the watcher's wall clock), and the config rewritten in
 // place, slowly, by another program while the watcher writes. The managed file is ~/.ssh/config in a
 // scratch home, which ssh reads, so every write is checked with the real ssh -G.
 //
 // At the end it checks: every change reached the file (each address is waited for; the final block
-// matches the simulator), nothing another program wrote is lost, memory stays flat (RSS at 25/50/75/100%
+// matches the simulator), each clock jump was noticed (a full listing within 20 s, nothing else listing
+// meanwhile), nothing another program wrote is lost, memory stays flat (RSS at 25/50/75/100%
 // of the run within BUDGET.flat of the 25% reading), and there were never two watchers (the lock names the
 // one watcher at every sample, the second one is refused, the watcher's own log says it started once).
 //
@@ -64,6 +65,11 @@ const step = () => {
 step()`
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+/** Polls `condition` every 50 ms: true once it holds, false after `timeoutMs`. */
+async function until(condition, timeoutMs) {
+  for (const end = performance.now() + timeoutMs; performance.now() < end; await sleep(50)) if (condition()) return true
+  return condition()
+}
 const exitOf = (child) => new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve({code: child.exitCode, signal: child.signalCode}) : child.once('exit', (code, signal) => resolve({code, signal}))))
 
 /**
@@ -155,6 +161,7 @@ export async function runSoak({changes = 10_000, log = () => {}} = {}) {
   const last = new Map(seeds.map((s) => [s.id, s.ssh.host]))
   const missed = []
   const foreignHosts = []
+  const clockJumps = []
   let secondWatcher
   let stopped
   const started = performance.now()
@@ -200,10 +207,18 @@ export async function runSoak({changes = 10_000, log = () => {}} = {}) {
         log(`SIGSTOP/SIGCONT at change ${i}: a second watcher exited ${exit.code}: ${secondWatcher.said}`)
       }
       if (i === at(0.5) || i === at(0.6)) {
-        // The wall clock set back 2 hours (mtimes now lie in the future), then 26 hours ahead.
+        // The wall clock set back 2 hours (mtimes now lie in the future), then 24 hours ahead of real time.
+        // The watcher must notice (a full listing): the stream's last reconnect and its listing settle
+        // first, so the listing counted after the move is the jump's.
+        await until(() => sim.openStreams() > 0, 30_000)
+        await sleep(1500)
+        const before = sim.rpcCount('ListEnvironments')
         const clockOffsetMs = i === at(0.5) ? -2 * 3600_000 : 24 * 3600_000
         await new Promise((resolve) => (watcher.once('message', resolve), watcher.send({clockOffsetMs})))
-        log(`clock moved by ${clockOffsetMs / 3600_000} h at change ${i}`)
+        const moved = performance.now()
+        const noticed = await until(() => sim.rpcCount('ListEnvironments') > before, 20_000)
+        clockJumps.push({offsetHours: clockOffsetMs / 3600_000, atChange: i, listedAfterS: noticed ? (performance.now() - moved) / 1000 : Number.NaN})
+        log(`clock moved by ${clockOffsetMs / 3600_000} h at change ${i}: ${noticed ? `listed again after ${clockJumps.at(-1).listedAfterS.toFixed(1)} s` : 'NOT listed again within 20 s'}`)
       }
       if (foreignAt.has(i)) {
         // Another program rewrites the file in place, slowly, while the watcher writes this change.
@@ -232,6 +247,7 @@ export async function runSoak({changes = 10_000, log = () => {}} = {}) {
     check('nothing another program wrote is lost', text.includes('Host github.com\n') && foreignHosts.every((h) => text.includes(`Host ${h}\n`)), `${foreignHosts.length} in-place rewrites, their hosts and the user's own kept`)
     check('memory stays flat', flat <= BUDGET.flat, `RSS ${rss.map((r) => `${r.percent}%: ${r.rssMiB.toFixed(1)}`).join(', ')} MiB; max/25% = ${flat.toFixed(2)} (budget ${BUDGET.flat})`)
     check('never two watchers', lockHolders.size === 1 && lockHolders.has(watcher.pid) && seen.started === 1 && secondWatcher?.errorCode === 'ERR_WATCH_RUNNING' && !secondWatcher.started, `lock holders ${[...lockHolders].join(', ')} over ${lockSamples} samples; watcher started ${seen.started}x; a second one started while it was stopped: exit ${secondWatcher?.code}, ${secondWatcher?.errorCode}`)
+    check('each clock jump was noticed (a full listing)', clockJumps.length === 2 && clockJumps.every((c) => Number.isFinite(c.listedAfterS)), clockJumps.map((c) => `${c.offsetHours} h: ${Number.isFinite(c.listedAfterS) ? `listed after ${c.listedAfterS.toFixed(1)} s` : 'not listed'}`).join(', '))
     check('ssh -G verification ran', ssh.count() > 0, `${ssh.count()} ssh -G runs`)
     return {
       changes: total,
@@ -246,6 +262,7 @@ export async function runSoak({changes = 10_000, log = () => {}} = {}) {
       sshGRuns: ssh.count(),
       watcherLog: seen,
       secondWatcher,
+      clockJumps,
       lockHolders: [...lockHolders],
       lockSamples,
       rpc: {listEnvironments: sim.rpcCount('ListEnvironments'), getEnvironment: sim.rpcCount('GetEnvironment')},
