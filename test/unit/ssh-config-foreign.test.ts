@@ -153,6 +153,17 @@ describe('findConnectionFindings: who decides how ona\'s aliases connect', () =>
     expect(found[0]!.message).toBe('`ProxyJump bastion`, under `Host *.gitpod.remote` (line 1), decides how 2 ona aliases connect: ssh jumps through bastion; limit that section to other hosts, or remove the line')
   })
 
+  it("a line in ona's block decides only for the aliases its section names (looked up by alias), a pattern section there for every alias it matches", async () => {
+    // e1's entry sets the ProxyCommand, e2's does not: the user's later ProxyCommand decides for e2's aliases only.
+    const block = onaBlock().replace('  IdentitiesOnly yes\n', '  IdentitiesOnly yes\n  ProxyCommand /usr/bin/node /opt/ona/bin/run.js ssh-proxy e1\n')
+    const literal = await findings(`${block}Host *\n  ProxyCommand nc %h %p\n`)
+    expect(literal.found.map((f) => [f.code, f.aliases, f.settings.map((s) => s.option)])).toEqual([['W_OVERRIDE', [B, BR], ['ProxyCommand']]])
+    // A hand-edited pattern section inside the block decides for every alias it matches (and only those).
+    const pattern = block.replace(END_MARKER, `Host *.gitpod.remote\n  StrictHostKeyChecking yes\n${END_MARKER}`)
+    const wide = await findings(`${pattern}Host *\n  StrictHostKeyChecking no\n`)
+    expect(wide.found.map((f) => [f.code, f.aliases, f.settings.map((s) => s.option)])).toEqual([['W_OVERRIDE', [A, B], ['StrictHostKeyChecking']]])
+  })
+
   it("a first value that is harmless hides a later harmful one, as in ssh; `Match exec` is a maybe", async () => {
     const first = await findings(`Host *\n  StrictHostKeyChecking accept-new\n${onaBlock()}Host *\n  StrictHostKeyChecking no\n`)
     expect(first.found).toEqual([])

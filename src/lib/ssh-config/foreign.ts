@@ -249,22 +249,47 @@ export function findConnectionFindings(tree: ConfigTree, options: FindingOptions
   // Per offending group (a tool's section, or the user's line): the lines and aliases it decides.
   const groups = new Map<string, {tool?: ToolId; head: TreeLine; fileIndex: number; settings: Map<number, ConnectionSetting>; aliases: Set<string>; maybe: boolean}>()
   const inBlock = (i: number) => range !== undefined && i >= range.from && i < range.to
+  // A line of ona's block only marks its option decided for the aliases its section applies to, in any
+  // order within the block. Sections that name aliases literally (ona's own `Host <alias>` lines) are looked
+  // up by alias instead of matched against every alias: with N environments that scan was N x N matches.
+  const outside = candidates.filter((i) => !inBlock(i))
+  const blockAny: number[] = []
+  const blockByAlias = new Map<string, number[]>()
+  for (const i of candidates) {
+    if (!inBlock(i)) continue
+    const scope = tree.lines[i]!.scope
+    const literal = scope.length === 1 && scope[0]!.kind === 'host' && scope[0]!.args.every((a) => !/[*?!]/.test(a))
+    if (!literal) blockAny.push(i)
+    else {
+      for (const a of new Set(scope[0]!.args)) {
+        const lines = blockByAlias.get(a)
+        if (lines) lines.push(i)
+        else blockByAlias.set(a, [i])
+      }
+    }
+  }
+  // -1 stands for the block, where ssh reads it.
+  const order = range === undefined ? outside : [...outside.filter((j) => j < range.from), -1, ...outside.filter((j) => j >= range.to)]
   for (const alias of options.aliases) {
     const mine = written.get(alias)
     const decided = new Set<string>()
     const open = new Set<string>()
-    for (const i of candidates) {
+    const blockLines = [...blockAny, ...(blockByAlias.get(alias) ?? [])]
+    for (const i of order) {
+      if (i === -1) {
+        // ona's own entry sets it: nothing read later changes it.
+        for (const j of blockLines) {
+          const keyword = tree.lines[j]!.directive!.keyword
+          if (scopeApplies(tree.lines[j]!.scope, alias) === 'yes') decided.add(GROUP_OF[keyword] ?? keyword)
+        }
+        continue
+      }
       const line = tree.lines[i]!
       const keyword = line.directive!.keyword
       const group = GROUP_OF[keyword] ?? keyword
       if (decided.has(group)) continue
       const applies = scopeApplies(line.scope, alias)
       if (applies === 'no') continue
-      if (inBlock(i)) {
-        // ona's own entry sets it: nothing read later changes it.
-        if (applies === 'yes') decided.add(group)
-        continue
-      }
       const owner = owners[i]
       if (applies === 'yes') decided.add(group)
       if (owner === 'ona') continue
