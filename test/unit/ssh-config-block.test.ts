@@ -2,6 +2,7 @@ import {describe, expect, it} from 'vitest'
 
 import {OnaError} from '../../src/lib/errors.js'
 import {BEGIN_MARKER, END_MARKER, applyBlock, findBlock, readBlockEnvironments, removeManagedBlock} from '../../src/lib/ssh-config/index.js'
+import {parseBlock} from '../../src/lib/ssh-config/block.js'
 import {splitLines, parseDirective} from '../../src/lib/ssh-config/scan.js'
 import {validateEnvironments} from '../../src/lib/ssh-config/validate.js'
 
@@ -361,5 +362,23 @@ describe('a block written before installs had parts is shared out without loss (
 
   it('without an origin (one install manages the whole block) the legacy entries are replaced as before', () => {
     expect(partOf(applyBlock(legacy, [env('a1')]).text)).toEqual({a1: '(legacy)'})
+  })
+})
+
+describe('parseBlock keeps its last answer (a sync parses the same text several times)', () => {
+  it('the same text gives the same parse, whatever file names it; another text is parsed again; an error is never kept', () => {
+    const text = `Host x\n${block(...hostLines('a')).join('\n')}\n`
+    const first = parseBlock(text, '/h/.ssh/config')!
+    // Equal text read again from disk (another string), or named as another file: still the kept parse.
+    expect(parseBlock(text.split('').join(''), '/h/.ssh/config')).toBe(first)
+    expect(parseBlock(text, '/other/config')).toBe(first)
+    const changed = parseBlock(text.replace('10.0.0.1', '10.0.0.2'), '/h/.ssh/config')!
+    expect(changed).not.toBe(first)
+    expect(changed.parts[0]!.entries[0]!.environment.host).toBe('10.0.0.2')
+    expect(parseBlock(text)!.parts[0]!.entries[0]!.environment.host).toBe('10.0.0.1')
+    // A malformed block is an error every time, naming the file it was asked for.
+    const broken = `${BEGIN_MARKER}\nHost a\n`
+    expect(() => parseBlock(broken, '/h/.ssh/config')).toThrow('/h/.ssh/config')
+    expect(() => parseBlock(broken, '/other/config')).toThrow('/other/config')
   })
 })

@@ -278,6 +278,18 @@ function normalOrigin(written: string): string {
  * as foreign, never read as an environment, so the caller can move them out of the block.
  */
 export function parseBlock(text: string, file?: string): ParsedBlock | undefined {
+  // One sync parses the same text four times (baseline, plan, splice, ssh -G values): the last answer is
+  // kept, and its callers only read it (never change a part, entry or line of what this returns). `file`
+  // only names the file in an error, and an error is never kept.
+  if (lastParse !== undefined && lastParse.text === text) return lastParse.parsed
+  const parsed = parseBlockText(text, file)
+  lastParse = {text, parsed}
+  return parsed
+}
+
+let lastParse: {text: string; parsed: ParsedBlock | undefined} | undefined
+
+function parseBlockText(text: string, file: string | undefined): ParsedBlock | undefined {
   const location = findBlock(text, file)
   if (!location) return undefined
   const lines = splitLines(text).slice(location.beginLine, location.endLine - 1)
