@@ -40,8 +40,9 @@ describe('--timeout against a stalled management plane', () => {
     expect(result.code).toBe(1)
     expect(result.ms).toBeLessThan(WELL_BEFORE_MS)
     expect(result.stdout).toBe('')
+    // The first sync kept the token's subject id (subject-cache.ts): this one's first call is the listing.
     expect(result.stderr).toBe(
-      `error: GetAuthenticatedIdentity on ${origin()} did not answer within 2s (--timeout)\n` +
+      `error: ListEnvironments on ${origin()} did not answer within 2s (--timeout)\n` +
         'hint: Raise --timeout (or ONA_TIMEOUT; 0 means no deadline), check the network and proxy with `ona preflight`, or try again later.\n',
     )
     expect(await readFile(config)).toEqual(before)
@@ -130,11 +131,12 @@ describe('--timeout and retries', () => {
   })
 
   it('waits as long as it takes with --timeout 0 (a reply later than a short deadline still arrives)', async () => {
-    sim.injectFault({type: 'late', delayMs: 2500}, {rpc: 'GetAuthenticatedIdentity'})
+    // ListEnvironments: every listing makes it (the second one names the subject id the first one kept).
+    sim.injectFault({type: 'late', delayMs: 2500}, {rpc: 'ListEnvironments'})
     const result = await runCli(['environment', 'list', '--timeout', '0', '--json'], {env, timeoutMs: 60_000})
     expect(result.code).toBe(0)
     expect(JSON.parse(result.stdout).length).toBeGreaterThan(0)
-    sim.injectFault({type: 'late', delayMs: 2500}, {rpc: 'GetAuthenticatedIdentity'})
+    sim.injectFault({type: 'late', delayMs: 2500}, {rpc: 'ListEnvironments'})
     const cut = await runCli(['environment', 'list', '--timeout', '1s', '--json'], {env, timeoutMs: 60_000})
     expect(JSON.parse(cut.stdout).error.code).toBe('ERR_DEADLINE_EXCEEDED')
   })

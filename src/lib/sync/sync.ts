@@ -167,17 +167,19 @@ export interface SyncResult {
  * deadline (ctx.deadline) bounds every call, and a terminal shows what a slow call waits for.
  */
 export async function connect(ctx: Context, apiUrl: string): Promise<ApiClient> {
-  const [{resolveToken}, {createApiClient}, {debugSink, waitOptions}, {rememberingListings}] = await Promise.all([
+  const [{resolveToken}, {createApiClient}, {debugSink, waitOptions}, {rememberingListings}, {withCachedSubject}] = await Promise.all([
     import('../auth/token.js'),
     import('../api/client.js'),
     import('../auth/session.js'),
     import('../completion/environments.js'),
+    import('../api/subject-cache.js'),
   ])
   const {token} = await resolveToken(ctx, apiUrl)
   // ONA_DEBUG=1 prints one line per request, as login and whoami do (never the token).
   const client = await createApiClient({baseUrl: apiUrl, token, env: ctx.env, debug: debugSink(ctx), ...(await waitOptions(ctx))})
+  // A listing names the token's subject id kept from an earlier run: one round trip (subject-cache.ts).
   // Each listing also feeds shell completion (`ona ssh <TAB>`), which then never asks the API itself.
-  return rememberingListings(ctx.platform, apiUrl, client)
+  return rememberingListings(ctx.platform, apiUrl, withCachedSubject(client, {stateDir: ctx.paths.stateDir, token}))
 }
 
 const RUNNING = new Set(['ENVIRONMENT_PHASE_RUNNING', 'ENVIRONMENT_PHASE_UPDATING'])
