@@ -10,7 +10,7 @@ import path from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
 import {startSimulator, type Simulator} from '../../src/lib/simulator/server.js'
-import {baseEnv, runCli} from '../helpers/run-cli.js'
+import {baseEnv, binRun, runCli, runCommand} from '../helpers/run-cli.js'
 import {SSH_PATH} from '../helpers/ssh.js'
 
 const A = '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7'
@@ -119,5 +119,23 @@ describe('ssh -G results are reused while nothing they depend on changed', () =>
     expect(await started()).toHaveLength(6)
     await sync()
     expect(await started()).toEqual([])
+  })
+
+  it('a no-op sync does not even load node:child_process; a sync that runs ssh -G does (issue 21: start-up cost)', async () => {
+    // Preloaded into the CLI: says on stderr, as it exits, whether node:child_process was loaded.
+    const hook = `data:text/javascript,${encodeURIComponent("process.on('exit', () => process.stderr.write(process.moduleLoadList.includes('NativeModule child_process') ? 'LOADED child_process\\n' : ''))")}`
+    const loaded = async () => {
+      const result = await runCommand(process.execPath, ['--import', hook, binRun, 'ssh-sync', '--json'], {env})
+      expect(result.code, result.stderr).toBe(0)
+      return result.stderr.includes('LOADED child_process')
+    }
+    await writeFile(config, 'Host github.com\n')
+    expect(await loaded()).toBe(true)
+    expect(await started()).toHaveLength(6)
+    expect(await loaded()).toBe(false)
+    expect(await started()).toEqual([])
+    await writeWrapper('# another build\n')
+    expect(await loaded()).toBe(true)
+    expect(await started()).toHaveLength(6)
   })
 })

@@ -7,7 +7,6 @@
  * the key), so switching keys replaces ona's own registration instead of piling up new ones, and keys
  * other tools registered are never touched.
  */
-import {execFile} from 'node:child_process'
 import {randomBytes, randomUUID} from 'node:crypto'
 import {link, mkdir, readFile, rename, rm, writeFile} from 'node:fs/promises'
 import os from 'node:os'
@@ -174,7 +173,8 @@ async function generate(privateKeyPath: string): Promise<boolean> {
 /** `ssh-keygen -t ed25519` into `file`; false when ssh-keygen is not installed. */
 function sshKeygen(file: string): Promise<boolean> {
   return new Promise((resolve, reject) => {
-    execFile('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment(), '-f', file], {timeout: 30_000, windowsHide: true}, (error) => {
+    // node:child_process only when a key is made: a sync with the key in place never loads it.
+    process.getBuiltinModule('node:child_process').execFile('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment(), '-f', file], {timeout: 30_000, windowsHide: true}, (error) => {
       if (!error) return resolve(true)
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return resolve(false)
       reject(new OnaError('ERR_KEY', `ssh-keygen could not create ${file}: ${error.message.split('\n')[0]}`, {details: {file}}))

@@ -17,7 +17,7 @@
  *   warning, and an ssh -G that fails on one (UserKnownHostsFile) names the line.
  * - Watch mode runs this beside its writer (watch/verify.ts); ssh-sync and --check after the write.
  */
-import {spawn} from 'node:child_process'
+import type {spawn} from 'node:child_process'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -146,7 +146,8 @@ function runSshG(ssh: string, args: string[], env: NodeJS.ProcessEnv | undefined
     let stderr = ''
     let child: ReturnType<typeof spawn>
     try {
-      child = spawn(ssh, args, {env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], ...(signal ? {signal, killSignal: 'SIGKILL' as const} : {})})
+      // node:child_process only when ssh runs: a no-op sync (answers reused) never loads it.
+      child = process.getBuiltinModule('node:child_process').spawn(ssh, args, {env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], ...(signal ? {signal, killSignal: 'SIGKILL' as const} : {})})
     } catch (error) {
       // spawn throws at once for an argument it cannot use (an empty or NUL-holding path): no ssh to run.
       resolve({code: -1, stdout, stderr: (error as Error).message, missing: true})

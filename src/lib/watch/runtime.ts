@@ -11,7 +11,6 @@
  *
  * The event-to-file latency stays in milliseconds either way (the work per event is tiny).
  */
-import v8 from 'node:v8'
 
 /**
  * The flags a service definition puts between node and ona's launcher (`node <flags> bin/run.js ssh-sync
@@ -41,6 +40,8 @@ const MEMORY_FLAGS = ['--optimize-for-size']
  * needed). True when RUNTIME_FLAGS were applied.
  */
 export function applyWatcherRuntimeFlags(execArgv: readonly string[] = process.execArgv): boolean {
+  // Loaded here, not at the top: the one-shot commands bundled with this module never load node:v8.
+  const v8 = process.getBuiltinModule('node:v8')
   for (const flag of MEMORY_FLAGS) v8.setFlagsFromString(flag)
   if (WATCH_NODE_FLAGS.every((flag) => execArgv.includes(flag))) return false
   for (const flag of RUNTIME_FLAGS) v8.setFlagsFromString(flag)
