@@ -4,6 +4,8 @@
  * platform-free and run here with real child processes; the task XML is rendered with the platform
  * injected, and the real CLI runs it on Linux: what the watcher gets (arguments, hostile variable values)
  * comes from the definition file, never through a command line Task Scheduler or cmd.exe would expand.
+ * Ending the task ends the supervisor, not its child: install and uninstall stop the pair's watcher through
+ * its socket (a real watcher here).
  */
 import {spawn} from 'node:child_process'
 import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
@@ -14,10 +16,14 @@ import fc from 'fast-check'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
 import {createContext} from '../../src/lib/context.js'
-import {definitionBytes, installService, serviceDefinition, serviceSpec, serviceTarget} from '../../src/lib/service/index.js'
+import {definitionBytes, installService, serviceDefinition, serviceSpec, serviceTarget, stopTaskWatcher} from '../../src/lib/service/index.js'
+import {BEGIN_MARKER} from '../../src/lib/ssh-config/index.js'
+import {runningWatcher} from '../../src/lib/watch/lock.js'
 import {nextStep, RESTART_POLICY, superviseWatcher, type ChildExit} from '../../src/lib/service/supervisor.js'
 import {parseTaskRun, windowsArg} from '../../src/lib/service/task-scheduler.js'
-import {baseEnv, runCli} from '../helpers/run-cli.js'
+import {createFixture} from '../helpers/fixture.js'
+import {baseEnv, binRun, runCli} from '../helpers/run-cli.js'
+import {waitFor} from '../helpers/wait-for.js'
 
 /** How a Windows program's C runtime (and node) splits its command line into arguments (CommandLineToArgvW). */
 function splitWindowsCommandLine(line: string): string[] {
@@ -221,4 +227,26 @@ describe('the task definition (win32, platform injected) and `ona service run`',
     expect(result.code).not.toBe(0)
     expect(result.stderr).toContain('does not describe what the service runs')
   })
+})
+
+describe('ending the Windows task does not end its watcher: install and uninstall stop it through its socket', () => {
+  it('stopTaskWatcher stops the pair\'s running watcher (exit 0) for a task, and leaves it alone for a systemd unit', async () => {
+    const f = await createFixture({prefix: 'task-stop', configText: 'Host mine\n  Port 2200\n'})
+    const child = spawn(process.execPath, [binRun, 'ssh-sync', '--watch', '--service'], {env: f.env, stdio: 'ignore'})
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
+    try {
+      await waitFor(async () => (await readFile(f.config, 'utf8')).includes(BEGIN_MARKER), 20_000, 'the watcher\'s first sync')
+      const target = serviceTarget(f.ctx)
+      await waitFor(async () => (await runningWatcher(f.ctx, target.origin)) !== undefined, 10_000, 'the watcher\'s lock')
+      // systemd stops its unit's process itself: nothing is sent.
+      await stopTaskWatcher(f.ctx, 'systemd', target)
+      expect(await runningWatcher(f.ctx, target.origin)).toMatchObject({pid: child.pid})
+      await stopTaskWatcher(f.ctx, 'task', target)
+      expect(await exited).toBe(0)
+      expect(await runningWatcher(f.ctx, target.origin)).toBeUndefined()
+    } finally {
+      child.kill('SIGKILL')
+      await f.close()
+    }
+  }, 40_000)
 })

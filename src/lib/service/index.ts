@@ -337,7 +337,7 @@ export async function installService(ctx: Context, options: ServiceOptions = {})
  * started, which would keep writing after an uninstall (or beside the reinstalled task's own). It is asked
  * to stop through its socket, as `ona ssh-sync --remove` does (it exits 0, so nothing restarts it).
  */
-async function stopTaskWatcher(ctx: Context, kind: ManagerKind, target: ServiceTarget): Promise<void> {
+export async function stopTaskWatcher(ctx: Context, kind: ManagerKind, target: ServiceTarget): Promise<void> {
   if (kind !== 'task') return
   const {tellWatcher} = await import('../watch/lock.js')
   const watchCtx: Context = {...ctx, paths: {...ctx.paths, sshConfig: target.sshConfig}}
