@@ -381,4 +381,16 @@ describe('parseBlock keeps its last answer (a sync parses the same text several 
     expect(() => parseBlock(broken, '/h/.ssh/config')).toThrow('/h/.ssh/config')
     expect(() => parseBlock(broken, '/other/config')).toThrow('/other/config')
   })
+
+  it('what it keeps cannot be changed by a caller, so no caller can hand a change to the next one', () => {
+    const text = `${block(...hostLines('a')).join('\n')}\n`
+    const parsed = parseBlock(text)!
+    const entry = parsed.parts[0]!.entries[0]!
+    expect(() => {
+      entry.environment.host = '10.9.9.9'
+    }).toThrow(TypeError)
+    expect(() => parsed.parts.push(parsed.parts[0]!)).toThrow(TypeError)
+    expect(() => (entry.lines as string[]).sort()).toThrow(TypeError)
+    expect(parseBlock(text)!.parts[0]!.entries[0]!.environment.host).toBe('10.0.0.1')
+  })
 })

@@ -282,9 +282,19 @@ export function parseBlock(text: string, file?: string): ParsedBlock | undefined
   // kept, and its callers only read it (never change a part, entry or line of what this returns). `file`
   // only names the file in an error, and an error is never kept.
   if (lastParse !== undefined && lastParse.text === text) return lastParse.parsed
-  const parsed = parseBlockText(text, file)
+  // Frozen, so that a caller that changed what it was given would fail at once (a TypeError in these
+  // strict-mode modules) instead of handing the change to the next caller through the kept answer.
+  const parsed = deepFreeze(parseBlockText(text, file))
   lastParse = {text, parsed}
   return parsed
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const child of Object.values(value)) deepFreeze(child)
+  }
+  return value
 }
 
 let lastParse: {text: string; parsed: ParsedBlock | undefined} | undefined
