@@ -3,7 +3,7 @@
  * is followed, a refused second watcher prints only why, a lock naming a reused pid is taken over, SIGHUP
  * releases the lock, and `--watch --json` prints one JSON object per event (shape locked here).
  */
-import {spawn, type ChildProcess} from 'node:child_process'
+import type {ChildProcess} from 'node:child_process'
 import {existsSync} from 'node:fs'
 import {mkdir, mkdtemp, readFile, rm, utimes, writeFile} from 'node:fs/promises'
 import os from 'node:os'
@@ -15,8 +15,9 @@ import {createContext} from '../../src/lib/context.js'
 import {startSimulator, type Simulator} from '../../src/lib/simulator/server.js'
 import {BEGIN_MARKER} from '../../src/lib/ssh-config/index.js'
 import {watchPaths} from '../../src/lib/watch/lock.js'
-import {baseEnv, binRun, runCli} from '../helpers/run-cli.js'
+import {baseEnv, runCli} from '../helpers/run-cli.js'
 import {waitFor, waitForQuiet} from '../helpers/wait-for.js'
+import {spawnWatcher} from '../helpers/watch.js'
 
 const A = '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7'
 
@@ -42,18 +43,7 @@ afterEach(async () => {
 const env = () => baseEnv(home, {ONA_API_URL: sim.url, ONA_TOKEN: sim.token, ONA_KEYRING: 'off'})
 const has = (part: string) => async () => (await readFile(config, 'utf8')).includes(part)
 
-function watcher(args: string[] = [], childEnv: NodeJS.ProcessEnv = env()) {
-  const child = spawn(process.execPath, [binRun, 'ssh-sync', '--watch', ...args], {env: childEnv, stdio: ['ignore', 'pipe', 'pipe']})
-  children.add(child)
-  const out = {stdout: '', stderr: ''}
-  child.stdout.setEncoding('utf8').on('data', (c: string) => (out.stdout += c))
-  child.stderr.setEncoding('utf8').on('data', (c: string) => (out.stderr += c))
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => {
-    children.delete(child)
-    resolve(code)
-  }))
-  return {child, out, exited}
-}
+const watcher = (args: string[] = [], childEnv: NodeJS.ProcessEnv = env()) => spawnWatcher(args, childEnv, children)
 
 async function lockPaths() {
   return watchPaths(createContext({env: baseEnv(home)}), new URL(sim.url).origin)

@@ -26,8 +26,9 @@ import {startSimulator, type Simulator} from '../../src/lib/simulator/server.js'
 import {BEGIN_MARKER} from '../../src/lib/ssh-config/index.js'
 import {probeSocket, socketPathLimit, watchPaths, windowsPipeName} from '../../src/lib/watch/lock.js'
 import {watchSshConfig} from '../../src/lib/watch/watch.js'
-import {baseEnv, binRun, runCli} from '../helpers/run-cli.js'
+import {baseEnv, runCli} from '../helpers/run-cli.js'
 import {waitFor} from '../helpers/wait-for.js'
+import {spawnWatcher} from '../helpers/watch.js'
 
 const USER_TEXT = 'Host mine\n  Port 2200\n'
 
@@ -59,18 +60,7 @@ afterEach(async () => {
 const env = (extra: Record<string, string> = {}) => baseEnv(home, {ONA_API_URL: sim.url, ONA_TOKEN: sim.token, ONA_KEYRING: 'off', ...extra})
 const has = (part: string) => async () => (await readFile(config, 'utf8')).includes(part)
 
-function watcher(childEnv: NodeJS.ProcessEnv = env()) {
-  const child = spawn(process.execPath, [binRun, 'ssh-sync', '--watch'], {env: childEnv, stdio: ['ignore', 'pipe', 'pipe']})
-  children.add(child)
-  const out = {stdout: '', stderr: ''}
-  child.stdout.setEncoding('utf8').on('data', (c: string) => (out.stdout += c))
-  child.stderr.setEncoding('utf8').on('data', (c: string) => (out.stderr += c))
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => {
-    children.delete(child)
-    resolve(code)
-  }))
-  return {child, out, exited}
-}
+const watcher = (childEnv: NodeJS.ProcessEnv = env()) => spawnWatcher([], childEnv, children)
 
 async function lockOf(childEnv: NodeJS.ProcessEnv = env()) {
   const paths = await watchPaths(createContext({env: childEnv}), new URL(sim.url).origin)
