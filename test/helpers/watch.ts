@@ -11,15 +11,19 @@ import {watchSshConfig, type WatchOptions} from '../../src/lib/watch/watch.js'
 import {binRun} from './run-cli.js'
 import {waitFor} from './wait-for.js'
 
-/** Starts `watchSshConfig`; the returned function stops it and waits until it has finished. */
-export function startLibraryWatch(ctx: Context, options: Omit<WatchOptions, 'signal'>): () => Promise<void> {
+/**
+ * Starts `watchSshConfig`; the returned function stops it and waits until it has finished. Its `done` is
+ * the watcher's own promise, for a test that expects it to end by itself.
+ */
+export function startLibraryWatch(ctx: Context, options: Omit<WatchOptions, 'signal'>): (() => Promise<void>) & {done: Promise<void>} {
   const abort = new AbortController()
   const done = watchSshConfig(ctx, {...options, signal: abort.signal})
   done.catch(() => undefined)
-  return async () => {
+  const stop = async () => {
     abort.abort()
     await done.catch(() => undefined)
   }
+  return Object.assign(stop, {done})
 }
 
 /** waitFor whose timeout error carries the watcher's output and the file's text. */

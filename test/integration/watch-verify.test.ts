@@ -15,11 +15,12 @@ import {createContext, type Context} from '../../src/lib/context.js'
 import {createIOStreams} from '../../src/lib/io.js'
 import {startSimulator, type Simulator} from '../../src/lib/simulator/server.js'
 import type {DiskVerification} from '../../src/lib/sync/sync.js'
-import {watchSshConfig, type WatchOptions} from '../../src/lib/watch/watch.js'
+import type {WatchOptions} from '../../src/lib/watch/watch.js'
 import {createWatchReporter, type WatchLogEvent} from '../../src/lib/watch/output.js'
 import {baseEnv, binRun} from '../helpers/run-cli.js'
 import {SSH_PATH} from '../helpers/ssh.js'
 import {waitFor} from '../helpers/wait-for.js'
+import {startLibraryWatch} from '../helpers/watch.js'
 
 const A = '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7'
 const USER_PART = 'Include config.d/*\n\n# mine\nHost github.com\n  User git\n'
@@ -56,23 +57,14 @@ afterEach(async () => {
 })
 
 function startWatch(ctx: Context, options: Partial<WatchOptions> = {}) {
-  const abort = new AbortController()
-  const done = watchSshConfig(ctx, {
+  const stop = startLibraryWatch(ctx, {
     client,
-    signal: abort.signal,
     fileDebounceMs: 100,
     backoff: {baseMs: 50, maxMs: 200},
     onVerified: (result, requested) => verifications.push({result, requested}),
     ...options,
   })
-  done.catch(() => undefined)
-  return {
-    done,
-    stop: async () => {
-      abort.abort()
-      await done.catch(() => undefined)
-    },
-  }
+  return {done: stop.done, stop}
 }
 
 const configHas = (text: string) => async () => (await readFile(config, 'utf8')).includes(text)

@@ -19,6 +19,7 @@ import {BEGIN_MARKER, END_MARKER} from '../../src/lib/ssh-config/index.js'
 import {watchSshConfig, type WatchOptions} from '../../src/lib/watch/watch.js'
 import {baseEnv, binRun} from '../helpers/run-cli.js'
 import {waitFor, waitForQuiet} from '../helpers/wait-for.js'
+import {startLibraryWatch} from '../helpers/watch.js'
 
 const A = '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7'
 const B = '0199ec15-8a41-7c10-9d3b-2f6e1b7a9c02'
@@ -57,18 +58,10 @@ afterEach(async () => {
   await rm(home, {recursive: true, force: true})
 })
 
-/** Starts a watcher; returns a stop function that resolves when it has ended, and its completion promise. */
+/** Starts a watcher: its stop function (resolves when it has ended) and its completion promise. */
 function startWatch(options: Partial<WatchOptions> = {}) {
-  const abort = new AbortController()
-  const done = watchSshConfig(ctx, {client, signal: abort.signal, fileDebounceMs: 100, backoff: {baseMs: 50, maxMs: 200}, ...options})
-  done.catch(() => undefined)
-  return {
-    done,
-    stop: async () => {
-      abort.abort()
-      await done.catch(() => undefined)
-    },
-  }
+  const stop = startLibraryWatch(ctx, {client, fileDebounceMs: 100, backoff: {baseMs: 50, maxMs: 200}, ...options})
+  return {done: stop.done, stop}
 }
 
 const configHas = (text: string) => async () => (await readFile(config, 'utf8')).includes(text)
