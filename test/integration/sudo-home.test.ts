@@ -50,8 +50,12 @@ afterAll(async () => {
 async function notTheUsers(dir: string): Promise<string[]> {
   const wrong: string[] = []
   for (const entry of await readdir(dir, {withFileTypes: true})) {
+    // A temporary file is created, handed to the owner, then renamed into place: a running watcher may
+    // be between the first two steps when this looks, or the file may be gone already.
+    if (entry.name.endsWith('.tmp')) continue
     const p = path.join(dir, entry.name)
-    const st = await lstat(p)
+    const st = await lstat(p).catch(() => undefined)
+    if (!st) continue
     if (st.uid !== uid || st.gid !== gid) wrong.push(`${path.relative(home, p)} (${st.uid}:${st.gid})`)
     if (entry.isDirectory()) wrong.push(...(await notTheUsers(p)))
   }
