@@ -184,6 +184,22 @@ describe('the task definition (win32, platform injected) and `ona service run`',
     for (const comment of text.match(/<!--[\s\S]*?-->/g)!) expect(comment.slice(4, -3)).not.toContain('--')
   })
 
+  it('a value or path holding U+2028/U+2029 keeps the run comment one line and parses back; a definition an earlier ona wrote with them raw still parses', () => {
+    const env = {HTTPS_PROXY: 'http://proxy.corp:3128/a\u2028b', NO_PROXY: '.corp\u2029x'}
+    const script = 'C:\\Users\\alice\\odd\u2028dir\\ona-ssh\\bin\\run.js'
+    const def = windowsTask(env, script)
+    const comment = def.content.split('\n').find((line) => line.startsWith('<!-- ona-run '))!
+    expect(comment).not.toMatch(/[\u2028\u2029]/)
+    const run = parseTaskRun(def.content)!
+    expect(run).toBeDefined()
+    expect(run.script).toBe(script)
+    expect(run.env).toMatchObject(env)
+    // As an earlier ona wrote it: JSON.stringify leaves the separators raw inside the strings.
+    const raw = def.content.replace(comment, comment.replaceAll('\\u2028', '\u2028').replaceAll('\\u2029', '\u2029'))
+    expect(raw).toMatch(/[\u2028\u2029]/)
+    expect(parseTaskRun(raw)).toEqual(run)
+  })
+
   it('windowsArg: any argument splits back unchanged (property: spaces, quotes, trailing backslashes)', () => {
     fc.assert(fc.property(fc.array(fc.string({unit: fc.constantFrom('a', ' ', '"', '\\', '%', 'é', '\t')}), {minLength: 1, maxLength: 5}), (args) => {
       expect(splitWindowsCommandLine(args.map(windowsArg).join(' '))).toEqual(args)

@@ -53,12 +53,19 @@ export interface TaskRun {
   log: string
 }
 
-const RUN_COMMENT = /^<!-- ona-run (\{.*\}) -->\r?$/m
+// Up to the line's end as the definition file ends lines (`\r\n` or `\n`) only: `.` with the `m` flag would also
+// stop at U+2028/U+2029, which an earlier ona wrote unescaped inside JSON strings (a path or variable holding one).
+const RUN_COMMENT = /^<!-- ona-run (\{[^\r\n]*\}) -->\r?$/m
 
-/** The `ona-run` comment: JSON whose `--` are written `-\u002d` (still JSON), as an XML comment may not hold `--`. */
+/**
+ * The `ona-run` comment: JSON whose `--` are written `-\u002d` (still JSON), as an XML comment may not hold `--`,
+ * and whose U+2028/U+2029 (left raw by JSON.stringify) are written `\u2028`/`\u2029`, so the comment is one line
+ * by every reader's rules.
+ */
 export function taskRunComment(spec: ServiceSpec): string {
   const run: TaskRun = {nodeFlags: [...spec.nodeFlags], script: spec.script, args: spec.args, env: spec.env, log: spec.logFile ?? 'NUL'}
-  return `<!-- ona-run ${JSON.stringify(run).replaceAll('--', '-\\u002d')} -->`
+  const json = JSON.stringify(run).replaceAll('--', '-\\u002d').replaceAll('\u2028', '\\u2028').replaceAll('\u2029', '\\u2029')
+  return `<!-- ona-run ${json} -->`
 }
 
 /** The run a definition's comment describes; undefined when it has none or it is not what ona writes. */
