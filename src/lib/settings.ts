@@ -16,7 +16,7 @@ import path from 'node:path'
 import type {Context} from './context.js'
 import {OnaError} from './errors.js'
 import {mkdirOwned, ownLikeDirectory} from './fs/safe-write.js'
-import {applySshOptions, checkSavedSshOptions} from './ssh-config/ssh-options.js'
+import {applySshOptions, checkSavedSshOptions, isRefusedSshOption, isSshOptionKeyword} from './ssh-config/ssh-options.js'
 
 export interface OriginSettings {
   /** Host entries carry a ProxyCommand that resolves the address (and starts the environment) at connect time. */
@@ -33,12 +33,42 @@ export interface OriginSettings {
   friendlyAliases?: boolean
   /** `ona ssh-sync --ssh-option`: options written into every entry, as `Keyword value` lines (ssh-config/ssh-options.ts). */
   sshOptions?: string[]
+  /**
+   * Saved option lines whose keyword this version does not know (a later ona's, `Keyword value` as saved):
+   * never written into the block, kept in the file after `sshOptions` on every write (W_SSH_OPTIONS_SKIPPED).
+   */
+  unknownSshOptions?: string[]
+  /** Keys this version does not know (a later ona's settings): kept as read and written back untouched. */
+  unknown?: Record<string, unknown>
 }
 
 export interface Settings {
   /** An existing private key to use instead of ona's own; its `.pub` is what gets registered. */
   identityFile?: string
   origins: Record<string, OriginSettings>
+  /** Top-level keys this version does not know (a later ona's settings): written back untouched. */
+  unknown?: Record<string, unknown>
+}
+
+const KNOWN_KEYS = new Set(['version', 'identityFile', 'origins'])
+const KNOWN_ORIGIN_KEYS = new Set(['resolveOnConnect', 'sshConfig', 'friendlyAliases', 'sshOptions'])
+
+/** The entries of `object` whose keys are not in `known`; undefined when there are none. */
+function unknownKeys(object: object, known: ReadonlySet<string>): Record<string, unknown> | undefined {
+  const entries = Object.entries(object).filter(([key]) => !known.has(key))
+  return entries.length > 0 ? Object.fromEntries(entries) : undefined
+}
+
+/**
+ * A saved line a later ona could have written: `Keyword value` with a keyword this version does not know,
+ * and nothing in it that could be more than one config line. Everything else keeps failing as a hand edit.
+ */
+function isLaterKeyword(line: unknown): line is string {
+  if (typeof line !== 'string') return false
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x1f\x7f]/.test(line)) return false
+  const keyword = /^\s*([A-Za-z0-9]+)(?:[ ]*=[ ]*|[ ]+)\S/.exec(line)?.[1]
+  return keyword !== undefined && !isSshOptionKeyword(keyword) && !isRefusedSshOption(keyword)
 }
 
 export function settingsPath(ctx: Pick<Context, 'paths'>): string {
@@ -79,6 +109,8 @@ export function parseSettings(text: string, file = 'settings.json'): Settings {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new OnaError('ERR_SETTINGS', `${file} does not hold a JSON object`, {details: {file}})
   const object = raw as {identityFile?: unknown; origins?: unknown}
   const settings: Settings = {origins: {}}
+  const unknown = unknownKeys(object, KNOWN_KEYS)
+  if (unknown) settings.unknown = unknown
   if (object.identityFile !== undefined) {
     if (typeof object.identityFile !== 'string' || object.identityFile === '') throw new OnaError('ERR_SETTINGS', `${file}: "identityFile" must be a non-empty string`, {details: {file}})
     settings.identityFile = object.identityFile
@@ -88,7 +120,7 @@ export function parseSettings(text: string, file = 'settings.json'): Settings {
       throw new OnaError('ERR_SETTINGS', `${file}: "origins" must be an object`, {details: {file}})
     }
     for (const [origin, value] of Object.entries(object.origins as Record<string, unknown>)) {
-      const entry = (value ?? {}) as {resolveOnConnect?: unknown; sshConfig?: unknown; friendlyAliases?: unknown; sshOptions?: unknown}
+      const entry = (value && typeof value === 'object' && !Array.isArray(value) ? value : {}) as {resolveOnConnect?: unknown; sshConfig?: unknown; friendlyAliases?: unknown; sshOptions?: unknown}
       if (entry.resolveOnConnect !== undefined && typeof entry.resolveOnConnect !== 'boolean') {
         throw new OnaError('ERR_SETTINGS', `${file}: "origins.${origin}.resolveOnConnect" must be true or false`, {details: {file}})
       }
@@ -99,13 +131,19 @@ export function parseSettings(text: string, file = 'settings.json'): Settings {
         throw new OnaError('ERR_SETTINGS', `${file}: "origins.${origin}.friendlyAliases" must be true or false`, {details: {file}})
       }
       // Written into every entry: checked as strictly as `--ssh-option` itself (a hand edit must not inject config text).
-      const optionProblem = entry.sshOptions === undefined ? undefined : checkSavedSshOptions(entry.sshOptions)
+      // A line with a keyword a later ona added is set aside, never written into the block, and kept in the file.
+      const later = Array.isArray(entry.sshOptions) ? entry.sshOptions.filter((line) => isLaterKeyword(line)) : []
+      const readable = Array.isArray(entry.sshOptions) ? entry.sshOptions.filter((line) => !isLaterKeyword(line)) : entry.sshOptions
+      const optionProblem = readable === undefined ? undefined : checkSavedSshOptions(readable)
       if (optionProblem !== undefined) throw new OnaError('ERR_SETTINGS', `${file}: "origins.${origin}.sshOptions" ${optionProblem}`, {details: {file}})
+      const unknownHere = unknownKeys(entry, KNOWN_ORIGIN_KEYS)
       settings.origins[origin] = {
         ...(entry.resolveOnConnect === undefined ? {} : {resolveOnConnect: entry.resolveOnConnect}),
         ...(entry.sshConfig === undefined ? {} : {sshConfig: entry.sshConfig as string}),
         ...(entry.friendlyAliases === undefined ? {} : {friendlyAliases: entry.friendlyAliases}),
-        ...(entry.sshOptions === undefined ? {} : {sshOptions: [...(entry.sshOptions as string[])]}),
+        ...((readable as string[] | undefined)?.length ? {sshOptions: [...(readable as string[])]} : {}),
+        ...(later.length > 0 ? {unknownSshOptions: later} : {}),
+        ...(unknownHere ? {unknown: unknownHere} : {}),
       }
     }
   }
@@ -125,6 +163,16 @@ export function friendlyAliasesFor(settings: Settings, apiUrl: string): boolean 
 /** The `--ssh-option` lines saved for this API URL (empty: none). */
 export function sshOptionsFor(settings: Settings, apiUrl: string): string[] {
   return settings.origins[apiOrigin(apiUrl)]?.sshOptions ?? []
+}
+
+/** W_SSH_OPTIONS_SKIPPED: the saved option lines for this API URL that this version cannot read (none: undefined). */
+export function skippedSshOptionsWarning(settings: Settings, apiUrl: string): {code: string; message: string} | undefined {
+  const skipped = settings.origins[apiOrigin(apiUrl)]?.unknownSshOptions ?? []
+  if (skipped.length === 0) return undefined
+  return {
+    code: 'W_SSH_OPTIONS_SKIPPED',
+    message: `saved SSH option${skipped.length === 1 ? '' : 's'} ${skipped.map((l) => JSON.stringify(l)).join(', ')} ${skipped.length === 1 ? 'is' : 'are'} not known to this version of ona: not written into the entries, kept in settings.json (a later ona wrote ${skipped.length === 1 ? 'it' : 'them'}; update ona to use ${skipped.length === 1 ? 'it' : 'them'})`,
+  }
 }
 
 /** What `ona ssh-sync --[no-]friendly-aliases`, `--ssh-option` and `--clear-ssh-options` ask for. */
@@ -147,6 +195,8 @@ export function withEntryPreferences(settings: Settings, apiUrl: string, prefere
     const options = applySshOptions(entry.sshOptions ?? [], preferences.sshOptions ?? [], preferences.clearSshOptions)
     if (options.length > 0) entry.sshOptions = options
     else delete entry.sshOptions
+    // Clearing asks for no options at all, a later ona's included.
+    if (preferences.clearSshOptions) delete entry.unknownSshOptions
   }
   return {...settings, origins: {...settings.origins, [origin]: entry}}
 }
@@ -165,9 +215,9 @@ export async function updateSettings(ctx: Pick<Context, 'paths'>, change: (setti
   change(settings)
   const file = settingsPath(ctx)
   const temporary = `${file}.${process.pid}.tmp`
-  const data: Record<string, unknown> = {version: 1}
+  const data: Record<string, unknown> = {...settings.unknown, version: 1}
   if (settings.identityFile) data.identityFile = settings.identityFile
-  data.origins = settings.origins
+  data.origins = Object.fromEntries(Object.entries(settings.origins).map(([origin, entry]) => [origin, savedOrigin(entry)]))
   try {
     await mkdirOwned(path.dirname(file))
     await writeFile(temporary, `${JSON.stringify(data, null, 2)}\n`, {mode: 0o600})
@@ -178,6 +228,13 @@ export async function updateSettings(ctx: Pick<Context, 'paths'>, change: (setti
     throw new OnaError('ERR_SETTINGS', `cannot write ${file}: ${(error as Error).message}`, {details: {file}})
   }
   return settings
+}
+
+/** One origin as settings.json holds it: a later ona's keys and option lines back where they were read from. */
+function savedOrigin(entry: OriginSettings): Record<string, unknown> {
+  const {unknown, unknownSshOptions, sshOptions, ...known} = entry
+  const options = [...(sshOptions ?? []), ...(unknownSshOptions ?? [])]
+  return {...unknown, ...known, ...(options.length > 0 ? {sshOptions: options} : {})}
 }
 
 /**

@@ -2,12 +2,12 @@
  * `ona ssh-sync --friendly-aliases` and `--ssh-option` as a user runs them (issue 19): the built CLI against
  * the simulator on 127.0.0.1, a scratch HOME, and the real `ssh -G` reading what was written.
  */
-import {readFile} from 'node:fs/promises'
+import {mkdir, readFile, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 
 import {describe, expect, it} from 'vitest'
 
-import {saveEntryPreferences} from '../../src/lib/settings.js'
+import {saveEntryPreferences, settingsPath} from '../../src/lib/settings.js'
 import {watchSshConfig} from '../../src/lib/watch/watch.js'
 import {useFixture} from '../helpers/fixture.js'
 import {builtCli, runCli} from '../helpers/run-cli.js'
@@ -161,6 +161,22 @@ describe.skipIf(!builtCli)('ona ssh-sync --ssh-option', () => {
     expect(JSON.parse(json.stdout)).toMatchObject({error: {code: 'ERR_SSH_OPTION'}})
     expect(await config()).toBe(before)
     expect((await settings()).origins?.[origin()]?.sshOptions).toBeUndefined()
+  })
+
+  it('a keyword a later ona saved is one warning naming it, not written, and kept in settings.json; the rest are written', async () => {
+    // Each test has its own fixture: the file as a later ona left it.
+    const file = settingsPath(fixture.ctx)
+    await mkdir(path.dirname(file), {recursive: true})
+    await writeFile(file, JSON.stringify({version: 1, origins: {[origin()]: {sshOptions: ['FutureKeyword on', 'Compression yes'], futureSetting: 1}}}))
+    const result = await sync('--json')
+    expect(result.code, result.stderr).toBe(0)
+    const skipped = (JSON.parse(result.stdout) as {warnings: Array<{code: string; message: string}>}).warnings.filter((w) => w.code === 'W_SSH_OPTIONS_SKIPPED')
+    expect(skipped).toHaveLength(1)
+    expect(skipped[0]!.message).toContain('"FutureKeyword on"')
+    expect(await config()).toContain('  Compression yes\n')
+    expect(await config()).not.toContain('FutureKeyword')
+    expect((await sync('--ssh-option', 'SendEnv=LANG')).code).toBe(0)
+    expect(JSON.parse(await readFile(file, 'utf8')).origins[origin()]).toEqual({sshOptions: ['Compression yes', 'SendEnv LANG', 'FutureKeyword on'], futureSetting: 1})
   })
 })
 

@@ -2,11 +2,15 @@
  * `--ssh-option` (issue 19): the allow-list, the value checks, how given options change the saved list,
  * the lines written, what the settings file may hold, and how ssh -G's answer is compared.
  */
+import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+
 import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
 
 import {isOnaError} from '../../src/lib/errors.js'
-import {parseSettings} from '../../src/lib/settings.js'
+import {parseSettings, saveEntryPreferences, skippedSshOptionsWarning, sshOptionsFor, updateSettings} from '../../src/lib/settings.js'
 import {renderBlockLines} from '../../src/lib/ssh-config/block.js'
 import {checkRenderedBlock} from '../../src/lib/ssh-config/config-file.js'
 import {applySshOptions, parseSshOption, sshOptionDifferences, sshOptionLines} from '../../src/lib/ssh-config/ssh-options.js'
@@ -103,6 +107,63 @@ describe('settings.json sshOptions and friendlyAliases', () => {
       expect(() => parseSettings(settings({sshOptions}))).toThrow(/"origins\.https:\/\/app\.ona\.com\.sshOptions"/)
     }
     expect(() => parseSettings(settings({friendlyAliases: 'yes'}))).toThrow(/friendlyAliases" must be true or false/)
+  })
+
+  it('a saved keyword a later ona added is a warning naming it, never an error, and is not written into the entries', () => {
+    const read = parseSettings(settings({sshOptions: ['ForwardAgent yes', 'FutureKeyword on', 'SetEnv A=1']}))
+    expect(sshOptionsFor(read, 'https://app.ona.com/api')).toEqual(['ForwardAgent yes', 'SetEnv A=1'])
+    const warning = skippedSshOptionsWarning(read, 'https://app.ona.com/api')!
+    expect(warning.code).toBe('W_SSH_OPTIONS_SKIPPED')
+    expect(warning.message).toContain('"FutureKeyword on"')
+    expect(skippedSshOptionsWarning(parseSettings(settings({sshOptions: ['ForwardAgent yes']})), 'https://app.ona.com/api')).toBeUndefined()
+    // A refused keyword or a line that could be more than one config line is still a hand edit, not a later ona's.
+    for (const sshOptions of [['ProxyCommand nc x 22'], ['FutureKeyword on\nHost *']]) expect(() => parseSettings(settings({sshOptions}))).toThrow(/sshOptions/)
+  })
+})
+
+describe('settings.json written by a later ona', () => {
+  const withFile = async (content: unknown, run: (ctx: {paths: {configDir: string}}, file: string) => Promise<void>) => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'ona-settings-'))
+    try {
+      const file = path.join(dir, 'settings.json')
+      await writeFile(file, JSON.stringify(content))
+      await run({paths: {configDir: dir}} as never, file)
+    } finally {
+      await rm(dir, {recursive: true, force: true})
+    }
+  }
+
+  it('keeps unknown top-level and per-origin keys through an update of another field', async () => {
+    const later = {
+      version: 1,
+      identityFile: '/home/me/.ssh/id_work',
+      futureTopLevel: {nested: [1, 'two']},
+      origins: {
+        'https://app.ona.com': {resolveOnConnect: true, futureOriginSetting: 'kept'},
+        'https://ona.corp.example': {futureOnly: 42},
+      },
+    }
+    await withFile(later, async (ctx, file) => {
+      await updateSettings(ctx, (s) => {
+        s.origins['https://app.ona.com'] = {...s.origins['https://app.ona.com'], friendlyAliases: true}
+      })
+      expect(JSON.parse(await readFile(file, 'utf8'))).toEqual({
+        ...later,
+        origins: {...later.origins, 'https://app.ona.com': {resolveOnConnect: true, futureOriginSetting: 'kept', friendlyAliases: true}},
+      })
+    })
+  })
+
+  it('keeps a saved line with a later keyword in the file when this version saves options; clearing removes it too', async () => {
+    const later = {version: 1, origins: {'https://app.ona.com': {sshOptions: ['FutureKeyword on', 'ForwardAgent yes']}}}
+    await withFile(later, async (ctx, file) => {
+      const saved = await saveEntryPreferences(ctx, 'https://app.ona.com/api', {sshOptions: ['Compression=yes']})
+      expect(sshOptionsFor(saved, 'https://app.ona.com/api')).toEqual(['ForwardAgent yes', 'Compression yes'])
+      const written = JSON.parse(await readFile(file, 'utf8')) as typeof later
+      expect(written.origins['https://app.ona.com'].sshOptions).toEqual(['ForwardAgent yes', 'Compression yes', 'FutureKeyword on'])
+      await saveEntryPreferences(ctx, 'https://app.ona.com/api', {clearSshOptions: true})
+      expect(JSON.parse(await readFile(file, 'utf8'))).toEqual({version: 1, origins: {'https://app.ona.com': {}}})
+    })
   })
 })
 

@@ -92,6 +92,11 @@ const REFUSED: Record<string, string> = {
   proxyusefdpass: 'ProxyUseFdpass decides how the alias connects',
 }
 
+/** True for a keyword ona refuses to write into its entries (REFUSED), whatever its version. */
+export function isRefusedSshOption(keyword: string): boolean {
+  return Object.hasOwn(REFUSED, keyword.toLowerCase())
+}
+
 function optionError(message: string, hint?: string): OnaError {
   return new OnaError('ERR_SSH_OPTION', message, hint === undefined ? {} : {hint})
 }

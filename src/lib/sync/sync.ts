@@ -15,7 +15,7 @@ import {isOnaError, type Warning} from '../errors.js'
 import type {ReplacedFile} from '../fs/safe-write.js'
 import {machineKey, plannedKeyPath, type MachineKey} from '../keys/machine-key.js'
 import {isWindows} from '../platform/platform.js'
-import {friendlyAliasesFor, readSettings, resolveOnConnectFor, sshOptionsFor, withEntryPreferences, type EntryPreferences} from '../settings.js'
+import {friendlyAliasesFor, readSettings, resolveOnConnectFor, skippedSshOptionsWarning, sshOptionsFor, withEntryPreferences, type EntryPreferences} from '../settings.js'
 import {addIncludeAtTop, removeBlockFromFile, syncBlockInFile} from '../ssh-config/config-file.js'
 import {isBeginMarker} from '../ssh-config/block.js'
 import {readBlockEnvironments, type EntryOptions} from '../ssh-config/index.js'
@@ -195,7 +195,7 @@ export function onaLauncher(): string {
  * this API, the ProxyCommand. The key is created here on first need (unless dry run): only when the
  * block will hold an entry, so an account with nothing running creates nothing.
  */
-async function entryOptions(ctx: Context, listing: ListEnvironmentsResult, options: ApplyOptions): Promise<{entry: EntryOptions; key?: MachineKey; resolveOnConnect: boolean}> {
+async function entryOptions(ctx: Context, listing: ListEnvironmentsResult, options: ApplyOptions): Promise<{entry: EntryOptions; key?: MachineKey; resolveOnConnect: boolean; warnings: Warning[]}> {
   const apiUrl = options.apiUrl ?? options.client?.baseUrl
   const saved = await readSettings(ctx)
   const settings = options.preferences && apiUrl !== undefined ? withEntryPreferences(saved, apiUrl, options.preferences) : saved
@@ -205,10 +205,12 @@ async function entryOptions(ctx: Context, listing: ListEnvironmentsResult, optio
   const sshOptions = apiUrl === undefined ? [] : sshOptionsFor(settings, apiUrl)
   const mine = {windows, ...(sshOptions.length > 0 ? {sshOptions} : {}), ...(apiUrl !== undefined && friendlyAliasesFor(settings, apiUrl) ? {friendlyAliases: true} : {})}
   const proxy = resolveOnConnect && apiUrl ? {proxyCommand: {node: process.execPath, script: onaLauncher(), apiUrl, sshConfig: ctx.paths.sshConfig, configDir: ctx.paths.configDir}} : {}
-  if (!needed) return {entry: {...mine, ...proxy}, resolveOnConnect}
-  if (options.dryRun) return {entry: {...mine, identityFile: plannedKeyPath(ctx, settings.identityFile), ...proxy}, resolveOnConnect}
+  const skipped = apiUrl === undefined ? undefined : skippedSshOptionsWarning(settings, apiUrl)
+  const warnings = skipped ? [skipped] : []
+  if (!needed) return {entry: {...mine, ...proxy}, resolveOnConnect, warnings}
+  if (options.dryRun) return {entry: {...mine, identityFile: plannedKeyPath(ctx, settings.identityFile), ...proxy}, resolveOnConnect, warnings}
   const key = await machineKey(ctx, {identityFile: settings.identityFile})
-  return {entry: {...mine, identityFile: key.privateKeyPath, ...proxy}, key, resolveOnConnect}
+  return {entry: {...mine, identityFile: key.privateKeyPath, ...proxy}, key, resolveOnConnect, warnings}
 }
 
 /** Registers the key on each running environment (4 at a time); a failure is a warning, never a failed sync. */
@@ -242,7 +244,7 @@ async function registerKeys(client: ApiClient, environments: readonly Environmen
 /** One full sync from a listing already fetched (watch mode calls this with its own listing). */
 export async function applyListing(ctx: Context, listing: ListEnvironmentsResult, options: ApplyOptions = {}): Promise<SyncResult> {
   const file = ctx.paths.sshConfig
-  const {entry, key, resolveOnConnect} = await entryOptions(ctx, listing, options)
+  const {entry, key, resolveOnConnect, warnings: settingsWarnings} = await entryOptions(ctx, listing, options)
   const keyReport: KeyReport = {registered: [], failed: [], ...(entry.identityFile ? {identityFile: entry.identityFile} : {}), ...(key ? {fingerprint: key.fingerprint} : {}), ...(key?.created ? {created: true} : {})}
   const keyWarnings: Warning[] = []
   if (key && options.client && !options.dryRun) {
@@ -306,6 +308,7 @@ export async function applyListing(ctx: Context, listing: ListEnvironmentsResult
     kept,
     pending,
     warnings: [
+      ...settingsWarnings,
       ...planWarnings,
       ...keyWarnings,
       ...result.warnings,
