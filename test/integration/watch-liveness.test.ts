@@ -24,7 +24,7 @@ import {createContext} from '../../src/lib/context.js'
 import {createIOStreams} from '../../src/lib/io.js'
 import {startSimulator, type Simulator} from '../../src/lib/simulator/server.js'
 import {BEGIN_MARKER} from '../../src/lib/ssh-config/index.js'
-import {probeSocket, socketPathLimit, watchPaths, windowsPipeName} from '../../src/lib/watch/lock.js'
+import {legacyHolderKind, legacyHolderRuns, probeSocket, runningWatcher, socketPathLimit, tellWatcher, watchPaths, windowsPipeName} from '../../src/lib/watch/lock.js'
 import {watchSshConfig} from '../../src/lib/watch/watch.js'
 import {baseEnv, runCli} from '../helpers/run-cli.js'
 import {waitFor} from '../helpers/wait-for.js'
@@ -157,8 +157,8 @@ describe.runIf(process.platform === 'linux')('an earlier ona\'s watcher still ru
    * state dir or, when that could not hold a socket, in the temp dir), and its process running
    * `ssh-sync --watch`, which releases its lock and exits 0 on SIGTERM.
    */
-  async function oldWatcher(listenInTemp: boolean) {
-    const {paths, read} = await lockOf()
+  async function oldWatcher(listenInTemp: boolean, lock?: Awaited<ReturnType<typeof lockOf>>) {
+    const {paths, read} = lock ?? (await lockOf())
     await mkdir(path.dirname(paths.lockPath), {recursive: true, mode: 0o700})
     const script = `
       const fs = require('node:fs'); const net = require('node:net')
@@ -197,6 +197,27 @@ describe.runIf(process.platform === 'linux')('an earlier ona\'s watcher still ru
     await waitFor(async () => existsSync(old.paths.lockPath) && (await old.read()).pid === w.child.pid, 15_000, 'the new watcher\'s lock')
     w.child.kill('SIGTERM')
     expect(await w.exited).toBe(0)
+  }, 60_000)
+
+  it('regression: on Windows (platform injected) a holder whose command line cannot be read is sent nothing by a stop; it still holds the lock', async () => {
+    // No PowerShell or tasklist here, as when Windows cannot tell: the pid may be any node.exe that took it.
+    const ctx = createContext({env: env(), platform: 'win32', homedir: home})
+    ctx.paths.stateDir = path.join(home, 'state')
+    ctx.paths.sshConfig = config
+    const paths = await watchPaths(ctx, new URL(sim.url).origin)
+    const old = await oldWatcher(true, {paths, read: async () => JSON.parse(await readFile(paths.lockPath, 'utf8')) as {pid: number; socket: string}})
+    const before = await readFile(paths.lockPath, 'utf8')
+    expect(await legacyHolderKind(old.child.pid!, 'win32')).toBe('unknown')
+    // Refusing to start beside it still counts unknown as alive (never two writers).
+    expect(await legacyHolderRuns(old.child.pid!, 'win32')).toBe(true)
+    expect(await runningWatcher(ctx, new URL(sim.url).origin)).toMatchObject({pid: old.child.pid})
+    // Before: judged by this machine's /proc, it was sent SIGTERM.
+    expect(await tellWatcher(ctx, new URL(sim.url).origin, {action: 'stop', reason: 'test'})).toEqual({pid: old.child.pid, state: 'unconfirmed'})
+    expect(old.child.exitCode).toBeNull()
+    expect(old.child.signalCode).toBeNull()
+    expect(await readFile(paths.lockPath, 'utf8')).toBe(before)
+    // The same process judged by Linux's rules is a confirmed watcher.
+    expect(await legacyHolderKind(old.child.pid!, 'linux')).toBe('watcher')
   }, 60_000)
 
   it('one listening at its state-dir socket holds the lock as well; a crashed one\'s lock whose pid now runs something else is taken over', async () => {

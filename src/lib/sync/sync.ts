@@ -146,9 +146,9 @@ export interface SyncResult {
    * A running `ona ssh-sync --watch` on the same config, and what it does about this command: it stops
    * (`--remove`: it would put the block back otherwise) or follows (a sync, e.g. with new settings).
    */
-  watcher?: {pid: number; action: 'stopped' | 'told-to-stop' | 'follows'}
+  watcher?: {pid: number; action: 'stopped' | 'told-to-stop' | 'not-stopped' | 'follows'}
   /** `--remove --all` that stopped several watchers (one per install): all of them, `watcher` the first. */
-  watchers?: Array<{pid: number; action: 'stopped' | 'told-to-stop' | 'follows'}>
+  watchers?: Array<{pid: number; action: 'stopped' | 'told-to-stop' | 'not-stopped' | 'follows'}>
   /** Watch mode only (keepReplaced): the file the rename replaced, still open, and the text written. */
   replaced?: ReplacedFile
   after?: string
@@ -508,7 +508,8 @@ async function removeFromConfig(ctx: Context, options: SyncOptions & {origin: st
     await recordRemoved(ctx, options.origin, true, {all: options.all})
     const message = {action: 'stop', reason: 'the block was removed by `ona ssh-sync --remove`'} as const
     const answers = options.all ? await stopAllWatchers(ctx, message) : [await tellWatcher(ctx, options.origin, message)]
-    watchers = answers.filter((a) => a !== undefined).map((a) => ({pid: a.pid, action: a.state === 'stopped' ? 'stopped' : 'told-to-stop'}))
+    // `unconfirmed`: an earlier ona's holder whose command line could not be read (Windows): sent nothing.
+    watchers = answers.filter((a) => a !== undefined).map((a) => ({pid: a.pid, action: a.state === 'stopped' ? 'stopped' : a.state === 'unconfirmed' ? 'not-stopped' : 'told-to-stop'}))
   }
   const origin = options.all ? undefined : options.origin
   const result = await removeBlockFromFile(file, {dryRun: options.dryRun, origin})
@@ -581,6 +582,7 @@ export function formatSyncResult(result: SyncResult, home?: string, mode: {check
   for (const watcher of result.watchers ?? (result.watcher ? [result.watcher] : [])) {
     if (watcher.action === 'stopped') lines.push(`stopped the running \`ona ssh-sync --watch\` (pid ${watcher.pid}) so that it does not put the block back`)
     if (watcher.action === 'told-to-stop') lines.push(`told the running \`ona ssh-sync --watch\` (pid ${watcher.pid}) to stop; it writes nothing more`)
+    if (watcher.action === 'not-stopped') lines.push(`pid ${watcher.pid} holds the lock of an earlier ona's \`ona ssh-sync --watch\`, but ona could not confirm it is that watcher and sent it nothing: if it is, end it by hand (on Windows \`taskkill /PID ${watcher.pid}\`), or it may put the block back`)
   }
   if (home && result.sshUserConfig !== undefined && path.resolve(result.sshUserConfig) !== path.resolve(home, '.ssh', 'config') && !result.removedBlock && result.removedOrigin === undefined) {
     lines.push(`ssh reads ${result.sshUserConfig} (from this user's home in the password database), not ~/.ssh/config under $HOME${home ? ` (${home})` : ''}${result.readBySsh ? '' : ': a plain `ssh <alias>` does not see these aliases; `ona ssh` names ~/.ssh/config with -F'}`)

@@ -87,6 +87,8 @@ export interface WatchPaths {
   statusPath: string
   /** Written by `ona ssh-sync --remove`: the user took the block out; a service must not put it back. */
   removedPath: string
+  /** The OS whose rules judge an earlier ona's holder (ctx.platform: injected in tests). */
+  platform: NodeJS.Platform
 }
 
 /** What a lock file says about its holder. */
@@ -120,7 +122,7 @@ function pathsFor(ctx: Context, name: string): WatchPaths {
   const removedPath = path.join(dir, `watch-${key}.removed.json`)
   const legacy = path.join(dir, `watch-${key}.sock`)
   const legacySocketPath = ctx.platform.name !== 'win32' && Buffer.byteLength(legacy) <= 100 ? legacy : undefined
-  return {stateDir: dir, lockPath, statusPath, removedPath, ...(legacySocketPath ? {legacySocketPath} : {})}
+  return {stateDir: dir, lockPath, statusPath, removedPath, platform: ctx.platform.name, ...(legacySocketPath ? {legacySocketPath} : {})}
 }
 
 /** The longest socket path the platform takes, in bytes without the final NUL (sun_path: 104 on macOS and the BSDs, 108 on Linux). */
@@ -175,22 +177,44 @@ const isLegacy = (holder: Holder) => typeof holder.socket !== 'string' || holder
 async function holderIsAlive(paths: WatchPaths, holder: Holder): Promise<boolean> {
   const local = holder.host === undefined || holder.host === os.hostname()
   if (typeof holder.pid === 'number' && local && !holderAlive(holder.pid, holder.started)) return false
-  if (isLegacy(holder)) return typeof holder.pid === 'number' && local && (await legacyHolderRuns(holder.pid))
+  if (isLegacy(holder)) return typeof holder.pid === 'number' && local && (await legacyHolderRuns(holder.pid, paths.platform))
   const socketPath = socketOf(paths, holder)
   if (socketPath === undefined) return false
   return (await probeSocket(socketPath)) === 'alive'
 }
 
 /**
- * Whether the live process `pid` is an `ona ssh-sync --watch`, as the kernel tells its command line
- * (Linux /proc, `ps` elsewhere; Windows: `tasklist` says whether it is node at all). Unknown (unreadable,
- * no such tool) counts as a watcher: never two writers.
+ * Whether the live process `pid` is an `ona ssh-sync --watch`, for deciding whether to start beside it.
+ * Unknown counts as a watcher: never two writers (see legacyHolderKind).
  */
 export async function legacyHolderRuns(pid: number, platform: NodeJS.Platform = process.platform): Promise<boolean> {
-  const command = await commandLineOf(pid, platform)
-  if (command === undefined) return true
-  if (platform === 'win32') return /^"?node(\.exe)?"?,/i.test(command.trim())
-  return isWatcherCommand(command.split(platform === 'linux' ? '\0' : /\s+/))
+  return (await legacyHolderKind(pid, platform)) !== 'other'
+}
+
+/**
+ * What the live process `pid` is, as the kernel tells its command line (Linux /proc, `ps` elsewhere;
+ * Windows: the process's CommandLine through PowerShell's CIM, else `tasklist`, which says only whether
+ * it is node at all). `watcher`: its command line runs `ssh-sync --watch`; `other`: it does not, or it is
+ * not node; `unknown`: the command line could not be read. Only `watcher` may be sent a signal: on
+ * Windows any node.exe (an editor's server, a build) may have taken an earlier watcher's pid.
+ */
+export async function legacyHolderKind(pid: number, platform: NodeJS.Platform = process.platform): Promise<'watcher' | 'other' | 'unknown'> {
+  if (platform === 'win32') {
+    const command = await windowsCommandLineOf(pid)
+    if (command !== undefined) return isWatcherCommand(command.split(/\s+/).map((word) => word.replace(/^"|"$/g, ''))) ? 'watcher' : 'other'
+    const listed = await run('tasklist', ['/FO', 'CSV', '/NH', '/FI', `PID eq ${pid}`])
+    return listed === undefined || /^"?node(\.exe)?"?,/i.test(listed.trim()) ? 'unknown' : 'other'
+  }
+  const command = platform === 'linux' ? await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined) : await run('ps', ['-o', 'command=', '-p', String(pid)])
+  if (command === undefined) return 'unknown'
+  return isWatcherCommand(command.split(platform === 'linux' ? '\0' : /\s+/)) ? 'watcher' : 'other'
+}
+
+/** How to stop an earlier ona's watcher that holds the lock. */
+function legacyStopHint(platform: NodeJS.Platform, pid: number | undefined): string {
+  // Windows: its command line may not be readable, and then ona sends it nothing (the pid may be any node.exe).
+  const byHand = platform === 'win32' ? `if pid ${pid} is ona's watcher, end it by hand (\`taskkill /PID ${pid}\` or Task Manager)` : `\`ona ssh-sync --remove\` stops it; or \`kill ${pid}\``
+  return `Stop it (${byHand}), or restart its service (\`ona service install\`), then start this one again.`
 }
 
 /** A command line (its words) that runs ona's watcher: `... ssh-sync ... --watch ...`. */
@@ -199,12 +223,17 @@ export function isWatcherCommand(words: string[]): boolean {
   return at !== -1 && words.slice(at + 1).includes('--watch')
 }
 
-async function commandLineOf(pid: number, platform: NodeJS.Platform): Promise<string | undefined> {
-  if (platform === 'linux') return fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined)
+/** Windows: the command line of `pid` (Win32_Process.CommandLine); undefined when it cannot be read. */
+function windowsCommandLineOf(pid: number): Promise<string | undefined> {
+  const query = `(Get-CimInstance Win32_Process -Filter 'ProcessId=${Math.trunc(pid)}').CommandLine`
+  return run('powershell.exe', ['-NoProfile', '-NonInteractive', '-Command', query])
+}
+
+/** A tool's standard output; undefined when it failed, is missing or printed nothing. */
+async function run(file: string, args: string[]): Promise<string | undefined> {
   const {execFile} = await import('node:child_process')
-  const [file, args] = platform === 'win32' ? ['tasklist', ['/FO', 'CSV', '/NH', '/FI', `PID eq ${pid}`]] : ['ps', ['-o', 'command=', '-p', String(pid)]]
   return new Promise((resolve) => {
-    execFile(file, args as string[], {timeout: 5000, windowsHide: true}, (error, stdout) => resolve(error || String(stdout).trim() === '' ? undefined : String(stdout)))
+    execFile(file, args, {timeout: 5000, windowsHide: true}, (error, stdout) => resolve(error || String(stdout).trim() === '' ? undefined : String(stdout)))
   })
 }
 
@@ -272,12 +301,14 @@ async function tellAt(paths: WatchPaths, message: ControlMessage): Promise<{pid:
  * A watcher of an ona from before issue 18 that this ona cannot reach (it listens in the temp dir or on a
  * fixed pipe name, where this ona does not look): stopped with SIGTERM, which it handles like a stop
  * (lock released, exit 0, and its service manager does not restart a clean exit), once the kernel says
- * its pid runs `ssh-sync --watch`. Waits up to 10 s for its lock to go.
+ * its pid runs `ssh-sync --watch`. Waits up to 10 s for its lock to go. A holder still alive whose command
+ * line could not be read is sent nothing (state `unconfirmed`: the user stops it by hand).
  */
 async function stopLegacyHolder(paths: WatchPaths): Promise<{pid: number; state: string} | undefined> {
   const lock = await readHolder(paths)
   if (!lock || !isLegacy(lock.holder) || !(await holderIsAlive(paths, lock.holder))) return undefined
   const pid = lock.holder.pid!
+  if ((await legacyHolderKind(pid, paths.platform)) !== 'watcher') return {pid, state: 'unconfirmed'}
   try {
     process.kill(pid, 'SIGTERM')
   } catch {
@@ -432,7 +463,7 @@ export async function acquireWatchLock(ctx: Context, origin: string, options: Wa
         const pid = lock.holder.pid
         const legacy = isLegacy(lock.holder)
         throw new OnaError('ERR_WATCH_RUNNING', `another \`ona ssh-sync --watch\`${pid ? ` (pid ${pid})` : ''}${legacy ? ', started by an earlier ona version,' : ''} already keeps ${ctx.paths.sshConfig} current for ${origin}`, {
-          ...(legacy ? {hint: `Stop it (\`ona ssh-sync --remove\` stops it; or \`kill ${pid}\`), or restart its service (\`ona service install\`), then start this one again.`} : {}),
+          ...(legacy ? {hint: legacyStopHint(paths.platform, pid)} : {}),
           details: {pid, lockPath: paths.lockPath, origin},
         })
       }
