@@ -29,7 +29,7 @@ import {backoffDelay, sleep} from '../api/backoff.js'
 import type {ApiClient} from '../api/client.js'
 import type {Context} from '../context.js'
 import {OnaError, isOnaError, type Warning} from '../errors.js'
-import {resolveTarget} from '../fs/safe-write.js'
+import {ownLikeDirectory, resolveTarget} from '../fs/safe-write.js'
 import {readBlockEnvironments, removeManagedBlock} from '../ssh-config/index.js'
 import type {SshEnvironment} from '../ssh-config/validate.js'
 import {applyListing, originOf, readBaseline, verifyConfigOnDisk, type SyncResult} from '../sync/sync.js'
@@ -518,10 +518,15 @@ function rebaseOnto(current: string, orphan: string, lastWritten: string | undef
   return orphan
 }
 
-async function saveRecovered(realPath: string, text: string): Promise<string> {
+/**
+ * Keeps text another program wrote into a file the watcher had already replaced, beside the config
+ * (exported for its test). Under sudo on a user's home it belongs to that home's owner, as the config does.
+ */
+export async function saveRecovered(realPath: string, text: string): Promise<string> {
   // A dotfile, as the lock and backup are: `Include config.d/*` skips names starting with a dot.
   const file = path.join(path.dirname(realPath), `.${path.basename(realPath)}.ona-recovered-${new Date().toISOString().replaceAll(/[:.]/g, '-')}`)
   await fs.writeFile(file, Buffer.from(text, 'latin1'), {mode: 0o600, flag: 'wx'})
+  await ownLikeDirectory(file)
   return file
 }
 
