@@ -147,7 +147,7 @@ export interface Warning {
   /** W_FOREIGN_CONFIG: each line of the block that decides an option, with its file:line. */
   settings?: Array<{option: string; value: string; file: string; line: number; effect: string}>
   /** W_FRIENDLY_ALIAS: each friendly alias not written, with the environments whose names give it (or the install holding it). */
-  collisions?: Array<{alias: string; environments: string[]; holder?: string}>
+  collisions?: Array<{alias: string; environments: string[]; holder?: string; userHost?: {file?: string; line: number; text: string}}>
   /** A grouped W_SSH_DIFFERS: each alias's own values (ssh -G answers per alias). */
   items?: Array<{alias: string; expected: string; actual: string}>
 }

@@ -68,6 +68,30 @@ describe.skipIf(!builtCli)('ona ssh-sync --friendly-aliases', () => {
     ])
   })
 
+  it("writes no alias the user's own Host line names (below the block too; a wildcard is no name): ssh -G still goes to the user's host, the warning names the line", async () => {
+    await writeFile(fixture.config, `${await config()}\nHost api-backend.ona\n  HostName 10.1.2.3\n  User me\n\nHost *.ona\n  ForwardAgent no\n`)
+    const result = await sync('--friendly-aliases')
+    expect(result.code).toBe(0)
+    // ssh reads the block first: an alias there would send the user's name to the environment.
+    const g = await sshG(fixture.config, 'api-backend.ona')
+    expect(g.get('hostname')).toBe('10.1.2.3')
+    expect(g.get('user')).toBe('me')
+    const text = await config()
+    // The block is written above the user's entry: an alias there would be what ssh reads first.
+    expect(text.indexOf(`Host ${A}.gitpod.environment`)).toBeLessThan(text.indexOf('Host api-backend.ona'))
+    expect(hostLine(text, A)).toBe(`Host ${A}.gitpod.environment ${A}.gitpod.remote`)
+    // A wildcard names no host: web-frontend.ona is written.
+    expect(hostLine(text, B)).toBe(`Host ${B}.gitpod.environment ${B}.gitpod.remote web-frontend.ona`)
+    const line = text.split('\n').indexOf('Host api-backend.ona') + 1
+    const warned = result.stderr.split('\n').filter((l) => l.includes('friendly alias'))
+    expect(warned).toHaveLength(1)
+    expect(warned[0]).toContain(`api-backend.ona (your own \`Host api-backend.ona\` at ${fixture.config}:${line} names it)`)
+    const json = JSON.parse((await sync('--json')).stdout) as {warnings: Array<{code: string; collisions?: unknown[]}>}
+    expect(json.warnings.find((w) => w.code === 'W_FRIENDLY_ALIAS')?.collisions).toEqual([
+      {alias: 'api-backend.ona', environments: [A], userHost: {file: fixture.config, line, text: 'Host api-backend.ona'}},
+    ])
+  })
+
   it('a rename moves the alias; --no-friendly-aliases takes them all out', async () => {
     await sync('--friendly-aliases')
     fixture.sim.renameEnvironment(A, 'Payments Ünïcode')

@@ -10,7 +10,12 @@
  * (`Host <id>.gitpod.environment <id>.gitpod.remote <name>.ona`), so it shares every option of the entry:
  * the address the ProxyCommand updates, the HostKeyAlias, and the ProxyCommand itself, which names the
  * environment by id whichever alias ssh was given.
+ *
+ * Nor is a name the user's own config gives a Host of its own (`Host mybox.ona` outside the block): ssh
+ * reads the block first where it sits at the top, so the alias would take the user's host over.
  */
+import {parseDirective, splitLines} from './scan.js'
+
 export const FRIENDLY_SUFFIX = '.ona'
 
 /** A friendly alias as ona writes it (and as a reader of the block accepts it on an entry's Host line). */
@@ -42,18 +47,50 @@ export interface FriendlyCollision {
   environments: string[]
   /** Another install whose part of the block already holds the alias. */
   holder?: string
+  /** The user's own Host line (outside the block) that names the alias. */
+  userHost?: UserHost
+}
+
+/** A literal name on one of the user's own Host lines. */
+export interface UserHost {
+  file?: string
+  /** 1-based. */
+  line: number
+  /** The Host line as written (trimmed). */
+  text: string
+}
+
+/**
+ * The literal names the Host lines of `text` define outside `skip` (the block, as character offsets), each
+ * with its first line. As written: OpenSSH matches Host patterns with case (ssh-config-notes.md), so only a
+ * lowercase name can be a friendly alias. A pattern with a wildcard (`*`, `?`) or a negation names no host of
+ * its own and is not one.
+ */
+export function userHostNames(text: string, skip?: {start: number; end: number}, file?: string): Map<string, UserHost> {
+  const names = new Map<string, UserHost>()
+  for (const line of splitLines(text)) {
+    if (skip && line.start >= skip.start && line.start < skip.end) continue
+    const directive = parseDirective(line.content)
+    if (directive?.keyword !== 'host') continue
+    for (const arg of directive.args) {
+      if (/[*?]/.test(arg) || arg.startsWith('!')) continue
+      if (!names.has(arg)) names.set(arg, {...(file === undefined ? {} : {file}), line: line.index + 1, text: line.content.trim()})
+    }
+  }
+  return names
 }
 
 /**
  * The friendly alias of each of `environments` (by lowercase id): its name's, when no other environment
  * known to this install (`known`: id -> name, e.g. the whole listing, stopped ones included) has a name
- * giving the same, and no other install holds it (`taken`: alias -> origin). Collisions are returned once
- * per alias, with the ids involved, sorted.
+ * giving the same, no other install holds it (`taken`: alias -> origin), and no Host line of the user's
+ * names it (`userHosts`, userHostNames). Collisions are returned once per alias, with the ids involved, sorted.
  */
 export function assignFriendlyAliases(
   environments: ReadonlyArray<{id: string; name?: string}>,
   known: ReadonlyMap<string, string> = new Map(),
   taken: ReadonlyMap<string, string> = new Map(),
+  userHosts: ReadonlyMap<string, UserHost> = new Map(),
 ): {aliases: Map<string, string>; collisions: FriendlyCollision[]} {
   const names = new Map<string, string>()
   for (const [id, name] of known) names.set(id.toLowerCase(), name)
@@ -71,8 +108,9 @@ export function assignFriendlyAliases(
     if (alias === undefined) continue
     const holders = byAlias.get(alias)!
     const holder = taken.get(alias)
-    if (holders.length === 1 && holder === undefined) aliases.set(id, alias)
-    else if (!collisions.has(alias)) collisions.set(alias, {alias, environments: [...holders].sort(), ...(holder === undefined ? {} : {holder})})
+    const userHost = userHosts.get(alias)
+    if (holders.length === 1 && holder === undefined && userHost === undefined) aliases.set(id, alias)
+    else if (!collisions.has(alias)) collisions.set(alias, {alias, environments: [...holders].sort(), ...(holder === undefined ? {} : {holder}), ...(userHost === undefined ? {} : {userHost})})
   }
   return {aliases, collisions: [...collisions.values()].sort((a, b) => (a.alias < b.alias ? -1 : 1))}
 }

@@ -6,7 +6,7 @@ import {OnaError, type Warning} from '../errors.js'
 import {entryLines, entryProxyOrigin, findBlock, hasBom, parseBlock, removeBlock, renderBlockLines, renderEntries, renderParts, replaceBlock, sortByAlias, spliceBlock, type BlockEntry, type BlockPart, type ParsedBlock} from './block.js'
 import {detectEol} from './scan.js'
 import {validateEntryOptions, type EntryOptions} from './entry.js'
-import {assignFriendlyAliases, type FriendlyCollision} from './friendly.js'
+import {assignFriendlyAliases, userHostNames, type FriendlyCollision, type UserHost} from './friendly.js'
 import {findOverrides} from './overrides.js'
 import {validateEnvironments, type Rejection, type SshEnvironment, type ValidEnvironment} from './validate.js'
 
@@ -37,6 +37,11 @@ export interface BlockOptions {
    * knows (lowercase id -> name, any phase), so that an alias is written only when it names one of them.
    */
   names?: ReadonlyMap<string, string>
+  /**
+   * With friendly aliases: literal Host names the user's config defines elsewhere in the tree ssh reads
+   * (userHostNames); the managed file's own lines outside the block are always read from `text`.
+   */
+  userHosts?: ReadonlyMap<string, UserHost>
 }
 
 export interface ApplyResult {
@@ -123,13 +128,18 @@ function unclaimedWarning(unclaimed: readonly string[], file: string | undefined
 function collisionWarning(collisions: readonly FriendlyCollision[], file: string | undefined): Warning[] {
   if (collisions.length === 0) return []
   const count = collisions.reduce((n, c) => n + c.environments.length, 0)
-  const shown = collisions.slice(0, 5).map((c) => (c.holder === undefined ? `${c.alias} (${c.environments.length} environments: ${c.environments.join(', ')})` : `${c.alias} (already in the block for ${c.holder})`))
+  const shown = collisions.slice(0, 5).map((c) =>
+    c.userHost !== undefined
+      ? `${c.alias} (your own \`${c.userHost.text}\` at ${c.userHost.file ?? file ?? 'line'}${c.userHost.file ?? file ? ':' : ' '}${c.userHost.line} names it)`
+      : c.holder === undefined
+        ? `${c.alias} (${c.environments.length} environments: ${c.environments.join(', ')})`
+        : `${c.alias} (already in the block for ${c.holder})`)
   const more = collisions.length > 5 ? ` and ${collisions.length - 5} more` : ''
   return [{
     code: 'W_FRIENDLY_ALIAS',
     message: `no friendly alias for ${count === 1 ? '1 environment' : `${count} environments`} whose name${count === 1 ? ' gives an alias' : 's give aliases'} that would not be unique: ${shown.join('; ')}${more}; ${count === 1 ? 'it keeps its <id>.gitpod.environment alias' : 'they keep their <id>.gitpod.environment aliases'} (rename an environment to give it its own)`,
     file,
-    collisions: collisions.map((c) => ({alias: c.alias, environments: [...c.environments], ...(c.holder === undefined ? {} : {holder: c.holder})})),
+    collisions: collisions.map((c) => ({alias: c.alias, environments: [...c.environments], ...(c.holder === undefined ? {} : {holder: c.holder}), ...(c.userHost === undefined ? {} : {userHost: {...c.userHost}})})),
   }]
 }
 
@@ -172,16 +182,20 @@ export function applyBlock(text: string, environments: readonly SshEnvironment[]
     if (owner === undefined) mine.push(env)
     else rejected.push({id: env.id, reason: `its alias ${env.environmentAlias} is already in the block for ${owner}`})
   }
-  const friendlyWarnings: Warning[] = []
+  let friendlyCollisions: FriendlyCollision[] = []
   if (options.entry?.friendlyAliases) {
     // Another install's friendly alias is not this one's to write (ssh would read only the first).
     const held = new Map(others.flatMap((p) => p.entries.flatMap((e) => (e.environment.friendlyAlias === undefined ? [] : [[e.environment.friendlyAlias, p.origin ?? 'an earlier ona'] as const]))))
-    const {aliases, collisions} = assignFriendlyAliases(mine, options.names, held)
+    // Nor is a name the user's own Host line outside the block gives (ssh reads the block first where it is
+    // at the top: the alias would take the user's host over), here or anywhere ssh reads (userHosts).
+    const userHosts = userHostNames(text, parsed?.location, options.file)
+    for (const [name, host] of options.userHosts ?? []) if (!userHosts.has(name)) userHosts.set(name, host)
+    const {aliases, collisions} = assignFriendlyAliases(mine, options.names, held, userHosts)
     for (const env of mine) {
       const alias = aliases.get(env.id.toLowerCase())
       if (alias !== undefined) env.friendlyAlias = alias
     }
-    friendlyWarnings.push(...collisionWarning(collisions, options.file))
+    friendlyCollisions = collisions
   }
   const written = sortByAlias(mine)
   if (options.entry) validateEntryOptions(options.entry)
@@ -201,8 +215,11 @@ export function applyBlock(text: string, environments: readonly SshEnvironment[]
     warnings.push(...foreignWarnings(parsed, options.file))
   }
   const unclaimed = split?.unclaimed.map((e) => e.alias) ?? []
-  warnings.push(...unclaimedWarning(unclaimed, options.file), ...friendlyWarnings)
   const location = findBlock(next, options.file)!
+  // The user's lines as the file is after this write (a first block above them moves them down).
+  const after = friendlyCollisions.some((c) => c.userHost !== undefined && c.userHost.file === options.file) ? userHostNames(next, location, options.file) : undefined
+  const collisions = friendlyCollisions.map((c) => (c.userHost?.file === options.file && after?.has(c.alias) ? {...c, userHost: after.get(c.alias)!} : c))
+  warnings.push(...unclaimedWarning(unclaimed, options.file), ...collisionWarning(collisions, options.file))
   if (options.overrides !== false) warnings.push(...findOverrides(next, location.start, location.end, written, options.file))
   return {text: next, changed: next !== text, written, skipped: rejected, warnings, blockLines: ownLines, unclaimed}
 }
