@@ -290,6 +290,27 @@ describe.skipIf(!builtCli)('ona doctor (built CLI, simulator, real sshd and ssh 
     expect(find(fixed.report, 'vscode.remote-platform')[0]).toMatchObject({status: 'pass'})
   }, 60_000)
 
+  it('friendly aliases on: a `Host *.ona` line above the block that sends <name>.ona elsewhere is reported (tree check and ssh -G of the friendly alias); the editor check expects *.ona', async () => {
+    expect((await runCli(['ssh-sync', '--friendly-aliases', '--ssh-option', 'ForwardAgent=yes'], {env: env()})).code).toBe(0)
+    const config = path.join(home, '.ssh', 'config')
+    expect(await readFile(config, 'utf8')).toContain(`${A}.gitpod.remote api-backend.ona\n`)
+    await writeFile(config, `Host *.ona\n  HostName 10.9.9.9\n  ForwardAgent no\n\n${await readFile(config, 'utf8')}`)
+    const settings = path.join(home, '.config', 'Code', 'User', 'settings.json')
+    await mkdir(path.dirname(settings), {recursive: true})
+    await writeFile(settings, `{"remote.SSH.remotePlatform": {"*.gitpod.environment": "linux", "*.gitpod.remote": "linux"}}`)
+    const {report, code} = await json()
+    expect(code).toBe(1)
+    const shadowing = report.findings.filter((f) => f.file === config && f.line === 2)
+    expect(shadowing.map((f) => f.message).join('\n')).toContain('api-backend.ona')
+    expect(shadowing.map((f) => f.status)).toContain('fail')
+    // Only ssh -G of the friendly alias sees this one (the tree check does not judge --ssh-option values).
+    const decides = find(report, 'ssh.decides').filter((f) => f.file === config && f.line === 3)
+    expect(decides).toHaveLength(1)
+    expect(decides[0]!.message).toBe(`${config}:3: ssh will use ForwardAgent no for api-backend.ona, not yes as ona wrote`)
+    expect(find(report, 'vscode.remote-platform')[0]).toMatchObject({status: 'warn', message: 'VS Code has no remote.SSH.remotePlatform entry for api-backend.ona: it asks for the platform on every new host'})
+    expect(find(report, 'vscode.remote-platform')[0]!.hint).toContain('*.ona')
+  }, 60_000)
+
   it('every editor `ona ide setup` knows is read as it reads it: Windsurf warns until `ona ide setup windsurf`, then passes; a platform it keeps fails; broken settings name their line', async () => {
     expect((await runCli(['ssh-sync', '--resolve-on-connect'], {env: env()})).code).toBe(0)
     const windsurf = path.join(home, '.config', 'Windsurf', 'User', 'settings.json')

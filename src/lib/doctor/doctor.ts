@@ -183,9 +183,11 @@ interface ConfigState {
   text: string
   exists: boolean
   readBySsh: boolean
-  /** This install's entries in the block, by lowercased environment id. */
-  entries: Map<string, {host: string; port: number; user: string}>
+  /** This install's entries in the block, by lowercased environment id (`friendly`: its `<name>.ona` alias there). */
+  entries: Map<string, {host: string; port: number; user: string; friendly?: string}>
   resolveOnConnect: boolean
+  /** Friendly aliases are on for this origin (`ona ssh-sync --friendly-aliases`). */
+  friendlyAliases: boolean
   /** The config tree and what it means for the block (tree-check.ts, the same check `ona ssh-sync` runs). */
   tree?: TreeReport
   /** What the block says for each alias (ssh -G's lowercase keywords). */
@@ -194,7 +196,7 @@ interface ConfigState {
 }
 
 async function checkSshConfig(ctx: Context, origin: string, ownConfig: string, userHome: (name: string) => string | undefined, add: Add): Promise<ConfigState> {
-  const [{resolveTarget}, {readBlockEnvironments, validateEnvironments}, {checkConfigTree}, {writtenValues}, {readSettings, resolveOnConnectFor}, {findBlock}] = await Promise.all([
+  const [{resolveTarget}, {readBlockEnvironments, validateEnvironments}, {checkConfigTree}, {writtenValues}, {readSettings, resolveOnConnectFor, friendlyAliasesFor}, {findBlock}] = await Promise.all([
     import('../fs/safe-write.js'),
     import('../ssh-config/index.js'),
     import('../ssh-config/tree-check.js'),
@@ -211,8 +213,9 @@ async function checkSshConfig(ctx: Context, origin: string, ownConfig: string, u
     add('ssh-config', 'ssh.settings', 'fail', error.message, `Fix or remove ${error.details?.file ?? 'the settings file'}; \`ona ssh-sync\` cannot run while it is unreadable either.`)
   }
   const file = ctx.paths.sshConfig
-  const state: ConfigState = {text: '', exists: false, readBySsh: false, entries: new Map(), resolveOnConnect: false, written: new Map()}
+  const state: ConfigState = {text: '', exists: false, readBySsh: false, entries: new Map(), resolveOnConnect: false, friendlyAliases: false, written: new Map()}
   state.resolveOnConnect = await readSettings(ctx).then((s) => resolveOnConnectFor(s, `${origin}/api`) || Object.entries(s.origins).some(([o, v]) => o === origin && v.resolveOnConnect === true), () => false)
+  state.friendlyAliases = await readSettings(ctx).then((s) => friendlyAliasesFor(s, `${origin}/api`), () => false)
 
   if (path.resolve(ownConfig) !== path.resolve(ctx.paths.userSshConfig)) {
     add('ssh-config', 'ssh.home', 'warn', `$HOME's ${ctx.paths.userSshConfig} is not the config a plain \`ssh\` reads: ssh reads ${ownConfig} (your account's home)`,
@@ -234,8 +237,12 @@ async function checkSshConfig(ctx: Context, origin: string, ownConfig: string, u
   let environments: ReturnType<typeof validateEnvironments>['valid'] = []
   try {
     const own = readBlockEnvironments(state.text, {file, origin})
-    for (const e of own) state.entries.set(e.id.toLowerCase(), {host: e.host, port: e.port, user: e.user})
-    environments = validateEnvironments(own).valid
+    for (const e of own) state.entries.set(e.id.toLowerCase(), {host: e.host, port: e.port, user: e.user, ...(e.friendlyAlias === undefined ? {} : {friendly: e.friendlyAlias})})
+    // Each with its friendly alias as the block has it: the tree check judges that name too.
+    environments = validateEnvironments(own).valid.map((e) => {
+      const friendly = state.entries.get(e.id.toLowerCase())?.friendly
+      return friendly === undefined ? e : {...e, friendlyAlias: friendly}
+    })
     state.written = writtenValues(state.text)
     state.blockLine = findBlock(state.text, file)?.beginLine
   } catch (error) {
@@ -352,16 +359,23 @@ async function listEnvironments(ctx: Context, client: ApiClient | undefined, opt
 
 type Resolved = Map<string, string[]> | {error: string}
 
+/** An environment's aliases: both of its id's, and (unless `friendly` is false) its `<name>.ona` as the block has it. */
+function aliasesIn(e: Listed, config: ConfigState, friendly = true): string[] {
+  const id = e.id.toLowerCase()
+  const alias = friendly ? config.entries.get(id)?.friendly : undefined
+  return [`${id}.gitpod.environment`, `${id}.gitpod.remote`, ...(alias === undefined ? [] : [alias])]
+}
+
 /**
- * `ssh -G` for both aliases of each listed environment, as a plain `ssh` resolves them (with -F when $HOME
- * is not the account's home), through verify.ts as `ona ssh-sync` runs it: what differs from the block,
+ * `ssh -G` for the aliases of each listed environment (its friendly one too), as a plain `ssh` resolves
+ * them (with -F when $HOME is not the account's home), through verify.ts as `ona ssh-sync` runs it: what differs from the block,
  * grouped per line, and not repeated where a finding above already names the line. Returns what ssh -G
  * printed per alias (the host key check reads it), or why there is nothing.
  */
 async function verifyListed(ctx: Context, listed: Listed[], config: ConfigState, ownConfig: string, userHome: (name: string) => string | undefined, cap: (ms?: number) => number, add: Add): Promise<Map<string, Resolved>> {
   const result = new Map<string, Resolved>()
   const report = config.tree
-  const aliases = listed.flatMap((e) => [`${e.id.toLowerCase()}.gitpod.environment`, `${e.id.toLowerCase()}.gitpod.remote`])
+  const aliases = listed.flatMap((e) => aliasesIn(e, config))
   if (!report || aliases.length === 0) return result
   const [{configFileFor, groupDifferences, verifyAliases}, {attributeLines, TOOLS}] = await Promise.all([import('../ssh-config/verify.js'), import('../ssh-config/foreign.js')])
   const verified = await verifyAliases({
@@ -529,12 +543,14 @@ async function checkWatcher(ctx: Context, apiUrl: string, origin: string, add: A
  * reads and judges them, so the two never disagree.
  */
 async function checkEditors(ctx: Context, config: ConfigState, listed: Listed[], add: Add): Promise<void> {
-  const [{EDITOR_IDS, EDITORS, appDataDir}, {checkRemoteSsh, readEditorSettings, ALIAS_PATTERNS, START_CONNECT_TIMEOUT_S}, {configFileReach}] = await Promise.all([
+  const [{EDITOR_IDS, EDITORS, appDataDir}, {checkRemoteSsh, readEditorSettings, ALIAS_PATTERNS, FRIENDLY_PATTERN, START_CONNECT_TIMEOUT_S}, {configFileReach}] = await Promise.all([
     import('../ide/editors.js'),
     import('../ide/settings.js'),
     import('../ide/setup.js'),
   ])
-  const hosts = listed.flatMap((e) => [`${e.id.toLowerCase()}.gitpod.environment`, `${e.id.toLowerCase()}.gitpod.remote`])
+  // The friendly aliases (as the block has them) when they are on: `ona ide setup` maps *.ona then.
+  const hosts = listed.flatMap((e) => aliasesIn(e, config, config.friendlyAliases))
+  const patterns = config.friendlyAliases ? [...ALIAS_PATTERNS, FRIENDLY_PATTERN] : ALIAS_PATTERNS
   const shown = (names: string[]) => (names.length === 1 ? names[0] : `${names.length} ona aliases`)
   let any = false
   for (const id of EDITOR_IDS) {
@@ -573,7 +589,7 @@ async function checkEditors(ctx: Context, config: ConfigState, listed: Listed[],
         `Change that entry to "linux" in ${file} (\`ona ide setup\` keeps a platform you set).`, {file})
     } else if (check.remotePlatformMissing.length > 0) {
       add('vscode', 'vscode.remote-platform', 'warn', `${name} has no remote.SSH.remotePlatform entry for ${shown(check.remotePlatformMissing)}: it asks for the platform on every new host`,
-        `Run \`ona ide setup ${id}\` (maps ${ALIAS_PATTERNS.join(' and ')} to linux).`, {file})
+        `Run \`ona ide setup ${id}\` (maps ${patterns.join(' and ')} to linux).`, {file})
     } else add('vscode', 'vscode.remote-platform', 'pass', `${name} knows the platform of ona's aliases (remote.SSH.remotePlatform)`, null, {file})
   }
   const names = EDITOR_IDS.map((e) => EDITORS[e].name)
