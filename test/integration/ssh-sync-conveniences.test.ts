@@ -68,8 +68,11 @@ describe.skipIf(!builtCli)('ona ssh-sync --friendly-aliases', () => {
     ])
   })
 
-  it("writes no alias the user's own Host line names (below the block too; a wildcard is no name): ssh -G still goes to the user's host, the warning names the line", async () => {
-    await writeFile(fixture.config, `${await config()}\nHost api-backend.ona\n  HostName 10.1.2.3\n  User me\n\nHost *.ona\n  ForwardAgent no\n`)
+  it("writes no alias the user's own Host line names (below the block, in an Included file; a wildcard is no name): ssh -G still goes to the user's host, the warning names the line", async () => {
+    // One in the managed file below where the block goes, one in a file it Includes (the tree ssh reads).
+    const mine = path.join(path.dirname(fixture.config), 'mine.conf')
+    await writeFile(mine, '# mine\nHost web-frontend.ona\n  HostName 10.2.2.2\n')
+    await writeFile(fixture.config, `${await config()}\nHost api-backend.ona\n  HostName 10.1.2.3\n  User me\n\nHost *.ona\n  ForwardAgent no\n\nInclude ${mine}\n`)
     const result = await sync('--friendly-aliases')
     expect(result.code).toBe(0)
     // ssh reads the block first: an alias there would send the user's name to the environment.
@@ -80,15 +83,19 @@ describe.skipIf(!builtCli)('ona ssh-sync --friendly-aliases', () => {
     // The block is written above the user's entry: an alias there would be what ssh reads first.
     expect(text.indexOf(`Host ${A}.gitpod.environment`)).toBeLessThan(text.indexOf('Host api-backend.ona'))
     expect(hostLine(text, A)).toBe(`Host ${A}.gitpod.environment ${A}.gitpod.remote`)
-    // A wildcard names no host: web-frontend.ona is written.
-    expect(hostLine(text, B)).toBe(`Host ${B}.gitpod.environment ${B}.gitpod.remote web-frontend.ona`)
+    expect(hostLine(text, B)).toBe(`Host ${B}.gitpod.environment ${B}.gitpod.remote`)
+    expect((await sshG(fixture.config, 'web-frontend.ona')).get('hostname')).toBe('10.2.2.2')
+    // A wildcard names no host: docs-site.ona is written.
+    expect(hostLine(text, '0199ec15-b2c7-7f55-a1e0-5d9c3e8f4a13')).toContain(' docs-site.ona')
     const line = text.split('\n').indexOf('Host api-backend.ona') + 1
     const warned = result.stderr.split('\n').filter((l) => l.includes('friendly alias'))
     expect(warned).toHaveLength(1)
     expect(warned[0]).toContain(`api-backend.ona (your own \`Host api-backend.ona\` at ${fixture.config}:${line} names it)`)
+    expect(warned[0]).toContain(`web-frontend.ona (your own \`Host web-frontend.ona\` at ${mine}:2 names it)`)
     const json = JSON.parse((await sync('--json')).stdout) as {warnings: Array<{code: string; collisions?: unknown[]}>}
     expect(json.warnings.find((w) => w.code === 'W_FRIENDLY_ALIAS')?.collisions).toEqual([
       {alias: 'api-backend.ona', environments: [A], userHost: {file: fixture.config, line, text: 'Host api-backend.ona'}},
+      {alias: 'web-frontend.ona', environments: [B], userHost: {file: mine, line: 2, text: 'Host web-frontend.ona'}},
     ])
   })
 

@@ -7,7 +7,7 @@ import {expectedEntryValues, type EntryOptions} from './entry.js'
 import {FRIENDLY_ALIAS} from './friendly.js'
 import {isRepeatedSshOption, isSshOptionKeyword} from './ssh-options.js'
 import {ENVIRONMENT_SUFFIX, REMOTE_SUFFIX, type SshEnvironment, type ValidEnvironment} from './validate.js'
-import {applyBlock, assertEditable, removeManagedBlock, type ApplyResult} from './index.js'
+import {applyBlock, assertEditable, removeManagedBlock, type ApplyResult, type BlockOptions} from './index.js'
 import {detectEol} from './scan.js'
 
 export interface FileSyncResult {
@@ -29,6 +29,8 @@ export interface FileSyncOptions {
   overrides?: boolean
   /** With friendly aliases: every environment name this origin knows (see BlockOptions.names). */
   names?: ReadonlyMap<string, string>
+  /** With friendly aliases: the user's literal Host names elsewhere in the tree (see BlockOptions.userHosts). */
+  userHosts?: BlockOptions['userHosts']
   /** Test hook passed to updateFile. */
   beforeRename?: () => Promise<void> | void
   /** Passed to updateFile: keep the replaced file open (watch mode's guard against in-place writers). */
@@ -60,7 +62,7 @@ export async function syncBlockInFile(
       const current = options.rebase ? options.rebase(onDisk) : onDisk
       // A function sees the text as it is on disk at this attempt (it may differ from an earlier read).
       const wanted = typeof environments === 'function' ? environments(current) : environments
-      applied = applyBlock(current, wanted, {file, entry: options.entry, origin: options.origin, listed: options.listed, overrides: options.overrides, names: options.names})
+      applied = applyBlock(current, wanted, {file, entry: options.entry, origin: options.origin, listed: options.listed, overrides: options.overrides, names: options.names, userHosts: options.userHosts})
       checkRenderedBlock(applied.blockLines, applied.written, options.entry)
       return applied.text
     },

@@ -11,8 +11,9 @@
  * the address the ProxyCommand updates, the HostKeyAlias, and the ProxyCommand itself, which names the
  * environment by id whichever alias ssh was given.
  *
- * Nor is a name the user's own config gives a Host of its own (`Host mybox.ona` outside the block): ssh
- * reads the block first where it sits at the top, so the alias would take the user's host over.
+ * Nor is a name the user's own config gives a Host of its own (`Host mybox.ona` outside the block, or in
+ * any file of the tree ssh reads): ssh reads the block first where it sits at the top, so the alias would
+ * take the user's host over.
  */
 import {parseDirective, splitLines} from './scan.js'
 
@@ -60,6 +61,11 @@ export interface UserHost {
   text: string
 }
 
+/** The names a Host line's patterns give literally: no wildcard (`*`, `?`), no negation. */
+export function literalHostNames(patterns: readonly string[]): string[] {
+  return patterns.filter((p) => !/[*?]/.test(p) && !p.startsWith('!'))
+}
+
 /**
  * The literal names the Host lines of `text` define outside `skip` (the block, as character offsets), each
  * with its first line. As written: OpenSSH matches Host patterns with case (ssh-config-notes.md), so only a
@@ -72,8 +78,7 @@ export function userHostNames(text: string, skip?: {start: number; end: number},
     if (skip && line.start >= skip.start && line.start < skip.end) continue
     const directive = parseDirective(line.content)
     if (directive?.keyword !== 'host') continue
-    for (const arg of directive.args) {
-      if (/[*?]/.test(arg) || arg.startsWith('!')) continue
+    for (const arg of literalHostNames(directive.args)) {
       if (!names.has(arg)) names.set(arg, {...(file === undefined ? {} : {file}), line: line.index + 1, text: line.content.trim()})
     }
   }

@@ -20,6 +20,7 @@ import {addIncludeAtTop, removeBlockFromFile, syncBlockInFile} from '../ssh-conf
 import {isBeginMarker} from '../ssh-config/block.js'
 import {readBlockEnvironments, type EntryOptions} from '../ssh-config/index.js'
 import type {StaleBlock, TreeReport} from '../ssh-config/tree-check.js'
+import type {UserHost} from '../ssh-config/friendly.js'
 import {aliasesOf, type SshEnvironment, type ValidEnvironment} from '../ssh-config/validate.js'
 import {diffEnvironments, planBlock, type Change, type FriendlyChange, type KeptEnvironment, type PendingEnvironment, type Update} from './plan.js'
 import {printable} from '../printable.js'
@@ -263,6 +264,7 @@ export async function applyListing(ctx: Context, listing: ListEnvironmentsResult
   // Friendly aliases are unique among every environment this install knows: the listing's (stopped ones
   // too) and the block's own entries (a name the listing lacks, as in `ona ssh`'s partial view).
   const names = new Map<string, string>()
+  const userHosts = entry.friendlyAliases ? await userHostsInTree(ctx) : undefined
   const result = await syncBlockInFile(
     file,
     (current) => {
@@ -278,7 +280,7 @@ export async function applyListing(ctx: Context, listing: ListEnvironmentsResult
       unsure = plan.unsure
       return plan.desired
     },
-    {dryRun: options.dryRun, keepReplaced: options.keepReplaced, rebase: options.rebase, entry, origin: options.origin, listed, overrides: false, names},
+    {dryRun: options.dryRun, keepReplaced: options.keepReplaced, rebase: options.rebase, entry, origin: options.origin, listed, overrides: false, names, ...(userHosts ? {userHosts} : {})},
   )
   const tree = await checkTree(ctx, result.file.realPath, result.file.after, result.written)
   let includeAdded: string | undefined
@@ -349,6 +351,22 @@ export async function readBaseline(ctx: Context, origin: string | undefined): Pr
 }
 
 /** The managed file as it is on disk (through symlinks), latin1 as the writer handles it; '' when missing. */
+/**
+ * The literal Host names the user's config defines in the files ssh reads besides the managed one (whose
+ * own lines applyBlock reads under the write lock): a friendly alias must not take one of them over.
+ */
+async function userHostsInTree(ctx: Context): Promise<Map<string, UserHost>> {
+  const {literalHostNames} = await import('../ssh-config/friendly.js')
+  const {realPath, text} = await readManagedFile(ctx)
+  const {tree} = await checkTree(ctx, realPath, text, [])
+  const hosts = new Map<string, UserHost>()
+  for (const line of tree.lines) {
+    if (line.directive?.keyword !== 'host' || tree.files[line.fileIndex]?.realPath === realPath) continue
+    for (const name of literalHostNames(line.directive.args)) if (!hosts.has(name)) hosts.set(name, {file: line.file, line: line.line, text: line.content.trim()})
+  }
+  return hosts
+}
+
 async function readManagedFile(ctx: Context): Promise<{realPath: string; text: string}> {
   const [{readFile}, {resolveTarget}] = await Promise.all([import('node:fs/promises'), import('../fs/safe-write.js')])
   const {realPath} = await resolveTarget(ctx.paths.sshConfig)
