@@ -7,7 +7,7 @@ import {describe, expect, it} from 'vitest'
 
 import {onaEntryAlias, parseBlock, renderBlockLines} from '../../src/lib/ssh-config/block.js'
 import {checkRenderedBlock} from '../../src/lib/ssh-config/config-file.js'
-import {assignFriendlyAliases, FRIENDLY_ALIAS, friendlyAliasOf, slugName} from '../../src/lib/ssh-config/friendly.js'
+import {assignFriendlyAliases, FRIENDLY_ALIAS, friendlyAliasOf, slugName, userHostNames} from '../../src/lib/ssh-config/friendly.js'
 import {applyBlock, BEGIN_MARKER, END_MARKER} from '../../src/lib/ssh-config/index.js'
 import {validateEnvironments} from '../../src/lib/ssh-config/validate.js'
 import {readBlockEntry, replaceEntryAddress} from '../../src/lib/sync/entry-address.js'
@@ -90,6 +90,23 @@ describe('the friendly alias on the entry\'s Host line', () => {
     const result = applyBlock(other, [{id: 'a', host: '10.0.0.1', port: 22, user: 'dev', name: 'API'}], {origin: 'https://app.ona.com', entry: {friendlyAliases: true}})
     expect(result.text).toContain('Host a.gitpod.environment a.gitpod.remote\n')
     expect(result.warnings.find((w) => w.code === 'W_FRIENDLY_ALIAS')?.collisions).toEqual([{alias: 'api.ona', environments: ['a'], holder: 'https://other.example'}])
+  })
+
+  it("is not written when the user's own Host line names it (line as after the write); wildcards, negations and other case name nothing", () => {
+    const env = [{id: 'a', host: '10.0.0.1', port: 22, user: 'dev', name: 'API'}, {id: 'b', host: '10.0.0.2', port: 22, user: 'dev', name: 'Web'}, {id: 'c', host: '10.0.0.3', port: 22, user: 'dev', name: 'Docs'}]
+    const mine = 'Host *.ona !web.ona\n  User me\nHost DOCS.ona\n  User me\nHost box api.ona\n  HostName 10.9.9.9\n'
+    const result = applyBlock(mine, env, {file: '/h/.ssh/config', origin: 'https://app.ona.com', entry: {friendlyAliases: true}})
+    expect(result.text).toContain('Host a.gitpod.environment a.gitpod.remote\n')
+    expect(result.text).toContain('Host b.gitpod.environment b.gitpod.remote web.ona\n')
+    expect(result.text).toContain('Host c.gitpod.environment c.gitpod.remote docs.ona\n')
+    const line = result.text.split('\n').indexOf('Host box api.ona') + 1
+    expect(line).toBeGreaterThan(5)
+    const warning = result.warnings.find((w) => w.code === 'W_FRIENDLY_ALIAS')!
+    expect(warning.collisions).toEqual([{alias: 'api.ona', environments: ['a'], userHost: {file: '/h/.ssh/config', line, text: 'Host box api.ona'}}])
+    expect(warning.message).toContain(`api.ona (your own \`Host box api.ona\` at /h/.ssh/config:${line} names it)`)
+    // The block's own Host lines are not the user's.
+    expect(userHostNames(result.text, undefined).has('web.ona')).toBe(true)
+    expect([...userHostNames(result.text, {start: result.text.indexOf('# BEGIN'), end: result.text.indexOf('# END')}).keys()]).toEqual(['DOCS.ona', 'box', 'api.ona'])
   })
 })
 

@@ -368,8 +368,8 @@ function aliasesIn(e: Listed, config: ConfigState, friendly = true): string[] {
 
 /**
  * `ssh -G` for the aliases of each listed environment (its friendly one too), as a plain `ssh` resolves
- * them (with -F when $HOME is not the account's home), through verify.ts as `ona ssh-sync` runs it: what differs from the block,
- * grouped per line, and not repeated where a finding above already names the line. Returns what ssh -G
+ * them (with -F when $HOME is not the account's home), through verify.ts as `ona ssh-sync` runs it: what
+ * differs from the block, grouped per line, and not repeated where a finding above already names the line. Returns what ssh -G
  * printed per alias (the host key check reads it), or why there is nothing.
  */
 async function verifyListed(ctx: Context, listed: Listed[], config: ConfigState, ownConfig: string, userHome: (name: string) => string | undefined, cap: (ms?: number) => number, add: Add): Promise<Map<string, Resolved>> {
