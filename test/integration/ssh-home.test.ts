@@ -4,40 +4,29 @@
  * the real plain `ssh -G` (no -F) shows what such a user gets. The password database is injected (as the
  * platform allows) for the case where $HOME is the account's home.
  */
-import {mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import {PassThrough} from 'node:stream'
 
-import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+import {beforeEach, describe, expect, it} from 'vitest'
 
 import {createContext} from '../../src/lib/context.js'
 import {createIOStreams} from '../../src/lib/io.js'
-import {startSimulator, type Simulator} from '../../src/lib/simulator/server.js'
+import type {Simulator} from '../../src/lib/simulator/server.js'
 import {formatSyncResult, syncSshConfig} from '../../src/lib/sync/sync.js'
-import {baseEnv, runCli} from '../helpers/run-cli.js'
+import {useFixture} from '../helpers/fixture.js'
+import {runCli} from '../helpers/run-cli.js'
 import {runProcess, SSH_PATH} from '../helpers/ssh.js'
 
 const A = '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7'
 const ALIAS = `${A}.gitpod.environment`
 
+const fixture = useFixture({prefix: 'home', configText: 'Host github.com\n  User git\n', env: {ONA_SYSTEM_SSH_CONFIG: ''}})
 let home: string
 let config: string
 let sim: Simulator
 let env: NodeJS.ProcessEnv
-
-beforeEach(async () => {
-  home = await mkdtemp(path.join(os.tmpdir(), 'ona-home-'))
-  config = path.join(home, '.ssh', 'config')
-  await mkdir(path.dirname(config), {recursive: true, mode: 0o700})
-  await writeFile(config, 'Host github.com\n  User git\n')
-  sim = await startSimulator({seed: path.resolve('fixtures/environments.json')})
-  env = baseEnv(home, {ONA_API_URL: sim.url, ONA_TOKEN: sim.token, ONA_KEYRING: 'off', ONA_SYSTEM_SSH_CONFIG: ''})
-})
-afterEach(async () => {
-  await sim.close()
-  await rm(home, {recursive: true, force: true})
-})
+beforeEach(() => ({home, config, sim, env} = fixture))
 
 describe('$HOME that is not the home ssh reads', () => {
   it('readBySsh is false, as the real plain `ssh -G` shows, and sync says which file ssh reads', async () => {

@@ -4,40 +4,31 @@
  * file is ona's.
  * The built CLI against the simulator on 127.0.0.1, a scratch HOME, and the real `ssh -G`.
  */
-import {chmod, mkdir, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
-import os from 'node:os'
+import {chmod, readFile, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 
-import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+import {beforeEach, describe, expect, it} from 'vitest'
 
-import {startSimulator, type Simulator} from '../../src/lib/simulator/server.js'
+import type {Simulator} from '../../src/lib/simulator/server.js'
 import {BEGIN_MARKER} from '../../src/lib/ssh-config/index.js'
-import {baseEnv, runCli} from '../helpers/run-cli.js'
+import {useFixture} from '../helpers/fixture.js'
+import {runCli} from '../helpers/run-cli.js'
 import {sshG} from '../helpers/ssh.js'
 
 const A = '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7'
 type Data = {sshConfig: string; sshConfigFrom?: string; readBySsh: boolean; readByHomeConfig: boolean; warnings: Array<{code: string; message: string}>}
 
+const fixture = useFixture({prefix: 'managed', configText: 'Host github.com\n  User git\n', env: {ONA_SYSTEM_SSH_CONFIG: ''}})
 let home: string
 let ssh: string
 let config: string
 let conf: string
 let sim: Simulator
 let env: NodeJS.ProcessEnv
-
-beforeEach(async () => {
-  home = await mkdtemp(path.join(os.tmpdir(), 'ona-managed-'))
-  ssh = path.join(home, '.ssh')
-  config = path.join(ssh, 'config')
+beforeEach(() => {
+  ;({home, config, sim, env} = fixture)
+  ssh = path.dirname(config)
   conf = path.join(ssh, 'ona.conf')
-  await mkdir(ssh, {recursive: true, mode: 0o700})
-  await writeFile(config, 'Host github.com\n  User git\n')
-  sim = await startSimulator({seed: path.resolve('fixtures/environments.json')})
-  env = baseEnv(home, {ONA_API_URL: sim.url, ONA_TOKEN: sim.token, ONA_KEYRING: 'off', ONA_SYSTEM_SSH_CONFIG: ''})
-})
-afterEach(async () => {
-  await sim.close()
-  await rm(home, {recursive: true, force: true})
 })
 
 async function sync(...args: string[]): Promise<Data> {
