@@ -11,27 +11,20 @@
  * `tagged`) is never cached. A run that was cut short (no ssh, out of time) is not saved.
  */
 import {createHash} from 'node:crypto'
-import {readFile, realpath, rename, rm, stat, writeFile} from 'node:fs/promises'
+import {realpath, stat} from 'node:fs/promises'
 import path from 'node:path'
 
 import type {Warning} from '../errors.js'
+import {readScopedEntry, writeScopedEntry, type Stamped} from '../fs/state-file.js'
 import {findBlock} from './block.js'
 import type {ConfigTree} from './tree.js'
 
 const VERSION = 1
-/** Managed files (per origin) remembered at once; the oldest goes first. */
-const MAX_ENTRIES = 16
 
 interface CacheEntry {
   key: string
   /** By alias: the hash of its entry, and what ssh -G found for it (no warnings: as ona wrote). */
   aliases: Record<string, {entry: string; warnings: Warning[]}>
-  at: number
-}
-
-interface CacheFile {
-  version: number
-  entries: Record<string, CacheEntry>
 }
 
 export interface FingerprintInput {
@@ -101,27 +94,17 @@ export function entryHash(values: ReadonlyMap<string, readonly string[]> | undef
 export interface VerifyCache {
   file: string
   scope: string
-  entry?: CacheEntry
+  entry?: Stamped<CacheEntry>
 }
 
 export function cacheFile(stateDir: string): string {
   return path.join(stateDir, 'verify-cache.json')
 }
 
-async function readCacheFile(file: string): Promise<CacheFile> {
-  try {
-    const data = JSON.parse(await readFile(file, 'utf8')) as CacheFile
-    if (data && data.version === VERSION && data.entries && typeof data.entries === 'object') return data
-  } catch {
-    // Missing or damaged: start over (it only saves time).
-  }
-  return {version: VERSION, entries: {}}
-}
-
-/** The cache entry of one managed file and origin. */
+/** The cache entry of one managed file and origin (16 are kept, the oldest going first). */
 export async function loadVerifyCache(stateDir: string, scope: string): Promise<VerifyCache> {
   const file = cacheFile(stateDir)
-  return {file, scope, entry: (await readCacheFile(file)).entries[scope]}
+  return {file, scope, entry: await readScopedEntry<CacheEntry>({file, version: VERSION}, scope)}
 }
 
 /**
@@ -147,25 +130,12 @@ export function plan(cache: VerifyCache, key: string | undefined, entries: Reado
  * gone from the block is forgotten, so the entry never grows past the block).
  */
 export async function saveVerifyCache(cache: VerifyCache, key: string, entries: ReadonlyMap<string, string>, warnings: ReadonlyMap<string, Warning[]>, keep?: ReadonlySet<string>): Promise<void> {
-  const data = await readCacheFile(cache.file)
-  const aliases: CacheEntry['aliases'] = {}
-  const previous = data.entries[cache.scope]
-  if (keep && previous?.key === key) {
-    for (const [alias, result] of Object.entries(previous.aliases)) if (keep.has(alias) && !entries.has(alias)) aliases[alias] = result
-  }
-  for (const [alias, hash] of entries) aliases[alias] = {entry: hash, warnings: warnings.get(alias) ?? []}
-  data.entries[cache.scope] = {key, aliases, at: Date.now()}
-  const scopes = Object.entries(data.entries).sort(([, a], [, b]) => b.at - a.at)
-  data.entries = Object.fromEntries(scopes.slice(0, MAX_ENTRIES))
-  const temporary = `${cache.file}.${process.pid}.tmp`
-  try {
-    // Under `sudo -E` the state dir is in a home root does not own: what it creates there is that home's owner's.
-    const {mkdirOwned, ownLikeDirectory} = await import('../fs/safe-write.js')
-    await mkdirOwned(path.dirname(cache.file))
-    await writeFile(temporary, JSON.stringify(data), {mode: 0o600})
-    await ownLikeDirectory(temporary)
-    await rename(temporary, cache.file)
-  } catch {
-    await rm(temporary, {force: true}).catch(() => {})
-  }
+  await writeScopedEntry<CacheEntry>({file: cache.file, version: VERSION}, cache.scope, (previous) => {
+    const aliases: CacheEntry['aliases'] = {}
+    if (keep && previous?.key === key) {
+      for (const [alias, result] of Object.entries(previous.aliases)) if (keep.has(alias) && !entries.has(alias)) aliases[alias] = result
+    }
+    for (const [alias, hash] of entries) aliases[alias] = {entry: hash, warnings: warnings.get(alias) ?? []}
+    return {key, aliases}
+  })
 }
