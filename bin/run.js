@@ -10,11 +10,6 @@
 // Whenever anything could make oclif's answer differ (a terminal, OCLIF_COLUMNS, FORCE_COLOR, DEBUG,
 // a possible WSL host, a stale cache), oclif answers as before. ONA_STARTUP_FAST_PATH=0
 // turns all of it off; test/integration/startup.test.ts and fast-path.test.ts compare both ways byte for byte.
-import {existsSync, lstatSync, mkdirSync, readFileSync, statSync} from 'node:fs'
-import module from 'node:module'
-import os from 'node:os'
-import path from 'node:path'
-import {fileURLToPath} from 'node:url'
 
 // The oldest Node.js every dependency supports (chokidar's engines; package.json says the same, a test
 // checks). Below it, say so once and stop, instead of oclif's engine warning on every command followed by
@@ -29,6 +24,14 @@ if (tooOld) {
   )
   process.exit(1)
 }
+
+// Built-ins as CommonJS objects: an ES module import of node:fs builds a facade that reads every export
+// once, and its lazy `ReadStream` getter then loads fs streams and readline (about 4 ms per run).
+const {existsSync, lstatSync, mkdirSync, readFileSync, statSync} = process.getBuiltinModule('node:fs')
+const module = process.getBuiltinModule('node:module')
+const os = process.getBuiltinModule('node:os')
+const path = process.getBuiltinModule('node:path')
+const {fileURLToPath} = process.getBuiltinModule('node:url')
 
 // A closed stdout or stderr (`ona | head -1`) is a clean end, not a crash: the rest of the output has
 // nowhere to go, so further writes are dropped and the command finishes (its exit code stands). Anyone

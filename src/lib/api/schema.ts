@@ -156,9 +156,13 @@ export function parseEnvironment(wire: unknown, where: string): {environment?: E
 }
 
 export function parseListPage(rpc: string, body: unknown): {nextToken: string; rawEnvironments: unknown[]} {
-  const parsed = safeParse(listSchema, withoutNulls(body))
+  // Each environment is read (nulls and all) by parseEnvironment: copying them all here first without
+  // their nulls cost a third of a 100-environment listing's validation.
+  const items = body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as {environments?: unknown}).environments : undefined
+  const page = Array.isArray(items) ? {...(body as object), environments: []} : body
+  const parsed = safeParse(listSchema, withoutNulls(page))
   if (!parsed.success) throw badResponse(rpc, describeIssues(parsed.issues))
-  return {nextToken: parsed.data.pagination?.nextToken ?? '', rawEnvironments: parsed.data.environments ?? []}
+  return {nextToken: parsed.data.pagination?.nextToken ?? '', rawEnvironments: Array.isArray(items) ? items : []}
 }
 
 export function parseGetEnvironment(rpc: string, body: unknown): Environment & {problems: EnvironmentProblem[]} {

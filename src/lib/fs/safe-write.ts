@@ -74,7 +74,12 @@ function loopError(file: string): OnaError {
 /** Follows every symlink on the way to the file that is really written, dangling links included (the file is created). */
 export async function resolveTarget(file: string): Promise<Target> {
   const absolute = path.resolve(file)
-  const realPath = await realPathLoose(absolute, file, {n: 0})
+  // A path that exists resolves in one call (the walk below costs an lstat per component, and a no-op sync
+  // resolves the managed file several times); the walk is for what does not exist yet, a dangling link, a
+  // loop or an error to name. Not on Windows, where the kernel's answer can differ in form (a subst or
+  // mapped drive becomes its target) from the walk's.
+  const direct = process.platform === 'win32' ? undefined : await fs.realpath(absolute).catch(() => undefined)
+  const realPath = direct ?? (await realPathLoose(absolute, file, {n: 0}))
   let stat: Stats | undefined
   try {
     stat = await fs.stat(realPath)

@@ -11,6 +11,7 @@ import {findBlock, isBeginMarker} from './block.js'
 import {attributeLines, findConnectionFindings, type ConnectionFinding} from './foreign.js'
 import {findOverridesInLines, scopeApplies} from './overrides.js'
 import {includeLineFor, placesOf, readConfigTree, type ConfigTree} from './tree.js'
+import type {TreeProbe} from './tree-probes.js'
 import {aliasesOf, type ValidEnvironment} from './validate.js'
 
 export interface StaleBlock {
@@ -55,6 +56,8 @@ export interface TreeCheckOptions {
   systemConfig: string | null
   /** The password database for `~user` in Include lines. */
   userHome?: (name: string) => string | undefined
+  /** Filled with what the tree reads looked at (tree-probes.ts). */
+  probes?: TreeProbe[]
 }
 
 /** Reads the tree with the managed file's new text and reports what it means for the block. */
@@ -65,6 +68,7 @@ export async function checkConfigTree(options: TreeCheckOptions): Promise<TreeRe
     systemConfig: options.systemConfig,
     texts: new Map([[options.managedRealPath, options.managedText]]),
     userHome: options.userHome,
+    probes: options.probes,
   })
   const warnings: Warning[] = tree.problems.map((message) => ({code: 'W_SSH_CONFIG_TREE', message}))
   const places = placesOf(tree, options.managedRealPath)
@@ -74,7 +78,7 @@ export async function checkConfigTree(options: TreeCheckOptions): Promise<TreeRe
 
   if (options.sshUserConfig !== undefined && path.resolve(options.sshUserConfig) !== path.resolve(options.userConfig)) {
     // $HOME is not the home ssh reads its config from: does that config read the managed file?
-    const own = await readConfigTree({home: options.home, userConfig: options.sshUserConfig, systemConfig: options.systemConfig, texts: new Map([[options.managedRealPath, options.managedText]]), userHome: options.userHome})
+    const own = await readConfigTree({home: options.home, userConfig: options.sshUserConfig, systemConfig: options.systemConfig, texts: new Map([[options.managedRealPath, options.managedText]]), userHome: options.userHome, probes: options.probes})
     report.readBySsh = placesOf(own, options.managedRealPath).length > 0
   }
   if (!place) {

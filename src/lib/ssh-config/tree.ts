@@ -17,6 +17,7 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 
 import {parseDirective, splitLines, type Directive} from './scan.js'
+import {identityOf, type TreeProbe} from './tree-probes.js'
 
 export const MAX_INCLUDE_DEPTH = 16
 export const SYSTEM_CONFIG = '/etc/ssh/ssh_config'
@@ -80,6 +81,8 @@ export interface ReadTreeOptions {
    * nothing, as in ssh, and is named in `problems`). Without it `~user` matches nothing.
    */
   userHome?: (name: string) => string | undefined
+  /** Filled with what the reading looked at, for a later run to tell the tree is the same (tree-probes.ts). */
+  probes?: TreeProbe[]
 }
 
 /** Reads the whole tree. Files that do not exist or cannot be read are skipped, as ssh does. */
@@ -104,11 +107,17 @@ async function readFileInto(tree: ConfigTree, options: ReadTreeOptions, file: st
     tree.problems.push(`${state.includedFrom?.file}:${state.includedFrom?.line}: more than ${MAX_INCLUDE_DEPTH} levels of Include: ssh stops with "Too many recursive configuration includes"`)
     return
   }
-  const realPath = await fs.realpath(file).catch(() => path.resolve(file))
+  const real = await fs.realpath(file).catch(() => undefined)
+  const realPath = real ?? path.resolve(file)
   let text = options.texts?.get(realPath)
-  if (text === undefined) {
+  if (text !== undefined) options.probes?.push({kind: 'file', path: file, real: real ?? null, id: 'text'})
+  else {
+    const probe: TreeProbe | undefined = options.probes ? {kind: 'file', path: file, real: real ?? null, id: null} : undefined
+    if (probe) options.probes!.push(probe)
     try {
-      const stat = await fs.stat(file)
+      // Stat'ed before it is read: a write in between leaves a probe that no longer matches (tree-probes.ts).
+      const stat = await fs.stat(file, {bigint: true})
+      if (probe) probe.id = identityOf(stat)
       if (!stat.isFile()) return
       text = (await fs.readFile(file)).toString('latin1')
     } catch {
@@ -135,12 +144,15 @@ async function readFileInto(tree: ConfigTree, options: ReadTreeOptions, file: st
       }
       const pattern = path.isAbsolute(arg) || arg.startsWith('~') ? arg : `${state.system ? SYSTEM_DIR : '~/.ssh'}/${arg}`
       const expanded = expandTilde(pattern, options.home, options.userHome)
+      if (options.probes && pattern.startsWith('~') && !pattern.startsWith('~/') && pattern !== '~') {
+        options.probes.push({kind: 'user', name: tildeUser(pattern), home: tildeUser(pattern) === '' ? null : (options.userHome?.(tildeUser(pattern)) ?? null)})
+      }
       if (expanded === undefined) {
         // glob(3) leaves `~nobody-here/x` as it is, which then matches nothing: ssh goes on without it.
         tree.problems.push(`${file}:${lineNo}: Include ${arg}: there is no user ${JSON.stringify(tildeUser(pattern))}, so ssh reads nothing for it ("matched no files")`)
         continue
       }
-      const matches = await glob(expanded)
+      const matches = await glob(expanded, options.probes)
       for (const match of matches) {
         await readFileInto(tree, options, match, {
           scope,
@@ -182,7 +194,7 @@ const WILDCARD = /[*?[]/
  * starting with '.' unless the pattern's component does, results in byte order. Non-existent paths match
  * nothing.
  */
-export async function glob(pattern: string): Promise<string[]> {
+export async function glob(pattern: string, probes?: TreeProbe[]): Promise<string[]> {
   if (!path.isAbsolute(pattern)) return []
   const parts = pattern.split('/').filter((p, i) => p !== '' || i === 0)
   let candidates = ['/']
@@ -192,6 +204,11 @@ export async function glob(pattern: string): Promise<string[]> {
       if (!WILDCARD.test(part)) {
         next.push(path.join(base, part))
         continue
+      }
+      if (probes) {
+        const probe: TreeProbe = {kind: 'dir', path: base, id: null}
+        probes.push(probe)
+        probe.id = await fs.stat(base, {bigint: true}).then(identityOf, () => null)
       }
       const names = await fs.readdir(base).catch(() => [] as string[])
       const re = globComponentRegExp(part)
@@ -204,7 +221,9 @@ export async function glob(pattern: string): Promise<string[]> {
   }
   const existing: string[] = []
   for (const candidate of candidates) {
-    if (await fs.lstat(candidate).then(() => true, () => false)) existing.push(candidate)
+    const exists = await fs.lstat(candidate).then(() => true, () => false)
+    probes?.push({kind: 'exists', path: candidate, exists})
+    if (exists) existing.push(candidate)
   }
   return existing.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
 }

@@ -11,6 +11,7 @@
  * `tagged`) is never cached. A run that was cut short (no ssh, out of time) is not saved.
  */
 import {createHash} from 'node:crypto'
+import {statSync} from 'node:fs'
 import {realpath, stat} from 'node:fs/promises'
 import path from 'node:path'
 
@@ -41,21 +42,42 @@ export interface FingerprintInput {
 
 const sha = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 32)
 
+function isFile(file: string): boolean {
+  try {
+    return statSync(file, {throwIfNoEntry: false})?.isFile() === true
+  } catch {
+    return false
+  }
+}
+
 /** Where `command` is, as a spawn would find it on PATH; undefined when it is not there. */
-async function locate(command: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+function locate(command: string, env: NodeJS.ProcessEnv): string | undefined {
   const windows = process.platform === 'win32'
   const candidates = command.includes('/') || (windows && command.includes('\\'))
     ? [command]
     : (env.PATH ?? env.Path ?? '').split(path.delimiter).filter((d) => d !== '').flatMap((dir) => (windows ? ['.exe', ''].map((ext) => path.join(dir, command + ext)) : [path.join(dir, command)]))
+  // One stat per PATH entry, synchronously: a promise each cost more than the stat (about 10 per sync).
   for (const candidate of candidates) {
-    const found = await stat(candidate).then((s) => s.isFile(), () => false)
-    if (found) return candidate
+    if (isFile(candidate)) return candidate
   }
   return undefined
 }
 
+/** The ssh a spawn of `command` runs, as [real path, size, mtime]; undefined when there is none. */
+export async function sshIdentity(command: string, env: NodeJS.ProcessEnv): Promise<[string, string, number, number] | undefined> {
+  const ssh = locate(command, env)
+  if (!ssh) return undefined
+  try {
+    const real = await realpath(ssh)
+    const s = await stat(real)
+    return ['ssh', real, s.size, s.mtimeMs]
+  } catch {
+    return undefined
+  }
+}
+
 /** Criteria of `Match` whose answer can change while no file does. */
-const VOLATILE_MATCH = /^!?(?:exec|localnetwork|tagged)$/i
+export const VOLATILE_MATCH = /^!?(?:exec|localnetwork|tagged)$/i
 
 /**
  * The key of everything but the aliases' own entries; undefined when the tree cannot be cached (a volatile
@@ -63,13 +85,11 @@ const VOLATILE_MATCH = /^!?(?:exec|localnetwork|tagged)$/i
  */
 export async function treeFingerprint(input: FingerprintInput): Promise<string | undefined> {
   if (input.tree.lines.some((l) => l.directive?.keyword === 'match' && l.directive.args.some((a) => VOLATILE_MATCH.test(a)))) return undefined
-  const ssh = await locate(input.ssh, input.env)
+  const ssh = await sshIdentity(input.ssh, input.env)
   if (!ssh) return undefined
   const parts: unknown[] = [VERSION, input.home, input.configFile ?? '', input.user]
   try {
-    const real = await realpath(ssh)
-    const s = await stat(real)
-    parts.push(['ssh', real, s.size, s.mtimeMs])
+    parts.push(ssh)
     for (const file of input.tree.files) {
       if (file.realPath === input.managedRealPath) {
         const location = findBlock(input.managedText)

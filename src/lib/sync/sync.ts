@@ -4,6 +4,7 @@
  * that does not validate, an interrupted pagination) throws before a single byte is written, so a failed
  * call can never empty the block.
  */
+import {createHash} from 'node:crypto'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -23,6 +24,8 @@ import type {StaleBlock, TreeReport} from '../ssh-config/tree-check.js'
 import type {UserHost} from '../ssh-config/friendly.js'
 import {aliasesOf, type SshEnvironment, type ValidEnvironment} from '../ssh-config/validate.js'
 import {diffEnvironments, planBlock, type Change, type FriendlyChange, type KeptEnvironment, type PendingEnvironment, type Update} from './plan.js'
+import type {ManagedRead, Outcome} from './unchanged.js'
+import type {TreeProbe} from '../ssh-config/tree-probes.js'
 import {printable} from '../printable.js'
 
 export interface SyncOptions {
@@ -71,6 +74,12 @@ export interface ApplyOptions extends SyncOptions {
   complete?: boolean
   /** Environments known to be deleted (watch mode's tombstones). */
   deleted?: Iterable<string>
+  /**
+   * ssh-sync: the managed file as read before the listing was requested. The baseline is its block (when
+   * `baseline` is not given), and a sync that would change nothing is answered from the last one that
+   * found the same inputs (unchanged.ts).
+   */
+  before?: ManagedRead
 }
 
 /** Key registrations of one sync. */
@@ -113,6 +122,8 @@ export interface SyncResult {
   added: Change[]
   updated: Update[]
   removed: Change[]
+  /** Entries this run left as they were. */
+  unchanged: number
   /** Friendly aliases that came, moved or went (`--friendly-aliases`). */
   aliased: FriendlyChange[]
   kept: KeptEnvironment[]
@@ -254,6 +265,55 @@ export async function applyListing(ctx: Context, listing: ListEnvironmentsResult
     keyReport.failed = outcome.failed
     keyWarnings.push(...outcome.warnings)
   }
+  const assemble = (outcome: Outcome, extra: Partial<SyncResult> = {}): SyncResult => ({
+    sshConfig: file,
+    realPath: outcome.realPath,
+    changed: outcome.changed,
+    written: outcome.written,
+    dryRun: Boolean(options.dryRun),
+    removedBlock: false,
+    environments: outcome.environments,
+    added: outcome.added,
+    updated: outcome.updated,
+    removed: outcome.removed,
+    unchanged: outcome.unchanged,
+    aliased: outcome.aliased,
+    kept: outcome.kept,
+    pending: outcome.pending,
+    warnings: [...settingsWarnings, ...outcome.planWarnings, ...keyWarnings, ...outcome.warnings],
+    verified: outcome.verified,
+    verifiedFromCache: outcome.verifiedFromCache,
+    readBySsh: outcome.readBySsh,
+    readByHomeConfig: outcome.readByHomeConfig,
+    sshUserConfig: outcome.sshUserConfig,
+    includeLine: outcome.includeLine,
+    includeAdded: outcome.includeAdded,
+    staleBlocks: outcome.staleBlocks,
+    foreignBlocks: outcome.foreignBlocks,
+    backup: outcome.backup,
+    ...extra,
+    resolveOnConnect,
+    keys: keyReport,
+    ...(outcome.unsure.length > 0 ? {unsure: outcome.unsure} : {}),
+  })
+
+  // A plain ssh-sync (not watch mode, not `ona ssh`): the last no-op sync with the same inputs answers.
+  const before = options.before
+  const recall = before && !options.addInclude && !options.keepReplaced && !options.rebase && options.baseline === undefined && options.complete !== false && options.deleted === undefined
+    ? await unchangedInputs(ctx, before, listing, entry, options)
+    : undefined
+  if (recall) {
+    const outcome = await recall.module.recallUnchanged(ctx.paths.stateDir, recall.scope, recall.key, {managedFile: file, before: before!, userHome: (await import('../platform/passwd.js')).passwdOf(ctx.platform)})
+    if (outcome) {
+      const {debugSink} = await import('../auth/session.js')
+      debugSink(ctx)?.(`ssh-sync: the listing, the settings, ${file}, every file of the config tree and ssh are as at the last sync: its findings are reused`)
+      // Every answer is one kept from before: nothing ssh reads for any alias changed.
+      return assemble({...outcome, verifiedFromCache: outcome.verified}, options.dryRun ? {diff: ''} : {})
+    }
+  }
+  const baseline = options.baseline ?? (before ? baselineOf(before.text, file, options.origin) : undefined)
+  const probes: TreeProbe[] | undefined = recall ? [] : undefined
+
   let previous: SshEnvironment[] = []
   let kept: KeptEnvironment[] = []
   let pending: PendingEnvironment[] = []
@@ -264,7 +324,7 @@ export async function applyListing(ctx: Context, listing: ListEnvironmentsResult
   // Friendly aliases are unique among every environment this install knows: the listing's (stopped ones
   // too) and the block's own entries (a name the listing lacks, as in `ona ssh`'s partial view).
   const names = new Map<string, string>()
-  const userHosts = entry.friendlyAliases ? await userHostsInTree(ctx) : undefined
+  const userHosts = entry.friendlyAliases ? await userHostsInTree(ctx, probes) : undefined
   const result = await syncBlockInFile(
     file,
     (current) => {
@@ -273,7 +333,7 @@ export async function applyListing(ctx: Context, listing: ListEnvironmentsResult
       for (const env of previous) if (env.name !== undefined) names.set(env.id.toLowerCase(), env.name)
       for (const env of listing.environments) if (env.name) names.set(env.id.toLowerCase(), env.name)
       // Decided here, under the write lock, against what the file holds now (plan.ts: merge by freshness).
-      const plan = planBlock(listing.environments, previous, listing.problems, {keepStopped: resolveOnConnect, baseline: options.baseline, complete: options.complete, deleted: options.deleted})
+      const plan = planBlock(listing.environments, previous, listing.problems, {keepStopped: resolveOnConnect, baseline, complete: options.complete, deleted: options.deleted})
       kept = plan.kept
       pending = plan.pending
       planWarnings = plan.warnings
@@ -282,7 +342,7 @@ export async function applyListing(ctx: Context, listing: ListEnvironmentsResult
     },
     {dryRun: options.dryRun, keepReplaced: options.keepReplaced, rebase: options.rebase, entry, origin: options.origin, listed, overrides: false, names, ...(userHosts ? {userHosts} : {})},
   )
-  const tree = await checkTree(ctx, result.file.realPath, result.file.after, result.written)
+  const tree = await checkTree(ctx, result.file.realPath, result.file.after, result.written, probes)
   let includeAdded: string | undefined
   if (options.addInclude && !tree.readByUserConfig && tree.includeLine) {
     await addIncludeAtTop(ctx.paths.userSshConfig, tree.includeLine, {dryRun: options.dryRun})
@@ -297,22 +357,16 @@ export async function applyListing(ctx: Context, listing: ListEnvironmentsResult
   }
   // One warning per line that decides a value, not one per alias; lines the tree check named are not repeated.
   const differences = verified ? (await import('../ssh-config/verify.js')).groupDifferences(verified.warnings, tree.covered) : []
-  const changes = diffEnvironments(previous, result.written)
-  return {
-    sshConfig: file,
+  const outcome: Outcome = {
     realPath: result.file.realPath,
     changed: result.file.changed,
     written: result.file.written,
-    dryRun: Boolean(options.dryRun),
-    removedBlock: false,
     environments: result.written.length,
-    ...changes,
+    ...diffEnvironments(previous, result.written),
     kept,
     pending,
+    planWarnings,
     warnings: [
-      ...settingsWarnings,
-      ...planWarnings,
-      ...keyWarnings,
       ...result.warnings,
       ...tree.warnings.filter((w) => !(includeAdded && w.code === 'W_NOT_INCLUDED')),
       ...differences,
@@ -329,12 +383,49 @@ export async function applyListing(ctx: Context, listing: ListEnvironmentsResult
     staleBlocks: tree.staleBlocks,
     foreignBlocks: foreignBlocksOf(tree),
     backup: result.file.backupPath,
+    unsure,
+  }
+  // Kept for the next sync when this one changed nothing, read the same file it started from and verified
+  // all it had to (ssh -G answered for every alias, and nothing in the tree makes an answer depend on the moment).
+  const complete = verified === undefined || (verified.note === undefined && verified.cacheable)
+  if (recall && probes && !result.file.changed && !result.file.written && complete && result.file.before === before!.text) {
+    await recall.module.rememberUnchanged(ctx.paths.stateDir, recall.scope, recall.key, probes, outcome)
+  }
+  return assemble(outcome, {
     diff: options.dryRun ? await unifiedDiff(file, result.file.before, result.file.after) : undefined,
     ...(options.keepReplaced ? {replaced: result.file.replaced, after: result.file.after, writtenStat: result.file.writtenStat} : {}),
-    resolveOnConnect,
-    keys: keyReport,
-    ...(unsure.length > 0 ? {unsure} : {}),
+  })
+}
+
+/** The block's entries of this origin in a text read before the listing; none when it cannot be parsed (the safe side). */
+function baselineOf(text: string, file: string, origin: string | undefined): SshEnvironment[] {
+  try {
+    return readBlockEnvironments(text, {file, origin})
+  } catch {
+    return []
   }
+}
+
+/**
+ * The key of everything a sync's outcome depends on besides the config tree (unchanged.ts): the listing,
+ * the entry options (the settings), the managed file's text, the paths, the ssh binary and the user.
+ */
+async function unchangedInputs(ctx: Context, before: ManagedRead, listing: ListEnvironmentsResult, entry: EntryOptions, options: ApplyOptions) {
+  const [module, {sshIdentity}, {sshUserConfig}] = await Promise.all([import('./unchanged.js'), import('../ssh-config/verify-cache.js'), import('../platform/passwd.js')])
+  const ssh = ctx.env.ONA_SSH || 'ssh'
+  const key = module.unchangedKey(before, {
+    origin: options.origin ?? '',
+    verify: Boolean(options.verify),
+    // Versions are BigInts (statusVersion): written as text with a suffix no number has.
+    listing: createHashOf(JSON.stringify(listing, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v))),
+    entry,
+    paths: ctx.paths,
+    platform: ctx.platform.name,
+    sshUserConfig: sshUserConfig(ctx.platform),
+    user: localUser(),
+    ssh: [ssh, (await sshIdentity(ssh, ctx.env)) ?? null],
+  })
+  return {module, key, scope: module.scopeOf(before.realPath, options.origin)}
 }
 
 /**
@@ -355,16 +446,22 @@ export async function readBaseline(ctx: Context, origin: string | undefined): Pr
  * The literal Host names the user's config defines in the files ssh reads besides the managed one (whose
  * own lines applyBlock reads under the write lock): a friendly alias must not take one of them over.
  */
-async function userHostsInTree(ctx: Context): Promise<Map<string, UserHost>> {
+async function userHostsInTree(ctx: Context, probes?: TreeProbe[]): Promise<Map<string, UserHost>> {
   const {literalHostNames} = await import('../ssh-config/friendly.js')
   const {realPath, text} = await readManagedFile(ctx)
-  const {tree} = await checkTree(ctx, realPath, text, [])
+  const {tree} = await checkTree(ctx, realPath, text, [], probes)
   const hosts = new Map<string, UserHost>()
   for (const line of tree.lines) {
     if (line.directive?.keyword !== 'host' || tree.files[line.fileIndex]?.realPath === realPath) continue
     for (const name of literalHostNames(line.directive.args)) if (!hosts.has(name)) hosts.set(name, {file: line.file, line: line.line, text: line.content.trim()})
   }
   return hosts
+}
+
+/** The managed file as ssh-sync starts from it: text and identity (unchanged.ts). */
+async function readManagedBefore(ctx: Context): Promise<ManagedRead> {
+  const [{resolveTarget}, {readManaged}] = await Promise.all([import('../fs/safe-write.js'), import('./unchanged.js')])
+  return readManaged((await resolveTarget(ctx.paths.sshConfig)).realPath)
 }
 
 async function readManagedFile(ctx: Context): Promise<{realPath: string; text: string}> {
@@ -382,9 +479,10 @@ export async function syncSshConfig(ctx: Context, options: SyncOptions & {apiUrl
   if (options.remove) return {...(await removeFromConfig(ctx, withOrigin)), sshConfigFrom: ctx.paths.sshConfigFrom}
   const client = options.client ?? (await connect(ctx, options.apiUrl))
   // Read before the listing is asked for: an entry another writer adds meanwhile is not taken for gone.
-  const baseline = await readBaseline(ctx, withOrigin.origin)
+  // (Its block is parsed only when the sync is not answered from the last one: unchanged.ts.)
+  const before = await readManagedBefore(ctx)
   const listing = await client.listEnvironments()
-  const result = {...(await applyListing(ctx, listing, {...withOrigin, client, baseline})), sshConfigFrom: ctx.paths.sshConfigFrom}
+  const result = {...(await applyListing(ctx, listing, {...withOrigin, client, before})), sshConfigFrom: ctx.paths.sshConfigFrom}
   // Chosen once (--ssh-config, or an earlier one's block found in the tree): plain syncs, `ona ssh`, watch
   // mode and the service use it from now on.
   if (!options.dryRun) await rememberManagedFile(ctx, options.apiUrl)
@@ -404,7 +502,7 @@ function foreignBlocksOf(tree: TreeReport): ForeignBlock[] {
 }
 
 /** The config tree with the managed file as written: overrides from any file, whether ssh reads it, stale blocks. */
-async function checkTree(ctx: Context, realPath: string, text: string, written: readonly ValidEnvironment[]): Promise<TreeReport & {sshUserConfig: string}> {
+async function checkTree(ctx: Context, realPath: string, text: string, written: readonly ValidEnvironment[], probes?: TreeProbe[]): Promise<TreeReport & {sshUserConfig: string}> {
   const [{checkConfigTree}, {passwdOf, sshUserConfig}] = await Promise.all([import('../ssh-config/tree-check.js'), import('../platform/passwd.js')])
   // Which home ssh reads its config from is decided here, for sync, `ona ssh` (sshConfigArgs) and doctor.
   const own = sshUserConfig(ctx.platform)
@@ -418,6 +516,7 @@ async function checkTree(ctx: Context, realPath: string, text: string, written: 
     environments: written,
     userConfig: ctx.paths.userSshConfig,
     systemConfig: ctx.paths.systemSshConfig,
+    probes,
   })
   return {...report, sshUserConfig: own}
 }
@@ -432,7 +531,7 @@ async function verifyWithSsh(
   text: string,
   aliases: readonly string[],
   options: {signal?: AbortSignal; cache?: {realPath: string; origin?: string; blockAliases?: ReadonlySet<string>}} = {},
-): Promise<{warnings: Warning[]; note?: string; checked: number; cached: number}> {
+): Promise<{warnings: Warning[]; note?: string; checked: number; cached: number; cacheable: boolean}> {
   const [{configFileFor, verifyAliases, writtenValues}, {passwdOf, sshUserConfig}] = await Promise.all([import('../ssh-config/verify.js'), import('../platform/passwd.js')])
   const configFile = configFileFor(ctx.paths.userSshConfig, sshUserConfig(ctx.platform))
   // An empty ONA_SSH is unset, as verifyAliases and `ona ssh` read it.
@@ -463,7 +562,11 @@ async function verifyWithSsh(
     for (const w of result.warnings) if (w.alias !== undefined) byAlias.get(w.alias)?.push(w)
     await cached.module.saveVerifyCache(cached.cache, cached.key, cached.entries, byAlias, options.cache?.blockAliases)
   }
-  return {warnings: [...[...reused.values()].flat(), ...result.warnings], note: result.skipped, checked: result.checked + reused.size, cached: reused.size}
+  return {warnings: [...[...reused.values()].flat(), ...result.warnings], note: result.skipped, checked: result.checked + reused.size, cached: reused.size, cacheable: cached?.key !== undefined}
+}
+
+function createHashOf(text: string): string {
+  return createHash('sha256').update(text).digest('hex')
 }
 
 function localUser(): string {

@@ -1,0 +1,178 @@
+/**
+ * A sync that changes nothing is answered from the last one (sync/unchanged.ts, issue 21: the no-op budget):
+ * the same result, byte for byte, while the listing, the settings, the managed file, every file of the config
+ * tree and ssh are as they were; the full way (and the right findings) as soon as any of them changed,
+ * including a file that appears where an Include glob or path looks. Real files, the simulator and the real
+ * `ssh -G` (through a wrapper that logs each run).
+ */
+import {chmod, mkdir, mkdtemp, readFile, rm, symlink, unlink, writeFile} from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+
+import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+
+import {startSimulator, type Simulator} from '../../src/lib/simulator/server.js'
+import {baseEnv, runCli} from '../helpers/run-cli.js'
+import {SSH_PATH} from '../helpers/ssh.js'
+
+const A = '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7'
+const REUSED = 'its findings are reused'
+
+interface Data {
+  changed: boolean
+  environments: number
+  verified: number
+  verifiedFromCache: number
+  updated: Array<{alias: string}>
+  warnings: Array<{code: string; file?: string; line?: number}>
+}
+
+let home: string
+let ssh: string
+let config: string
+let log: string
+let sim: Simulator
+let env: NodeJS.ProcessEnv
+
+beforeEach(async () => {
+  home = await mkdtemp(path.join(os.tmpdir(), 'ona-unchanged-'))
+  ssh = path.join(home, '.ssh')
+  config = path.join(ssh, 'config')
+  log = path.join(home, 'ssh.log')
+  await mkdir(ssh, {recursive: true, mode: 0o700})
+  const wrapper = path.join(home, 'ssh-wrapper')
+  await writeFile(wrapper, `#!/bin/sh\necho "$*" >> '${log}'\nexec ${SSH_PATH} "$@"\n`)
+  await chmod(wrapper, 0o755)
+  sim = await startSimulator({seed: path.resolve('fixtures/environments.json')})
+  env = baseEnv(home, {ONA_API_URL: sim.url, ONA_TOKEN: sim.token, ONA_KEYRING: 'off', ONA_SYSTEM_SSH_CONFIG: '', ONA_SSH: wrapper, ONA_DEBUG: '1'})
+})
+afterEach(async () => {
+  await sim.close()
+  await rm(home, {recursive: true, force: true})
+})
+
+/** One `ona ssh-sync --json`: its result, and whether the last sync's findings answered it. */
+async function sync(...args: string[]): Promise<{data: Data; reused: boolean; stdout: string}> {
+  const result = await runCli(['ssh-sync', '--json', ...args], {env})
+  expect(result.code, result.stderr).toBe(0)
+  return {data: JSON.parse(result.stdout) as Data, reused: result.stderr.includes(REUSED), stdout: result.stdout}
+}
+
+/**
+ * Syncs until one is answered from the last (the simulator's listing settles once ona's key is READY on
+ * every environment: until then each listing differs, and rightly takes the full way).
+ */
+async function settled(): Promise<Data> {
+  for (let i = 0; i < 8; i++) {
+    const result = await sync()
+    if (result.reused) return result.data
+  }
+  throw new Error('no sync was answered from the last one')
+}
+
+/** Forgets what the last sync found: the next one takes the full way. */
+const forget = () => rm(path.join(home, '.local', 'state', 'ona', 'sync-unchanged.json'), {force: true})
+
+const codes = (data: Data) => data.warnings.map((w) => `${w.code} ${w.file === undefined ? '' : path.basename(w.file)}:${w.line ?? ''}`)
+
+describe('a no-op sync answered from the last one', () => {
+  it('gives the same result as the full way, starts no ssh, and --check and --dry-run share it', async () => {
+    const users = path.join(ssh, 'users')
+    await writeFile(users, 'Host *.gitpod.remote\n  StrictHostKeyChecking no\n')
+    await writeFile(config, `Include ${users}\nHost github.com\n`)
+    await settled()
+    await forget()
+    const full = await sync()
+    expect(full.reused).toBe(false)
+    const before = (await readFile(log, 'utf8')).split('\n').length
+    const answered = await sync()
+    expect(answered.reused).toBe(true)
+    expect(answered.stdout).toBe(full.stdout)
+    expect(answered.data).toMatchObject({changed: false, environments: 3, verified: 6, verifiedFromCache: 6})
+    expect(codes(answered.data)).toEqual(['W_OVERRIDE users:2'])
+    const check = await runCli(['ssh-sync', '--check'], {env})
+    expect(check.code).toBe(0)
+    expect(check.stderr).toContain(REUSED)
+    const dry = await runCli(['ssh-sync', '--dry-run', '--json'], {env})
+    expect(dry.stderr).toContain(REUSED)
+    expect(JSON.parse(dry.stdout)).toMatchObject({changed: false, dryRun: true, diff: ''})
+    expect((await readFile(log, 'utf8')).split('\n').length).toBe(before)
+  })
+
+  it('a file added where an Include glob looks is read: its override is reported', async () => {
+    await mkdir(path.join(ssh, 'conf.d'))
+    await writeFile(path.join(ssh, 'conf.d', 'a.conf'), 'Host github.com\n  User git\n')
+    await writeFile(config, 'Include conf.d/*.conf\nHost github.com\n')
+    expect(codes(await settled())).toEqual([])
+    await writeFile(path.join(ssh, 'conf.d', 'b.conf'), 'Host *\n  User alice\n')
+    const after = await sync()
+    expect(after.reused).toBe(false)
+    expect(codes(after.data)).toContain('W_OVERRIDE b.conf:2')
+  })
+
+  it('a file created at an Include path that did not exist is read', async () => {
+    await writeFile(config, 'Include ~/.ssh/later\nHost github.com\n')
+    expect(codes(await settled())).toEqual([])
+    await writeFile(path.join(ssh, 'later'), 'Host *\n  User alice\n')
+    const after = await sync()
+    expect(after.reused).toBe(false)
+    expect(codes(after.data)).toContain('W_OVERRIDE later:2')
+  })
+
+  it('an included symlink pointed elsewhere, or a file of the tree rewritten, is read again', async () => {
+    const plain = path.join(home, 'plain.conf')
+    const bad = path.join(home, 'bad.conf')
+    await writeFile(plain, 'Host github.com\n  User git\n')
+    await writeFile(bad, 'Host *\n  User alice\n')
+    const link = path.join(ssh, 'linked')
+    await symlink(plain, link)
+    await writeFile(config, `Include ${link}\nHost github.com\n`)
+    expect(codes(await settled())).toEqual([])
+    await unlink(link)
+    await symlink(bad, link)
+    const retargeted = await sync()
+    expect(retargeted.reused).toBe(false)
+    expect(codes(retargeted.data)).toContain('W_OVERRIDE linked:2')
+
+    await writeFile(bad, 'Host *\n  User bobby\n')
+    await settled()
+    // Same size and, within a second, maybe the same mtime to the second: nanoseconds and ctime tell.
+    await writeFile(bad, 'Host *\n  User carol\n')
+    const rewritten = await sync()
+    expect(rewritten.reused).toBe(false)
+  })
+
+  it('the managed file edited outside the block, a moved environment or a new setting: the full way, and what it finds', async () => {
+    await writeFile(config, 'Host github.com\n')
+    await settled()
+    const text = await readFile(config, 'utf8')
+    await writeFile(config, `Host *.gitpod.environment\n  User mallory\n${text}`)
+    const edited = await sync()
+    expect(edited.reused).toBe(false)
+    expect(codes(edited.data)).toContain('W_OVERRIDE config:2')
+    await writeFile(config, text)
+
+    await settled()
+    sim.setSshAddress(A, {host: '127.0.0.77', port: 2222})
+    const moved = await sync()
+    expect(moved.reused).toBe(false)
+    expect(moved.data.changed).toBe(true)
+    expect(moved.data.updated.map((u) => u.alias)).toContain(`${A}.gitpod.environment`)
+
+    await settled()
+    const option = await sync('--ssh-option', 'ForwardAgent=yes')
+    expect(option.reused).toBe(false)
+    expect(option.data.changed).toBe(true)
+    expect(await readFile(config, 'utf8')).toContain('ForwardAgent yes')
+  })
+
+  it('a sync that could not verify everything keeps nothing for the next one', async () => {
+    await writeFile(config, 'Host github.com\n')
+    env.ONA_SSH = path.join(home, 'no-such-ssh')
+    await sync()
+    const first = await sync()
+    expect(first.data.warnings.map((w) => w.code)).toContain('W_VERIFY_SKIPPED')
+    const second = await sync()
+    expect(second.reused).toBe(false)
+  })
+})
