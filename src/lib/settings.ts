@@ -17,6 +17,7 @@ import type {Context} from './context.js'
 import {OnaError} from './errors.js'
 import {mkdirOwned, ownLikeDirectory} from './fs/safe-write.js'
 import {applySshOptions, checkSavedSshOptions, isRefusedSshOption, isSshOptionKeyword} from './ssh-config/ssh-options.js'
+import {readSmallFile} from './fs/small-file.js'
 
 export interface OriginSettings {
   /** Host entries carry a ProxyCommand that resolves the address (and starts the environment) at connect time. */
@@ -90,7 +91,7 @@ export async function readSettings(ctx: Pick<Context, 'paths'>): Promise<Setting
   const file = settingsPath(ctx)
   let text: string
   try {
-    text = await readFile(file, 'utf8')
+    text = await readSmallFile(file, 'utf8')
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {origins: {}}
     throw new OnaError('ERR_SETTINGS', `cannot read ${file}: ${(error as Error).message}`, {details: {file}})

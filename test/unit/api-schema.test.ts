@@ -1,6 +1,7 @@
+import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
 
-import {parseEnvironment, parseIdentity, parseListPage} from '../../src/lib/api/schema.js'
+import {parseEnvironment, parseIdentity, parseListPage, withoutNulls} from '../../src/lib/api/schema.js'
 import {OnaError} from '../../src/lib/errors.js'
 
 const running = {
@@ -112,5 +113,37 @@ describe('whole-response validation', () => {
 
   it('reads a page with no environments field as empty and last', () => {
     expect(parseListPage('ListEnvironments', {})).toEqual({nextToken: '', rawEnvironments: []})
+  })
+})
+
+describe('withoutNulls', () => {
+  /** The definition: a fresh copy without the null members, at any depth. */
+  const reference = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(reference)
+    if (value === null || typeof value !== 'object') return value
+    const out: Record<string, unknown> = {}
+    for (const [key, member] of Object.entries(value)) if (member !== null) out[key] = reference(member)
+    return out
+  }
+
+  it('equals the copy without null members for any JSON value, and leaves its input as it was', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        const before = JSON.stringify(value)
+        expect(withoutNulls(value)).toStrictEqual(reference(value))
+        expect(JSON.stringify(value)).toBe(before)
+      }),
+      {numRuns: 500},
+    )
+  })
+
+  it('returns a value without nulls as it is (no copy), and copies only the objects on the way to a null', () => {
+    const clean = {a: [{b: 1}], c: {d: 'x'}}
+    expect(withoutNulls(clean)).toBe(clean)
+    const mixed = {keep: {same: true}, drop: {gone: null, stay: 1}, list: [null, {x: null}]}
+    const out = withoutNulls(mixed) as typeof mixed
+    expect(out).toEqual({keep: {same: true}, drop: {stay: 1}, list: [null, {}]})
+    expect(out.keep).toBe(mixed.keep)
+    expect(mixed.drop.gone).toBeNull()
   })
 })

@@ -11,11 +11,12 @@
  * read the lines as data (never eval, never bash's `compgen -W`, which expands what it is given) and check
  * the same shape again. No secret is in the file: ids and names only, mode 0600.
  */
-import {readFile, writeFile} from 'node:fs/promises'
+import {writeFile} from 'node:fs/promises'
 
 import type {ApiClient} from '../api/client.js'
 import type {Environment} from '../api/types.js'
 import {cacheDir, pathFor, type Platform} from '../platform/platform.js'
+import {readSmallFile} from '../fs/small-file.js'
 
 /** At most this many environments are remembered (their names and ids): the file stays small. */
 export const MAX_REMEMBERED = 500
@@ -61,7 +62,7 @@ export async function rememberForCompletion(platform: Platform, apiUrl: string, 
     const dir = completionDir(platform)
     const file = pathFor(platform).join(dir, originFileName(apiUrl))
     const text = words.map((w) => `${w}\n`).join('')
-    if ((await readFile(file, 'utf8').catch(() => undefined)) === text) return
+    if ((await readSmallFile(file, 'utf8').catch(() => undefined)) === text) return
     const [{mkdirOwned, ownLikeDirectory}, {renameWithRetry}] = await Promise.all([import('../fs/safe-write.js'), import('../platform/rename.js')])
     await mkdirOwned(dir)
     const temporary = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`

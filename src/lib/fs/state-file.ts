@@ -5,8 +5,9 @@
  * version reads as empty, and a write that fails is dropped. A write is atomic (a temporary file renamed
  * over it, 0600) and, under `sudo -E`, owned by the home's owner like the state dir.
  */
-import {readFile, rename, rm, writeFile} from 'node:fs/promises'
+import {rename, rm, writeFile} from 'node:fs/promises'
 import path from 'node:path'
+import {readSmallFile} from './small-file.js'
 
 export interface ScopedStateFile {
   file: string
@@ -26,7 +27,7 @@ interface Stored<E> {
 /** Every entry of the file (none when it is missing, damaged or of another version). */
 export async function readScopedState<E>(store: ScopedStateFile): Promise<Record<string, Stamped<E>>> {
   try {
-    const data = JSON.parse(await readFile(store.file, 'utf8')) as Stored<E>
+    const data = JSON.parse(await readSmallFile(store.file, 'utf8')) as Stored<E>
     if (data && data.version === store.version && data.entries && typeof data.entries === 'object' && !Array.isArray(data.entries)) return data.entries
   } catch {
     // Missing or damaged: start over.

@@ -17,6 +17,7 @@ import {OnaError} from '../errors.js'
 import {mkdirOwned, ownLikeDirectory} from '../fs/safe-write.js'
 import {expandHome} from '../platform/platform.js'
 import {fingerprint, keyIdentity, publicKeyFromOpenSshPrivate} from './openssh.js'
+import {readSmallFile} from '../fs/small-file.js'
 
 export interface MachineKey {
   /** The private key file (what `IdentityFile` names). */
@@ -88,14 +89,14 @@ async function loadKey(ctx: Pick<Context, 'paths' | 'platform' | 'env'>, identit
 export async function readPublicKey(privateKeyPath: string): Promise<string> {
   let privateText: string
   try {
-    privateText = await readFile(privateKeyPath, 'utf8')
+    privateText = await readSmallFile(privateKeyPath, 'utf8')
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     throw new OnaError('ERR_KEY', code === 'ENOENT' ? `the SSH key ${privateKeyPath} does not exist` : `cannot read the SSH key ${privateKeyPath} (${code ?? 'error'})`, {
       details: {file: privateKeyPath, missing: code === 'ENOENT'},
     })
   }
-  const fromPub = await readFile(`${privateKeyPath}.pub`, 'utf8').then(
+  const fromPub = await readSmallFile(`${privateKeyPath}.pub`, 'utf8').then(
     (text) => text.trim(),
     () => undefined,
   )
@@ -115,7 +116,7 @@ export async function readPublicKey(privateKeyPath: string): Promise<string> {
 /** One UUID per machine, created with the first key. */
 async function machineKeyId(ctx: Pick<Context, 'paths'>): Promise<string> {
   const file = path.join(keyDir(ctx), 'key-id')
-  const existing = await readFile(file, 'utf8').then(
+  const existing = await readSmallFile(file, 'utf8').then(
     (text) => text.trim(),
     () => undefined,
   )

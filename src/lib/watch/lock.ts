@@ -42,6 +42,7 @@ import path from 'node:path'
 import type {Context} from '../context.js'
 import {OnaError} from '../errors.js'
 import {holderAlive, mkdirOwned, ownLikeDirectory, processStartTime, resolveTarget} from '../fs/safe-write.js'
+import {readSmallFile} from '../fs/small-file.js'
 
 export interface ControlMessage {
   action: 'stop' | 'resync' | 'ping'
@@ -136,7 +137,7 @@ function socketOf(paths: WatchPaths, holder: Holder): string | undefined {
 }
 
 async function readHolder(paths: WatchPaths): Promise<{raw: string; holder: Holder} | undefined> {
-  const raw = await fs.readFile(paths.lockPath, 'utf8').catch(() => undefined)
+  const raw = await readSmallFile(paths.lockPath, 'utf8').catch(() => undefined)
   return raw === undefined ? undefined : {raw, holder: parse(raw)}
 }
 
@@ -293,7 +294,7 @@ async function tellAt(paths: WatchPaths, message: ControlMessage): Promise<{pid:
   if (answer?.ok && typeof answer.pid === 'number') return {pid: answer.pid, state: answer.state ?? 'running'}
   if (answer === undefined && message.action === 'stop') return stopLegacyHolder(paths)
   if (answer?.state !== 'no-answer') return undefined
-  const holder = parse(await fs.readFile(paths.lockPath, 'utf8').catch(() => ''))
+  const holder = parse(await readSmallFile(paths.lockPath, 'utf8').catch(() => ''))
   return {pid: holder.pid ?? 0, state: 'no-answer'}
 }
 
@@ -381,7 +382,7 @@ interface RemovedRecord {
 
 async function readRemoved(file: string): Promise<RemovedRecord | undefined> {
   try {
-    const parsed = JSON.parse(await fs.readFile(file, 'utf8')) as {at?: unknown; except?: unknown}
+    const parsed = JSON.parse(await readSmallFile(file, 'utf8')) as {at?: unknown; except?: unknown}
     return {at: typeof parsed.at === 'string' ? parsed.at : 'an earlier time', except: Array.isArray(parsed.except) ? parsed.except.filter((e): e is string => typeof e === 'string') : []}
   } catch {
     return undefined
