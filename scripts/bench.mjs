@@ -420,23 +420,28 @@ async function benchNoopSync() {
     const listCalls = sim.rpcCount('ListEnvironments')
     for (let i = 0; i < 2; i++) await timeProcessAsync([run, 'ssh-sync'], env)
     const warmCalls = sim.rpcCount('ListEnvironments')
+    // The budgeted figures and their baselines, interleaved so that drift in the machine's speed meets them alike.
     for (let i = 0; i < runs; i++) {
       const timed = await timeProcessAsync([run, 'ssh-sync'], env)
       if (timed.status === 0) sync.push(timed.ms)
       const checked = await timeProcessAsync([run, 'ssh-sync', '--check'], env)
       if (checked.status === 0) check.push(checked.ms)
-      // The same no-op sync with the last sync's findings forgotten: the block, the tree and its checks
-      // again (the ssh -G answers kept), as after any change to a file of the tree.
+      bare.push((await timeProcessAsync(['-e', '0'], scratchEnv)).ms)
+      trip.push(await apiRoundTrip(sim))
+    }
+    // Then what a no-op costs without what the last runs kept (in a loop of their own: 200 ssh processes
+    // at once disturb the machine for the runs right after them).
+    for (let i = 0; i < runs; i++) {
+      // The last sync's findings forgotten: the block, the tree and its checks again (the ssh -G answers
+      // kept), as after any change to a file of the tree.
       rmSync(lastSync, {force: true})
       const again = await timeProcessAsync([run, 'ssh-sync'], env)
       if (again.status === 0) reread.push(again.ms)
-      // And with the ssh -G answers forgotten too: what verification costs when it runs.
+      // And the ssh -G answers forgotten too: what verification costs when it runs.
       rmSync(lastSync, {force: true})
       rmSync(verifyCache, {force: true})
       const cold = await timeProcessAsync([run, 'ssh-sync'], env)
       if (cold.status === 0) uncached.push(cold.ms)
-      bare.push((await timeProcessAsync(['-e', '0'], scratchEnv)).ms)
-      trip.push(await apiRoundTrip(sim))
     }
     const unchanged = readFileSync(config, 'utf8') === current
     const rows = {
