@@ -17,6 +17,7 @@
 // `import.meta.url` becomes the URL of its own tsc output (dist/lib/auth/token-store.js and so on).
 // Source maps (dist/bundle/*.map, dist/fast/*.map) map stack traces to src/ when node runs with
 // --enable-source-maps; they are build output for developers, not something the package needs.
+import {createHash} from 'node:crypto'
 import {readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -52,6 +53,22 @@ const banner = [
   'const require = __onaCreateRequire(import.meta.url);',
   "const __onaDistUrl = (file) => new URL('../' + file, import.meta.url).href;",
 ].join('\n')
+
+/** The same for the fast bundles, which are CommonJS: require and __filename come from bin/run.js. */
+const fastBanner = "const __onaDistUrl = (file) => new URL('../' + file, require('node:url').pathToFileURL(__filename)).href;"
+
+/**
+ * In the fast bundles, `await import('node:x')` becomes a require() (a script compiled by bin/run.js has no
+ * module loader of its own for import(); lending it the main one is still an experimental feature of
+ * Node's that prints a warning).
+ */
+const dynamicBuiltinPlugin = {
+  name: 'ona-dynamic-builtins',
+  setup(b) {
+    b.onResolve({filter: /^node:/}, (args) => (args.kind === 'dynamic-import' ? {path: args.path, namespace: 'ona-builtin'} : undefined))
+    b.onLoad({filter: /.*/, namespace: 'ona-builtin'}, (args) => ({contents: `module.exports = require(${JSON.stringify(args.path)})`, loader: 'js'}))
+  },
+}
 
 /** Rewrites `import.meta.url` in our sources to the URL of the file's own tsc output. */
 const metaUrlPlugin = {
@@ -124,7 +141,7 @@ async function bundleFast() {
     if (!file) throw new Error(`oclif.manifest.json lists ${id} with fastPath, but no source file under src/commands/ has that id`)
     const name = id.replaceAll(':', '.')
     entryPoints[name] = `ona-fast:${file}`
-    index[id] = `${name}.js`
+    index[id] = `${name}.cjs`
   }
   const fastEntryPlugin = {
     name: 'ona-fast-entry',
@@ -143,22 +160,36 @@ async function bundleFast() {
     // One file per command: its lazy imports stay lazy (esbuild defers their evaluation), and loading one
     // file costs less than resolving and loading the dozens of chunks splitting makes.
     splitting: false,
+    // CommonJS, which bin/run.js compiles itself with a V8 code cache made after the run (see
+    // loadFastBundle there): Node's cache of an ES module holds only its top level.
+    format: 'cjs',
+    outExtension: {'.js': '.cjs'},
+    banner: {js: fastBanner},
     entryPoints,
     alias: {'@oclif/core': lite},
     external: EXTERNAL.filter((name) => name !== '@oclif/core'),
-    plugins: [fastEntryPlugin, ...options.plugins],
+    plugins: [fastEntryPlugin, dynamicBuiltinPlugin, ...options.plugins],
   })
   writeFileSync(path.join(outdir, 'index.json'), `${JSON.stringify({version: pjson.version, commands: index}, null, 1)}\n`)
-  // A fast bundle that still reached for oclif would defeat its purpose (and bin/run.js's promise).
+  // What a no-op ssh-sync's kept outcome is tied to (src/lib/sync/unchanged.ts): every bundle's text.
+  const buildHash = createHash('sha256').update(pjson.version)
+  for (const dir of ['bundle', 'fast']) {
+    for (const name of readdirSync(path.join(dist, dir)).sort()) if (/\.c?js$/.test(name)) buildHash.update(`\0${name}\0`).update(readFileSync(path.join(dist, dir, name)))
+  }
+  writeFileSync(path.join(dist, 'build-id'), `${buildHash.digest('hex')}\n`)
+  // A fast bundle that still reached for oclif would defeat its purpose (and bin/run.js's promise), and one
+  // with an import() left would fail where it runs it (bin/run.js compiles it as a plain script).
   for (const [output, info] of Object.entries(result.metafile.outputs)) {
     const oclif = info.imports.find((i) => i.path.startsWith('@oclif/'))
     if (oclif) throw new Error(`${output} imports ${oclif.path}: the fast bundle must not load oclif`)
+    const dynamic = info.imports.find((i) => i.kind === 'dynamic-import' && i.external)
+    if (dynamic) throw new Error(`${output} keeps import(${JSON.stringify(dynamic.path)}): the fast bundle must require() it`)
   }
   report('dist/fast', result, fast.length)
 }
 
 function report(label, result, entries) {
-  const outputs = Object.entries(result.metafile.outputs).filter(([file]) => file.endsWith('.js'))
+  const outputs = Object.entries(result.metafile.outputs).filter(([file]) => /\.c?js$/.test(file))
   const bytes = outputs.reduce((sum, [, info]) => sum + info.bytes, 0)
   console.log(`${label}: ${entries} entr${entries === 1 ? 'y' : 'ies'}, ${outputs.length} files, ${(bytes / 1024).toFixed(0)} KiB`)
 }

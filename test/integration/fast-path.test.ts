@@ -87,7 +87,7 @@ async function bothWays(args: string[], {start = USER_PART, env = {}}: {start?: 
 
 describe.skipIf(!builtCli)('fast path of commands (built CLI)', () => {
   it('builds ssh-sync for the fast path (its class says fastPath)', () => {
-    expect(fastIndex.commands['ssh-sync']).toBe('ssh-sync.js')
+    expect(fastIndex.commands['ssh-sync']).toBe('ssh-sync.cjs')
   })
 
   it.each([
