@@ -14,6 +14,7 @@ import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {startSimulator, type Simulator} from '../../src/lib/simulator/server.js'
 import {baseEnv, runCli} from '../helpers/run-cli.js'
 import {SSH_PATH} from '../helpers/ssh.js'
+import {RACY_MS} from '../../src/lib/ssh-config/tree-probes.js'
 
 const A = '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7'
 const REUSED = 'its findings are reused'
@@ -59,13 +60,16 @@ async function sync(...args: string[]): Promise<{data: Data; reused: boolean; st
 }
 
 /**
- * Syncs until one is answered from the last (the simulator's listing settles once ona's key is READY on
- * every environment: until then each listing differs, and rightly takes the full way).
+ * Syncs until one is answered from the last: the simulator's listing settles once ona's key is READY on
+ * every environment (until then each listing differs, and rightly takes the full way), and a file of the
+ * tree written less than RACY_MS before a sync read it is not trusted to keep its identity.
  */
 async function settled(): Promise<Data> {
-  for (let i = 0; i < 8; i++) {
+  const until = Date.now() + RACY_MS + 8000
+  while (Date.now() < until) {
     const result = await sync()
     if (result.reused) return result.data
+    await new Promise((resolve) => setTimeout(resolve, 250))
   }
   throw new Error('no sync was answered from the last one')
 }
@@ -164,6 +168,50 @@ describe('a no-op sync answered from the last one', () => {
     expect(option.reused).toBe(false)
     expect(option.data.changed).toBe(true)
     expect(await readFile(config, 'utf8')).toContain('ForwardAgent yes')
+  })
+
+  it('a file of the tree written just before the sync read it is not trusted yet: the next sync reads it again', async () => {
+    const extra = path.join(ssh, 'extra')
+    await writeFile(extra, 'Host github.com\n  User git\n')
+    await writeFile(config, `Include ${extra}\nHost github.com\n`)
+    await settled()
+    await writeFile(extra, 'Host gitlab.com\n  User git\n')
+    expect((await sync()).reused).toBe(false)
+    // Read again within RACY_MS of its change: still not kept.
+    expect((await sync()).reused).toBe(false)
+    await settled()
+  })
+
+  it('a failed ssh -G is asked again: the sync after it is not answered from it', async () => {
+    await writeFile(config, 'Host github.com\n')
+    await settled()
+    await rm(path.join(home, '.local', 'state', 'ona'), {recursive: true, force: true})
+    const flag = path.join(home, 'fail')
+    const failing = path.join(home, 'ssh-failing')
+    await writeFile(failing, `#!/bin/sh\nif [ -e '${flag}' ]; then exit 255; fi\nexec ${SSH_PATH} "$@"\n`)
+    await chmod(failing, 0o755)
+    env.ONA_SSH = failing
+    await writeFile(flag, '')
+    const failed = await sync()
+    expect(failed.data.warnings.map((w) => w.code)).toContain('W_SSH_G_FAILED')
+    await rm(flag)
+    const after = await sync()
+    expect(after.reused).toBe(false)
+    expect(after.data.warnings.map((w) => w.code)).not.toContain('W_SSH_G_FAILED')
+    expect(after.data.verified).toBe(6)
+  })
+
+  it('a ${VAR} a line names: another value is another answer (ssh -G prints it expanded)', async () => {
+    const known = path.join(home, 'known_hosts')
+    await writeFile(known, '')
+    await writeFile(config, 'Host *.gitpod.environment\n  UserKnownHostsFile ${ONA_TEST_KH}\nHost github.com\n')
+    env.ONA_TEST_KH = '/dev/null'
+    const differs = await settled()
+    expect(differs.warnings.map((w) => w.code)).toContain('W_SSH_DIFFERS')
+    env.ONA_TEST_KH = known
+    const other = await sync()
+    expect(other.reused).toBe(false)
+    expect(other.data.warnings.map((w) => w.code)).not.toContain('W_SSH_DIFFERS')
   })
 
   it('a sync that could not verify everything keeps nothing for the next one', async () => {

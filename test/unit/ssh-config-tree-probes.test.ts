@@ -9,7 +9,7 @@ import path from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
 import {readConfigTree} from '../../src/lib/ssh-config/tree.js'
-import {probesHold, type TreeProbe} from '../../src/lib/ssh-config/tree-probes.js'
+import {outsideReferences, probesHold, RACY_MS, type TreeProbe} from '../../src/lib/ssh-config/tree-probes.js'
 
 let home: string
 let ssh: string
@@ -96,5 +96,38 @@ describe('probesHold', () => {
     expect(probesHold(probes)).toBe(true)
     await unlink(config)
     expect(probesHold(probes)).toBe(false)
+  })
+
+  it('a ${NAME} or a ~user in any line\'s value: its value, or that user\'s home, is part of what must hold', async () => {
+    await writeFile(path.join(ssh, 'config'), 'Host *\n  IdentityFile ~bob/.ssh/id\n  UserKnownHostsFile ${KH} ${KH}\n')
+    const homes = new Map([['bob', '/home/bob']])
+    const probes: TreeProbe[] = []
+    await readConfigTree({home, systemConfig: null, probes, env: {KH: '/dev/null'}, userHome: (name) => homes.get(name)})
+    expect(probes.filter((p) => p.kind === 'env' || p.kind === 'user')).toEqual([
+      {kind: 'user', name: 'bob', home: '/home/bob'},
+      {kind: 'env', name: 'KH', value: '/dev/null'},
+    ])
+    const lookup = (name: string) => homes.get(name)
+    expect(probesHold(probes, lookup, {KH: '/dev/null'})).toBe(true)
+    expect(probesHold(probes, lookup, {KH: '/tmp/known'})).toBe(false)
+    expect(probesHold(probes, lookup, {})).toBe(false)
+    homes.set('bob', '/srv/bob')
+    expect(probesHold(probes, lookup, {KH: '/dev/null'})).toBe(false)
+  })
+
+  it('outsideReferences finds every ${NAME} and a leading ~user, not ~/ or a ~ later in the value', () => {
+    expect(outsideReferences(['${A}/x${B_2}', '~carol/k', '~/k', 'a~dave', '${}'])).toEqual({env: ['A', 'B_2', ''], users: ['carol']})
+  })
+
+  it('marks a file or a listed directory changed within RACY_MS of the probe as racy, and not one changed long before', async () => {
+    await writeFile(path.join(ssh, 'config'), 'Include conf.d/*\n')
+    await writeFile(path.join(ssh, 'conf.d', 'one'), 'User x\n')
+    const fresh = await probe()
+    expect(fresh.filter((p) => (p.kind === 'file' || p.kind === 'dir') && p.racy).length).toBeGreaterThan(0)
+    // The test is on ctime, which cannot be set back (setting mtime moves it): wait it out.
+    await new Promise((resolve) => setTimeout(resolve, RACY_MS + 100))
+    const later = await probe()
+    expect(later.filter((p) => p.kind === 'file' && p.path.endsWith('one'))[0]).not.toHaveProperty('racy')
+    expect(later.filter((p) => p.kind === 'dir')[0]).not.toHaveProperty('racy')
   })
 })

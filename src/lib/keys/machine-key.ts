@@ -89,14 +89,15 @@ async function loadKey(ctx: Pick<Context, 'paths' | 'platform' | 'env'>, identit
 export async function readPublicKey(privateKeyPath: string): Promise<string> {
   let privateText: string
   try {
-    privateText = await readSmallFile(privateKeyPath, 'utf8')
+    // Not readSmallFile: the key may be any file the user named (--identity-file), on any mount.
+    privateText = await readFile(privateKeyPath, 'utf8')
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     throw new OnaError('ERR_KEY', code === 'ENOENT' ? `the SSH key ${privateKeyPath} does not exist` : `cannot read the SSH key ${privateKeyPath} (${code ?? 'error'})`, {
       details: {file: privateKeyPath, missing: code === 'ENOENT'},
     })
   }
-  const fromPub = await readSmallFile(`${privateKeyPath}.pub`, 'utf8').then(
+  const fromPub = await readFile(`${privateKeyPath}.pub`, 'utf8').then(
     (text) => text.trim(),
     () => undefined,
   )

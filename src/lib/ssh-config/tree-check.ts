@@ -58,6 +58,8 @@ export interface TreeCheckOptions {
   userHome?: (name: string) => string | undefined
   /** Filled with what the tree reads looked at (tree-probes.ts). */
   probes?: TreeProbe[]
+  /** The environment ssh runs with (for the probes). */
+  env?: NodeJS.ProcessEnv
 }
 
 /** Reads the tree with the managed file's new text and reports what it means for the block. */
@@ -69,6 +71,7 @@ export async function checkConfigTree(options: TreeCheckOptions): Promise<TreeRe
     texts: new Map([[options.managedRealPath, options.managedText]]),
     userHome: options.userHome,
     probes: options.probes,
+    env: options.env,
   })
   const warnings: Warning[] = tree.problems.map((message) => ({code: 'W_SSH_CONFIG_TREE', message}))
   const places = placesOf(tree, options.managedRealPath)
@@ -78,7 +81,7 @@ export async function checkConfigTree(options: TreeCheckOptions): Promise<TreeRe
 
   if (options.sshUserConfig !== undefined && path.resolve(options.sshUserConfig) !== path.resolve(options.userConfig)) {
     // $HOME is not the home ssh reads its config from: does that config read the managed file?
-    const own = await readConfigTree({home: options.home, userConfig: options.sshUserConfig, systemConfig: options.systemConfig, texts: new Map([[options.managedRealPath, options.managedText]]), userHome: options.userHome, probes: options.probes})
+    const own = await readConfigTree({home: options.home, userConfig: options.sshUserConfig, systemConfig: options.systemConfig, texts: new Map([[options.managedRealPath, options.managedText]]), userHome: options.userHome, probes: options.probes, env: options.env})
     report.readBySsh = placesOf(own, options.managedRealPath).length > 0
   }
   if (!place) {

@@ -11,14 +11,33 @@
 import {lstatSync, realpathSync, statSync, type BigIntStats} from 'node:fs'
 
 export type TreeProbe =
-  /** A file ssh opens: `real` null when realpath failed, `id` null when it could not be stat'ed; 'text' when its text was given (the managed file). */
-  | {kind: 'file'; path: string; real: string | null; id: string | null}
+  /**
+   * A file ssh opens: `real` null when realpath failed, `id` null when it could not be stat'ed; 'text' when
+   * its text was given (the managed file). `racy`: changed so shortly before it was probed that a second
+   * change could still keep the same identity (see RACY_MS).
+   */
+  | {kind: 'file'; path: string; real: string | null; id: string | null; racy?: true}
   /** A directory an Include glob listed. */
-  | {kind: 'dir'; path: string; id: string | null}
+  | {kind: 'dir'; path: string; id: string | null; racy?: true}
   /** A path an Include glob tried. */
   | {kind: 'exists'; path: string; exists: boolean}
-  /** A `~user` of an Include, and the home the password database gave (null: no such user). */
+  /** A `~user` of an Include or of any other line's value, and the home the password database gave (null: no such user). */
   | {kind: 'user'; name: string; home: string | null}
+  /** An environment variable a line names as `${NAME}` (ssh expands it in several keywords), and its value then. */
+  | {kind: 'env'; name: string; value: string | null}
+
+/**
+ * A file system stamps a change with its clock's granularity: a few milliseconds on Linux, a second on
+ * HFS+, two on FAT. A file changed within that long before it was probed could change again, at the same
+ * size, and keep its identity ("racy", as git calls it). Such a probe is never kept for a later run; the
+ * clock is read only for that, never to decide to wait.
+ */
+export const RACY_MS = 2000
+
+export function isRacy(s: BigIntStats, now = Date.now()): boolean {
+  const changed = Number(s.ctimeNs / 1_000_000n)
+  return Math.abs(now - changed) < RACY_MS
+}
 
 /** Everything about a file or directory that changes when it is written, replaced, renamed or listed differently. */
 export function identityOf(s: BigIntStats): string {
@@ -46,7 +65,7 @@ function realNow(file: string): string | null {
  * Whether every probe still gives what it gave: then a tree read now would read the same files with the
  * same texts (up to a write that keeps size and both timestamps to the nanosecond).
  */
-export function probesHold(probes: readonly TreeProbe[], userHome?: (name: string) => string | undefined): boolean {
+export function probesHold(probes: readonly TreeProbe[], userHome?: (name: string) => string | undefined, env: NodeJS.ProcessEnv = {}): boolean {
   for (const probe of probes) {
     switch (probe.kind) {
       case 'file':
@@ -69,9 +88,28 @@ export function probesHold(probes: readonly TreeProbe[], userHome?: (name: strin
       case 'user':
         if ((userHome?.(probe.name) ?? null) !== probe.home) return false
         break
+      case 'env':
+        if ((env[probe.name] ?? null) !== probe.value) return false
+        break
       default:
         return false
     }
   }
   return true
+}
+
+/**
+ * What a line's values take from outside the files: `${NAME}` (OpenSSH expands environment variables in
+ * IdentityFile, UserKnownHostsFile, ControlPath and others, and `ssh -G` prints the result) and `~user/`
+ * (that user's home in the password database). Both decide what `ssh -G` answers as much as a file does.
+ */
+export function outsideReferences(args: readonly string[]): {env: string[]; users: string[]} {
+  const env: string[] = []
+  const users: string[] = []
+  for (const arg of args) {
+    for (const match of arg.matchAll(/\$\{([^}]*)\}/g)) env.push(match[1]!)
+    const user = /^~([^/~\s]+)/.exec(arg)
+    if (user) users.push(user[1]!)
+  }
+  return {env, users}
 }

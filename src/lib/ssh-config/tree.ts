@@ -17,7 +17,7 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 
 import {parseDirective, splitLines, type Directive} from './scan.js'
-import {identityOf, type TreeProbe} from './tree-probes.js'
+import {identityOf, isRacy, outsideReferences, type TreeProbe} from './tree-probes.js'
 
 export const MAX_INCLUDE_DEPTH = 16
 export const SYSTEM_CONFIG = '/etc/ssh/ssh_config'
@@ -83,6 +83,8 @@ export interface ReadTreeOptions {
   userHome?: (name: string) => string | undefined
   /** Filled with what the reading looked at, for a later run to tell the tree is the same (tree-probes.ts). */
   probes?: TreeProbe[]
+  /** The environment ssh runs with, for the probes of `${NAME}` in lines (default none). */
+  env?: NodeJS.ProcessEnv
 }
 
 /** Reads the whole tree. Files that do not exist or cannot be read are skipped, as ssh does. */
@@ -117,7 +119,10 @@ async function readFileInto(tree: ConfigTree, options: ReadTreeOptions, file: st
     try {
       // Stat'ed before it is read: a write in between leaves a probe that no longer matches (tree-probes.ts).
       const stat = await fs.stat(file, {bigint: true})
-      if (probe) probe.id = identityOf(stat)
+      if (probe?.kind === 'file') {
+        probe.id = identityOf(stat)
+        if (isRacy(stat)) probe.racy = true
+      }
       if (!stat.isFile()) return
       text = (await fs.readFile(file)).toString('latin1')
     } catch {
@@ -135,6 +140,7 @@ async function readFileInto(tree: ConfigTree, options: ReadTreeOptions, file: st
     }
     const scope = section ? [...state.scope, section] : state.scope
     tree.lines.push({file, line: lineNo, content: line.content, directive, scope, fileIndex})
+    if (options.probes && directive) probeOutside(options, directive.args)
     if (directive?.keyword !== 'include') continue
     for (const arg of directive.args) {
       if (arg === '') continue
@@ -162,6 +168,18 @@ async function readFileInto(tree: ConfigTree, options: ReadTreeOptions, file: st
         })
       }
     }
+  }
+}
+
+/** Probes for what a line's values take from the environment and the password database (once per name). */
+function probeOutside(options: ReadTreeOptions, args: readonly string[]): void {
+  const {env, users} = outsideReferences(args)
+  const probes = options.probes!
+  for (const name of env) {
+    if (!probes.some((p) => p.kind === 'env' && p.name === name)) probes.push({kind: 'env', name, value: options.env?.[name] ?? null})
+  }
+  for (const name of users) {
+    if (!probes.some((p) => p.kind === 'user' && p.name === name)) probes.push({kind: 'user', name, home: options.userHome?.(name) ?? null})
   }
 }
 
@@ -208,7 +226,11 @@ export async function glob(pattern: string, probes?: TreeProbe[]): Promise<strin
       if (probes) {
         const probe: TreeProbe = {kind: 'dir', path: base, id: null}
         probes.push(probe)
-        probe.id = await fs.stat(base, {bigint: true}).then(identityOf, () => null)
+        const stat = await fs.stat(base, {bigint: true}).catch(() => undefined)
+        if (stat) {
+          probe.id = identityOf(stat)
+          if (isRacy(stat)) probe.racy = true
+        }
       }
       const names = await fs.readdir(base).catch(() => [] as string[])
       const re = globComponentRegExp(part)

@@ -6,7 +6,8 @@
  * - every file of the config tree ssh reads (path, real path, device, inode, size, mtime; a file added to
  *   an Include glob changes the list), and the managed file's text outside ona's block;
  * - the alias's own entry in the block (so an address change re-verifies that environment only);
- * - the ssh binary (its real path, size and mtime), the home, the `-F` file and the local user.
+ * - the ssh binary (its real path, size and mtime), the home, the `-F` file and the local user;
+ * - what the lines take from outside the files: each `${NAME}`'s value and each `~user/`'s home.
  * A tree with a `Match` that depends on the moment ssh runs beyond the local user (`localnetwork`, `exec`,
  * `tagged`) is never cached. A run that was cut short (no ssh, out of time) is not saved.
  */
@@ -19,6 +20,7 @@ import type {Warning} from '../errors.js'
 import {readScopedEntry, writeScopedEntry, type Stamped} from '../fs/state-file.js'
 import {findBlock} from './block.js'
 import type {ConfigTree} from './tree.js'
+import {outsideReferences} from './tree-probes.js'
 
 const VERSION = 1
 
@@ -38,6 +40,8 @@ export interface FingerprintInput {
   home: string
   configFile?: string
   user: string
+  /** The password database, for `~user/` in the lines' values. */
+  userHome?: (name: string) => string | undefined
 }
 
 const sha = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 32)
@@ -88,6 +92,22 @@ export async function treeFingerprint(input: FingerprintInput): Promise<string |
   const ssh = await sshIdentity(input.ssh, input.env)
   if (!ssh) return undefined
   const parts: unknown[] = [VERSION, input.home, input.configFile ?? '', input.user]
+  // What lines take from outside the files: `${NAME}` and `~user/` (ssh -G prints them expanded).
+  const outside = new Set<string>()
+  for (const line of input.tree.lines) {
+    if (!line.directive) continue
+    const {env, users} = outsideReferences(line.directive.args)
+    for (const name of env) {
+      if (outside.has(`env:${name}`)) continue
+      outside.add(`env:${name}`)
+      parts.push(['env', name, input.env[name] ?? null])
+    }
+    for (const name of users) {
+      if (outside.has(`user:${name}`)) continue
+      outside.add(`user:${name}`)
+      parts.push(['user', name, input.userHome?.(name) ?? null])
+    }
+  }
   try {
     parts.push(ssh)
     for (const file of input.tree.files) {

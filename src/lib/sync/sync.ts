@@ -303,7 +303,7 @@ export async function applyListing(ctx: Context, listing: ListEnvironmentsResult
     ? await unchangedInputs(ctx, before, listing, entry, options)
     : undefined
   if (recall) {
-    const outcome = await recall.module.recallUnchanged(ctx.paths.stateDir, recall.scope, recall.key, {managedFile: file, before: before!, userHome: (await import('../platform/passwd.js')).passwdOf(ctx.platform)})
+    const outcome = await recall.module.recallUnchanged(ctx.paths.stateDir, recall.scope, recall.key, {managedFile: file, before: before!, userHome: (await import('../platform/passwd.js')).passwdOf(ctx.platform), env: ctx.env})
     if (outcome) {
       const {debugSink} = await import('../auth/session.js')
       debugSink(ctx)?.(`ssh-sync: the listing, the settings, ${file}, every file of the config tree and ssh are as at the last sync: its findings are reused`)
@@ -387,8 +387,10 @@ export async function applyListing(ctx: Context, listing: ListEnvironmentsResult
   }
   // Kept for the next sync when this one changed nothing, read the same file it started from and verified
   // all it had to (ssh -G answered for every alias, and nothing in the tree makes an answer depend on the moment).
-  const complete = verified === undefined || (verified.note === undefined && verified.cacheable)
-  if (recall && probes && !result.file.changed && !result.file.written && complete && result.file.before === before!.text) {
+  const complete = verified === undefined || verified.complete
+  // Nor when a file of the tree changed so shortly before it was read that it could change again unseen (tree-probes.ts).
+  const settled = probes !== undefined && !probes.some((p) => (p.kind === 'file' || p.kind === 'dir') && p.racy)
+  if (recall && probes && settled && !result.file.changed && !result.file.written && complete && result.file.before === before!.text) {
     await recall.module.rememberUnchanged(ctx.paths.stateDir, recall.scope, recall.key, probes, outcome)
   }
   return assemble(outcome, {
@@ -517,6 +519,7 @@ async function checkTree(ctx: Context, realPath: string, text: string, written: 
     userConfig: ctx.paths.userSshConfig,
     systemConfig: ctx.paths.systemSshConfig,
     probes,
+    env: ctx.env,
   })
   return {...report, sshUserConfig: own}
 }
@@ -531,7 +534,7 @@ async function verifyWithSsh(
   text: string,
   aliases: readonly string[],
   options: {signal?: AbortSignal; cache?: {realPath: string; origin?: string; blockAliases?: ReadonlySet<string>}} = {},
-): Promise<{warnings: Warning[]; note?: string; checked: number; cached: number; cacheable: boolean}> {
+): Promise<{warnings: Warning[]; note?: string; checked: number; cached: number; complete: boolean}> {
   const [{configFileFor, verifyAliases, writtenValues}, {passwdOf, sshUserConfig}] = await Promise.all([import('../ssh-config/verify.js'), import('../platform/passwd.js')])
   const configFile = configFileFor(ctx.paths.userSshConfig, sshUserConfig(ctx.platform))
   // An empty ONA_SSH is unset, as verifyAliases and `ona ssh` read it.
@@ -545,7 +548,7 @@ async function verifyWithSsh(
     const values = writtenValues(text)
     const entries = new Map(aliases.map((a) => [a, module.entryHash(values.get(a))]))
     const [key, cache] = await Promise.all([
-      module.treeFingerprint({tree: tree.tree, managedRealPath: options.cache.realPath, managedText: text, ssh, env: ctx.env, home: ctx.paths.home, configFile, user: localUser()}),
+      module.treeFingerprint({tree: tree.tree, managedRealPath: options.cache.realPath, managedText: text, ssh, env: ctx.env, home: ctx.paths.home, configFile, user: localUser(), userHome: passwdOf(ctx.platform)}),
       module.loadVerifyCache(ctx.paths.stateDir, `${options.cache.realPath}\u0000${options.cache.origin ?? ''}`),
     ])
     const planned = module.plan(cache, key, entries)
@@ -556,13 +559,17 @@ async function verifyWithSsh(
   const result = check.length === 0
     ? {warnings: [] as Warning[], checked: 0, skipped: undefined}
     : await verifyAliases({userHome: passwdOf(ctx.platform), text, aliases: check, signal: options.signal, tree: tree.tree, configFile, home: ctx.paths.home, env: ctx.env})
-  if (cached?.key !== undefined && check.length > 0 && result.skipped === undefined && result.checked === check.length) {
+  // Every alias answered (none skipped, none failed: a failed `ssh -G` is asked again next time), with
+  // nothing in the tree that makes an answer depend on the moment: what verify-cache keeps, and what a
+  // no-op sync's outcome may be kept with (unchanged.ts).
+  const complete = cached?.key !== undefined && result.skipped === undefined && result.checked === check.length
+  if (complete && cached?.key !== undefined && check.length > 0) {
     const byAlias = new Map<string, Warning[]>(reused)
     for (const alias of check) byAlias.set(alias, [])
     for (const w of result.warnings) if (w.alias !== undefined) byAlias.get(w.alias)?.push(w)
     await cached.module.saveVerifyCache(cached.cache, cached.key, cached.entries, byAlias, options.cache?.blockAliases)
   }
-  return {warnings: [...[...reused.values()].flat(), ...result.warnings], note: result.skipped, checked: result.checked + reused.size, cached: reused.size, cacheable: cached?.key !== undefined}
+  return {warnings: [...[...reused.values()].flat(), ...result.warnings], note: result.skipped, checked: result.checked + reused.size, cached: reused.size, complete}
 }
 
 function createHashOf(text: string): string {

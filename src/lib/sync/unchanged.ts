@@ -15,7 +15,7 @@
  * way. Key registration runs either way (it depends on the API, not on these).
  */
 import {createHash} from 'node:crypto'
-import {realpathSync, statSync} from 'node:fs'
+import {readFileSync, statSync} from 'node:fs'
 import {open} from 'node:fs/promises'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -90,14 +90,23 @@ interface Entry {
 
 const sha = (text: string) => createHash('sha256').update(text).digest('hex')
 
-/** The file this code was loaded from: a rebuilt or upgraded ona never reuses an older one's outcome. */
+/**
+ * This build of ona: a rebuilt or upgraded ona never reuses an older one's outcome. scripts/bundle.mjs
+ * writes dist/build-id, a hash of every bundle it made (npm gives every installed file the same mtime,
+ * so a file's identity would not tell two versions apart); without it (running from the sources), the
+ * identity of this file.
+ */
 function buildIdentity(): string {
   try {
-    const file = fileURLToPath(import.meta.url)
-    const s = statSync(file, {bigint: true})
-    return `${file}:${s.size}:${s.mtimeNs}`
+    return `build ${readFileSync(new URL('../../build-id', import.meta.url), 'utf8').trim()}`
   } catch {
-    return ''
+    try {
+      const file = fileURLToPath(import.meta.url)
+      const s = statSync(file, {bigint: true})
+      return `${file}:${s.size}:${s.mtimeNs}`
+    } catch {
+      return ''
+    }
   }
 }
 
@@ -121,19 +130,21 @@ export async function recallUnchanged(
   stateDir: string,
   scope: string,
   key: string,
-  options: {managedFile: string; before: ManagedRead; userHome?: (name: string) => string | undefined},
+  options: {managedFile: string; before: ManagedRead; userHome?: (name: string) => string | undefined; env?: NodeJS.ProcessEnv},
 ): Promise<Outcome | undefined> {
   if (options.before.id === null) return undefined
   const entry = await readScopedEntry<Entry>({file: stateFile(stateDir), version: VERSION}, scope)
   if (!entry || entry.key !== key || !Array.isArray(entry.probes) || typeof entry.outcome !== 'object' || entry.outcome === null) return undefined
   try {
-    // The file the block is in: the same real file, not written since it was read (its text is in the key).
-    if (realpathSync.native(options.managedFile) !== options.before.realPath) return undefined
+    // The file the block is in: the same real file, resolved as the writer resolves it, not written since it
+    // was read (its text is in the key).
+    const {resolveTarget} = await import('../fs/safe-write.js')
+    if ((await resolveTarget(options.managedFile)).realPath !== options.before.realPath) return undefined
     if (identityOf(statSync(options.before.realPath, {bigint: true})) !== options.before.id) return undefined
   } catch {
     return undefined
   }
-  if (!probesHold(entry.probes, options.userHome)) return undefined
+  if (!probesHold(entry.probes, options.userHome, options.env)) return undefined
   return entry.outcome
 }
 
