@@ -67,7 +67,14 @@ function compileCacheDir() {
   try {
     // Root in a home another user owns (`sudo -E ona ...`): no cache, rather than a root-owned directory in
     // the user's home that the user's own runs would then refuse.
-    if (process.getuid && process.getuid() === 0 && statSync(home).uid !== 0) return undefined
+    if (process.getuid && process.getuid() === 0) {
+      if (statSync(home).uid !== 0) return undefined
+      // Nor where the cache directory would be created under another user's directory (a kept
+      // XDG_CACHE_HOME under sudo): the nearest one that exists must be root's too.
+      let existing = dir
+      while (!existsSync(existing)) existing = path.dirname(existing)
+      if (statSync(existing).uid !== 0) return undefined
+    }
     mkdirSync(dir, {recursive: true, mode: 0o700})
     const stat = lstatSync(dir)
     if (!stat.isDirectory()) return undefined
@@ -172,43 +179,58 @@ function fastCommand() {
  * A fast bundle built as CommonJS (dist/fast/*.cjs), compiled with a V8 code cache of our own. Node's
  * compile cache keeps only what V8 compiled when the file was first loaded (its top level): every function
  * a command then runs was compiled again on every run, about 20 ms of a no-op `ona ssh-sync` (issue 21).
- * Here the cache is made when the process exits, so it holds every function that run compiled. It is kept
- * in the private compile-cache directory, named by a hash of the bundle's text and this Node (V8 itself
- * only checks the text's length), with one byte in front saying whether the run that made it succeeded:
- * a cache made by a failed run (which compiled little) is made again by the next run that succeeds.
- * Without a usable directory (see compileCacheDir) the bundle is compiled as it would be without any cache.
+ * Here the cache is made when the process exits, so it holds every function that run compiled (those it
+ * was given included). It is kept in the private compile-cache directory, named by a hash of the bundle's
+ * text and this Node (V8 itself only checks the text's length), with one byte in front: how many
+ * successful runs made it (0: a failed one). The first CACHE_RUNS runs that succeed each make it again,
+ * so it covers more than what one run used (a write, then the no-op that follows). A process whose V8
+ * flags are not the plain ones (the service's watcher is started with some; watch mode sets some at run
+ * time) makes none: V8 would reject it everywhere else. Without a usable directory (see compileCacheDir)
+ * the bundle is compiled as it would be without any cache.
  */
+const CACHE_RUNS = 3
+/** Caches of one bundle kept at once (other builds, other Node versions: installs used side by side). */
+const CACHES_KEPT = 3
+/** The fast path gave the run to oclif, or failed: such a run does not count as one the cache was made by. */
+let fastRunFell = false
+
 async function loadFastBundle(file) {
   const vm = process.getBuiltinModule('node:vm')
   const source = readFileSync(file, 'utf8')
+  const base = path.basename(file, '.cjs')
   let cachePath
-  let cached
+  let cachedData
+  let runs = 0
   if (cacheDir) {
     const {hash} = process.getBuiltinModule('node:crypto')
-    const base = path.basename(file, '.cjs')
     cachePath = path.join(cacheDir, `${base}-${hash('sha256', `${process.version}\0${process.arch}\0${source}`).slice(0, 24)}.v8`)
     try {
       const bytes = readFileSync(cachePath)
-      if (bytes.length > 1 && (bytes[0] === 0 || bytes[0] === 1)) cached = {succeeded: bytes[0] === 1, data: bytes.subarray(1)}
+      if (bytes.length > 1) {
+        runs = bytes[0]
+        cachedData = bytes.subarray(1)
+      }
     } catch {}
   }
   const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) { ${source}\n})`, {
     filename: file,
     // No import() in it: scripts/bundle.mjs turns each into a require() and refuses a bundle that keeps one.
-    ...(cached ? {cachedData: cached.data} : {}),
+    ...(cachedData ? {cachedData} : {}),
   })
-  if (cachePath && (!cached || script.cachedDataRejected || !cached.succeeded)) {
+  const accepted = cachedData !== undefined && !script.cachedDataRejected
+  cachedData = undefined
+  const plainFlags = process.execArgv.length === 0 && !argv.includes('--watch')
+  if (cachePath && plainFlags && (!accepted || runs < CACHE_RUNS)) {
     process.once('exit', (code) => {
-      if (cached && !script.cachedDataRejected && code !== 0) return
+      // A process may end before the command returns (the ProxyCommand ends when ssh hangs up on it).
+      const succeeded = !fastRunFell && code === 0
+      if (accepted && !succeeded) return
       const temporary = `${cachePath}.${process.pid}.tmp`
       try {
-        writeFileSync(temporary, Buffer.concat([Buffer.from([code === 0 ? 1 : 0]), script.createCachedData()]), {mode: 0o600})
+        const made = succeeded ? Math.min((accepted ? runs : 0) + 1, 255) : 0
+        writeFileSync(temporary, Buffer.concat([Buffer.from([made]), script.createCachedData()]), {mode: 0o600})
         renameSync(temporary, cachePath)
-        // The caches of earlier builds of this bundle are of no more use.
-        const prefix = `${path.basename(file, '.cjs')}-`
-        for (const name of readdirSync(cacheDir)) {
-          if (name.startsWith(prefix) && name.endsWith('.v8') && name !== path.basename(cachePath)) rmSync(path.join(cacheDir, name), {force: true})
-        }
+        forgetOldCaches(base, path.basename(cachePath))
       } catch {
         try {
           rmSync(temporary, {force: true})
@@ -219,6 +241,22 @@ async function loadFastBundle(file) {
   const exported = {exports: {}}
   script.runInThisContext()(exported.exports, module.createRequire(file), exported, file, path.dirname(file))
   return exported.exports
+}
+
+/** Keeps the newest CACHES_KEPT caches of a bundle, and takes out temporary files a killed writer left. */
+function forgetOldCaches(base, current) {
+  const prefix = `${base}-`
+  const mine = []
+  for (const name of readdirSync(cacheDir)) {
+    if (!name.startsWith(prefix)) continue
+    const file = path.join(cacheDir, name)
+    const stat = statSync(file, {throwIfNoEntry: false})
+    if (!stat) continue
+    if (name.endsWith('.tmp') && !name.endsWith(`.${process.pid}.tmp`) && Date.now() - stat.mtimeMs > 60_000) rmSync(file, {force: true})
+    else if (name.endsWith('.v8') && name !== current) mine.push({file, at: stat.mtimeMs})
+  }
+  mine.sort((a, b) => b.at - a.at)
+  for (const old of mine.slice(CACHES_KEPT - 1)) rmSync(old.file, {force: true})
 }
 
 async function oclif() {
@@ -237,7 +275,9 @@ if (answer !== undefined) {
     const {default: run} = fast.file.endsWith('.cjs') ? await loadFastBundle(fileURLToPath(url)) : await import(url.href)
     try {
       outcome = await run(fast.rest, {root: fileURLToPath(root), pjson: fast.pjson})
+      fastRunFell = outcome !== 'done'
     } catch (error) {
+      fastRunFell = true
       // What oclif's execute() does with an error no command handled: its own message format and exit code.
       const {handle} = await import('@oclif/core')
       await handle(error instanceof Error ? error : new Error(String(error)))

@@ -55,7 +55,8 @@ const banner = [
 ].join('\n')
 
 /** The same for the fast bundles, which are CommonJS: require and __filename come from bin/run.js. */
-const fastBanner = "const __onaDistUrl = (file) => new URL('../' + file, require('node:url').pathToFileURL(__filename)).href;"
+// Strict, as the ES modules they are built from (a frozen parse result throws when written to: block.ts).
+const fastBanner = "'use strict';\nconst __onaDistUrl = (file) => new URL('../' + file, require('node:url').pathToFileURL(__filename)).href;"
 
 /**
  * In the fast bundles, `await import('node:x')` becomes a require() (a script compiled by bin/run.js has no
@@ -184,6 +185,7 @@ async function bundleFast() {
     if (oclif) throw new Error(`${output} imports ${oclif.path}: the fast bundle must not load oclif`)
     const dynamic = info.imports.find((i) => i.kind === 'dynamic-import' && i.external)
     if (dynamic) throw new Error(`${output} keeps import(${JSON.stringify(dynamic.path)}): the fast bundle must require() it`)
+    if (output.endsWith('.cjs') && !readFileSync(path.join(root, output), 'utf8').startsWith("'use strict';")) throw new Error(`${output} does not start in strict mode`)
   }
   report('dist/fast', result, fast.length)
 }

@@ -30,6 +30,9 @@ export default class SshProxy extends BaseCommand {
     // No status line: ssh owns the terminal this stderr goes to.
     const timeout = parseTimeFlag(flags.timeout, '--timeout', {minMs: 1000})
     const ctx = createContext({io: this.io, sshConfig: flags['ssh-config'], configDir: flags['config-dir']})
+    // ssh ends its ProxyCommand with SIGHUP when the session is over, and does not wait for it: that is how
+    // this command normally ends, so it ends as a process that finished (bin/run.js keeps its code cache then).
+    process.once('SIGHUP', () => process.exit(process.exitCode ?? 0))
     const {runProxy} = await import('../lib/proxy/proxy.js')
     process.exitCode = await runProxy(ctx, {environmentId: args.environment, apiUrl: resolveApiUrl(flags['api-url'], ctx.env), timeoutMs: timeout.ms})
   }

@@ -4,7 +4,7 @@
  * simulator. ona's config directory is not the default one, so a proxy that worked it out again from its
  * environment would read no token, other settings and another key.
  */
-import {access, mkdir, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
+import {access, mkdir, mkdtemp, readdir, readFile, rm, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -160,6 +160,19 @@ describe('the ProxyCommand carries what it was written with', () => {
 })
 
 describe('the ProxyCommand inside an IDE\'s ConnectTimeout', () => {
+  it('ends as a finished process when ssh hangs up on it after the session, so bin/run.js keeps its code cache', async () => {
+    // ssh sends its ProxyCommand SIGHUP when the session is over and does not wait; before, node died of
+    // it without an exit event, and no connection ever left a cache (each compiled the proxy again).
+    const result = await ssh(alias(RUN), scrubbed())
+    expect(result.code, result.stderr).toBe(0)
+    const dir = path.join(home, '.cache', 'ona', 'compile-cache')
+    const caches = async () => (await readdir(dir).catch(() => [] as string[])).filter((name) => name.startsWith('ssh-proxy-') && name.endsWith('.v8'))
+    await waitFor(async () => (await caches()).length > 0, 10_000, 'the ProxyCommand\'s code cache')
+    const [cache] = await caches()
+    // Made by a run that finished (exit 0), not one that failed.
+    await waitFor(async () => (await readFile(path.join(dir, cache!)))[0]! >= 1, 10_000, 'a cache made by a finished run')
+  }, 60_000)
+
   it('asks the API for less than the 15 s VS Code gives ssh, by default', () => {
     expect(PROXY_API_TIMEOUT_MS).toBeLessThanOrEqual(10_000)
   })

@@ -5,16 +5,16 @@
  * including a file that appears where an Include glob or path looks. Real files, the simulator and the real
  * `ssh -G` (through a wrapper that logs each run).
  */
-import {chmod, mkdir, mkdtemp, readFile, rm, symlink, unlink, writeFile} from 'node:fs/promises'
-import os from 'node:os'
+import {chmod, mkdir, readFile, rm, symlink, unlink, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 
-import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+import {beforeEach, describe, expect, it} from 'vitest'
 
-import {startSimulator, type Simulator} from '../../src/lib/simulator/server.js'
-import {baseEnv, runCli} from '../helpers/run-cli.js'
-import {SSH_PATH} from '../helpers/ssh.js'
 import {RACY_MS} from '../../src/lib/ssh-config/tree-probes.js'
+import type {Simulator} from '../../src/lib/simulator/server.js'
+import {useFixture} from '../helpers/fixture.js'
+import {runCli} from '../helpers/run-cli.js'
+import {SSH_PATH} from '../helpers/ssh.js'
 
 const A = '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7'
 const REUSED = 'its findings are reused'
@@ -28,6 +28,7 @@ interface Data {
   warnings: Array<{code: string; file?: string; line?: number}>
 }
 
+const fixture = useFixture({prefix: 'unchanged', env: {ONA_SYSTEM_SSH_CONFIG: '', ONA_DEBUG: '1'}})
 let home: string
 let ssh: string
 let config: string
@@ -36,20 +37,14 @@ let sim: Simulator
 let env: NodeJS.ProcessEnv
 
 beforeEach(async () => {
-  home = await mkdtemp(path.join(os.tmpdir(), 'ona-unchanged-'))
-  ssh = path.join(home, '.ssh')
-  config = path.join(ssh, 'config')
+  ;({home, config, sim, env} = fixture)
+  ssh = path.dirname(config)
   log = path.join(home, 'ssh.log')
-  await mkdir(ssh, {recursive: true, mode: 0o700})
+  // The real ssh, through a wrapper that logs each run.
   const wrapper = path.join(home, 'ssh-wrapper')
   await writeFile(wrapper, `#!/bin/sh\necho "$*" >> '${log}'\nexec ${SSH_PATH} "$@"\n`)
   await chmod(wrapper, 0o755)
-  sim = await startSimulator({seed: path.resolve('fixtures/environments.json')})
-  env = baseEnv(home, {ONA_API_URL: sim.url, ONA_TOKEN: sim.token, ONA_KEYRING: 'off', ONA_SYSTEM_SSH_CONFIG: '', ONA_SSH: wrapper, ONA_DEBUG: '1'})
-})
-afterEach(async () => {
-  await sim.close()
-  await rm(home, {recursive: true, force: true})
+  env.ONA_SSH = wrapper
 })
 
 /** One `ona ssh-sync --json`: its result, and whether the last sync's findings answered it. */

@@ -35,8 +35,8 @@ export type TreeProbe =
 export const RACY_MS = 2000
 
 export function isRacy(s: BigIntStats, now = Date.now()): boolean {
-  const changed = Number(s.ctimeNs / 1_000_000n)
-  return Math.abs(now - changed) < RACY_MS
+  // A change stamped later than now (a file server's clock ahead of ours) counts as recent too.
+  return Number(s.ctimeNs / 1_000_000n) >= now - RACY_MS
 }
 
 /** Everything about a file or directory that changes when it is written, replaced, renamed or listed differently. */

@@ -23,8 +23,7 @@ import {fileURLToPath} from 'node:url'
 import type {Warning} from '../errors.js'
 import {readScopedEntry, writeScopedEntry} from '../fs/state-file.js'
 import {identityOf, probesHold, type TreeProbe} from '../ssh-config/tree-probes.js'
-import type {StaleBlock} from '../ssh-config/tree-check.js'
-import type {Change, FriendlyChange, KeptEnvironment, PendingEnvironment, Update} from './plan.js'
+import type {SyncResult} from './sync.js'
 
 const VERSION = 1
 
@@ -52,35 +51,15 @@ export async function readManaged(realPath: string): Promise<ManagedRead> {
   }
 }
 
-/** What a sync found after its key registrations: everything of its result that the inputs above decide. */
-export interface Outcome {
-  realPath: string
-  changed: boolean
-  written: boolean
-  environments: number
-  added: Change[]
-  updated: Update[]
-  removed: Change[]
-  unchanged: number
-  aliased: FriendlyChange[]
-  kept: KeptEnvironment[]
-  pending: PendingEnvironment[]
-  /** The plan's warnings (they come before the key registrations' in the result). */
-  planWarnings: Warning[]
-  /** The block's, the tree's and ssh -G's warnings, in the result's order. */
-  warnings: Warning[]
-  verified: number
-  verifiedFromCache: number
-  readBySsh: boolean
-  readByHomeConfig: boolean
-  sshUserConfig?: string
-  includeLine?: string
-  includeAdded?: string
-  staleBlocks: StaleBlock[]
-  foreignBlocks: Array<{tool: string; toolName: string; file: string; line: number; aliases: string[]; effect: string; fix: string}>
-  backup?: string
-  unsure: string[]
-}
+/**
+ * What a sync found after its key registrations: everything of its result that the inputs above decide.
+ * `warnings` are the block's, the tree's and ssh -G's, in the result's order; the plan's come apart (they
+ * come before the key registrations' in the result).
+ */
+export type Outcome = Pick<
+  SyncResult,
+  'realPath' | 'changed' | 'written' | 'environments' | 'added' | 'updated' | 'removed' | 'unchanged' | 'aliased' | 'kept' | 'pending' | 'warnings' | 'verified' | 'verifiedFromCache' | 'readBySsh' | 'readByHomeConfig' | 'sshUserConfig' | 'includeLine' | 'includeAdded' | 'staleBlocks' | 'foreignBlocks' | 'backup'
+> & {planWarnings: Warning[]; unsure: string[]}
 
 interface Entry {
   key: string
