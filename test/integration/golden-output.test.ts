@@ -15,6 +15,7 @@ import {startSimulator, type Simulator} from '../../src/lib/simulator/server.js'
 import {expectGolden, normalise} from '../helpers/golden.js'
 import {startDns} from '../helpers/preflight-net.js'
 import {baseEnv, builtCli, repoRoot, runCli} from '../helpers/run-cli.js'
+import {waitFor} from '../helpers/wait-for.js'
 
 const A = '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7'
 const B = '0199ec15-8a41-7c10-9d3b-2f6e1b7a9c02'
@@ -61,6 +62,13 @@ describe.skipIf(!builtCli)('golden human output (built CLI)', () => {
   it('ssh-sync: first sync, no-op, an IP change as a dry-run diff and as a write, a stop, --check, --remove', async () => {
     const {steps, step} = transcript()
     expect((await step('first sync', ['ssh-sync'])).code).toBe(0)
+    // The key the first sync registered turns READY in the simulator after a delay, which is one more
+    // statusVersion: wait for it, so that the address change below is the version the golden file shows
+    // (a no-op sync can be done before that delay is).
+    await waitFor(async () => {
+      const keys = (sim.environmentJson(A) as {status?: {sshPublicKeys?: Array<{phase?: string}>}}).status?.sshPublicKeys ?? []
+      return keys.length > 0 && keys.every((k) => k.phase === 'CONTENT_PHASE_READY')
+    }, 10_000, "ona's key READY on the environment")
     await step('nothing changed', ['ssh-sync'])
     sim.setSshAddress(A, {host: '127.0.0.77', port: 2222})
     await step('an IP change, previewed', ['ssh-sync', '--dry-run'])
