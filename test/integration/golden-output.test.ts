@@ -47,6 +47,14 @@ async function closedPort(): Promise<number> {
   return port
 }
 
+/** Waits until ona's key, registered by a sync, is READY on each of these environments in the simulator. */
+async function keysReady(ids: string[]): Promise<void> {
+  await waitFor(async () => ids.every((id) => {
+    const keys = (sim.environmentJson(id) as {status?: {sshPublicKeys?: Array<{phase?: string}>}} | undefined)?.status?.sshPublicKeys ?? []
+    return keys.length > 0 && keys.every((k) => k.phase === 'CONTENT_PHASE_READY')
+  }), 10_000, `ona's key READY on ${ids.join(', ')}`)
+}
+
 /** Runs ona commands in turn, each one's output under a `$ ona ...    # title` line, as the golden files show them. */
 function transcript() {
   const steps: string[] = []
@@ -65,10 +73,7 @@ describe.skipIf(!builtCli)('golden human output (built CLI)', () => {
     // The key the first sync registered turns READY in the simulator after a delay, which is one more
     // statusVersion: wait for it, so that the address change below is the version the golden file shows
     // (a no-op sync can be done before that delay is).
-    await waitFor(async () => {
-      const keys = (sim.environmentJson(A) as {status?: {sshPublicKeys?: Array<{phase?: string}>}}).status?.sshPublicKeys ?? []
-      return keys.length > 0 && keys.every((k) => k.phase === 'CONTENT_PHASE_READY')
-    }, 10_000, "ona's key READY on the environment")
+    await keysReady([A])
     await step('nothing changed', ['ssh-sync'])
     sim.setSshAddress(A, {host: '127.0.0.77', port: 2222})
     await step('an IP change, previewed', ['ssh-sync', '--dry-run'])
@@ -84,6 +89,8 @@ describe.skipIf(!builtCli)('golden human output (built CLI)', () => {
     const {steps, step} = transcript()
     sim.addEnvironment({id: '0199ec15-f00d-7d99-a5c4-9b3a7c2d8e57', name: 'Web Frontend', phase: 'ENVIRONMENT_PHASE_RUNNING', statusVersion: 1, ssh: {user: 'gitpod_devcontainer', host: '127.0.0.15', port: 22}})
     expect((await step('friendly aliases, two environments named alike', ['ssh-sync', '--friendly-aliases'])).code).toBe(0)
+    // As above: the statusVersions the next write records are those after the keys turned READY.
+    await keysReady([A, B, '0199ec15-b2c7-7f55-a1e0-5d9c3e8f4a13', '0199ec15-f00d-7d99-a5c4-9b3a7c2d8e57'])
     sim.renameEnvironment(A, 'Payments API')
     await step('a rename moves the alias', ['ssh-sync'])
     await step('an option, previewed', ['ssh-sync', '--dry-run', '--ssh-option', 'ServerAliveInterval=30'])
