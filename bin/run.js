@@ -184,9 +184,9 @@ function fastCommand() {
  * text and this Node (V8 itself only checks the text's length), with one byte in front: how many
  * successful runs made it (0: a failed one). The first CACHE_RUNS runs that succeed each make it again,
  * so it covers more than what one run used (a write, then the no-op that follows). A process whose V8
- * flags are not the plain ones (the service's watcher is started with some; watch mode sets some at run
- * time) makes none: V8 would reject it everywhere else. Without a usable directory (see compileCacheDir)
- * the bundle is compiled as it would be without any cache.
+ * flags are not the plain ones (the service's watcher is started with some) makes none: V8 would reject
+ * it everywhere else; watch mode (which also sets some at run time) neither makes nor loads one. Without a
+ * usable directory (see compileCacheDir) the bundle is compiled as it would be without any cache.
  */
 const CACHE_RUNS = 3
 /** Caches of one bundle kept at once (other builds, other Node versions: installs used side by side). */
