@@ -8,11 +8,13 @@
  * - the managed file's text, read once before the listing; it is used only while the file's identity is
  *   what it was at that read;
  * - the rest of the config tree ssh reads, as the probes of the last full read describe it (tree-probes.ts:
- *   every file, every directory an Include glob listed, every path a glob tried);
+ *   every file, every directory an Include glob listed, every path a glob tried, each `${NAME}` value and
+ *   `~user` home the lines use);
  * - the ssh binary, the home and the local user (as for verify-cache.ts).
- * When all of these are what they were at the last sync that wrote nothing and verified everything, the
- * outcome is that sync's, and nothing is parsed, rendered, read again or run. Anything else takes the full
- * way. Key registration runs either way (it depends on the API, not on these).
+ * When all of these are what they were at the last sync that wrote nothing, verified every alias and read
+ * no file changed just before (tree-probes.ts, RACY_MS), the outcome is that sync's, and nothing is parsed,
+ * rendered, read again or run. Anything else takes the full way. Key registration runs either way (it
+ * depends on the API, not on these).
  */
 import {createHash} from 'node:crypto'
 import {readFileSync, statSync} from 'node:fs'
