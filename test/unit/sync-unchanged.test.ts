@@ -21,9 +21,9 @@ afterEach(async () => {
 const outcome = {realPath: '', changed: false, written: false, environments: 1, added: [], updated: [], removed: [], unchanged: 1, aliased: [], kept: [], pending: [], planWarnings: [], warnings: [{code: 'W_X', message: 'kept'}], verified: 2, verifiedFromCache: 0, readBySsh: true, readByHomeConfig: true, staleBlocks: [], foreignBlocks: [], unsure: []} satisfies Outcome
 const stateDir = () => path.join(dir, 'state')
 
-async function saved(parts: Record<string, unknown> = {listing: 'L'}) {
+async function saved(listing: unknown = 'L') {
   const before = await readManaged(file)
-  const key = unchangedKey(before, parts)
+  const key = unchangedKey(before, listing, {})
   await rememberUnchanged(stateDir(), scopeOf(file, 'o'), key, [], outcome)
   return {before, key}
 }
@@ -32,7 +32,7 @@ describe('recallUnchanged', () => {
   it('answers with the same key, file and read; not with another key or scope', async () => {
     const {before, key} = await saved()
     expect(await recallUnchanged(stateDir(), scopeOf(file, 'o'), key, {managedFile: file, before})).toEqual(outcome)
-    expect(await recallUnchanged(stateDir(), scopeOf(file, 'o'), unchangedKey(before, {listing: 'M'}), {managedFile: file, before})).toBeUndefined()
+    expect(await recallUnchanged(stateDir(), scopeOf(file, 'o'), unchangedKey(before, 'M', {}), {managedFile: file, before})).toBeUndefined()
     expect(await recallUnchanged(stateDir(), scopeOf(file, 'other'), key, {managedFile: file, before})).toBeUndefined()
   })
 
@@ -41,7 +41,7 @@ describe('recallUnchanged', () => {
     await new Promise((resolve) => setTimeout(resolve, 25))
     await writeFile(file, 'Host b\n')
     const now = await readManaged(file)
-    expect(unchangedKey(now, {listing: 'L'})).not.toBe(key)
+    expect(unchangedKey(now, 'L', {})).not.toBe(key)
   })
 
   it('not when the file was written after this run read it (the text in the key is no longer what is there)', async () => {

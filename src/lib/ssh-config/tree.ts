@@ -150,9 +150,6 @@ async function readFileInto(tree: ConfigTree, options: ReadTreeOptions, file: st
       }
       const pattern = path.isAbsolute(arg) || arg.startsWith('~') ? arg : `${state.system ? SYSTEM_DIR : '~/.ssh'}/${arg}`
       const expanded = expandTilde(pattern, options.home, options.userHome)
-      if (options.probes && pattern.startsWith('~') && !pattern.startsWith('~/') && pattern !== '~') {
-        options.probes.push({kind: 'user', name: tildeUser(pattern), home: tildeUser(pattern) === '' ? null : (options.userHome?.(tildeUser(pattern)) ?? null)})
-      }
       if (expanded === undefined) {
         // glob(3) leaves `~nobody-here/x` as it is, which then matches nothing: ssh goes on without it.
         tree.problems.push(`${file}:${lineNo}: Include ${arg}: there is no user ${JSON.stringify(tildeUser(pattern))}, so ssh reads nothing for it ("matched no files")`)

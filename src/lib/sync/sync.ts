@@ -4,7 +4,6 @@
  * that does not validate, an interrupted pagination) throws before a single byte is written, so a failed
  * call can never empty the block.
  */
-import {createHash} from 'node:crypto'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -415,11 +414,9 @@ function baselineOf(text: string, file: string, origin: string | undefined): Ssh
 async function unchangedInputs(ctx: Context, before: ManagedRead, listing: ListEnvironmentsResult, entry: EntryOptions, options: ApplyOptions) {
   const [module, {sshIdentity}, {sshUserConfig}] = await Promise.all([import('./unchanged.js'), import('../ssh-config/verify-cache.js'), import('../platform/passwd.js')])
   const ssh = ctx.env.ONA_SSH || 'ssh'
-  const key = module.unchangedKey(before, {
+  const key = module.unchangedKey(before, listing, {
     origin: options.origin ?? '',
     verify: Boolean(options.verify),
-    // Versions are BigInts (statusVersion): written as text with a suffix no number has.
-    listing: createHashOf(JSON.stringify(listing, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v))),
     entry,
     paths: ctx.paths,
     platform: ctx.platform.name,
@@ -437,13 +434,12 @@ async function unchangedInputs(ctx: Context, before: ManagedRead, listing: ListE
  */
 export async function readBaseline(ctx: Context, origin: string | undefined): Promise<SshEnvironment[]> {
   try {
-    return readBlockEnvironments((await readManagedFile(ctx)).text, {file: ctx.paths.sshConfig, origin})
+    return baselineOf((await readManagedFile(ctx)).text, ctx.paths.sshConfig, origin)
   } catch {
     return []
   }
 }
 
-/** The managed file as it is on disk (through symlinks), latin1 as the writer handles it; '' when missing. */
 /**
  * The literal Host names the user's config defines in the files ssh reads besides the managed one (whose
  * own lines applyBlock reads under the write lock): a friendly alias must not take one of them over.
@@ -460,16 +456,13 @@ async function userHostsInTree(ctx: Context, probes?: TreeProbe[]): Promise<Map<
   return hosts
 }
 
-/** The managed file as ssh-sync starts from it: text and identity (unchanged.ts). */
-async function readManagedBefore(ctx: Context): Promise<ManagedRead> {
+/**
+ * The managed file as it is on disk (through symlinks), latin1 as the writer handles it, '' when missing,
+ * with the identity of what was read (ssh-sync's start: unchanged.ts).
+ */
+async function readManagedFile(ctx: Context): Promise<ManagedRead> {
   const [{resolveTarget}, {readManaged}] = await Promise.all([import('../fs/safe-write.js'), import('./unchanged.js')])
   return readManaged((await resolveTarget(ctx.paths.sshConfig)).realPath)
-}
-
-async function readManagedFile(ctx: Context): Promise<{realPath: string; text: string}> {
-  const [{readFile}, {resolveTarget}] = await Promise.all([import('node:fs/promises'), import('../fs/safe-write.js')])
-  const {realPath} = await resolveTarget(ctx.paths.sshConfig)
-  return {realPath, text: await readFile(realPath).then((b) => b.toString('latin1'), () => '')}
 }
 
 /** The whole of `ona ssh-sync` (without --watch). */
@@ -482,7 +475,7 @@ export async function syncSshConfig(ctx: Context, options: SyncOptions & {apiUrl
   const client = options.client ?? (await connect(ctx, options.apiUrl))
   // Read before the listing is asked for: an entry another writer adds meanwhile is not taken for gone.
   // (Its block is parsed only when the sync is not answered from the last one: unchanged.ts.)
-  const before = await readManagedBefore(ctx)
+  const before = await readManagedFile(ctx)
   const listing = await client.listEnvironments()
   const result = {...(await applyListing(ctx, listing, {...withOrigin, client, before})), sshConfigFrom: ctx.paths.sshConfigFrom}
   // Chosen once (--ssh-config, or an earlier one's block found in the tree): plain syncs, `ona ssh`, watch
@@ -570,10 +563,6 @@ async function verifyWithSsh(
     await cached.module.saveVerifyCache(cached.cache, cached.key, cached.entries, byAlias, options.cache?.blockAliases)
   }
   return {warnings: [...[...reused.values()].flat(), ...result.warnings], note: result.skipped, checked: result.checked + reused.size, cached: reused.size, complete}
-}
-
-function createHashOf(text: string): string {
-  return createHash('sha256').update(text).digest('hex')
 }
 
 function localUser(): string {

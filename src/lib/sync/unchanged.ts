@@ -99,8 +99,10 @@ export function stateFile(stateDir: string): string {
 export const scopeOf = (realPath: string, origin: string | undefined) => `${realPath}\u0000${origin ?? ''}`
 
 /** The key of every input but the tree (which the probes stand for); `parts` are the caller's, JSON-able. */
-export function unchangedKey(before: ManagedRead, parts: Record<string, unknown>): string {
-  return sha(JSON.stringify([VERSION, buildIdentity(), process.execPath, before.realPath, sha(before.text), parts]))
+export function unchangedKey(before: ManagedRead, listing: unknown, parts: Record<string, unknown>): string {
+  // Versions are BigInts (statusVersion): written as text with a suffix no number has.
+  const listed = sha(JSON.stringify(listing, (_key, value: unknown) => (typeof value === 'bigint' ? `${value}n` : value)))
+  return sha(JSON.stringify([VERSION, buildIdentity(), process.execPath, before.realPath, sha(before.text), listed, parts]))
 }
 
 /**
