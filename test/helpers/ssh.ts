@@ -11,6 +11,18 @@ import {parseSshG} from '../../src/lib/ssh-config/verify.js'
 
 export const SSH_PATH = process.env.ONA_TEST_SSH ?? 'ssh'
 
+/**
+ * An executable at `file` that ona can be given as ONA_SSH: it runs `before` (shell lines, e.g. one that
+ * exits early), appends its arguments to `log` when given (one line per ssh process), then execs the real
+ * ssh found on PATH, as ona would have.
+ */
+export async function writeSshWrapper(file: string, options: {log?: string; before?: string} = {}): Promise<void> {
+  const {chmod, writeFile} = await import('node:fs/promises')
+  const log = options.log === undefined ? '' : `echo "$*" >> '${options.log}'\n`
+  await writeFile(file, `#!/bin/sh\n${options.before ?? ''}${log}exec ${SSH_PATH} "$@"\n`)
+  await chmod(file, 0o755)
+}
+
 export interface SshGResult {
   code: number
   /** ssh -G's stdout, untouched. */

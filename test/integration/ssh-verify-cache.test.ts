@@ -3,7 +3,7 @@
  * when the config tree, the block and the ssh binary are as at the last verified run; what changed is
  * verified. The ssh run is the real one, through a wrapper (ONA_SSH) that records each invocation.
  */
-import {chmod, mkdir, mkdtemp, readFile, rm, utimes, writeFile} from 'node:fs/promises'
+import {mkdir, mkdtemp, readFile, rm, utimes, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -11,7 +11,7 @@ import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
 import {startSimulator, type Simulator} from '../../src/lib/simulator/server.js'
 import {baseEnv, binRun, runCli, runCommand} from '../helpers/run-cli.js'
-import {SSH_PATH} from '../helpers/ssh.js'
+import {writeSshWrapper} from '../helpers/ssh.js'
 
 const A = '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7'
 type Data = {verified: number; verifiedFromCache: number; warnings: Array<{code: string; file?: string; line?: number; aliases?: string[]}>}
@@ -24,11 +24,8 @@ let log: string
 let sim: Simulator
 let env: NodeJS.ProcessEnv
 
-async function writeWrapper(extra = ''): Promise<void> {
-  // Finds the real ssh by PATH at run time, as ona would have; each line of the log is one ssh process.
-  await writeFile(wrapper, `#!/bin/sh\n${extra}echo "$*" >> '${log}'\nexec ${SSH_PATH} "$@"\n`)
-  await chmod(wrapper, 0o755)
-}
+/** ONA_SSH: the real ssh, each process a line of the log; `extra` makes it another file (another build). */
+const writeWrapper = (extra = '') => writeSshWrapper(wrapper, {log, before: extra})
 
 beforeEach(async () => {
   home = await mkdtemp(path.join(os.tmpdir(), 'ona-vcache-'))

@@ -5,7 +5,7 @@
  * including a file that appears where an Include glob or path looks. Real files, the simulator and the real
  * `ssh -G` (through a wrapper that logs each run).
  */
-import {chmod, mkdir, readFile, rm, symlink, unlink, writeFile} from 'node:fs/promises'
+import {mkdir, readFile, rm, symlink, unlink, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 
 import {beforeEach, describe, expect, it} from 'vitest'
@@ -14,7 +14,7 @@ import {RACY_MS} from '../../src/lib/ssh-config/tree-probes.js'
 import type {Simulator} from '../../src/lib/simulator/server.js'
 import {useFixture} from '../helpers/fixture.js'
 import {runCli} from '../helpers/run-cli.js'
-import {SSH_PATH} from '../helpers/ssh.js'
+import {writeSshWrapper} from '../helpers/ssh.js'
 
 const A = '0199ec15-59d3-7e92-8e22-8cb6c7ba4df7'
 const REUSED = 'its findings are reused'
@@ -41,10 +41,8 @@ beforeEach(async () => {
   ssh = path.dirname(config)
   log = path.join(home, 'ssh.log')
   // The real ssh, through a wrapper that logs each run.
-  const wrapper = path.join(home, 'ssh-wrapper')
-  await writeFile(wrapper, `#!/bin/sh\necho "$*" >> '${log}'\nexec ${SSH_PATH} "$@"\n`)
-  await chmod(wrapper, 0o755)
-  env.ONA_SSH = wrapper
+  env.ONA_SSH = path.join(home, 'ssh-wrapper')
+  await writeSshWrapper(env.ONA_SSH, {log})
 })
 
 /** One `ona ssh-sync --json`: its result, and whether the last sync's findings answered it. */
@@ -183,8 +181,7 @@ describe('a no-op sync answered from the last one', () => {
     await rm(path.join(home, '.local', 'state', 'ona'), {recursive: true, force: true})
     const flag = path.join(home, 'fail')
     const failing = path.join(home, 'ssh-failing')
-    await writeFile(failing, `#!/bin/sh\nif [ -e '${flag}' ]; then exit 255; fi\nexec ${SSH_PATH} "$@"\n`)
-    await chmod(failing, 0o755)
+    await writeSshWrapper(failing, {before: `if [ -e '${flag}' ]; then exit 255; fi\n`})
     env.ONA_SSH = failing
     await writeFile(flag, '')
     const failed = await sync()
